@@ -1,0 +1,52 @@
+# Switchboard. Quick start: `make demo` (embedded, no servers) and `make test`.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PY := .venv/bin/python
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard
+TEST_REDIS_URL ?= redis://127.0.0.1:6379
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint typecheck migrations-check pytest services-check messages fuzz-full bench clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv
+	$(UV) sync --frozen
+	@touch $@
+
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_seed
+	$(PY) -m core.demo
+
+services-check:
+	@$(PY) -m core.servicecheck "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: install
+	.venv/bin/mypy .
+
+migrations-check: install
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+
+pytest: install services-check
+	DATABASE_URL=$(TEST_DATABASE_URL) \
+	CELERY_BROKER_URL=$(TEST_REDIS_URL)/14 \
+	CACHE_URL=rediscache://127.0.0.1:6379/15 \
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test: install lint typecheck services-check migrations-check pytest
+
+messages: install
+	$(PY) manage.py compilemessages --ignore=.venv
+
+fuzz-full: install services-check
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/14 CACHE_URL=rediscache://127.0.0.1:6379/15 \
+	FUZZ_FULL=1 $(PY) -m pytest -m slow -p no:xdist
+
+clean:
+	rm -rf var artifacts .mypy_cache .ruff_cache

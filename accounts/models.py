@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.choices import (
+    AccountStatus,
+    AccountType,
+    DetailStatus,
+    OnlineStatus,
+    Platform,
+    Presence,
+    Source,
+    VerifyType,
+    label,
+)
+from core.crypto import EncryptedTextField
+
+
+class Agent(models.Model):
+    """An upstream agent (the vendor's userId / agentAccount), optionally linked to a user.
+
+    The link is the agent profile of issue 2: an agent user sees the accounts and work
+    of the Agent rows linked to them, nothing else.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agent_profile",
+    )
+    agent_account = models.CharField(_("agent account"), max_length=64, unique=True)
+    upstream_user_id = models.CharField(
+        _("upstream user id"), max_length=32, blank=True, db_index=True
+    )
+    user_name = models.CharField(_("agent name"), max_length=150, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["agent_account"]
+
+    def __str__(self) -> str:
+        return self.agent_account
+
+
+class WhatsAppAccount(models.Model):
+    whatsapp = models.CharField(_("WhatsApp number"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    avatar = models.CharField(_("avatar"), max_length=1000, blank=True)
+    account_type = models.PositiveSmallIntegerField(
+        _("account type"), choices=AccountType.choices, default=AccountType.PERSONAL
+    )
+    # Account-level state (queryWhatsAppStatus, syncWhatsAppStatus).
+    status = models.PositiveSmallIntegerField(
+        _("status"), choices=AccountStatus.choices, default=AccountStatus.NORMAL
+    )
+    online_status = models.PositiveSmallIntegerField(
+        _("online status"), choices=OnlineStatus.choices, null=True, blank=True
+    )
+    online_status_at = models.DateTimeField(null=True, blank=True)
+    reason_code = models.CharField(_("reason code"), max_length=16, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # Presence from the onlineStatus webhook (10/20/30/40 + detailStatus). Only a
+    # record newer by event time (ties: later receipt) may change these.
+    presence_status = models.IntegerField(_("presence"), null=True, blank=True)
+    detail_status = models.IntegerField(_("detail status"), null=True, blank=True)
+    platform = models.PositiveSmallIntegerField(
+        _("platform"), choices=Platform.choices, null=True, blank=True
+    )
+    last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
+    last_event_received_at = models.DateTimeField(null=True, blank=True)
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
+    )
+    agent_account = models.CharField(_("agent account"), max_length=64, blank=True)
+    source = models.PositiveSmallIntegerField(
+        _("online at"), choices=Source.choices, null=True, blank=True
+    )
+    country = models.CharField(_("country"), max_length=64, blank=True)
+    recycled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["whatsapp"]
+        indexes = [
+            models.Index(fields=["status", "whatsapp"]),
+            models.Index(fields=["online_status", "whatsapp"]),
+            models.Index(fields=["presence_status", "whatsapp"]),
+            models.Index(fields=["agent_account", "whatsapp"]),
+            models.Index(fields=["account_type", "whatsapp"]),
+            models.Index(fields=["country", "whatsapp"]),
+            models.Index(fields=["platform", "whatsapp"]),
+            models.Index(fields=["last_event_at", "id"]),
+            models.Index(fields=["name", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.whatsapp
+
+    @property
+    def presence_label(self) -> str:
+        return label(Presence, self.presence_status)
+
+    @property
+    def detail_status_label(self) -> str:
+        return label(DetailStatus, self.detail_status)
+
+
+class AccountKeys(models.Model):
+    """The account's keys, sealed at rest, in their own table so fleet queries never
+    load them. Written on import, read only to call the vendor; never displayed."""
+
+    account = models.OneToOneField(WhatsAppAccount, on_delete=models.CASCADE, related_name="keys")
+    public_key = EncryptedTextField(blank=True, default="")
+    private_key = EncryptedTextField(blank=True, default="")
+    msg_public_key = EncryptedTextField(blank=True, default="")
+    msg_private_key = EncryptedTextField(blank=True, default="")
+    # The vendor's `accountId` (renamed: `account_id` is the foreign key's column).
+    vendor_account_id = EncryptedTextField(blank=True, default="")
+    next_key_id = EncryptedTextField(blank=True, default="")
+    registration_id = EncryptedTextField(blank=True, default="")
+    device_params = EncryptedTextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SECRET_FIELDS = (
+        "public_key",
+        "private_key",
+        "msg_public_key",
+        "msg_private_key",
+        "vendor_account_id",
+        "next_key_id",
+        "registration_id",
+        "device_params",
+    )
+
+    def __str__(self) -> str:
+        return f"keys #{self.pk}"
+
+
+class StatusEvent(models.Model):
+    """Append-only status history: every distinct record ever received, kept in full."""
+
+    class Origin(models.TextChoices):
+        WEBHOOK = "webhook", _("Webhook")
+        POLL = "poll", _("Reconcile poll")
+        VENDOR_LOG = "vendor_log", _("Vendor status log")
+
+    whatsapp = models.CharField(max_length=32)
+    status = models.IntegerField()
+    detail_status = models.IntegerField(null=True, blank=True)
+    agent_account = models.CharField(max_length=64, blank=True)
+    platform = models.PositiveSmallIntegerField(null=True, blank=True)
+    event_time = models.DateTimeField()
+    received_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=Origin.choices, default=Origin.WEBHOOK)
+    dedupe_key = models.CharField(max_length=64, unique=True)
+    webhook_event_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-event_time", "-id"]
+        indexes = [
+            models.Index(fields=["whatsapp", "-event_time", "-id"]),
+            models.Index(fields=["-event_time", "-id"]),
+            models.Index(fields=["agent_account", "-event_time"]),
+            models.Index(fields=["status", "-event_time"]),
+            models.Index(fields=["detail_status", "-event_time"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.whatsapp} {self.status}/{self.detail_status} @ {self.event_time}"
+
+    @property
+    def status_label(self) -> str:
+        return label(Presence, self.status)
+
+    @property
+    def detail_status_label(self) -> str:
+        return label(DetailStatus, self.detail_status)
+
+
+class Registration(models.Model):
+    class State(models.TextChoices):
+        PHONE_SUBMITTED = "phone_submitted", _("Waiting for the code")
+        CODE_SUBMITTED = "code_submitted", _("Code submitted, waiting for the result")
+        SUCCEEDED = "succeeded", _("Registered")
+        FAILED = "failed", _("Failed")
+
+    phone = models.CharField(max_length=32, db_index=True)
+    area_code = models.CharField(max_length=8)
+    country_code = models.CharField(max_length=8)
+    verify_type = models.PositiveSmallIntegerField(choices=VerifyType.choices)
+    account_type = models.PositiveSmallIntegerField(choices=AccountType.choices)
+    task_id = models.CharField(max_length=32, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PHONE_SUBMITTED)
+    error = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.area_code} {self.phone} ({self.state})"

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core.roles import ensure_groups
+
+        # Groups and their permissions are configuration, kept in code: re-applied
+        # after every migrate so a deploy can never drift from DESIGN.md section 6.
+        post_migrate.connect(ensure_groups, sender=self)

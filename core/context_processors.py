@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from core.access import can, role_of
+from core.roles import Cap
+
+# (label, url name, capabilities admitting it; empty = any signed-in user)
+NAV: list[tuple[Any, str, tuple[Cap, ...]]] = [
+    (_("Home"), "home", ()),
+    (_("Accounts"), "accounts:list", ()),
+    (_("QR login"), "qrlogin:start", (Cap.QR_LOGIN,)),
+    (_("Ports"), "qrlogin:ports", (Cap.MANAGE_PORTS,)),
+    (_("Actions"), "actions:list", (Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)),
+    (_("Agents"), "accounts:agents", (Cap.VIEW_AGENTS,)),
+    (_("Logs"), "accounts:logs", (Cap.VIEW_LOGS,)),
+    (_("Webhooks"), "webhooks:inbox", (Cap.VIEW_INBOX,)),
+    (_("Admin"), "admin:index", (Cap.MANAGE_USERS,)),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_items": [], "user_role": None}
+    items = []
+    for label, name, caps in NAV:
+        if caps and not any(can(user, c) for c in caps):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:  # the page's issue has not landed yet
+            continue
+        items.append(
+            {
+                "label": label,
+                "url": url,
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
+    return {"nav_items": items, "user_role": role_of(user)}

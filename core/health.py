@@ -1,0 +1,89 @@
+"""Health checks behind /healthz and the admin health page."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+HEARTBEAT_KEY = "switchboard:celery:heartbeat"
+HEARTBEAT_STALE_AFTER = 120.0  # beat sends one every 30 s
+
+
+def record_heartbeat() -> float:
+    now = time.time()
+    cache.set(HEARTBEAT_KEY, now, timeout=None)
+    return now
+
+
+def _timed(fn: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+    except Exception as exc:
+        return {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}"[:300],
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+    result = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    if isinstance(detail, dict):
+        result.update(detail)
+    return result
+
+
+def check_database() -> dict[str, Any]:
+    def run() -> None:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+
+    return _timed(run)
+
+
+def check_broker() -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        from config.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return {
+                "transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "custom"
+            }
+
+    return _timed(run)
+
+
+def check_upstream() -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        from upstream.client import ping
+
+        ping()
+        return {"base_url": settings.UPSTREAM_BASE_URL}
+
+    return _timed(run)
+
+
+def check_worker() -> dict[str, Any]:
+    last = cache.get(HEARTBEAT_KEY)
+    if last is None:
+        return {
+            "ok": False,
+            "error": "no heartbeat yet: is a worker and beat running?",
+            "age_s": None,
+        }
+    age = round(time.time() - float(last), 1)
+    return {"ok": age < HEARTBEAT_STALE_AFTER, "age_s": age}
+
+
+def health_report() -> dict[str, Any]:
+    checks = {
+        "database": check_database(),
+        "broker": check_broker(),
+        "upstream": check_upstream(),
+        "worker": check_worker(),
+    }
+    # Only the database is fatal for serving pages and storing webhooks.
+    return {"ok": checks["database"]["ok"], "checks": checks}

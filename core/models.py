@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.roles import CAPABILITY_LABELS
+
+
+class Capability(models.Model):
+    """Holds the role permissions (see core.roles); it has no table of its own."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [(cap.value, label) for cap, label in CAPABILITY_LABELS.items()]
+
+    def __str__(self) -> str:
+        return "capabilities"
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when, with the state before and after. Append-only."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=128, blank=True, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target_id}"
+
+
+class CspReport(models.Model):
+    """Content-Security-Policy violation reports, kept so the browser suite can count them."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    document_uri = models.CharField(max_length=500, blank=True)
+    violated_directive = models.CharField(max_length=200, blank=True)
+    blocked_uri = models.CharField(max_length=500, blank=True)
+    raw = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.violated_directive} on {self.document_uri}"

@@ -1,0 +1,80 @@
+"""Roles (DESIGN.md section 6) as Django groups holding custom permissions.
+
+Views and APIs never test group names: they ask for a capability through
+`core.access`. This module is the single table of who may do what.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class Cap(enum.StrEnum):
+    """Capabilities. Values are permission codenames on `core.Capability`."""
+
+    MANAGE_ACCOUNTS = "manage_accounts"  # import, online, recycle, register, avatar/nickname
+    MANAGE_PORTS = "manage_ports"
+    MANAGE_ACTIONS = "manage_actions"  # everyone's actions
+    VIEW_AGENTS = "view_agents"
+    VIEW_LOGS = "view_logs"
+    QR_LOGIN = "qr_login"  # QR / pair-code login and scan tasks (own, for agents)
+    OWN_ACTIONS = "own_actions"  # queue and see one's own actions
+    VIEW_INBOX = "view_inbox"  # webhook inbox, replays
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+
+
+CAPABILITY_LABELS: dict[Cap, str] = {
+    Cap.MANAGE_ACCOUNTS: "Manage WhatsApp accounts",
+    Cap.MANAGE_PORTS: "Manage cloud ports",
+    Cap.MANAGE_ACTIONS: "Manage everyone's open-chat actions",
+    Cap.VIEW_AGENTS: "View agents",
+    Cap.VIEW_LOGS: "View status logs",
+    Cap.QR_LOGIN: "Log accounts in by QR or pair code",
+    Cap.OWN_ACTIONS: "Queue own open-chat actions",
+    Cap.VIEW_INBOX: "View and replay the webhook inbox",
+    Cap.VIEW_AUDIT: "View the audit log",
+    Cap.MANAGE_USERS: "Manage users",
+}
+
+ROLE_CAPS: dict[Role, frozenset[Cap]] = {
+    Role.ADMIN: frozenset(Cap),
+    Role.SUPERVISOR: frozenset(
+        {
+            Cap.MANAGE_ACCOUNTS,
+            Cap.MANAGE_PORTS,
+            Cap.MANAGE_ACTIONS,
+            Cap.VIEW_AGENTS,
+            Cap.VIEW_LOGS,
+            Cap.QR_LOGIN,
+            Cap.OWN_ACTIONS,
+        }
+    ),
+    Role.AGENT: frozenset({Cap.QR_LOGIN, Cap.OWN_ACTIONS}),
+}
+
+
+def ensure_groups(**_: Any) -> None:
+    """Create the three groups with exactly their capabilities (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.models import Capability
+
+    ct = ContentType.objects.get_for_model(Capability)
+    perms = {}
+    for cap in Cap:
+        perm, _created = Permission.objects.get_or_create(
+            content_type=ct, codename=cap.value, defaults={"name": CAPABILITY_LABELS[cap]}
+        )
+        perms[cap] = perm
+    for role, caps in ROLE_CAPS.items():
+        group, _created = Group.objects.get_or_create(name=role.value)
+        group.permissions.set([perms[c] for c in caps])

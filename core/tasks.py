@@ -1,0 +1,118 @@
+"""The one task decorator, and the beat schedule gathered from every app.
+
+Every task: acks late and is rejected back to the queue if its worker dies (so work
+survives a killed worker), retries only transient errors with backoff, has time
+limits, runs on a named queue, and logs with its task id and the request id of the
+web request that enqueued it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from celery import Task
+from django.apps import apps
+from django.db import InterfaceError, OperationalError, transaction
+
+from config.celery import app
+from core.logging import (
+    current_request_id,
+    reset_request_id,
+    reset_task_id,
+    set_request_id,
+    set_task_id,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+FAST = "fast"  # webhooks, UI jobs, login results: latency matters
+SLOW = "slow"  # reconcile, imports, contact look-ups: throughput matters
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    from upstream.errors import UpstreamUnavailable
+
+    return (UpstreamUnavailable, OperationalError, InterfaceError)
+
+
+class SwitchboardTask(Task):  # type: ignore[misc]
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:  # type: ignore[override]
+        headers = options.setdefault("headers", {})
+        headers.setdefault("request_id", current_request_id())
+        return super().apply_async(args, kwargs, **options)
+
+
+def task(
+    *,
+    queue: str = FAST,
+    max_retries: int = 5,
+    soft_time_limit: int = 120,
+    time_limit: int = 150,
+    retry_transient: bool = True,
+    name: str | None = None,
+) -> Callable[[Callable[P, R]], Any]:
+    """Declare a Celery task. Keep the body thin: load by id, call a service."""
+
+    def decorator(fn: Callable[P, R]) -> Any:
+        @functools.wraps(fn)
+        def run(self: Task, *args: Any, **kwargs: Any) -> Any:
+            req_token = set_request_id(getattr(self.request, "request_id", None))
+            task_token = set_task_id(self.request.id)
+            try:
+                return fn(*args, **kwargs)
+            except transient_errors() as exc:
+                if not retry_transient or self.request.called_directly:
+                    raise
+                countdown = min(60, 2 ** (self.request.retries + 1))
+                raise self.retry(exc=exc, countdown=countdown) from exc  # type: ignore[arg-type]
+            finally:
+                reset_task_id(task_token)
+                reset_request_id(req_token)
+
+        return app.task(
+            bind=True,
+            base=SwitchboardTask,
+            name=name or f"{fn.__module__}.{fn.__name__}",
+            queue=queue,
+            acks_late=True,
+            reject_on_worker_lost=True,
+            max_retries=max_retries,
+            soft_time_limit=soft_time_limit,
+            time_limit=time_limit,
+        )(run)
+
+    return decorator
+
+
+def enqueue_on_commit(celery_task: Any, *args: Any, **kwargs: Any) -> None:
+    """Send a task only once the surrounding transaction has committed."""
+    transaction.on_commit(lambda: celery_task.delay(*args, **kwargs))
+
+
+def collect_beat_schedule() -> dict[str, dict[str, Any]]:
+    """Each app may define `BEAT = {name: {"task": ..., "schedule": seconds}}` in tasks.py."""
+    schedule: dict[str, dict[str, Any]] = {}
+    for config in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.tasks")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.tasks":
+                raise
+            continue
+        schedule.update(getattr(module, "BEAT", {}))
+    return schedule
+
+
+@task(queue=FAST, retry_transient=False, name="core.heartbeat")
+def heartbeat() -> float:
+    """Proves a worker is consuming: /healthz reports the age of the last one."""
+    from core.health import record_heartbeat
+
+    return record_heartbeat()
+
+
+BEAT = {"core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0}}

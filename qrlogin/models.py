@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.crypto import EncryptedTextField
+
+
+class PcType(models.IntegerChoices):
+    PC = 1, _("PC")
+    CLOUD_PC = 2, _("Cloud PC")
+
+
+class PortStatus(models.IntegerChoices):
+    ONLINE = 10, _("Online")
+    DISCONNECTED = 20, _("Disconnected")
+
+
+class QrError(models.TextChoices):
+    """The QR family's error table (not the sync reasons, which reuse the numbers)."""
+
+    QUOTA = "1001", _("Cloud port quota is insufficient: free a port or ask for a larger quota")
+    PORT_GONE = "1002", _("The port does not exist or was released: start a new login")
+    BAD_TYPE = "1003", _("Unsupported type: choose PC or cloud PC")
+    NO_TARGET = "1004", _("No pairing target set: choose a pairing target")
+
+
+class ScanTaskStatus(models.IntegerChoices):
+    SCANNED = 70, _("QR scan succeeded")
+    SCAN_TIMEOUT = 71, _("QR scan timed out")
+    LOGGED_IN = 80, _("Login succeeded")
+    QR_TIMEOUT_UNREPORTED = 83, _("QR code timed out (not reported)")
+    LOGIN_TIMEOUT = 84, _("Timed out, login not successful")
+    NO_PORT = 85, _("No available port")
+    BANNED = 90, _("Account banned")
+
+
+class AllocationRole(models.IntegerChoices):
+    RANDOM = 1, _("Random agent")
+    SPECIFIED = 3, _("Specified agent")
+
+
+class PairTarget(models.Model):
+    target_tenant_id = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    created_at_upstream = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.target_tenant_id})"
+
+
+class CloudPort(models.Model):
+    """An occupied cloud port (selectCloudPortDetail), keyed by the vendor's id as a string."""
+
+    port_id = models.CharField(max_length=32, unique=True)
+    phone = models.CharField(max_length=32, blank=True)
+    status = models.PositiveSmallIntegerField(choices=PortStatus.choices, null=True, blank=True)
+    created_at_upstream = models.DateTimeField(null=True, blank=True, db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    released = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at_upstream", "port_id"]
+
+    def __str__(self) -> str:
+        return self.port_id
+
+
+class PortQuota(models.Model):
+    """selectCloudPort: the tenant's port usage, one row, refreshed by reconcile."""
+
+    current_port = models.PositiveIntegerField(default=0)
+    max_port = models.PositiveIntegerField(default=0)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.current_port}/{self.max_port}"
+
+
+class QrSession(models.Model):
+    """One QR or pair-code login attempt on a pre-generated port."""
+
+    class Mode(models.TextChoices):
+        QR = "qr", _("QR code")
+        PAIR = "pair", _("Pair code")
+
+    class State(models.TextChoices):
+        STARTING = "starting", _("Starting")
+        SHOWING = "showing", _("Waiting for the scan")
+        SUCCEEDED = "succeeded", _("Online")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    port_id = models.CharField(max_length=64, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="qr_sessions"
+    )
+    pc_type = models.PositiveSmallIntegerField(choices=PcType.choices, default=PcType.PC)
+    target = models.CharField(max_length=32, blank=True)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.QR)
+    phone = models.CharField(max_length=32, blank=True)
+    is_easy = models.CharField(max_length=1, blank=True)
+    proxy = EncryptedTextField(blank=True, default="")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.STARTING)
+    qr_string = models.TextField(blank=True)
+    qr_fetched_at = models.DateTimeField(null=True, blank=True)
+    pair_code = models.CharField(max_length=32, blank=True)
+    whatsapp = models.CharField(max_length=32, blank=True)
+    user_name = models.CharField(max_length=150, blank=True)
+    reason_code = models.CharField(max_length=16, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    instance_code = models.CharField(max_length=64, blank=True, db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"QR session {self.pk} ({self.state})"
+
+
+class ScanTask(models.Model):
+    task_id = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="scan_tasks"
+    )
+    upstream_user_id = models.CharField(max_length=32, blank=True)
+    allocation_role = models.PositiveSmallIntegerField(choices=AllocationRole.choices)
+    status = models.PositiveSmallIntegerField(choices=ScanTaskStatus.choices, null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+    whatsapp = models.CharField(max_length=32, blank=True)
+    qr_string = models.TextField(blank=True)
+    qr_fetched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.task_id

@@ -1,0 +1,117 @@
+"""Shared fixtures: the five people of every access test, a real Celery worker,
+and Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from accounts.models import Agent
+from core.roles import Role, ensure_groups
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+PASSWORD = "correct-horse-battery-staple"
+
+
+@dataclass
+class People:
+    admin: User
+    supervisor: User
+    agent: User  # the owner in ownership tests
+    peer: User  # another agent: must never see the owner's things
+    outsider: User  # signed in, no role at all
+
+    def all(self) -> dict[str, User | None]:
+        return {
+            "anonymous": None,
+            "agent": self.agent,
+            "peer": self.peer,
+            "supervisor": self.supervisor,
+            "admin": self.admin,
+            "outsider": self.outsider,
+        }
+
+
+def make_user(username: str, role: Role | None, *, agent_account: str | None = None) -> User:
+    ensure_groups()
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.test"
+    )
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role.value))
+    if agent_account:
+        Agent.objects.update_or_create(
+            agent_account=agent_account,
+            defaults={
+                "user": user,
+                "user_name": username,
+                "upstream_user_id": str(abs(hash(username)) % 10**6),
+            },
+        )
+    return user
+
+
+@pytest.fixture
+def people(db: Any) -> People:
+    return People(
+        admin=make_user("ada", Role.ADMIN),
+        supervisor=make_user("sam", Role.SUPERVISOR),
+        agent=make_user("alice", Role.AGENT, agent_account="alice01"),
+        peer=make_user("bob", Role.AGENT, agent_account="bob01"),
+        outsider=make_user("olga", None),
+    )
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def celery_worker_live(transactional_db: Any) -> Iterator[Any]:
+    """A real Celery worker thread consuming from the test Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10.0, queues=["fast", "slow"]
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

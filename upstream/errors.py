@@ -1,0 +1,33 @@
+"""Errors raised by the upstream door. Transient ones are retried by tasks; business
+ones carry the plain-language message from the operation family's code table."""
+
+from __future__ import annotations
+
+
+class UpstreamProblem(Exception):
+    """Base class for everything the upstream door raises."""
+
+
+class UpstreamUnavailable(UpstreamProblem):
+    """Transient: timeout, connection error, 5xx, a body that is not JSON, or an open
+    circuit breaker. Safe to retry later (unless the call was not idempotent)."""
+
+
+class CircuitOpen(UpstreamUnavailable):
+    """The breaker is open: the call was not sent."""
+
+
+class UpstreamError(UpstreamProblem):
+    """The vendor answered with an envelope whose code is not 200."""
+
+    def __init__(
+        self, code: int | str, message: str, *, operation: str = "", vendor_message: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.operation = operation
+        self.vendor_message = vendor_message
+
+    def __str__(self) -> str:
+        return f"{self.message} (code {self.code})"
