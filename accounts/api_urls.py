@@ -1,1 +1,5 @@
-urlpatterns: list = []
+"""JSON API routes of the accounts app, mounted under /api/v1/."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

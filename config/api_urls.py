@@ -1,7 +1,10 @@
-"""The JSON API (/api/v1/): each app contributes its routes in apis.py as `urlpatterns`."""
+"""The JSON API (/api/v1/): each app contributes its routes in its api_urls.py."""
 
 from django.urls import include, path
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
+    path("", include("qrlogin.api_urls")),
+    path("", include("actions.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]

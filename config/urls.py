@@ -9,6 +9,10 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("config.api_urls")),
-    # Each domain app mounts its pages and its webhook receivers here.
+    path("accounts/", include("accounts.urls")),
+    path("qr/", include("qrlogin.urls")),
+    path("actions/", include("actions.urls")),
+    # The webhooks app mounts its receivers at the vendor's fixed paths (DESIGN.md s.3)
+    # and its inbox pages under /webhooks/.
     path("", include("webhooks.urls")),
 ]
