@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "simulator.testing"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

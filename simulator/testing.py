@@ -1,0 +1,1 @@
+"""pytest plugin: the simulator as a live HTTP server (filled in by issue 3)."""
