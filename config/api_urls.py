@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from core.apis import me
+
 urlpatterns = [
+    path("me/", me, name="api-me"),
     path("", include("accounts.api_urls")),
     path("", include("qrlogin.api_urls")),
     path("", include("actions.api_urls")),

@@ -20,3 +20,4 @@ def _gather_beat_schedule(sender: Celery, **_: object) -> None:
     from core.tasks import collect_beat_schedule
 
     sender.conf.beat_schedule = collect_beat_schedule()
+    import core.celery_signals  # noqa: F401 - task outcome metrics

@@ -54,3 +54,23 @@ class CspReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.violated_directive} on {self.document_uri}"
+
+
+class ApiToken(models.Model):
+    """An API token. Only its SHA-256 digest is stored: the key is shown once, at creation,
+    and a database dump cannot be replayed against the API."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views
+from core import audit_views, metrics_views, token_views, views
 from core.forms import LoginForm
 
 urlpatterns = [
@@ -9,6 +9,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("health/", views.health_page, name="health"),
     path("csp-report/", views.csp_report, name="csp-report"),
+    path("metrics", metrics_views.metrics, name="metrics"),
+    path("audit/", audit_views.audit_log, name="audit"),
+    path("tokens/", token_views.tokens, name="tokens"),
+    path("tokens/new/", token_views.token_create, name="token-create"),
+    path("tokens/revoke/", token_views.token_revoke, name="token-revoke"),
     path(
         "login/",
         auth_views.LoginView.as_view(

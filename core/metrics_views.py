@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+import core.metrics_gauges  # noqa: F401 - registers the gauges
+from core.metrics import SharedCollector
+
+_registry = CollectorRegistry(auto_describe=False)
+_registry.register(SharedCollector())
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+    try:
+        addr = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(addr in ipaddress.ip_network(net) for net in settings.METRICS_ALLOWED_NETS)
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape: a bearer token when METRICS_TOKEN is set, else local networks only."""
+    if not _allowed(request):
+        return HttpResponse("metrics: forbidden\n", status=403, content_type="text/plain")
+    return HttpResponse(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,74 @@
+"""API tokens: create (key shown once), authenticate by digest, revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from core.audit import audit_record
+from core.models import ApiToken
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, actor: Any = None) -> tuple[ApiToken, str]:
+    key = secrets.token_hex(20)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100] or "token", digest=_digest(key), prefix=key[:8]
+    )
+    audit_record(
+        actor=actor or user,
+        action="token.create",
+        target_type="api_token",
+        target_id=str(token.pk),
+        after={"user": user.get_username(), "name": token.name, "prefix": token.prefix},
+    )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, actor: Any) -> None:
+    before = {"user": token.user.get_username(), "name": token.name, "prefix": token.prefix}
+    token_id = token.pk
+    token.delete()
+    audit_record(
+        actor=actor,
+        action="token.revoke",
+        target_type="api_token",
+        target_id=str(token_id),
+        before=before,
+    )
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Token <key>`, as DRF's, against the stored digest."""
+
+    keyword = "Token"
+
+    def authenticate(self, request: Any) -> tuple[User, ApiToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid token header.")
+        try:
+            key = header[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed("Invalid token header.") from exc
+        token = ApiToken.objects.select_related("user").filter(digest=_digest(key)).first()
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request: Any) -> str:
+        return self.keyword
