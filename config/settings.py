@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -150,19 +151,40 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Secrets at rest --------------------------------------------------------------
+# Comma list of Fernet keys: the first encrypts, all decrypt (rotation).
+_DEMO_FIELD_KEY = "ZGVtby1rZXktZG8tbm90LXVzZS1pbi1wcm9kdWN0aW8="
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_DEMO_FIELD_KEY])
+
+
+def FIELD_ENCRYPTION_KEYS_DEFAULT_IN_USE() -> bool:
+    return _DEMO_FIELD_KEY in FIELD_ENCRYPTION_KEYS
+
+
 # --- Security -------------------------------------------------------------------
+# SWITCHBOARD_ENV=production turns on every secure default (and refuses to start with
+# DEBUG or the demo SECRET_KEY); each can still be set one by one from the environment.
+PRODUCTION = env.str("SWITCHBOARD_ENV", default="development") == "production"
+if PRODUCTION and (DEBUG or SECRET_KEY.startswith("insecure-demo-key")):
+    raise ImproperlyConfigured("Production needs DEBUG=false and a real SECRET_KEY.")
+if PRODUCTION and FIELD_ENCRYPTION_KEYS_DEFAULT_IN_USE():
+    raise ImproperlyConfigured("Production needs its own FIELD_ENCRYPTION_KEYS.")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_HTTPONLY = False  # htmx reads it from the body's hx-headers, not the cookie
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the body's hx-headers, not the cookie
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Probes and scrapers on the private network may speak plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # webhooks: 1 MiB, checked again in the receiver
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -207,6 +229,26 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several code tables share field names ("status"): name each enum after its table.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.choices.AccountStatus",
+        "OnlineStatusEnum": "accounts.choices.OnlineStatus",
+        "PresenceEnum": "accounts.choices.Presence",
+        "DetailStatusEnum": "accounts.choices.DetailStatus",
+        "AccountTypeEnum": "accounts.choices.AccountType",
+        "PlatformEnum": "accounts.choices.Platform",
+        "SourceEnum": "accounts.choices.Source",
+        "VerifyTypeEnum": "accounts.choices.VerifyType",
+        "PortStatusEnum": "qrlogin.models.PortStatus",
+        "ScanTaskStatusEnum": "qrlogin.models.ScanTaskStatus",
+        "AllocationRoleEnum": "qrlogin.models.AllocationRole",
+        "PcTypeEnum": "qrlogin.models.PcType",
+        "RegistrationStateEnum": "accounts.models.Registration.State",
+        "QrSessionStateEnum": "qrlogin.models.QrSession.State",
+        "WebhookEventStateEnum": "webhooks.models.WebhookEvent.State",
+        "WebhookKindEnum": "webhooks.models.WebhookKind",
+        "StatusEventOriginEnum": "accounts.models.StatusEvent.Origin",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------
@@ -254,13 +296,6 @@ WEBHOOK_MAX_BYTES = 1024 * 1024
 
 # Open-chat lanes: the vendor's spacing rule (seconds between two actions of a pair).
 ACTION_LANE_INTERVAL = env.float("ACTION_LANE_INTERVAL", default=10.0)
-
-# --- Secrets at rest --------------------------------------------------------------
-# Comma list of Fernet keys: the first encrypts, all decrypt (rotation).
-FIELD_ENCRYPTION_KEYS = env.list(
-    "FIELD_ENCRYPTION_KEYS",
-    default=["ZGVtby1rZXktZG8tbm90LXVzZS1pbi1wcm9kdWN0aW8="],
-)
 
 # --- Metrics --------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

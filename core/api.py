@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
@@ -34,15 +37,35 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-class ChoiceDisplayField(serializers.SerializerMethodField):
-    """`<field>_display`: the label of an integer code, tolerating unknown codes."""
+@extend_schema_field(OpenApiTypes.STR)
+class ChoiceDisplayField(serializers.Field):
+    """`<field>_display`: the label of an integer code, tolerating unknown codes.
+
+    Use as `status_display = ChoiceDisplayField("status", Presence)`."""
 
     def __init__(self, source_field: str, choices: Any, **kwargs: Any) -> None:
         self.source_field = source_field
         self.choices = choices
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> str:
         from accounts.choices import label
 
         return label(self.choices, getattr(value, self.source_field))
+
+
+class TokenAuthScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """Documents `Authorization: Token <key>` in the OpenAPI schema."""
+
+    target_class = "core.tokens.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Token-based authentication: `Token <key>` (create keys at /tokens/).",
+        }

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import core.api  # noqa: F401 - registers the OpenAPI token auth scheme
         from core.roles import ensure_groups
 
         # Groups and their permissions are configuration, kept in code: re-applied

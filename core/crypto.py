@@ -86,6 +86,9 @@ class EncryptedTextField(models.TextField):
     """A TextField whose database value is a Fernet token. Empty stays empty."""
 
     description = "Encrypted text"
+    # django-stubs: what may be assigned, and what reading the attribute gives.
+    _pyi_private_set_type: Secret | str | None  # type: ignore[assignment]
+    _pyi_private_get_type: Secret  # type: ignore[assignment]
 
     def from_db_value(self, value: str | None, *_: Any) -> Secret | None:
         if value is None:

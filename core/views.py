@@ -22,11 +22,13 @@ log = logging.getLogger(__name__)
 @require_login
 def home(request: AuthedRequest) -> HttpResponse:
     accounts = accounts_visible_to(request.user)
+    everything = sees_everything(request.user)
     context = {
         "counts": selectors.dashboard_counts(accounts),
-        "quota": selectors.port_usage() if sees_everything(request.user) else None,
-        "trouble": selectors.recent_trouble(accounts),
-        "webhook_lag": selectors.webhook_lag_seconds() if sees_everything(request.user) else None,
+        "quota": selectors.port_usage() if everything else None,
+        "trouble": selectors.recent_trouble(accounts, everything=everything),
+        "webhook_lag": selectors.webhook_lag_seconds() if everything else None,
+        "actions": selectors.action_queue_depth(request.user),
     }
     return render(request, "core/home.html", context)
 
