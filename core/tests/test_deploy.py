@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _production_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_", "CSRF_"))
-    }
+    # A clean production environment: none of the test run's own relaxations.
+    relaxations = ("SECURE_", "SESSION_", "CSRF_", "DJANGO_ALLOW_ASYNC")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(relaxations)}
     env.update(
         SWITCHBOARD_ENV="production",
         DEBUG="false",
