@@ -20,6 +20,9 @@ def no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
     if "live_server" not in request.fixturenames:
         yield
         return
+    # Set the server (and its database) up first, so this check runs before they are
+    # torn down and the reports are still in the table.
+    request.getfixturevalue("live_server")
     yield
     from core.models import CspReport
 
