@@ -1,0 +1,247 @@
+"""Webhook delivery: a queue and one background thread that POSTs each event, signed, to
+`webhook_base + path`, retrying with capped exponential backoff until it gets HTTP 200.
+
+Each attempt is signed afresh (new timestamp and nonce), as a receiver that guards
+against replays requires. With `quirks` on, payloads are reshaped the way the vendor
+really sends them (bare lists, a duplicated record, numbers as strings, the undocumented
+status 1) and every other delivery is held back until the next one has gone out.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from simulator import vendorcodes as vc
+
+log = logging.getLogger("simulator.webhooks")
+
+
+@dataclass
+class Delivery:
+    seq: int
+    path: str
+    payload: Any
+    body: bytes
+    created: float
+    attempts: int = 0
+    last_status: int | str | None = None
+    state: str = "pending"  # pending, held, delivered, skipped
+    delivered_at: float | None = None
+    statuses: list[int | str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "path": self.path,
+            "payload": self.payload,
+            "attempts": self.attempts,
+            "lastStatus": self.last_status,
+            "statuses": list(self.statuses),
+            "state": self.state,
+            "created": self.created,
+            "deliveredAt": self.delivered_at,
+        }
+
+
+def _stringify(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _stringify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringify(v) for v in value]
+    return value
+
+
+def quirky(path: str, payload: Any) -> Any:
+    """What the vendor really sends (DESIGN.md section 4)."""
+    if path == vc.ONLINE_STATUS and isinstance(payload, dict):
+        records = [dict(r) for r in payload.get("whatsAppList", [])]
+        for record in records:
+            if record.get("detailStatus") == 11 and record.get("status") == vc.P_ONLINE:
+                record["status"] = 1  # the seed's example: status 1 outside the table
+        if records:
+            records.insert(1, dict(records[0]))  # the same record twice in one batch
+        payload = records  # a bare list instead of {"whatsAppList": [...]}
+    return _stringify(payload)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        webhook_base: str | None = None,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        timeout: float = 5.0,
+        hold_seconds: float = 1.0,
+        quirks: bool = False,
+    ) -> None:
+        self.webhook_base = webhook_base
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.timeout = timeout
+        self.hold_seconds = hold_seconds
+        self.quirks = quirks
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Delivery]] = []
+        self._order = itertools.count()
+        self._seq = itertools.count(1)
+        self._held: tuple[float, Delivery] | None = None
+        self._quirk_count = 0
+        self._inflight = 0
+        self._generation = 0
+        self.log: deque[Delivery] = deque(maxlen=5000)
+        self._stop = False
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._thread = threading.Thread(target=self._run, name="sim-webhooks", daemon=True)
+        self._thread.start()
+
+    # -------------------------------------------------------------- public
+    def enqueue(self, path: str, payload: Any) -> Delivery:
+        if self.quirks:
+            payload = quirky(path, payload)
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        with self._cond:
+            delivery = Delivery(
+                seq=next(self._seq), path=path, payload=payload, body=body, created=time.time()
+            )
+            self.log.append(delivery)
+            if not self.webhook_base:
+                delivery.state = "skipped"
+                return delivery
+            now = time.monotonic()
+            if self.quirks:
+                self._quirk_count += 1
+                if self._held is None and self._quirk_count % 2 == 1:
+                    delivery.state = "held"
+                    self._held = (now + self.hold_seconds, delivery)
+                    self._cond.notify_all()
+                    return delivery
+            self._push(now, delivery)
+            if self._held is not None:  # the newer one goes first, then the held one
+                held = self._held[1]
+                self._held = None
+                held.state = "pending"
+                self._push(now, held)
+            self._cond.notify_all()
+            return delivery
+
+    def busy(self) -> bool:
+        with self._cond:
+            return bool(self._heap or self._held or self._inflight)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._heap or self._held or self._inflight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+            return True
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return [d.as_dict() for d in self.log]
+
+    def reset(self) -> None:
+        """Drop everything queued (and forget the log); in-flight attempts are discarded."""
+        with self._cond:
+            self._heap.clear()
+            self._held = None
+            self._quirk_count = 0
+            self._generation += 1
+            self.log.clear()
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+        self._session.close()
+
+    # -------------------------------------------------------------- internals
+    def _push(self, due: float, delivery: Delivery) -> None:
+        heapq.heappush(self._heap, (due, next(self._order), delivery))
+
+    def _backoff(self, attempts: int) -> float:
+        return float(min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1))))
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._stop:
+                        return
+                    now = time.monotonic()
+                    if self._held is not None and now >= self._held[0]:
+                        held = self._held[1]
+                        self._held = None
+                        held.state = "pending"
+                        self._push(now, held)
+                    if self._heap and self._heap[0][0] <= now:
+                        _, _, delivery = heapq.heappop(self._heap)
+                        self._inflight += 1
+                        generation = self._generation
+                        base = self.webhook_base
+                        break
+                    waits = [self._heap[0][0] - now] if self._heap else []
+                    if self._held is not None:
+                        waits.append(self._held[0] - now)
+                    self._cond.wait(min([*waits, 0.5]))
+            status = self._attempt(base, delivery)
+            with self._cond:
+                self._inflight -= 1
+                if generation == self._generation:
+                    delivery.attempts += 1
+                    delivery.last_status = status
+                    delivery.statuses.append(status)
+                    if status == 200:
+                        delivery.state = "delivered"
+                        delivery.delivered_at = time.time()
+                    elif not self.webhook_base:
+                        delivery.state = "skipped"
+                    else:
+                        delay = self._backoff(delivery.attempts)
+                        self._push(time.monotonic() + delay, delivery)
+                self._cond.notify_all()
+
+    def _attempt(self, base: str | None, delivery: Delivery) -> int | str:
+        if not base:
+            return "no webhook base"
+        from django.conf import settings
+
+        from upstream.signing import get_signer
+
+        headers = get_signer().sign(
+            api_key=settings.UPSTREAM_API_KEY,
+            secret=settings.WEBHOOK_SECRETS[0],
+            body=delivery.body,
+        )
+        headers["Content-Type"] = "application/json"
+        url = base.rstrip("/") + delivery.path
+        try:
+            response = self._session.post(
+                url, data=delivery.body, headers=headers, timeout=(2.0, self.timeout)
+            )
+            status: int | str = response.status_code
+        except requests.RequestException as exc:
+            status = type(exc).__name__
+        if status != 200:
+            log.info("webhook %s attempt %d -> %s", delivery.path, delivery.attempts + 1, status)
+        return status
