@@ -63,6 +63,16 @@ def commands() -> list[tuple[str, list[str]]]:
     return procs
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the demo runner dies, however it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("UPSTREAM_BASE_URL", f"http://127.0.0.1:{SIM_PORT}")
@@ -70,7 +80,9 @@ def main() -> int:
     env.setdefault("LOG_JSON", "false")
     running: list[tuple[str, subprocess.Popen[bytes]]] = []
     for name, cmd in commands():
-        running.append((name, subprocess.Popen(cmd, cwd=ROOT, env=env)))  # noqa: S603
+        running.append(
+            (name, subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent))  # noqa: S603
+        )
     print(
         "\nSwitchboard demo is starting:\n"
         f"  console    http://127.0.0.1:{WEB_PORT}/\n"
@@ -97,8 +109,12 @@ def main() -> int:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    parent = os.getppid()
     try:
         while True:
+            if os.getppid() != parent:  # make (or the terminal) went away: clean up
+                stop()
+                return 0
             for name, proc in running:
                 if proc.poll() is not None:
                     print(
