@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import task_failure, task_retry, task_success
+from celery.signals import task_failure, task_retry, task_success, worker_ready
 
 from core.metrics import inc
 
@@ -28,3 +28,11 @@ def _on_failure(sender: Any = None, **_: Any) -> None:
 @task_retry.connect
 def _on_retry(sender: Any = None, **_: Any) -> None:
     inc(NAME, {"task": _name(sender), "state": "retry"})
+
+
+@worker_ready.connect
+def _on_worker_ready(**_: Any) -> None:
+    # /healthz shows a live worker at once, not only after beat's first tick.
+    from core.health import record_heartbeat
+
+    record_heartbeat()
