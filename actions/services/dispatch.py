@@ -1,0 +1,643 @@
+"""The lane scheduler: claim the due heads of all lanes, send them in batchAdd calls,
+record what happened. See docs/actions.md for the protocol and why it holds.
+
+Invariants:
+- A lane is claimed only under `SELECT ... FOR UPDATE SKIP LOCKED`, only when it is not
+  paused, its `next_allowed_at` has passed and none of its actions is `sending`; the same
+  transaction moves its head to `sending` (the intent, with a fresh attempt id) and pushes
+  `next_allowed_at` one interval ahead. So two dispatchers never claim one lane twice.
+- After the call, `next_allowed_at` becomes (end of the call + interval): the vendor received
+  the request before the answer came back, so the next request of the lane reaches it at
+  least one interval later, whatever the network did.
+- An action leaves `sending` only by a conditional update on its attempt id: to `sent` (id
+  returned), `failed` (the vendor said no), `queued` (the call certainly never left), or
+  `unknown` (the call may have reached the vendor; a person decides). Never resent silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Exists, F, Min, OuterRef
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from actions.models import Action, Lane, State
+from actions.services import config
+from upstream import operations
+from upstream.errors import CircuitOpen, UpstreamError, UpstreamUnavailable
+from upstream.types import ActionItem
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "actions:dispatcher:lock"
+WAKE_KEY = "actions:dispatcher:wake"
+SCHEDULED_KEY = "actions:dispatcher:scheduled_at"
+
+
+@dataclass
+class Claimed:
+    id: int
+    lane_id: int
+    attempt_id: uuid.UUID
+    item: ActionItem
+    due_at: datetime | None = None  # the lane's next_allowed_at: not to be sent before
+
+
+@dataclass
+class PassReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    requeued: int = 0
+    unknown: int = 0
+    calls: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+# --- claiming -----------------------------------------------------------------------------
+
+
+def _due_lanes_filter(now: datetime) -> Any:
+    queued = Action.objects.filter(lane=OuterRef("pk"), state=State.QUEUED)
+    sending = Action.objects.filter(lane=OuterRef("pk"), state=State.SENDING)
+    return (
+        Lane.objects.filter(paused=False, next_allowed_at__lte=now)
+        .filter(Exists(queued))
+        .exclude(Exists(sending))
+    )
+
+
+CLAIM_SQL = """
+WITH due AS (
+    SELECT l.id, l.next_allowed_at
+    FROM actions_lane l
+    WHERE NOT l.paused
+      AND l.next_allowed_at <= %(horizon)s
+      AND EXISTS (
+        SELECT 1 FROM actions_action q WHERE q.lane_id = l.id AND q.state = 'queued'
+      )
+      AND NOT EXISTS (
+        SELECT 1 FROM actions_action s WHERE s.lane_id = l.id AND s.state = 'sending'
+      )
+    ORDER BY l.next_allowed_at, l.id
+    LIMIT %(limit)s
+    FOR UPDATE OF l SKIP LOCKED
+), heads AS (
+    SELECT DISTINCT ON (a.lane_id) a.id
+    FROM actions_action a JOIN due ON a.lane_id = due.id
+    WHERE a.state = 'queued'
+    ORDER BY a.lane_id, a.id
+), claimed AS (
+    UPDATE actions_action a
+    SET state = 'sending', attempt_id = gen_random_uuid(), attempts = a.attempts + 1,
+        claimed_at = %(now)s, updated_at = %(now)s, reason = %(reason)s
+    FROM heads
+    WHERE a.id = heads.id AND a.state = 'queued'
+    RETURNING a.id, a.lane_id, a.attempt_id, a.agent_account, a.whatsapp,
+              a.friend_whatsapp, a.platform, a.content
+), advanced AS (
+    UPDATE actions_lane l
+    SET next_allowed_at = GREATEST(l.next_allowed_at, %(now)s) + %(interval)s,
+        last_sent_at = %(now)s
+    FROM (SELECT DISTINCT lane_id FROM claimed) c
+    WHERE l.id = c.lane_id
+)
+SELECT c.id, c.lane_id, c.attempt_id, c.agent_account, c.whatsapp, c.friend_whatsapp,
+       c.platform, c.content, due.next_allowed_at
+FROM claimed c JOIN due ON due.id = c.lane_id
+ORDER BY c.id
+"""
+
+
+def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[Claimed]:
+    """Claim the head action of every due lane (up to `limit` lanes) in one transaction.
+
+    On PostgreSQL this is one statement (CLAIM_SQL): lanes locked with FOR UPDATE SKIP
+    LOCKED, heads moved to `sending`, lanes pushed one interval ahead. Elsewhere (the SQLite
+    demo, where writers are serialized anyway) the same steps run through the ORM."""
+    now = now or timezone.now()
+    limit = limit or config.claim_limit()
+    if connection.vendor != "postgresql":
+        return claim_due_portable(now=now, limit=limit)
+    params: dict[str, Any] = {
+        "now": now,
+        "horizon": now + timedelta(seconds=config.claim_lead()),
+        "interval": config.lane_interval(),
+        "limit": limit,
+        "reason": str(_("Sending to the vendor.")),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, params)
+        rows = cursor.fetchall()
+    return [
+        Claimed(
+            id=r[0],
+            lane_id=r[1],
+            attempt_id=r[2] if isinstance(r[2], uuid.UUID) else uuid.UUID(str(r[2])),
+            item=ActionItem(
+                agent_account=r[3],
+                whatsapp=r[4],
+                friend_whatsapp=r[5],
+                platform_type=r[6],
+                content=r[7],
+            ),
+            due_at=r[8],
+        )
+        for r in rows
+    ]
+
+
+def claim_due_portable(*, now: datetime, limit: int) -> list[Claimed]:
+    """The ORM version of `claim_due` (same locking on PostgreSQL, serialized on SQLite)."""
+    interval = config.lane_interval()
+    horizon = now + timedelta(seconds=config.claim_lead())
+    with transaction.atomic():
+        lane_rows = list(
+            _due_lanes_filter(horizon)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_allowed_at", "id")
+            .values_list("id", "next_allowed_at")[:limit]
+        )
+        if not lane_rows:
+            return []
+        due_at = dict(lane_rows)
+        lane_ids = list(due_at)
+        head_ids = [
+            row["head"]
+            for row in Action.objects.filter(lane_id__in=lane_ids, state=State.QUEUED)
+            .values("lane_id")
+            .annotate(head=Min("id"))
+        ]
+        # Lock the heads: a concurrent cancel either committed first (the row no longer
+        # matches and its lane is simply not advanced) or waits for us.
+        heads = list(
+            Action.objects.select_for_update()
+            .filter(id__in=head_ids, state=State.QUEUED)
+            .order_by("id")
+        )
+        claimed: list[Claimed] = []
+        for action in heads:
+            action.state = State.SENDING
+            action.attempt_id = uuid.uuid4()
+            action.attempts += 1
+            action.claimed_at = now
+            action.reason = _("Sending to the vendor (attempt %(n)d).") % {"n": action.attempts}
+            claimed.append(
+                Claimed(
+                    id=action.pk,
+                    lane_id=action.lane_id,
+                    attempt_id=action.attempt_id,
+                    item=ActionItem(
+                        agent_account=action.agent_account,
+                        whatsapp=action.whatsapp,
+                        friend_whatsapp=action.friend_whatsapp,
+                        platform_type=action.platform,
+                        content=action.content,
+                    ),
+                    due_at=due_at[action.lane_id],
+                )
+            )
+        Action.objects.bulk_update(
+            heads, ["state", "attempt_id", "attempts", "claimed_at", "reason", "updated_at"]
+        )
+        Lane.objects.filter(id__in={c.lane_id for c in claimed}).update(
+            next_allowed_at=Greatest(F("next_allowed_at"), now) + interval, last_sent_at=now
+        )
+    return claimed
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def certainly_not_sent(exc: BaseException) -> bool:
+    """True when the request cannot have reached the vendor: the breaker refused it, the
+    connection was refused or never established. A read timeout, a reset connection, a 5xx
+    or an unreadable answer may all come after the vendor acted."""
+    if isinstance(exc, CircuitOpen):
+        return True
+    cause: BaseException | None = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, requests.ConnectTimeout):
+            return True
+        if isinstance(cause, requests.ConnectionError):
+            text = repr(cause)
+            return (
+                "NewConnectionError" in text
+                or "Connection refused" in text
+                or "Failed to resolve" in text
+                or "Name or service not known" in text
+            )
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _crash_hook() -> None:
+    """Test hook: die right after batchAdd answered, before anything is recorded, exactly
+    as a killed worker would (no cleanup, no exception handlers)."""
+    if getattr(settings, "ACTION_CRASH_AFTER_SEND", False):
+        os._exit(70)
+
+
+def _finish(
+    chunk: Sequence[Claimed],
+    *,
+    state: State,
+    reason: str,
+    lane_next: datetime,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Move the chunk's actions out of `sending` (only those still on this attempt)."""
+    now = timezone.now()
+    done = 0
+    with transaction.atomic():
+        for c in chunk:
+            fields: dict[str, Any] = {"state": state, "reason": reason[:500], "updated_at": now}
+            if state in (State.FAILED, State.UNKNOWN):
+                fields["finished_at"] = now
+            if state == State.QUEUED:
+                fields["attempt_id"] = None
+            if extra:
+                fields.update(extra)
+            done += Action.objects.filter(
+                pk=c.id, state=State.SENDING, attempt_id=c.attempt_id
+            ).update(**fields)
+        Lane.objects.filter(id__in={c.lane_id for c in chunk}).update(next_allowed_at=lane_next)
+    return done
+
+
+RECORD_SQL = """
+UPDATE actions_action a
+SET state = 'sent', callback_id = v.cid, sent_at = %(ended)s, next_poll_at = %(poll)s,
+    result_deadline = %(deadline)s, reason = %(reason)s, updated_at = %(ended)s,
+    finished_at = NULL
+FROM unnest(%(ids)s::bigint[], %(attempts)s::uuid[], %(cids)s::text[]) AS v(id, attempt, cid)
+WHERE a.id = v.id AND a.attempt_id = v.attempt AND a.state IN ('sending', 'unknown')
+"""
+
+
+def _record_sent(
+    chunk: Sequence[Claimed], ids: Sequence[str], ended: datetime, *, lane_next: datetime
+) -> int:
+    """`sending` -> `sent` with the callback ids, only for actions still on this attempt (an
+    action the sweeper already called unknown after a very slow answer is recorded too,
+    unless a person acted on it meanwhile). The lanes wait one interval from `ended`."""
+    if connection.vendor != "postgresql":
+        return _record_sent_portable(chunk, ids, ended, lane_next=lane_next)
+    params: dict[str, Any] = {
+        "ended": ended,
+        "poll": ended + config.first_poll_delay(),
+        "deadline": ended + config.result_deadline(),
+        "reason": str(_("Sent to the vendor; waiting for the result.")),
+        "ids": [c.id for c in chunk],
+        "attempts": [c.attempt_id for c in chunk],
+        "cids": list(ids),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(RECORD_SQL, params)
+        done = cursor.rowcount
+        cursor.execute(
+            "UPDATE actions_lane SET next_allowed_at = %s WHERE id = ANY(%s)",
+            [lane_next, sorted({c.lane_id for c in chunk})],
+        )
+    return done
+
+
+def _record_sent_portable(
+    chunk: Sequence[Claimed], ids: Sequence[str], ended: datetime, *, lane_next: datetime
+) -> int:
+    rows: list[Action] = []
+    for c, callback_id in zip(chunk, ids, strict=True):
+        rows.append(
+            Action(
+                pk=c.id,
+                state=State.SENT,
+                callback_id=callback_id,
+                sent_at=ended,
+                next_poll_at=ended + config.first_poll_delay(),
+                result_deadline=ended + config.result_deadline(),
+                reason=_("Sent to the vendor; waiting for the result."),
+                updated_at=ended,
+                finished_at=None,
+            )
+        )
+    with transaction.atomic():
+        # Only rows still on this attempt: bulk_update filters by pk on this queryset.
+        done = 0
+        by_attempt: dict[uuid.UUID, Claimed] = {c.attempt_id: c for c in chunk}
+        # An action the sweeper already called unknown (a very slow answer) is still on
+        # this attempt unless a person acted: now we know it was sent.
+        live = (State.SENDING, State.UNKNOWN)
+        still = {
+            pk
+            for pk, attempt in Action.objects.select_for_update()
+            .filter(pk__in=[c.id for c in chunk], state__in=live, attempt_id__in=list(by_attempt))
+            .values_list("pk", "attempt_id")
+            if attempt is not None and attempt in by_attempt and by_attempt[attempt].id == pk
+        }
+        keep = [r for r in rows if r.pk in still]
+        if keep:
+            done = Action.objects.filter(state__in=live).bulk_update(
+                keep,
+                [
+                    "state",
+                    "callback_id",
+                    "sent_at",
+                    "next_poll_at",
+                    "result_deadline",
+                    "reason",
+                    "updated_at",
+                    "finished_at",
+                ],
+            )
+        Lane.objects.filter(id__in={c.lane_id for c in chunk}).update(next_allowed_at=lane_next)
+    return done
+
+
+@dataclass
+class CallOutcome:
+    ended: datetime
+    ids: list[str] | None = None
+    error: Exception | None = None
+
+
+def call_chunk(chunk: Sequence[Claimed]) -> CallOutcome:
+    """One batchAdd call for already-claimed actions (nothing recorded yet)."""
+    try:
+        ids = operations.batch_add(items=[c.item for c in chunk])
+    except (UpstreamError, UpstreamUnavailable) as exc:
+        return CallOutcome(ended=timezone.now(), error=exc)
+    _crash_hook()
+    return CallOutcome(ended=timezone.now(), ids=list(ids))
+
+
+def record_chunk(
+    chunk: Sequence[Claimed], outcome: CallOutcome, report: PassReport, *, lane_next: datetime
+) -> None:
+    """Record one call's outcome. `lane_next` (the end of the pass's last call + interval)
+    is when the chunk's lanes may send again after a clear answer."""
+    interval = config.lane_interval()
+    report.calls += 1
+    exc = outcome.error
+    ended = outcome.ended
+    if isinstance(exc, UpstreamError):
+        reason = _("The vendor refused the action: %(msg)s") % {"msg": exc}
+        report.failed += _finish(chunk, state=State.FAILED, reason=reason, lane_next=lane_next)
+        report.errors.append(str(exc))
+        return
+    if exc is not None:
+        if certainly_not_sent(exc):
+            reason = _("Not sent (%(why)s); it will be retried automatically.") % {"why": exc}
+            report.requeued += _finish(
+                chunk, state=State.QUEUED, reason=reason, lane_next=ended + config.retry_delay()
+            )
+        else:
+            reason = _(
+                "batchAdd got no clear answer (%(why)s): the vendor may or may not have "
+                "opened the chat. Check with the agent, then resend or mark it failed."
+            ) % {"why": exc}
+            hold = timedelta(seconds=float(getattr(settings, "ACTION_AMBIGUOUS_HOLD", 30.0)))
+            report.unknown += _finish(
+                chunk, state=State.UNKNOWN, reason=reason, lane_next=ended + interval + hold
+            )
+        report.errors.append(str(exc))
+        return
+    ids = outcome.ids or []
+    if len(ids) != len(chunk) or not all(ids):
+        reason = _(
+            "The vendor answered batchAdd with %(got)d ids for %(want)d actions, so they "
+            "cannot be matched: it may or may not have opened the chats."
+        ) % {"got": len([i for i in ids if i]), "want": len(chunk)}
+        report.unknown += _finish(chunk, state=State.UNKNOWN, reason=reason, lane_next=lane_next)
+        return
+    report.sent += _record_sent(chunk, ids, ended, lane_next=lane_next)
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """Threads for concurrent batchAdd calls of one pass (HTTP only: no database work)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(
+            max_workers=config.send_concurrency(), thread_name_prefix="actions-send"
+        )
+    return _pool
+
+
+def dispatch_once(*, now: datetime | None = None) -> PassReport:
+    """One pass: claim every due lane's head and send them, `ACTION_BATCH_SIZE` per call.
+
+    All calls go out first, back to back, then all outcomes are recorded; every lane of the
+    pass waits one interval from the end of the pass's last call, so the lanes claimed
+    together stay together and the next pass claims them all at once."""
+    report = PassReport()
+    t0 = time.perf_counter()
+    claimed = claim_due(now=now)
+    t1 = time.perf_counter()
+    report.claimed = len(claimed)
+    size = config.batch_size()
+    chunks = [claimed[i : i + size] for i in range(0, len(claimed), size)]
+    if claimed:
+        # Claimed up to `claim_lead` early: never send before the lane's time.
+        due = max((c.due_at for c in claimed if c.due_at is not None), default=None)
+        if due is not None:
+            early = (due - timezone.now()).total_seconds()
+            if early > 0:
+                time.sleep(early)
+    if len(chunks) > 1:
+        outcomes = list(_executor().map(call_chunk, chunks))
+    else:
+        outcomes = [call_chunk(chunk) for chunk in chunks]
+    if outcomes:
+        lane_next = max(o.ended for o in outcomes) + config.lane_interval()
+        for chunk, outcome in zip(chunks, outcomes, strict=True):
+            record_chunk(chunk, outcome, report, lane_next=lane_next)
+    if claimed:
+        log.debug(
+            "actions: pass claimed=%d sent=%d calls=%d claim_ms=%.1f send_ms=%.1f",
+            report.claimed,
+            report.sent,
+            report.calls,
+            (t1 - t0) * 1000,
+            (time.perf_counter() - t1) * 1000,
+        )
+    if report.sent:
+        from actions.services.results import schedule_poll
+
+        schedule_poll()
+    return report
+
+
+def seconds_until_next_due(*, now: datetime | None = None) -> float | None:
+    """Seconds until the earliest lane with queued work may send (0 if one is due now);
+    None when no unpaused lane has queued work (lanes mid-send are left to their sender)."""
+    now = now or timezone.now()
+    queued = Action.objects.filter(lane=OuterRef("pk"), state=State.QUEUED)
+    sending = Action.objects.filter(lane=OuterRef("pk"), state=State.SENDING)
+    earliest = (
+        Lane.objects.filter(paused=False)
+        .filter(Exists(queued))
+        .exclude(Exists(sending))
+        .aggregate(m=Min("next_allowed_at"))["m"]
+    )
+    if earliest is None:
+        return None
+    return max(0.0, (earliest - now).total_seconds())
+
+
+# --- the loop, its lock and its wake-ups -------------------------------------------------
+
+
+def _wake_token() -> Any:
+    try:
+        return cache.get(WAKE_KEY)
+    except Exception:  # the cache is down: fall back to polling
+        return None
+
+
+def wake_dispatcher() -> None:
+    """Call inside the transaction that created or released work: on commit, a running
+    dispatcher loop is woken, or a dispatcher task is enqueued."""
+    transaction.on_commit(_wake_now)
+
+
+def _wake_now() -> None:
+    try:
+        cache.set(WAKE_KEY, uuid.uuid4().hex, timeout=3600)
+        running = cache.get(LOCK_KEY) is not None
+    except Exception:
+        running = False
+    if not running:
+        schedule_dispatch(0.0)
+
+
+def schedule_dispatch(delay: float) -> None:
+    """Enqueue the dispatcher task in `delay` seconds, unless one is already due by then."""
+    from actions.tasks import dispatch_lanes
+
+    target = time.time() + max(0.0, delay)
+    try:
+        existing = cache.get(SCHEDULED_KEY)
+        if existing is not None and time.time() - 1.0 <= float(existing) <= target + 0.02:
+            return
+        cache.set(SCHEDULED_KEY, target, timeout=int(delay) + 60)
+    except Exception:
+        log.warning("actions: cache unavailable; scheduling the dispatcher anyway")
+    if delay <= 0:
+        dispatch_lanes.apply_async()
+    else:
+        dispatch_lanes.apply_async(countdown=delay)
+
+
+def _sleep_until(deadline: float, token: Any) -> None:
+    """Sleep until `deadline` (monotonic), waking early when someone signals new work."""
+    step = config.wake_check()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, step))
+        if left > step and _wake_token() != token:
+            return
+
+
+@dataclass
+class LoopReport:
+    passes: int = 0
+    sent: int = 0
+    outcome: str = ""
+    next_in: float | None = None
+
+
+def dispatch_loop(*, budget: float | None = None, hold: float | None = None) -> LoopReport:
+    """Dispatch passes back to back, sleeping in-process until the next lane is due while
+    that is within `hold` seconds and the `budget` lasts."""
+    budget = config.dispatch_budget() if budget is None else budget
+    hold = config.dispatch_hold() if hold is None else hold
+    ends = time.monotonic() + budget
+    out = LoopReport()
+    while True:
+        token = _wake_token()
+        report = dispatch_once()
+        out.passes += 1
+        out.sent += report.sent
+        wait = seconds_until_next_due()
+        out.next_in = wait
+        if wait is None:
+            out.outcome = "idle"
+            return out
+        if wait > hold or time.monotonic() + wait > ends:
+            out.outcome = "later"
+            return out
+        _sleep_until(time.monotonic() + max(0.0, wait - config.claim_lead()), token)
+        _refresh_lock()
+
+
+_lock_token: str | None = None
+
+
+def _acquire_lock(ttl: float) -> bool:
+    global _lock_token
+    token = uuid.uuid4().hex
+    try:
+        ok = bool(cache.add(LOCK_KEY, token, timeout=int(ttl) + 1))
+    except Exception:
+        ok = True  # no cache: correctness never depended on the lock
+    _lock_token = token if ok else None
+    return ok
+
+
+def _refresh_lock() -> None:
+    try:
+        if _lock_token is not None and cache.get(LOCK_KEY) == _lock_token:
+            cache.touch(LOCK_KEY, timeout=int(config.dispatch_budget()) + 30)
+    except Exception:
+        log.debug("actions: cache unavailable", exc_info=True)
+
+
+def _release_lock() -> None:
+    global _lock_token
+    try:
+        if _lock_token is not None and cache.get(LOCK_KEY) == _lock_token:
+            cache.delete(LOCK_KEY)
+    except Exception:
+        log.debug("actions: cache unavailable", exc_info=True)
+    _lock_token = None
+
+
+def dispatcher_run() -> LoopReport:
+    """The dispatcher task's body: one loop at a time (cache lock), then re-arm itself for
+    the next due lane. The lock only saves work: correctness rests on the lane claim."""
+    from actions.services.results import sweep_stuck
+
+    sweep_stuck()
+    if not _acquire_lock(config.dispatch_budget() + 30):
+        return LoopReport(outcome="busy")
+    try:
+        try:
+            cache.delete(SCHEDULED_KEY)
+        except Exception:
+            log.debug("actions: cache unavailable", exc_info=True)
+        out = dispatch_loop()
+    finally:
+        _release_lock()
+    # Work may have arrived after the loop's last look but while it still held the lock.
+    wait = seconds_until_next_due()
+    if wait is not None:
+        schedule_dispatch(wait)
+    return out

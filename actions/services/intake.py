@@ -1,0 +1,514 @@
+"""Every way in (form, CSV upload, API) goes through here: one validator, one pre-check,
+one function that queues. Nothing is queued unless every action of the submission is valid,
+or the user explicitly chose to queue the valid ones of a CSV (draft batches)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Agent, WhatsAppAccount
+from actions.models import Action, ActionBatch, Lane, State
+from core.access import agent_for_user, can
+from core.audit import audit_record
+from core.roles import Cap
+
+NUMBER_RE = re.compile(r"^\d{6,20}$")
+CONTENT_MAX_LENGTH = 1000
+CSV_MAX_BYTES = 2 * 1024 * 1024
+CSV_MAX_ROWS = 10_000
+CSV_COLUMNS = ("agentAccount", "whatsId", "friendWhatsId", "platformType", "content")
+CSV_REQUIRED_COLUMNS = ("agentAccount", "whatsId", "friendWhatsId", "platformType")
+
+ONLINE_STATUS_ONLINE = 2  # queryWhatsAppStatus / syncWhatsAppStatus onlineStatus
+PRESENCE_ONLINE = 10  # onlineStatus webhook status
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One validated action, ready to queue."""
+
+    agent_account: str
+    whatsapp: str
+    friend_whatsapp: str
+    platform: int
+    content: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Checked:
+    """The outcome of validating one action: a spec, or field errors; plus warnings."""
+
+    spec: ActionSpec | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    forbidden: bool = False  # an agent asked for someone else's agent account
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not self.errors
+
+
+class NotAllowed(Exception):
+    """The user may not queue actions for this agent account."""
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _number_error(value: str, label: str) -> str | None:
+    if not value:
+        return _("%(field)s is required.") % {"field": label}
+    if not NUMBER_RE.match(value):
+        return _(
+            "%(field)s must be 6 to 20 digits, with no spaces, + or dashes (got %(value)r)."
+        ) % {
+            "field": label,
+            "value": value[:40],
+        }
+    return None
+
+
+def action_validate(
+    *,
+    user: Any,
+    agent_account: Any,
+    whatsapp: Any,
+    friend_whatsapp: Any,
+    platform: Any,
+    content: Any,
+    agents: Mapping[str, Agent] | None = None,
+) -> Checked:
+    """Validate one action's fields for `user`. `agents` (agent_account -> Agent) may be
+    passed by callers validating many rows, to avoid one query per row."""
+    out = Checked()
+    agent_account_s = _text(agent_account)
+    whatsapp_s = _text(whatsapp)
+    friend_s = _text(friend_whatsapp)
+    content_s = "" if content is None else str(content)
+    platform_s = _text(platform)
+
+    if not agent_account_s:
+        out.errors.setdefault("agent_account", []).append(_("The agent account is required."))
+    elif len(agent_account_s) > 64:
+        out.errors.setdefault("agent_account", []).append(
+            _("The agent account is at most 64 characters.")
+        )
+    else:
+        agent = (
+            agents.get(agent_account_s)
+            if agents is not None
+            else Agent.objects.filter(agent_account=agent_account_s).first()
+        )
+        if agent is None:
+            out.errors.setdefault("agent_account", []).append(
+                _("Unknown agent account %(account)r: it is not in Switchboard's agent list.")
+                % {"account": agent_account_s}
+            )
+        elif not can(user, Cap.MANAGE_ACTIONS) and agent.user_id != getattr(user, "pk", None):
+            out.forbidden = True
+            own = agent_for_user(user)
+            out.errors.setdefault("agent_account", []).append(
+                _("You may only queue actions for your own agent account (%(own)s).")
+                % {"own": own.agent_account if own else _("none is linked to your user")}
+            )
+
+    for key, value, label in (
+        ("whatsapp", whatsapp_s, _("The WhatsApp account")),
+        ("friend_whatsapp", friend_s, _("The friend's number")),
+    ):
+        problem = _number_error(value, str(label))
+        if problem:
+            out.errors.setdefault(key, []).append(problem)
+    if whatsapp_s and whatsapp_s == friend_s:
+        out.errors.setdefault("friend_whatsapp", []).append(
+            _("The friend's number must differ from the WhatsApp account.")
+        )
+
+    platform_i: int | None = None
+    if platform_s in ("1", "2"):
+        platform_i = int(platform_s)
+    else:
+        out.errors.setdefault("platform", []).append(
+            _("The platform must be 1 (PC) or 2 (Android) (got %(value)r).")
+            % {"value": platform_s[:20]}
+        )
+
+    if len(content_s) > CONTENT_MAX_LENGTH:
+        out.errors.setdefault("content", []).append(
+            _("The message is at most %(max)d characters (it has %(n)d).")
+            % {"max": CONTENT_MAX_LENGTH, "n": len(content_s)}
+        )
+
+    if not out.errors and platform_i is not None:
+        out.spec = ActionSpec(
+            agent_account=agent_account_s,
+            whatsapp=whatsapp_s,
+            friend_whatsapp=friend_s,
+            platform=platform_i,
+            content=content_s,
+        )
+    return out
+
+
+def precheck(specs: Iterable[ActionSpec]) -> dict[tuple[str, str], list[str]]:
+    """Warnings per (agent account, WhatsApp account) pair that is not online by our state.
+
+    Online means the account exists here and either its onlineStatus is 2 or its presence
+    is 10. The vendor fails an action after a minute when the pair is not logged in."""
+    pairs = {(s.agent_account, s.whatsapp) for s in specs}
+    numbers = {w for _a, w in pairs}
+    accounts = {a.whatsapp: a for a in WhatsAppAccount.objects.filter(whatsapp__in=numbers)}
+    warnings: dict[tuple[str, str], list[str]] = {}
+    for agent_account, whatsapp in sorted(pairs):
+        account = accounts.get(whatsapp)
+        found: list[str] = []
+        if account is None:
+            found.append(
+                _(
+                    "WhatsApp account %(w)s is not known to Switchboard, so it cannot be "
+                    "confirmed online; the vendor fails the action after 1 minute if it is not "
+                    "logged in."
+                )
+                % {"w": whatsapp}
+            )
+        else:
+            online = (
+                account.online_status == ONLINE_STATUS_ONLINE
+                or account.presence_status == PRESENCE_ONLINE
+            )
+            if not online:
+                found.append(
+                    _(
+                        "WhatsApp account %(w)s is not online by our latest status; the vendor "
+                        "fails the action after 1 minute if it is not logged in."
+                    )
+                    % {"w": whatsapp}
+                )
+            elif account.agent_account and account.agent_account != agent_account:
+                found.append(
+                    _(
+                        "WhatsApp account %(w)s is online under agent %(other)s, not "
+                        "%(agent)s; the action fails if %(agent)s is not logged in with it."
+                    )
+                    % {"w": whatsapp, "other": account.agent_account, "agent": agent_account}
+                )
+        if found:
+            warnings[(agent_account, whatsapp)] = found
+    return warnings
+
+
+def warnings_for(spec: ActionSpec, table: Mapping[tuple[str, str], list[str]]) -> list[str]:
+    return list(table.get((spec.agent_account, spec.whatsapp), []))
+
+
+# --- queueing -----------------------------------------------------------------------------
+
+
+def _lanes_for(specs: Sequence[ActionSpec]) -> dict[tuple[str, str], Lane]:
+    pairs = {(s.agent_account, s.whatsapp) for s in specs}
+    existing = {
+        (lane.agent_account, lane.whatsapp): lane
+        for lane in Lane.objects.filter(
+            agent_account__in={a for a, _w in pairs}, whatsapp__in={w for _a, w in pairs}
+        )
+    }
+    missing = [Lane(agent_account=a, whatsapp=w) for (a, w) in pairs if (a, w) not in existing]
+    if missing:
+        Lane.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {
+            (lane.agent_account, lane.whatsapp): lane
+            for lane in Lane.objects.filter(
+                agent_account__in={a for a, _w in pairs}, whatsapp__in={w for _a, w in pairs}
+            )
+        }
+    return existing
+
+
+def actions_queue(
+    *,
+    user: Any,
+    specs: Sequence[ActionSpec],
+    warnings: Mapping[tuple[str, str], list[str]] | None = None,
+    batch: ActionBatch | None = None,
+) -> list[Action]:
+    """Queue validated actions (all or nothing) and wake the dispatcher on commit."""
+    from actions.services.dispatch import wake_dispatcher
+
+    if not specs:
+        return []
+    table = warnings if warnings is not None else precheck(specs)
+    with transaction.atomic():
+        lanes = _lanes_for(specs)
+        agents = {
+            a.agent_account: a
+            for a in Agent.objects.filter(agent_account__in={s.agent_account for s in specs})
+        }
+        rows = [
+            Action(
+                lane=lanes[(s.agent_account, s.whatsapp)],
+                batch=batch,
+                agent=agents[s.agent_account],
+                agent_account=s.agent_account,
+                whatsapp=s.whatsapp,
+                friend_whatsapp=s.friend_whatsapp,
+                platform=s.platform,
+                content=s.content,
+                state=State.QUEUED,
+                reason=str(_("Waiting for its turn in the lane.")),
+                warnings=warnings_for(s, table),
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+            for s in specs
+        ]
+        created = Action.objects.bulk_create(rows, batch_size=1000)
+        if can(user, Cap.MANAGE_ACTIONS):
+            audit_record(
+                actor=user,
+                action="actions.queue",
+                target_type="action_batch" if batch else "action",
+                target_id=str(batch.pk if batch else created[0].pk),
+                after={"count": len(created), "pairs": len(lanes)},
+            )
+        wake_dispatcher()
+    return created
+
+
+def batch_create(*, user: Any, source: str, name: str = "") -> ActionBatch:
+    return ActionBatch.objects.create(
+        source=source,
+        name=name[:255],
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def agents_by_account(accounts: Iterable[str]) -> dict[str, Agent]:
+    return {a.agent_account: a for a in Agent.objects.filter(agent_account__in=set(accounts))}
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CsvLineError:
+    line: int
+    messages: list[str]
+    raw: str = ""
+
+
+@dataclass
+class CsvReport:
+    """The parsed upload: valid rows (with their line numbers) and per-line errors, or a
+    file-level error (encoding, columns, size) that stops everything."""
+
+    file_error: str = ""
+    rows: list[tuple[int, ActionSpec]] = field(default_factory=list)
+    errors: list[CsvLineError] = field(default_factory=list)
+    warnings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> int:
+        return len(self.rows) + len(self.errors)
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8-sig")
+
+
+def csv_parse(*, user: Any, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvReport:
+    """Parse and validate an upload. Line numbers are the file's (the header is line 1)."""
+    report = CsvReport()
+    if len(raw) > max_bytes:
+        report.file_error = _(
+            "The file is %(size)s bytes; the limit is %(max)s bytes (about %(rows)s lines). "
+            "Split it into smaller files."
+        ) % {"size": f"{len(raw):,}", "max": f"{max_bytes:,}", "rows": f"{CSV_MAX_ROWS:,}"}
+        return report
+    if not raw.strip():
+        report.file_error = _("The file is empty. The first line must name the columns: %s.") % (
+            ", ".join(CSV_COLUMNS)
+        )
+        return report
+    try:
+        text = _decode(raw)
+    except UnicodeDecodeError as exc:
+        report.file_error = _(
+            "The file is not UTF-8 text (byte 0x%(byte)02x at position %(pos)d). Save it as "
+            "'CSV UTF-8' and upload it again."
+        ) % {"byte": raw[exc.start], "pos": exc.start}
+        return report
+    if "\x00" in text:
+        report.file_error = _("The file contains NUL bytes: it is not a CSV text file.")
+        return report
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        report.file_error = _("The first line could not be read: %s") % exc
+        return report
+    names = [h.strip() for h in header]
+    index = {n: i for i, n in enumerate(names) if n}
+    missing = [c for c in CSV_REQUIRED_COLUMNS if c not in index]
+    unknown = [n for n in names if n and n not in CSV_COLUMNS]
+    if missing or unknown or len(index) != len([n for n in names if n]):
+        parts = []
+        if missing:
+            parts.append(_("missing %s") % ", ".join(missing))
+        if unknown:
+            parts.append(_("unexpected %s") % ", ".join(unknown[:10]))
+        if len(index) != len([n for n in names if n]):
+            parts.append(_("a column is named twice"))
+        report.file_error = _(
+            "Wrong columns (%(problems)s). The first line must be: %(expected)s "
+            "(content may be left out)."
+        ) % {"problems": "; ".join(str(p) for p in parts), "expected": ",".join(CSV_COLUMNS)}
+        return report
+
+    parsed: list[tuple[int, list[str]]] = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue  # blank line
+            parsed.append((line, record))
+            if len(parsed) > CSV_MAX_ROWS:
+                report.file_error = _(
+                    "The file has more than %(max)s lines of actions. Split it into smaller files."
+                ) % {"max": f"{CSV_MAX_ROWS:,}"}
+                return report
+    except csv.Error as exc:
+        report.file_error = _("Line %(line)d could not be read as CSV: %(error)s") % {
+            "line": reader.line_num,
+            "error": exc,
+        }
+        return report
+    if not parsed:
+        report.file_error = _("The file has a header line but no actions.")
+        return report
+
+    agents = agents_by_account(
+        record[index["agentAccount"]].strip()
+        for _line, record in parsed
+        if len(record) > index["agentAccount"]
+    )
+    seen: dict[tuple[str, str, str, str], int] = {}
+    for line, record in parsed:
+        if len(record) != len(names):
+            report.errors.append(
+                CsvLineError(
+                    line,
+                    [
+                        _("Expected %(want)d fields, found %(got)d.")
+                        % {"want": len(names), "got": len(record)}
+                    ],
+                    ",".join(record)[:200],
+                )
+            )
+            continue
+        values = {n: record[i] for n, i in index.items()}
+        checked = action_validate(
+            user=user,
+            agent_account=values.get("agentAccount"),
+            whatsapp=values.get("whatsId"),
+            friend_whatsapp=values.get("friendWhatsId"),
+            platform=values.get("platformType"),
+            content=values.get("content", ""),
+            agents=agents,
+        )
+        if not checked.ok or checked.spec is None:
+            messages = [m for msgs in checked.errors.values() for m in msgs]
+            report.errors.append(CsvLineError(line, messages, ",".join(record)[:200]))
+            continue
+        spec = checked.spec
+        key = (spec.agent_account, spec.whatsapp, spec.friend_whatsapp, spec.content)
+        if key in seen:
+            report.errors.append(
+                CsvLineError(
+                    line,
+                    [_("Same action as line %(line)d (queued once).") % {"line": seen[key]}],
+                    ",".join(record)[:200],
+                )
+            )
+            continue
+        seen[key] = line
+        report.rows.append((line, spec))
+    report.warnings = precheck(spec for _line, spec in report.rows)
+    return report
+
+
+def csv_submit(*, user: Any, raw: bytes, name: str, confirm: bool = False) -> ActionBatch | None:
+    """Queue an upload at once when it is clean (every line valid, every pair online) or
+    the user already confirmed; otherwise keep it as a draft for the user to decide.
+    Returns None when the file itself is unusable (see `csv_parse`)."""
+    report = csv_parse(user=user, raw=raw)
+    if report.file_error:
+        return None
+    batch = batch_create(user=user, source=ActionBatch.Source.CSV, name=name)
+    if report.errors or (report.warnings and not confirm):
+        batch.status = ActionBatch.Status.DRAFT
+        batch.draft_rows = [{"line": line, **spec.as_dict()} for line, spec in report.rows]
+        batch.draft_errors = [
+            {"line": e.line, "messages": [str(m) for m in e.messages], "raw": e.raw}
+            for e in report.errors
+        ]
+        batch.draft_warnings = [
+            {"agent_account": a, "whatsapp": w, "messages": [str(m) for m in msgs]}
+            for (a, w), msgs in sorted(report.warnings.items())
+        ]
+        batch.save()
+        return batch
+    actions_queue(
+        user=user,
+        specs=[spec for _line, spec in report.rows],
+        warnings=report.warnings,
+        batch=batch,
+    )
+    return batch
+
+
+def draft_confirm(*, user: Any, batch: ActionBatch) -> int:
+    """The user chose to queue a draft's valid rows (the invalid lines are skipped).
+    Rows are validated again: an agent account may have been removed meanwhile."""
+    with transaction.atomic():
+        locked = ActionBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status != ActionBatch.Status.DRAFT:
+            return 0
+        agents = agents_by_account(r.get("agent_account", "") for r in locked.draft_rows)
+        specs: list[ActionSpec] = []
+        for row in locked.draft_rows:
+            checked = action_validate(
+                user=user,
+                agent_account=row.get("agent_account"),
+                whatsapp=row.get("whatsapp"),
+                friend_whatsapp=row.get("friend_whatsapp"),
+                platform=row.get("platform"),
+                content=row.get("content"),
+                agents=agents,
+            )
+            if checked.spec is not None:
+                specs.append(checked.spec)
+        locked.status = ActionBatch.Status.QUEUED
+        locked.draft_rows = []
+        locked.save(update_fields=["status", "draft_rows"])
+        actions_queue(user=user, specs=specs, batch=locked)
+    return len(specs)
+
+
+def draft_discard(*, user: Any, batch: ActionBatch) -> None:
+    ActionBatch.objects.filter(pk=batch.pk, status=ActionBatch.Status.DRAFT).update(
+        status=ActionBatch.Status.DISCARDED, draft_rows=[]
+    )

@@ -1,0 +1,163 @@
+"""What people do by hand: cancel a queued action, pause or resume a lane, and decide an
+unknown action (resend it or mark it failed). Every change is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from actions.models import Action, Lane, State
+from core.audit import audit_record
+
+
+class NotAllowedNow(Exception):
+    """The object is not in a state that allows this (e.g. cancelling a sent action)."""
+
+
+def _who(user: Any) -> str:
+    return user.get_username() if getattr(user, "is_authenticated", False) else "system"
+
+
+def action_cancel(*, user: Any, action: Action) -> Action:
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Action.objects.filter(pk=action.pk, state=State.QUEUED).update(
+            state=State.CANCELLED,
+            reason=_("Cancelled by %(who)s before it was sent.") % {"who": _who(user)},
+            finished_at=now,
+            updated_at=now,
+        )
+        if not updated:
+            raise NotAllowedNow(
+                _("Only queued actions can be cancelled; this one is %(state)s.")
+                % {"state": Action.objects.get(pk=action.pk).get_state_display()}
+            )
+        audit_record(
+            actor=user,
+            action="actions.cancel",
+            target_type="action",
+            target_id=str(action.pk),
+            before={"state": State.QUEUED},
+            after={"state": State.CANCELLED},
+        )
+    action.refresh_from_db()
+    return action
+
+
+def actions_cancel_queued(*, user: Any, batch_id: int) -> int:
+    """Cancel every still-queued action of a batch."""
+    now = timezone.now()
+    with transaction.atomic():
+        count = Action.objects.filter(batch_id=batch_id, state=State.QUEUED).update(
+            state=State.CANCELLED,
+            reason=_("Cancelled by %(who)s before it was sent.") % {"who": _who(user)},
+            finished_at=now,
+            updated_at=now,
+        )
+        if count:
+            audit_record(
+                actor=user,
+                action="actions.cancel_batch",
+                target_type="action_batch",
+                target_id=str(batch_id),
+                after={"cancelled": count},
+            )
+    return count
+
+
+def action_resend(*, user: Any, action: Action) -> Action:
+    """A person decided an unknown action did not open the chat: queue it again (at the
+    head of its lane, since it keeps its place by id)."""
+    from actions.services.dispatch import wake_dispatcher
+
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Action.objects.filter(pk=action.pk, state=State.UNKNOWN).update(
+            state=State.QUEUED,
+            attempt_id=None,
+            callback_id="",
+            sent_at=None,
+            next_poll_at=None,
+            result_deadline=None,
+            seen_by_vendor=False,
+            execute_status=None,
+            execute_time=None,
+            finished_at=None,
+            reason=_("Queued again by %(who)s after an unknown outcome.") % {"who": _who(user)},
+            updated_at=now,
+        )
+        if not updated:
+            raise NotAllowedNow(_("Only actions in the unknown state can be resent."))
+        audit_record(
+            actor=user,
+            action="actions.resend",
+            target_type="action",
+            target_id=str(action.pk),
+            before={"state": State.UNKNOWN, "reason": action.reason},
+            after={"state": State.QUEUED},
+        )
+        wake_dispatcher()
+    action.refresh_from_db()
+    return action
+
+
+def action_mark_failed(*, user: Any, action: Action, note: str = "") -> Action:
+    now = timezone.now()
+    reason = _("Marked failed by %(who)s after an unknown outcome.") % {"who": _who(user)}
+    if note.strip():
+        reason = f"{reason} {note.strip()}"
+    with transaction.atomic():
+        updated = Action.objects.filter(pk=action.pk, state=State.UNKNOWN).update(
+            state=State.FAILED, reason=reason[:500], finished_at=now, updated_at=now
+        )
+        if not updated:
+            raise NotAllowedNow(_("Only actions in the unknown state can be marked failed."))
+        audit_record(
+            actor=user,
+            action="actions.mark_failed",
+            target_type="action",
+            target_id=str(action.pk),
+            before={"state": State.UNKNOWN, "reason": action.reason},
+            after={"state": State.FAILED, "reason": reason[:500]},
+        )
+    action.refresh_from_db()
+    return action
+
+
+def lane_pause(*, user: Any, lane: Lane) -> Lane:
+    now = timezone.now()
+    with transaction.atomic():
+        Lane.objects.filter(pk=lane.pk).update(
+            paused=True, paused_at=now, paused_by=user if user.is_authenticated else None
+        )
+        audit_record(
+            actor=user,
+            action="actions.lane_pause",
+            target_type="lane",
+            target_id=str(lane.pk),
+            before={"paused": lane.paused},
+            after={"paused": True},
+        )
+    lane.refresh_from_db()
+    return lane
+
+
+def lane_resume(*, user: Any, lane: Lane) -> Lane:
+    from actions.services.dispatch import wake_dispatcher
+
+    with transaction.atomic():
+        Lane.objects.filter(pk=lane.pk).update(paused=False, paused_at=None, paused_by=None)
+        audit_record(
+            actor=user,
+            action="actions.lane_resume",
+            target_type="lane",
+            target_id=str(lane.pk),
+            before={"paused": lane.paused},
+            after={"paused": False},
+        )
+        wake_dispatcher()
+    lane.refresh_from_db()
+    return lane

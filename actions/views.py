@@ -1,0 +1,249 @@
+"""HTML pages of the actions app (function views; htmx fragments via partialdef)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from actions import selectors
+from actions.forms import ActionForm, CsvUploadForm, FilterForm, MarkFailedForm
+from actions.models import ActionBatch, State
+from actions.services import intake, manage
+from core.access import agent_for_user, require
+from core.roles import Cap
+from core.types import AuthedRequest
+
+ACTIONS = (Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)
+HTMX_STOP_POLLING = 286
+
+
+@require(*ACTIONS)
+@require_GET
+def action_list(request: AuthedRequest) -> HttpResponse:
+    form = FilterForm(request.GET or None)
+    qs = selectors.action_list(request.user)
+    if form.is_valid():
+        d = form.cleaned_data
+        qs = selectors.action_filter(
+            qs,
+            selectors.Filters(
+                state=d["state"] or "",
+                agent_account=(d["agent_account"] or "").strip(),
+                whatsapp=(d["whatsapp"] or "").strip(),
+                batch=d["batch"],
+                date_from=d["date_from"],
+                date_to=d["date_to"],
+            ),
+        )
+    else:
+        qs = qs.order_by("-created_at", "-id")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "filtered": bool(request.GET and any(v for k, v in request.GET.items() if k != "page")),
+        "sees_all": selectors.sees_all_actions(request.user),
+    }
+    template = "actions/list.html#results" if request.htmx else "actions/list.html"
+    return render(request, template, context)
+
+
+@require(*ACTIONS)
+def action_new(request: AuthedRequest) -> HttpResponse:
+    initial = {}
+    own = agent_for_user(request.user)
+    if own is not None:
+        initial["agent_account"] = own.agent_account
+    form = ActionForm(request.POST or None, user=request.user, initial=initial)
+    warnings: list[str] = []
+    if request.method == "POST" and form.is_valid() and form.spec is not None:
+        spec = form.spec
+        table = intake.precheck([spec])
+        warnings = intake.warnings_for(spec, table)
+        if not warnings or form.cleaned_data.get("confirm"):
+            created = intake.actions_queue(user=request.user, specs=[spec], warnings=table)
+            messages.success(request, _("Action queued."))
+            return redirect("actions:detail", pk=created[0].pk)
+        # Ask: the next submit carries confirm=1.
+        data = request.POST.copy()
+        data["confirm"] = "1"
+        form = ActionForm(data, user=request.user)
+        form.is_valid()
+    return render(request, "actions/new.html", {"form": form, "warnings": warnings})
+
+
+@require(*ACTIONS)
+def action_upload(request: AuthedRequest) -> HttpResponse:
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > intake.CSV_MAX_BYTES:
+            form.add_error(
+                "file",
+                _("The file is %(size)s bytes; the limit is %(max)s bytes. Split it.")
+                % {"size": f"{upload.size:,}", "max": f"{intake.CSV_MAX_BYTES:,}"},
+            )
+        else:
+            raw = upload.read(intake.CSV_MAX_BYTES + 1)
+            report = intake.csv_parse(user=request.user, raw=raw)
+            if report.file_error:
+                form.add_error("file", report.file_error)
+            else:
+                batch = intake.csv_submit(
+                    user=request.user,
+                    raw=raw,
+                    name=upload.name or "upload.csv",
+                    confirm=form.cleaned_data["confirm_offline"],
+                )
+                if batch is not None:
+                    if batch.status == ActionBatch.Status.QUEUED:
+                        messages.success(request, _("All lines are valid: the actions are queued."))
+                    return redirect("actions:batch", pk=batch.pk)
+    return render(request, "actions/upload.html", {"form": form})
+
+
+@require(*ACTIONS)
+@require_GET
+def batch_list(request: AuthedRequest) -> HttpResponse:
+    page = Paginator(selectors.batch_list(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "actions/batches.html", {"page": page})
+
+
+@require(*ACTIONS)
+@require_GET
+def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    batch = selectors.batch_get(request.user, pk)
+    progress = selectors.batch_progress(request.user, batch)
+    context = {
+        "batch": batch,
+        "progress": progress,
+        "actions": selectors.action_list(request.user).filter(batch=batch).order_by("id")[:200],
+        "unknown": progress.counts.get(State.UNKNOWN, 0),
+    }
+    if request.htmx:
+        response = render(request, "actions/batch.html#progress", context)
+        if progress.done:
+            response.status_code = HTMX_STOP_POLLING
+        return response
+    return render(request, "actions/batch.html", context)
+
+
+@require(*ACTIONS)
+@require_POST
+def batch_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
+    batch = _own_draft(request, pk)
+    count = intake.draft_confirm(user=request.user, batch=batch)
+    messages.success(request, _("%(n)d actions queued.") % {"n": count})
+    return redirect("actions:batch", pk=batch.pk)
+
+
+@require(*ACTIONS)
+@require_POST
+def batch_discard(request: AuthedRequest, pk: int) -> HttpResponse:
+    batch = _own_draft(request, pk)
+    intake.draft_discard(user=request.user, batch=batch)
+    messages.info(request, _("Upload discarded: nothing was queued."))
+    return redirect("actions:upload")
+
+
+@require(*ACTIONS)
+@require_POST
+def batch_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    batch = selectors.batch_get(request.user, pk)
+    if selectors.sees_all_actions(request.user):
+        count = manage.actions_cancel_queued(user=request.user, batch_id=batch.pk)
+    else:
+        count = 0
+        for action in selectors.action_list(request.user).filter(batch=batch, state=State.QUEUED):
+            try:
+                manage.action_cancel(user=request.user, action=action)
+                count += 1
+            except manage.NotAllowedNow:
+                continue
+    messages.success(request, _("%(n)d queued actions cancelled.") % {"n": count})
+    return redirect("actions:batch", pk=batch.pk)
+
+
+def _own_draft(request: AuthedRequest, pk: int) -> ActionBatch:
+    """A draft is decided by whoever uploaded it (or a supervisor)."""
+    batch = selectors.batch_get(request.user, pk)
+    if batch.created_by_id != request.user.pk and not selectors.sees_all_actions(request.user):
+        raise Http404
+    return batch
+
+
+@require(*ACTIONS)
+@require_GET
+def action_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    action = selectors.action_get(request.user, pk)
+    return render(request, "actions/detail.html", {"action": action, "fail_form": MarkFailedForm()})
+
+
+def _manual(request: AuthedRequest, pk: int, what: str) -> HttpResponse:
+    action = selectors.action_get(request.user, pk)
+    try:
+        if what == "cancel":
+            manage.action_cancel(user=request.user, action=action)
+            messages.success(request, _("Action cancelled."))
+        elif what == "resend":
+            manage.action_resend(user=request.user, action=action)
+            messages.success(request, _("Action queued again."))
+        else:
+            form = MarkFailedForm(request.POST)
+            note = form.cleaned_data["note"] if form.is_valid() else ""
+            manage.action_mark_failed(user=request.user, action=action, note=note)
+            messages.success(request, _("Action marked failed."))
+    except manage.NotAllowedNow as exc:
+        messages.error(request, str(exc))
+    return redirect("actions:detail", pk=action.pk)
+
+
+@require(*ACTIONS)
+@require_POST
+def action_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _manual(request, pk, "cancel")
+
+
+@require(*ACTIONS)
+@require_POST
+def action_resend(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _manual(request, pk, "resend")
+
+
+@require(*ACTIONS)
+@require_POST
+def action_mark_failed(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _manual(request, pk, "fail")
+
+
+@require(*ACTIONS)
+@require_GET
+def lane_list(request: AuthedRequest) -> HttpResponse:
+    lanes = selectors.lane_list(request.user).order_by("agent_account", "whatsapp")
+    page = Paginator(lanes, 100).get_page(request.GET.get("page"))
+    return render(request, "actions/lanes.html", {"page": page})
+
+
+@require(*ACTIONS)
+@require_POST
+def lane_pause(request: AuthedRequest, pk: int) -> HttpResponse:
+    lane = selectors.lane_get(request.user, pk)
+    manage.lane_pause(user=request.user, lane=lane)
+    messages.success(request, _("Lane %(lane)s paused.") % {"lane": lane})
+    return redirect("actions:lanes")
+
+
+@require(*ACTIONS)
+@require_POST
+def lane_resume(request: AuthedRequest, pk: int) -> HttpResponse:
+    lane = selectors.lane_get(request.user, pk)
+    manage.lane_resume(user=request.user, lane=lane)
+    messages.success(request, _("Lane %(lane)s resumed.") % {"lane": lane})
+    return redirect("actions:lanes")
