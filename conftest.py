@@ -24,3 +24,5 @@ def pytest_configure(config: pytest.Config) -> None:
     options["global_keyprefix"] = f"{namespace}:"
     app.conf.broker_transport_options = options
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API
+    # Tests create many users; PBKDF2's deliberate slowness only costs CI time here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

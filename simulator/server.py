@@ -200,6 +200,9 @@ def envelope(data: Any, code: int = 200, message: str = "Success") -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY a keep-alive client
+    # waits out the peer's delayed ACK (~40 ms) on every second request.
+    disable_nagle_algorithm = True
     server: SimulatorHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
