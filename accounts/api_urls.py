@@ -1,5 +1,12 @@
 """JSON API routes of the accounts app, mounted under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from accounts import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("accounts/", apis.AccountList.as_view(), name="api-accounts"),
+    path("accounts/<str:whatsapp>/", apis.AccountDetail.as_view(), name="api-account"),
+    path("agents/", apis.AgentList.as_view(), name="api-agents"),
+    path("registrations/", apis.RegistrationList.as_view(), name="api-registrations"),
+]

@@ -96,6 +96,10 @@ class WhatsAppAccount(models.Model):
             models.Index(fields=["platform", "whatsapp"]),
             models.Index(fields=["last_event_at", "id"]),
             models.Index(fields=["name", "id"]),
+            # Prefix search on the number (LIKE 'x%') whatever the collation.
+            models.Index(
+                fields=["whatsapp"], opclasses=["varchar_pattern_ops"], name="acc_whatsapp_prefix"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -209,3 +213,142 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_code} {self.phone} ({self.state})"
+
+
+class BulkJob(models.Model):
+    """One supervisor action on many accounts (or one), run by a Celery task.
+
+    Each account is a `BulkJobItem` with its own result; failed items can be retried.
+    Parameters never hold secrets (keys are read from AccountKeys / ImportRow when the
+    vendor request is built)."""
+
+    class Kind(models.TextChoices):
+        ONLINE = "online", _("Bring online")
+        RECYCLE = "recycle", _("Recycle")
+        PROFILE = "profile", _("Avatar and nickname")
+        IMPORT = "import", _("Import")
+        PORT_ONLINE = "port_online", _("Online (cloud port)")
+        PORT_OFFLINE = "port_offline", _("Offline (cloud port)")
+        PORT_LOGOUT = "port_logout", _("Log out (cloud port)")
+
+    class State(models.TextChoices):
+        PREVIEW = "preview", _("Waiting for confirmation")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    total = models.PositiveIntegerField(default=0)
+    ok_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    filename = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def done_count(self) -> int:
+        return self.ok_count + self.failed_count
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done_count / self.total) if self.total else 100
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.CANCELLED)
+
+
+class BulkJobItem(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        OK = "ok", _("Done")
+        FAILED = "failed", _("Failed")
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    whatsapp = models.CharField(max_length=32)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    error = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "state", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.whatsapp} ({self.state})"
+
+
+class ImportRow(models.Model):
+    """A validated row of an uploaded import file, staged until the import runs.
+
+    Keys are encrypted here exactly as in AccountKeys; rows are deleted once imported."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="import_rows")
+    line = models.PositiveIntegerField()
+    whatsapp = models.CharField(max_length=32)
+    name = models.CharField(max_length=150, blank=True)
+    avatar = models.CharField(max_length=1000, blank=True)
+    whatsapp_type = models.PositiveSmallIntegerField(null=True, blank=True)
+    public_key = EncryptedTextField(blank=True, default="")
+    private_key = EncryptedTextField(blank=True, default="")
+    msg_public_key = EncryptedTextField(blank=True, default="")
+    msg_private_key = EncryptedTextField(blank=True, default="")
+    vendor_account_id = EncryptedTextField(blank=True, default="")
+    next_key_id = EncryptedTextField(blank=True, default="")
+    registration_id = EncryptedTextField(blank=True, default="")
+    device_params = EncryptedTextField(blank=True, default="")
+    skip_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["line"]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.whatsapp}"
+
+
+class ContactLookup(models.Model):
+    """An address book (`selectContact`) or single contact (`contact/info`) look-up,
+    run on the SLOW queue; results are kept with the time they were fetched."""
+
+    class Kind(models.TextChoices):
+        BOOK = "book", _("Address book")
+        SINGLE = "single", _("Single contact")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    account = models.ForeignKey(
+        WhatsAppAccount, on_delete=models.CASCADE, related_name="contact_lookups"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    phone = models.CharField(max_length=32, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    results = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} look-up for {self.account_id} ({self.state})"

@@ -1,3 +1,32 @@
+"""Celery entry points for the accounts console (thin: load by id, call a service)."""
+
+from __future__ import annotations
+
 from typing import Any
 
+from core.tasks import FAST, SLOW, task
+
 BEAT: dict[str, dict[str, Any]] = {}
+
+__all__ = ["bulk_job_run", "contact_lookup_run", "import_run"]
+
+
+@task(queue=FAST, soft_time_limit=600, time_limit=660, name="accounts.bulk_job_run")
+def bulk_job_run(job_id: int) -> None:
+    from accounts.services.fleet import bulk_job_run as run
+
+    run(job_id=job_id)
+
+
+@task(queue=SLOW, soft_time_limit=1800, time_limit=1900, name="accounts.import_run")
+def import_run(job_id: int) -> None:
+    from accounts.services.fleet import bulk_job_run as run
+
+    run(job_id=job_id)
+
+
+@task(queue=SLOW, name="accounts.contact_lookup_run")
+def contact_lookup_run(lookup_id: int) -> None:
+    from accounts.services.contacts import contact_lookup_run as run
+
+    run(lookup_id=lookup_id)

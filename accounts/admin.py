@@ -1,0 +1,79 @@
+"""Django admin for accounts. Keys never show in clear: AccountKeys is not registered at
+all and staged import rows are not either; the account admin shows only whether keys
+exist. (The admin changelist is also the peer measured by bench/pages.py.)"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from accounts.models import (
+    Agent,
+    BulkJob,
+    ContactLookup,
+    Registration,
+    StatusEvent,
+    WhatsAppAccount,
+)
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ("agent_account", "user_name", "upstream_user_id", "user")
+    search_fields = ("agent_account", "user_name")
+
+
+@admin.register(WhatsAppAccount)
+class WhatsAppAccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "whatsapp",
+        "name",
+        "status",
+        "online_status",
+        "presence_status",
+        "agent_account",
+        "platform",
+        "country",
+        "last_event_at",
+    )
+    list_filter = ("status", "online_status", "account_type", "platform")
+    search_fields = ("whatsapp", "name")
+    readonly_fields = ("has_keys", "created_at", "updated_at")
+    exclude = ()
+
+    @admin.display(boolean=True, description="keys stored")
+    def has_keys(self, obj: WhatsAppAccount) -> bool:
+        return hasattr(obj, "keys")
+
+
+@admin.register(StatusEvent)
+class StatusEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "whatsapp",
+        "status",
+        "detail_status",
+        "agent_account",
+        "platform",
+        "event_time",
+        "received_at",
+        "source",
+    )
+    search_fields = ("whatsapp",)
+
+
+@admin.register(Registration)
+class RegistrationAdmin(admin.ModelAdmin):
+    list_display = ("phone", "area_code", "country_code", "state", "created_at")
+    list_filter = ("state",)
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "state", "total", "ok_count", "failed_count", "created_at")
+    list_filter = ("kind", "state")
+    readonly_fields = ("params",)
+
+
+@admin.register(ContactLookup)
+class ContactLookupAdmin(admin.ModelAdmin):
+    list_display = ("account", "kind", "state", "fetched_at")
+    raw_id_fields = ("account",)

@@ -1,0 +1,234 @@
+"""Forms of the accounts console (validation only; the work is in services)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.choices import (
+    AccountStatus,
+    AccountType,
+    DetailStatus,
+    OnlineStatus,
+    Platform,
+    Presence,
+    Source,
+    VerifyType,
+)
+from accounts.selectors import FLEET_SORTS, EventFilters, FleetFilters
+
+
+def _blank(choices: Any, label: Any) -> list[tuple[Any, Any]]:
+    return [("", label), *choices]
+
+
+class FleetFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=64,
+        label=_("Search"),
+        widget=forms.TextInput(
+            attrs={"placeholder": _("Number or name"), "type": "search", "autocomplete": "off"}
+        ),
+    )
+    status = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Status"),
+        choices=_blank(AccountStatus.choices, _("Any status")),
+    )
+    online_status = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Online status"),
+        choices=_blank(OnlineStatus.choices, _("Any online status")),
+    )
+    presence = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Presence"),
+        choices=_blank(Presence.choices, _("Any presence")),
+    )
+    agent = forms.CharField(
+        required=False,
+        max_length=64,
+        label=_("Agent"),
+        widget=forms.TextInput(attrs={"list": "agent-options", "placeholder": _("Any agent")}),
+    )
+    platform = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Platform"),
+        choices=_blank(Platform.choices, _("Any platform")),
+    )
+    source = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Online at"),
+        choices=_blank(Source.choices, _("Any source")),
+    )
+    account_type = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Account type"),
+        choices=_blank(AccountType.choices, _("Any type")),
+    )
+    country = forms.CharField(
+        required=False,
+        max_length=64,
+        label=_("Country"),
+        widget=forms.TextInput(attrs={"list": "country-options", "placeholder": _("Any country")}),
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        label=_("Sort"),
+        choices=[
+            ("whatsapp", _("Number ↑")),
+            ("-whatsapp", _("Number ↓")),
+            ("name", _("Name ↑")),
+            ("-name", _("Name ↓")),
+            ("-last_event_at", _("Latest event first")),
+            ("last_event_at", _("Oldest event first")),
+        ],
+    )
+
+    def filters(self) -> FleetFilters:
+        if not self.is_valid():
+            # Unknown values (a stale link) are dropped, never a 500.
+            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        else:
+            data = self.cleaned_data
+        sort = data.get("sort") or "whatsapp"
+        return FleetFilters(
+            status=data.get("status"),
+            online_status=data.get("online_status"),
+            presence=data.get("presence"),
+            agent=(data.get("agent") or "").strip(),
+            platform=data.get("platform"),
+            source=data.get("source"),
+            account_type=data.get("account_type"),
+            country=(data.get("country") or "").strip(),
+            q=data.get("q") or "",
+            sort=sort if sort in FLEET_SORTS else "whatsapp",
+        )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Accounts file (JSON or CSV)"),
+        help_text=_(
+            'JSON as {"whatsAppList": [...]} (the batchInsert shape), or CSV with the same columns.'
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,.csv,application/json,text/csv"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    device_type = forms.TypedChoiceField(
+        coerce=int,
+        label=_("Device"),
+        choices=[(0, _("Physical device")), (1, _("Cloud port (must be online)"))],
+        initial=0,
+    )
+    avatar = forms.URLField(
+        required=False,
+        label=_("Avatar URL"),
+        max_length=1000,
+        assume_scheme="https",
+        help_text=_("A reachable image, square: 16, 32, 64 or 128 px."),
+    )
+    nickname = forms.CharField(required=False, max_length=100, label=_("Nickname"))
+
+
+class ContactLookupForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("book", _("Address book")), ("single", _("One contact"))])
+    phone = forms.CharField(required=False, max_length=32, label=_("Contact number"))
+    confirm = forms.BooleanField(
+        required=False,
+        label=_("I understand this look-up may trigger WhatsApp's risk control on this account."),
+    )
+
+
+class RegistrationPhoneForm(forms.Form):
+    country_code = forms.CharField(
+        max_length=2,
+        min_length=2,
+        label=_("Country code"),
+        initial="CN",
+        help_text=_("Two letters, like CN or CO."),
+    )
+    area_code = forms.CharField(max_length=6, label=_("Area code"), initial="+86")
+    phone = forms.CharField(max_length=20, label=_("Phone number"))
+    verify_type = forms.TypedChoiceField(
+        coerce=int, label=_("Verification"), choices=VerifyType.choices, initial=VerifyType.SMS
+    )
+    account_type = forms.TypedChoiceField(
+        coerce=int,
+        label=_("Account type"),
+        choices=AccountType.choices,
+        initial=AccountType.PERSONAL,
+    )
+
+
+class VerifyCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=8,
+        label=_("Verification code"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+class EventFilterForm(forms.Form):
+    whatsapp = forms.CharField(required=False, max_length=32, label=_("Account"))
+    agent = forms.CharField(required=False, max_length=64, label=_("Agent"))
+    status = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Status"),
+        choices=_blank(Presence.choices, _("Any status")),
+    )
+    detail_status = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Detail"),
+        choices=_blank(
+            [(c.value, f"{c.value} · {c.label}") for c in DetailStatus], _("Any detail")
+        ),
+    )
+    since = forms.DateTimeField(
+        required=False,
+        label=_("From"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label=_("Until"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def filters(self) -> EventFilters:
+        data = (
+            self.cleaned_data
+            if self.is_valid()
+            else {
+                k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors
+            }
+        )
+        return EventFilters(
+            whatsapp=(data.get("whatsapp") or "").strip().lstrip("+"),
+            agent=(data.get("agent") or "").strip(),
+            status=data.get("status"),
+            detail_status=data.get("detail_status"),
+            since=data.get("since"),
+            until=data.get("until"),
+        )

@@ -1,0 +1,459 @@
+"""Reads for the accounts console: fleet list, events, jobs. No writes here.
+
+Big tables are paged by keyset (a cursor holding the last row's sort values and id),
+never by OFFSET, and never counted per page: the only counts are the per-state tiles,
+computed once per request over an index-friendly aggregate and cached briefly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from django.core.cache import cache
+from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.choices import AccountStatus, OnlineStatus, Presence
+from accounts.models import (
+    Agent,
+    BulkJob,
+    BulkJobItem,
+    ContactLookup,
+    Registration,
+    StatusEvent,
+    WhatsAppAccount,
+)
+
+M = TypeVar("M", bound=Model)
+
+PAGE_SIZE = 50
+COUNTS_TTL = 10  # seconds: the tiles may lag this much behind the table
+CHOICES_TTL = 300
+
+
+# --- keyset pagination ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One sort column: the model field, its direction and whether it may be NULL."""
+
+    field: str
+    desc: bool = False
+    nullable: bool = False
+    unique: bool = False  # no tie-break needed: lets an index deliver the order
+
+
+@dataclass
+class Page(Generic[M]):
+    rows: list[M]
+    next_cursor: str | None
+    has_previous: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps(
+        [v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":")
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, keys: Sequence[SortKey]) -> list[Any] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(values, list) or len(values) != len(keys) + 1:
+        return None
+    if not isinstance(values[-1], int):
+        return None
+    out: list[Any] = []
+    for key, value in zip(keys, values[:-1], strict=False):
+        if value is not None and key.field.endswith(("_at", "_time")):
+            parsed = parse_datetime(str(value))
+            if parsed is None:
+                return None
+            value = parsed
+        out.append(value)
+    out.append(values[-1])
+    return out
+
+
+def _after(keys: Sequence[SortKey], values: list[Any], id_desc: bool) -> Q:
+    """Rows strictly after `values` in the order (keys..., id). NULLs sort last."""
+    *vals, last_id = values
+    if keys and keys[-1].unique and vals[-1] is not None:
+        op = "lt" if keys[-1].desc else "gt"
+        cond = Q(**{f"{keys[-1].field}__{op}": vals[-1]})
+        keys, vals = keys[:-1], vals[:-1]
+    else:
+        cond = Q(id__lt=last_id) if id_desc else Q(id__gt=last_id)
+    # Build from the last key outwards: (k1 > v1) | (k1 = v1 & ((k2 > v2) | ...)).
+    for key, value in reversed(list(zip(keys, vals, strict=False))):
+        if value is None:
+            # In the NULL section (last): only later NULL rows follow.
+            cond = Q(**{f"{key.field}__isnull": True}) & cond
+            continue
+        op = "lt" if key.desc else "gt"
+        beyond = Q(**{f"{key.field}__{op}": value})
+        if key.nullable:
+            beyond |= Q(**{f"{key.field}__isnull": True})
+        cond = beyond | (Q(**{key.field: value}) & cond)
+    return cond
+
+
+def _order(keys: Sequence[SortKey], id_desc: bool) -> list[Any]:
+    order: list[Any] = []
+    for key in keys:
+        expr = F(key.field)
+        if key.nullable:
+            order.append(expr.desc(nulls_last=True) if key.desc else expr.asc(nulls_last=True))
+        else:
+            order.append(expr.desc() if key.desc else expr.asc())
+    if not (keys and keys[-1].unique):
+        order.append("-id" if id_desc else "id")
+    return order
+
+
+def keyset_page(
+    qs: QuerySet[M],
+    keys: Sequence[SortKey],
+    cursor: str | None,
+    *,
+    size: int = PAGE_SIZE,
+    id_desc: bool = False,
+) -> Page[M]:
+    """One page after `cursor` (None: the first page); fetches size+1 rows, no COUNT."""
+    values = _decode(cursor, keys) if cursor else None
+    if values is not None:
+        qs = qs.filter(_after(keys, values, id_desc))
+    rows = list(qs.order_by(*_order(keys, id_desc))[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, k.field) for k in keys] + [last.pk])
+    return Page(rows=rows, next_cursor=next_cursor, has_previous=values is not None)
+
+
+# --- fleet list ---------------------------------------------------------------------
+
+FLEET_SORTS: dict[str, tuple[SortKey, ...]] = {
+    "whatsapp": (SortKey("whatsapp", unique=True),),
+    "-whatsapp": (SortKey("whatsapp", desc=True, unique=True),),
+    "name": (SortKey("name"),),
+    "-name": (SortKey("name", desc=True),),
+    "last_event_at": (SortKey("last_event_at", nullable=True),),
+    "-last_event_at": (SortKey("last_event_at", desc=True, nullable=True),),
+}
+FLEET_ID_DESC = {"-whatsapp": True, "-name": True, "-last_event_at": True}
+
+FLEET_LIST_FIELDS = (
+    "id",
+    "whatsapp",
+    "name",
+    "account_type",
+    "status",
+    "online_status",
+    "presence_status",
+    "detail_status",
+    "platform",
+    "source",
+    "country",
+    "agent_account",
+    "last_event_at",
+    "recycled",
+)
+
+
+@dataclass(frozen=True)
+class FleetFilters:
+    status: int | None = None
+    online_status: int | None = None
+    presence: int | None = None
+    agent: str = ""
+    platform: int | None = None
+    source: int | None = None
+    account_type: int | None = None
+    country: str = ""
+    q: str = ""
+    sort: str = "whatsapp"
+
+    def active(self) -> bool:
+        return any(
+            v not in (None, "")
+            for k, v in self.__dict__.items()
+            if k != "sort"  # sorting is not filtering
+        )
+
+
+def fleet_filter(qs: QuerySet[WhatsAppAccount], f: FleetFilters) -> QuerySet[WhatsAppAccount]:
+    if f.status is not None:
+        qs = qs.filter(status=f.status)
+    if f.online_status is not None:
+        qs = qs.filter(online_status=f.online_status)
+    if f.presence is not None:
+        qs = qs.filter(presence_status=f.presence)
+    if f.agent:
+        qs = qs.filter(agent_account=f.agent)
+    if f.platform is not None:
+        qs = qs.filter(platform=f.platform)
+    if f.source is not None:
+        qs = qs.filter(source=f.source)
+    if f.account_type is not None:
+        qs = qs.filter(account_type=f.account_type)
+    if f.country:
+        qs = qs.filter(country=f.country)
+    q = f.q.strip()
+    if q:
+        digits = q.lstrip("+").replace(" ", "")
+        if digits.isdigit():
+            qs = qs.filter(whatsapp__startswith=digits)
+        else:
+            qs = qs.filter(name__icontains=q)
+    return qs
+
+
+def account_list(
+    *, visible: QuerySet[WhatsAppAccount], filters: FleetFilters, cursor: str | None
+) -> Page[WhatsAppAccount]:
+    sort = filters.sort if filters.sort in FLEET_SORTS else "whatsapp"
+    qs = fleet_filter(visible, filters).only(*FLEET_LIST_FIELDS)
+    return keyset_page(qs, FLEET_SORTS[sort], cursor, id_desc=FLEET_ID_DESC.get(sort, False))
+
+
+def account_export_rows(
+    *, visible: QuerySet[WhatsAppAccount], filters: FleetFilters, ids: Sequence[int] | None = None
+) -> QuerySet[WhatsAppAccount]:
+    qs = fleet_filter(visible, filters)
+    if ids:
+        qs = qs.filter(id__in=ids)
+    return qs.only(*FLEET_LIST_FIELDS).order_by("whatsapp")
+
+
+def _scope_key(visible: QuerySet[WhatsAppAccount]) -> str:
+    import hashlib
+
+    return hashlib.sha256(str(visible.query).encode()).hexdigest()[:24]
+
+
+def account_state_counts(*, visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:
+    """The tiles: one aggregate, cached for COUNTS_TTL seconds per scope."""
+    key = f"accounts:counts:{_scope_key(visible)}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = visible.aggregate(
+            total=Count("id"),
+            online=Count("id", filter=Q(online_status=OnlineStatus.ONLINE)),
+            logging_in=Count("id", filter=Q(online_status=OnlineStatus.LOGGING_IN)),
+            offline=Count("id", filter=Q(online_status=OnlineStatus.OFFLINE)),
+            unknown=Count("id", filter=Q(online_status__isnull=True)),
+            banned=Count("id", filter=Q(status=AccountStatus.BANNED)),
+            disconnected=Count("id", filter=Q(presence_status=Presence.DISCONNECTED)),
+        )
+        cache.set(key, counts, COUNTS_TTL)
+    return dict(counts)
+
+
+def _distinct_countries_everywhere(limit: int = 300) -> list[str]:
+    """DISTINCT country over the whole table as a loose index scan on (country, whatsapp):
+    one index probe per distinct value instead of reading every row."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return list(
+            WhatsAppAccount.objects.exclude(country="")
+            .order_by("country")
+            .values_list("country", flat=True)
+            .distinct()[:limit]
+        )
+    sql = """
+        WITH RECURSIVE c(country, n) AS (
+            (SELECT country, 1 FROM accounts_whatsappaccount WHERE country > ''
+             ORDER BY country LIMIT 1)
+            UNION ALL
+            SELECT (SELECT t.country FROM accounts_whatsappaccount t WHERE t.country > c.country
+                    ORDER BY t.country LIMIT 1), c.n + 1
+            FROM c WHERE c.country IS NOT NULL AND c.n < %s
+        )
+        SELECT country FROM c WHERE country IS NOT NULL
+    """
+    with connection.cursor() as cur:
+        cur.execute(sql, [limit])
+        return [row[0] for row in cur.fetchall()]
+
+
+def fleet_choices(
+    *, visible: QuerySet[WhatsAppAccount], everything: bool = False
+) -> dict[str, list[str]]:
+    """Agents and countries for the filter suggestions (cached: they change rarely)."""
+    key = f"accounts:choices:{_scope_key(visible)}"
+    choices = cache.get(key)
+    if choices is None:
+        if everything:
+            countries = _distinct_countries_everywhere()
+        else:
+            countries = list(
+                visible.exclude(country="")
+                .order_by("country")
+                .values_list("country", flat=True)
+                .distinct()[:300]
+            )
+        agents = list(
+            Agent.objects.order_by("agent_account").values_list("agent_account", flat=True)[:1000]
+        )
+        choices = {"countries": countries, "agents": agents}
+        cache.set(key, choices, CHOICES_TTL)
+    return dict(choices)
+
+
+# --- status events --------------------------------------------------------------------
+
+EVENT_KEYS = (SortKey("event_time", desc=True),)
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    whatsapp: str = ""
+    agent: str = ""
+    status: int | None = None
+    detail_status: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def active(self) -> bool:
+        return any(v not in (None, "") for v in self.__dict__.values())
+
+
+def event_filter(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[StatusEvent]:
+    if f.whatsapp:
+        qs = qs.filter(whatsapp=f.whatsapp)
+    if f.agent:
+        qs = qs.filter(agent_account=f.agent)
+    if f.status is not None:
+        qs = qs.filter(status=f.status)
+    if f.detail_status is not None:
+        qs = qs.filter(detail_status=f.detail_status)
+    if f.since is not None:
+        qs = qs.filter(event_time__gte=f.since)
+    if f.until is not None:
+        qs = qs.filter(event_time__lt=f.until)
+    return qs
+
+
+def events_visible_to(user: Any) -> QuerySet[StatusEvent]:
+    from core.access import accounts_visible_to, sees_everything
+
+    qs = StatusEvent.objects.all()
+    if sees_everything(user):
+        return qs
+    return qs.filter(whatsapp__in=accounts_visible_to(user).values("whatsapp"))
+
+
+def event_list(
+    *, events: QuerySet[StatusEvent], filters: EventFilters, cursor: str | None, size: int = 50
+) -> Page[StatusEvent]:
+    return keyset_page(event_filter(events, filters), EVENT_KEYS, cursor, size=size, id_desc=True)
+
+
+def event_export_rows(*, events: QuerySet[StatusEvent], filters: EventFilters) -> Any:
+    return (
+        event_filter(events, filters)
+        .order_by("-event_time", "-id")
+        .values_list(
+            "whatsapp",
+            "status",
+            "detail_status",
+            "agent_account",
+            "platform",
+            "event_time",
+            "received_at",
+            "source",
+        )
+    )
+
+
+def account_timeline(*, whatsapp: str, limit: int = 500) -> list[dict[str, Any]]:
+    """The account's latest `limit` events, oldest first, for the timeline chart."""
+    rows = list(
+        StatusEvent.objects.filter(whatsapp=whatsapp)
+        .order_by("-event_time", "-id")
+        .values("event_time", "status", "detail_status")[:limit]
+    )
+    rows.reverse()
+    return [
+        {
+            "t": r["event_time"].isoformat(),
+            "status": r["status"],
+            "detail_status": r["detail_status"],
+        }
+        for r in rows
+    ]
+
+
+def online_over_time(*, events: QuerySet[StatusEvent], filters: EventFilters) -> dict[str, Any]:
+    """Per hour: distinct accounts reported online, and distinct accounts reported
+    offline / disconnected / banned (default window: the last 7 days)."""
+    since = filters.since or (timezone.now() - timedelta(days=7))
+    f = EventFilters(
+        whatsapp=filters.whatsapp,
+        agent=filters.agent,
+        detail_status=filters.detail_status,
+        since=since,
+        until=filters.until,
+    )
+    rows = (
+        event_filter(events, f)
+        .annotate(hour=TruncHour("event_time"))
+        .values("hour")
+        .annotate(
+            online=Count("whatsapp", distinct=True, filter=Q(status=Presence.ONLINE)),
+            down=Count("whatsapp", distinct=True, filter=~Q(status=Presence.ONLINE)),
+        )
+        .order_by("hour")
+    )
+    labels, online, down = [], [], []
+    for r in rows[: 24 * 60]:
+        labels.append(r["hour"].isoformat())
+        online.append(r["online"])
+        down.append(r["down"])
+    return {"labels": labels, "online": online, "down": down}
+
+
+# --- jobs, contacts, registrations ----------------------------------------------------
+
+
+def jobs_visible_to(user: Any) -> QuerySet[BulkJob]:
+    from core.access import scope_to_owner
+
+    return scope_to_owner(user, BulkJob.objects.all())
+
+
+def job_items(*, job: BulkJob, state: str = "", limit: int = 500) -> list[BulkJobItem]:
+    qs = job.items.all()
+    if state:
+        qs = qs.filter(state=state)
+    return list(qs.order_by("id")[:limit])
+
+
+def recent_jobs(*, user: Any, limit: int = 5) -> list[BulkJob]:
+    return list(jobs_visible_to(user).exclude(state=BulkJob.State.PREVIEW)[:limit])
+
+
+def contact_lookups(*, account: WhatsAppAccount, limit: int = 10) -> list[ContactLookup]:
+    return list(account.contact_lookups.all()[:limit])
+
+
+def registrations_visible_to(user: Any) -> QuerySet[Registration]:
+    from core.access import scope_to_owner
+
+    return scope_to_owner(user, Registration.objects.all())

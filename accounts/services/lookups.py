@@ -1,0 +1,81 @@
+"""Read-only vendor look-ups shown beside our own data (profile, where online, agents,
+the vendor's status log). Each returns (value, error message); a failing vendor never
+breaks the page, it shows the message instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.utils.translation import gettext as _
+
+from accounts.services.fleet import cloud_port_for
+from upstream import operations
+from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.types import AgentAccounts, AgentStatusLog, OnlineInfo, Profile, SourceAgents
+
+T = TypeVar("T")
+
+
+def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
+    try:
+        return fn(), ""
+    except UpstreamError as exc:
+        return None, exc.message
+    except UpstreamUnavailable:
+        return None, _("The vendor did not answer in time. Reload to try again.")
+
+
+def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
+    port = cloud_port_for(whatsapp)
+    if port is None:
+        return None, _("This account has no cloud port, so the vendor cannot read its profile.")
+    return _ask(lambda: operations.info_profile(id=port.port_id))
+
+
+def vendor_online_where(*, whatsapp: str) -> tuple[list[OnlineInfo], str]:
+    """Where the account is online: PC/mobile (default query) and the cloud computer (3)."""
+    found: list[OnlineInfo] = []
+    errors = []
+    for source in (None, 3):
+        value, err = _ask(
+            lambda s=source: operations.query_whatsapp_info(whatsapp=whatsapp, source=s)  # type: ignore[misc]
+        )
+        if err:
+            errors.append(err)
+        found.extend(value or [])
+    return found, "; ".join(dict.fromkeys(errors))
+
+
+def vendor_agents_online() -> tuple[list[SourceAgents], str]:
+    value, err = _ask(operations.query_all_ol_whatsapp_info)
+    return value or [], err
+
+
+def vendor_user_status(*, source: int, user_name: str = "") -> tuple[list[AgentAccounts], str]:
+    value, err = _ask(
+        lambda: operations.query_user_status(source=source, user_name=user_name or None)
+    )
+    return value or [], err
+
+
+def vendor_latest_online(*, source: int, user_id: str = "") -> tuple[list[AgentAccounts], str]:
+    value, err = _ask(
+        lambda: operations.get_latest_online_whats_account(source=source, user_id=user_id or None)
+    )
+    return value or [], err
+
+
+def vendor_status_log(
+    *, source: int, agent_account: str = "", whatsapp: str = ""
+) -> tuple[list[AgentStatusLog], str]:
+    value, err = _ask(
+        lambda: operations.query_user_status_log(
+            source=source, agent_account=agent_account or None, whatsapp=whatsapp or None
+        )
+    )
+    return value or [], err
+
+
+def as_rows(value: Any) -> list[Any]:
+    return list(value or [])

@@ -1,0 +1,134 @@
+"""Registration wizard: submitPhone, then submitVerifyCode. The syncStatus webhook (applied
+by the webhook processing) moves the registration to its final state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import phonenumbers
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Registration
+from core.audit import audit_record
+from upstream import operations
+from upstream.errors import UpstreamError, UpstreamUnavailable
+
+
+class RegistrationError(Exception):
+    pass
+
+
+def registration_validate_phone(*, phone: str, area_code: str, country_code: str) -> str:
+    """The national number (digits) if phone + area code + country agree; else raises."""
+    country = country_code.strip().upper()
+    area = area_code.strip().lstrip("+")
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if not area.isdigit():
+        raise RegistrationError(_("The area code must be digits, like +86."))
+    if len(country) != 2 or phonenumbers.country_code_for_region(country) == 0:
+        raise RegistrationError(_("The country code must be a two-letter code, like CN."))
+    if phonenumbers.country_code_for_region(country) != int(area):
+        raise RegistrationError(
+            _("Area code +%(area)s does not belong to %(country)s (expected +%(expected)s).")
+            % {
+                "area": area,
+                "country": country,
+                "expected": phonenumbers.country_code_for_region(country),
+            }
+        )
+    if digits.startswith(area) and len(digits) > 10:
+        digits = digits[len(area) :]
+    try:
+        parsed = phonenumbers.parse(digits, country)
+    except phonenumbers.NumberParseException as exc:
+        raise RegistrationError(_("This is not a phone number.")) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise RegistrationError(
+            _("%(n)s is not a valid %(country)s number.") % {"n": digits, "country": country}
+        )
+    return str(parsed.national_number)
+
+
+def registration_submit_phone(
+    *,
+    actor: Any,
+    phone: str,
+    area_code: str,
+    country_code: str,
+    verify_type: int,
+    account_type: int,
+) -> Registration:
+    national = registration_validate_phone(
+        phone=phone, area_code=area_code, country_code=country_code
+    )
+    area = "+" + area_code.strip().lstrip("+")
+    country = country_code.strip().upper()
+    reg = Registration(
+        phone=national,
+        area_code=area,
+        country_code=country,
+        verify_type=verify_type,
+        account_type=account_type,
+        created_by=actor,
+    )
+    try:
+        reg.task_id = operations.submit_phone(
+            phone=national,
+            verify_type=verify_type,
+            account_type=account_type,
+            area_code=area,
+            country_code=country,
+        )
+    except UpstreamError as exc:
+        reg.state = Registration.State.FAILED
+        reg.error = exc.message[:255]
+        reg.completed_at = timezone.now()
+    except UpstreamUnavailable as exc:
+        raise RegistrationError(
+            _("The vendor did not answer. Nothing was submitted; try again in a minute.")
+        ) from exc
+    with transaction.atomic():
+        reg.save()
+        audit_record(
+            actor=actor,
+            action="accounts.register.phone",
+            target_type="registration",
+            target_id=str(reg.pk),
+            after={"phone": national, "area_code": area, "state": reg.state},
+        )
+    return reg
+
+
+def registration_submit_code(*, actor: Any, registration: Registration, code: str) -> Registration:
+    code = code.strip()
+    if not code.isdigit() or not 4 <= len(code) <= 8:
+        raise RegistrationError(_("The code is 4 to 8 digits."))
+    if registration.state not in (
+        Registration.State.PHONE_SUBMITTED,
+        Registration.State.CODE_SUBMITTED,
+    ):
+        raise RegistrationError(_("This registration is already finished."))
+    try:
+        operations.submit_verify_code(
+            phone=registration.phone, area_code=registration.area_code, verify_code=code
+        )
+    except UpstreamError as exc:
+        registration.error = exc.message[:255]
+        registration.save(update_fields=["error", "updated_at"])
+        raise RegistrationError(exc.message) from exc
+    except UpstreamUnavailable as exc:
+        raise RegistrationError(_("The vendor did not answer. Enter the code again.")) from exc
+    # Only move forward: the syncStatus webhook may already have finished it.
+    Registration.objects.filter(
+        pk=registration.pk, state=Registration.State.PHONE_SUBMITTED
+    ).update(state=Registration.State.CODE_SUBMITTED, error="", updated_at=timezone.now())
+    registration.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="accounts.register.code",
+        target_type="registration",
+        target_id=str(registration.pk),
+    )
+    return registration

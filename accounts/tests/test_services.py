@@ -1,0 +1,280 @@
+"""Bulk jobs, port actions, avatar checks, contacts and registration against the simulator."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from accounts.models import BulkJob, ContactLookup, Registration, WhatsAppAccount
+from accounts.services import contacts, fleet
+from accounts.services.profile import AvatarError, avatar_check
+from accounts.tests.helpers import make_account, png_bytes
+from qrlogin.models import CloudPort
+from tests.fixtures import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def images() -> Iterator[str]:
+    """A real HTTP server (stdlib) serving real PNGs."""
+    files = {
+        "/ok64.png": (200, png_bytes(64, 64)),
+        "/ok128.png": (200, png_bytes(128, 128)),
+        "/wide.png": (200, png_bytes(64, 32)),
+        "/odd.png": (200, png_bytes(100, 100)),
+        "/text.png": (200, b"not an image at all"),
+        "/huge.png": (200, b"\x89PNG" + b"0" * (600 * 1024)),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = files.get(self.path, (404, b"missing"))
+            self.send_response(status)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_avatar_check(images: str) -> None:
+    assert avatar_check(url=f"{images}/ok64.png") == (64, 64)
+    assert avatar_check(url=f"{images}/ok128.png") == (128, 128)
+    for path, message in (
+        ("/wide.png", "64×32 px; it must be square"),
+        ("/odd.png", "100×100 px"),
+        ("/text.png", "does not point to an image"),
+        ("/missing.png", "answered HTTP 404"),
+        ("/huge.png", "larger than 512 KiB"),
+    ):
+        with pytest.raises(AvatarError, match=message):
+            avatar_check(url=f"{images}{path}")
+    with pytest.raises(AvatarError, match="cannot be reached"):
+        avatar_check(url="http://127.0.0.1:9/none.png")
+    with pytest.raises(AvatarError, match="http:// or https://"):
+        avatar_check(url="ftp://example.test/a.png")
+
+
+def test_bulk_online_sends_revealed_keys_with_override(people: Any, simulator: Any) -> None:
+    a = make_account("8613800000011", with_keys=True)
+    b = make_account("8613800000012", with_keys=True)
+    c = make_account("8613800000013")  # no keys: fails with a reason
+    sup = client_for(people.supervisor)
+    resp = sup.post(
+        "/accounts/bulk/", {"action": "online", "override": "1", "ids": [a.pk, b.pk, c.pk]}
+    )
+    job = BulkJob.objects.get()
+    assert resp["Location"] == f"/accounts/jobs/{job.pk}/"
+    fleet.bulk_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.ok_count, job.failed_count) == (2, 1)
+    failed = job.items.get(state="failed")
+    assert failed.whatsapp == c.whatsapp and "No keys" in failed.error
+    calls = simulator.calls("/whatsapp/batchOnline")
+    assert len(calls) == 1
+    sent = calls[0]["body"]["whatsAppList"]
+    assert {r["whatsApp"] for r in sent} == {a.whatsapp, b.whatsapp}
+    assert all(r["override"] is True for r in sent)
+    # The simulator's call log redacts keys; that they were sent (revealed) shows in its state.
+    assert all(r["privateKey"] and r["publicKey"] for r in sent)
+    assert simulator.state.accounts[a.whatsapp].has_keys
+    assert simulator.state.accounts[a.whatsapp].online_status in (1, 2)
+    from core.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="accounts.online")
+    assert entry.after is not None
+    assert entry.after["override"] is True and "priv-" not in str(entry.after)
+
+
+def test_bulk_recycle_against_simulator(people: Any, simulator: Any) -> None:
+    a = make_account("8613800000021", with_keys=True)
+    simulator.state.import_accounts([{"whatsApp": a.whatsapp}])
+    job = fleet.bulk_job_create(actor=people.supervisor, kind="recycle", accounts=[a])
+    fleet.bulk_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.ok_count == 1
+    assert a.whatsapp not in simulator.state.accounts
+    assert WhatsAppAccount.objects.get(pk=a.pk).recycled
+
+
+def test_vendor_business_error_is_shown_per_item(people: Any, simulator: Any) -> None:
+    a = make_account("8613800000031", with_keys=True)
+    simulator.set_faults(1.0, ["business"])
+    job = fleet.bulk_job_create(actor=people.supervisor, kind="online", accounts=[a])
+    fleet.bulk_job_run(job_id=job.pk)
+    item = job.items.get()
+    assert item.state == "failed" and item.error
+    simulator.set_faults(0, [])
+    assert fleet.bulk_job_retry_failed(actor=people.supervisor, job=job) == 1
+    fleet.bulk_job_run(job_id=job.pk)
+    item.refresh_from_db()
+    assert item.state == "ok" and item.attempts == 2
+
+
+def _logged_in_port(simulator: Any, whatsapp: str) -> CloudPort:
+    simulator.state.targets = simulator.state.targets or [
+        {"targetTenantId": 10085, "targetTenantName": "t", "createTime": "2025-11-05 16:22:07"}
+    ]
+    port = simulator.state.pre_generate(type_=1, target=None)
+    result = simulator.scan(str(port.port_id), whatsapp)
+    assert result["status"] == 1
+    return CloudPort.objects.create(port_id=str(port.port_id), phone=whatsapp, status=10)
+
+
+def test_port_actions_need_a_port(people: Any, simulator: Any) -> None:
+    a = make_account("8613800000041")
+    sup = client_for(people.supervisor)
+    resp = sup.post(f"/accounts/{a.whatsapp}/action/", {"action": "offline"})
+    assert resp.status_code == 302 and not BulkJob.objects.exists()
+    page = sup.get(resp["Location"]).content.decode()
+    assert "has no cloud port" in page
+    _logged_in_port(simulator, a.whatsapp)
+    resp = sup.post(f"/accounts/{a.whatsapp}/action/", {"action": "offline"})
+    job = BulkJob.objects.get()
+    fleet.bulk_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.ok_count == 1, list(job.items.values("error"))
+    assert len(simulator.calls("/qrCode/offline")) == 1
+
+
+def test_vendor_fragment_shows_profile_and_where_online(people: Any, simulator: Any) -> None:
+    a = make_account("8613800000051", agent="alice01")
+    sup = client_for(people.supervisor)
+    body = sup.get(f"/accounts/{a.whatsapp}/vendor/").content.decode()
+    assert "no cloud port" in body
+    _logged_in_port(simulator, a.whatsapp)
+    body = client_for(people.agent).get(f"/accounts/{a.whatsapp}/vendor/").content.decode()
+    assert "<html" not in body and "Push name" in body
+    assert "Cloud computer" in body
+    assert client_for(people.peer).get(f"/accounts/{a.whatsapp}/vendor/").status_code == 404
+
+
+def test_profile_update_validates_then_sends(people: Any, simulator: Any, images: str) -> None:
+    a = make_account("8613800000061")
+    b = make_account("8613800000062")
+    sup = client_for(people.supervisor)
+    resp = sup.post(
+        f"/accounts/{a.whatsapp}/profile/", {"device_type": "0", "avatar": f"{images}/wide.png"}
+    )
+    assert resp.status_code == 400 and "must be square" in resp.content.decode()
+    assert not BulkJob.objects.exists()
+    resp = sup.post(
+        "/accounts/bulk/",
+        {
+            "action": "profile",
+            "ids": [a.pk, b.pk],
+            "confirmed": "1",
+            "device_type": "0",
+            "avatar": f"{images}/ok64.png",
+            "nickname": "Desk 7",
+        },
+    )
+    job = BulkJob.objects.get(kind="profile")
+    assert resp["Location"] == f"/accounts/jobs/{job.pk}/"
+    fleet.bulk_job_run(job_id=job.pk)
+    calls = simulator.calls("/channelInfo/updateAvatarOrNickname")
+    assert len(calls) == 1
+    assert calls[0]["body"]["phoneList"] == [a.whatsapp, b.whatsapp]
+    assert calls[0]["body"]["type"] == 0 and calls[0]["body"]["nickname"] == "Desk 7"
+    assert WhatsAppAccount.objects.get(pk=a.pk).name == "Desk 7"
+
+
+def test_contacts_confirm_rate_limit_and_store(people: Any, simulator: Any) -> None:
+    a = make_account("8613800000071")
+    sup = client_for(people.supervisor)
+    url = f"/accounts/{a.whatsapp}/contacts/"
+    resp = sup.post(url, {"kind": "book"})
+    assert resp.status_code == 400 and "risk control" in resp.content.decode()
+    resp = sup.post(url, {"kind": "book", "confirm": "on"})
+    assert resp.status_code == 400 and "no cloud port" in resp.content.decode()
+    _logged_in_port(simulator, a.whatsapp)
+    resp = sup.post(url, {"kind": "book", "confirm": "on"}, HTTP_HX_REQUEST="true")
+    assert resp.status_code == 200 and b"<html" not in resp.content
+    lookup = ContactLookup.objects.get()
+    assert lookup.state == "queued"
+    again = sup.post(url, {"kind": "single", "phone": "8613912345678", "confirm": "on"})
+    assert again.status_code == 400 and "less than 60 seconds ago" in again.content.decode()
+    assert ContactLookup.objects.count() == 1
+    contacts.contact_lookup_run(lookup_id=lookup.pk)  # what the SLOW-queue task runs
+    lookup.refresh_from_db()
+    assert lookup.state == "done" and lookup.fetched_at is not None and lookup.results
+    body = sup.get(url).content.decode()
+    assert "fetched" in body and lookup.results[0]["whatsapp"] in body
+    assert client_for(people.agent).get(url).status_code == 403
+
+
+def test_registration_wizard(people: Any, simulator: Any) -> None:
+    sup = client_for(people.supervisor)
+    bad = sup.post(
+        "/accounts/register/",
+        {
+            "country_code": "CN",
+            "area_code": "+57",
+            "phone": "13812345678",
+            "verify_type": 0,
+            "account_type": 1,
+        },
+    )
+    assert bad.status_code == 400 and "does not belong to CN" in bad.content.decode()
+    bad = sup.post(
+        "/accounts/register/",
+        {
+            "country_code": "CN",
+            "area_code": "+86",
+            "phone": "12345",
+            "verify_type": 0,
+            "account_type": 1,
+        },
+    )
+    assert bad.status_code == 400 and "not a valid CN number" in bad.content.decode()
+    assert not Registration.objects.exists()
+    resp = sup.post(
+        "/accounts/register/",
+        {
+            "country_code": "CN",
+            "area_code": "+86",
+            "phone": "138 1234 5678",
+            "verify_type": 1,
+            "account_type": 2,
+        },
+    )
+    reg = Registration.objects.get()
+    assert resp["Location"] == f"/accounts/register/{reg.pk}/"
+    assert reg.phone == "13812345678" and reg.task_id and reg.state == "phone_submitted"
+    sim_reg = next(iter(simulator.state.registrations.values()))
+    resp = sup.post(f"/accounts/register/{reg.pk}/", {"code": "12"})
+    assert resp.status_code == 400 and "4 to 8 digits" in resp.content.decode()
+    resp = sup.post(f"/accounts/register/{reg.pk}/", {"code": sim_reg.code})
+    reg.refresh_from_db()
+    assert reg.state == "code_submitted"
+    poll = sup.get(f"/accounts/register/{reg.pk}/", HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and b"every 3s" in poll.content
+    Registration.objects.filter(pk=reg.pk).update(state="succeeded")  # the webhook's part
+    poll = sup.get(f"/accounts/register/{reg.pk}/", HTTP_HX_REQUEST="true")
+    assert poll.status_code == 286
+    assert client_for(people.agent).get(f"/accounts/register/{reg.pk}/").status_code == 403
+
+
+def test_agents_and_vendor_log_fragments(people: Any, simulator: Any) -> None:
+    sup = client_for(people.supervisor)
+    body = sup.get("/accounts/agents/vendor/").content.decode()
+    assert "<html" not in body and "Latest 10 online accounts per agent" in body
+    body = sup.get("/accounts/logs/vendor/?source=2").content.decode()
+    assert "<html" not in body and "Fetched" in body
+    simulator.set_faults(1.0, ["500"])
+    body = sup.get("/accounts/logs/vendor/?source=1").content.decode()
+    assert "flash-error" in body

@@ -1,0 +1,113 @@
+// Accounts console behaviours (no inline script: CSP). Charts read their data from
+// JSON endpoints named in data-* attributes.
+(function () {
+  "use strict";
+  function onReady(fn) {
+    if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
+  }
+  function fmt(iso) {
+    var d = new Date(iso);
+    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+  function getJSON(url, cb) {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(cb)
+      .catch(function () {});
+  }
+  function note(canvas, text) {
+    var p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = text;
+    canvas.parentNode.replaceChild(p, canvas);
+  }
+
+  // Selection count and buttons that need a selection.
+  function bindSelection(root) {
+    var form = document.getElementById("bulk-form");
+    if (!form) return;
+    var counter = form.querySelector("[data-selected-count]");
+    function update() {
+      var n = form.querySelectorAll('input[type=checkbox][name="ids"]:checked').length;
+      if (counter) {
+        counter.dataset.initial = counter.dataset.initial || counter.textContent;
+        counter.textContent = n ? counter.dataset.template.replace("%(n)s", n) : counter.dataset.initial;
+      }
+      form.querySelectorAll("[data-needs-selection]").forEach(function (b) {
+        b.setAttribute("aria-disabled", n ? "false" : "true");
+      });
+    }
+    if (!form.dataset.selBound) {
+      form.dataset.selBound = "1";
+      form.addEventListener("change", update);
+      form.addEventListener("submit", function (ev) {
+        var btn = ev.submitter;
+        if (btn && btn.hasAttribute("data-needs-selection") &&
+            !form.querySelectorAll('input[type=checkbox][name="ids"]:checked').length) {
+          ev.preventDefault();
+          if (counter) { counter.classList.add("bad"); setTimeout(function () { counter.classList.remove("bad"); }, 1500); }
+        }
+      });
+    }
+    update();
+  }
+
+  var PRESENCE = { 10: 4, 20: 2, 30: 1, 40: 0 };
+  var PRESENCE_LABELS = { 4: "Online", 2: "Disconnected", 1: "Offline", 0: "Banned" };
+
+  function timelineChart(canvas) {
+    if (canvas.dataset.bound || !window.Chart) return;
+    canvas.dataset.bound = "1";
+    getJSON(canvas.dataset.timelineUrl, function (data) {
+      var pts = data.points || [];
+      if (!pts.length) { note(canvas, canvas.dataset.empty || "No events to chart yet."); return; }
+      new window.Chart(canvas, {
+        type: "line",
+        data: {
+          labels: pts.map(function (p) { return fmt(p.t); }),
+          datasets: [{
+            label: "Status", stepped: true, borderColor: "#2b7a4b", pointRadius: 3,
+            data: pts.map(function (p) { return p.status in PRESENCE ? PRESENCE[p.status] : null; })
+          }]
+        },
+        options: {
+          animation: false, maintainAspectRatio: false,
+          scales: { y: { min: 0, max: 4, ticks: { stepSize: 1, callback: function (v) { return PRESENCE_LABELS[v] || ""; } } } },
+          plugins: {
+            legend: { display: false },
+            tooltip: { callbacks: { label: function (ctx) { var p = pts[ctx.dataIndex]; return p.label + (p.detail_label ? " · " + p.detail_label : ""); } } }
+          }
+        }
+      });
+    });
+  }
+
+  function onlineChart(canvas) {
+    if (canvas.dataset.bound || !window.Chart) return;
+    canvas.dataset.bound = "1";
+    getJSON(canvas.dataset.chartUrl, function (data) {
+      if (!data.labels || !data.labels.length) { note(canvas, "No events in this time range."); return; }
+      new window.Chart(canvas, {
+        type: "line",
+        data: {
+          labels: data.labels.map(fmt),
+          datasets: [
+            { label: "Online", data: data.online, borderColor: "#2b7a4b", pointRadius: 0 },
+            { label: "Offline / disconnected / banned", data: data.down, borderColor: "#b3261e", pointRadius: 0 }
+          ]
+        },
+        options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } } }
+      });
+    });
+  }
+
+  function init(root) {
+    bindSelection(root);
+    (root.querySelectorAll ? root : document).querySelectorAll("canvas[data-timeline-url]").forEach(timelineChart);
+    (root.querySelectorAll ? root : document).querySelectorAll("canvas[data-chart-url]").forEach(onlineChart);
+  }
+  onReady(function () {
+    init(document);
+    document.body.addEventListener("htmx:afterSettle", function (ev) { init(ev.target); bindSelection(document); });
+  });
+})();
