@@ -4,13 +4,20 @@
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("fast"), Queue("slow"))
+# Each queue its own exchange and key: with defaults, Celery binds every declared queue
+# to the default exchange with the default key, and one message reaches both queues.
+app.conf.task_queues = (
+    Queue("fast", Exchange("fast", type="direct"), routing_key="fast"),
+    Queue("slow", Exchange("slow", type="direct"), routing_key="slow"),
+)
+app.conf.task_default_exchange = "fast"
+app.conf.task_default_routing_key = "fast"
 app.autodiscover_tasks()
 
 
