@@ -16,8 +16,7 @@ app.conf.task_queues = (
     Queue("fast", Exchange("fast", type="direct"), routing_key="fast"),
     Queue("slow", Exchange("slow", type="direct"), routing_key="slow"),
 )
-app.conf.task_default_exchange = "fast"
-app.conf.task_default_routing_key = "fast"
+app.conf.update(task_default_exchange="fast", task_default_routing_key="fast")
 app.autodiscover_tasks()
 
 

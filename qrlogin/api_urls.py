@@ -1,5 +1,10 @@
 """JSON API routes of the qrlogin app, mounted under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from qrlogin import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("ports/", apis.CloudPortList.as_view(), name="api-ports"),
+    path("scan-tasks/", apis.ScanTaskList.as_view(), name="api-scan-tasks"),
+]

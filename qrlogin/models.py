@@ -36,6 +36,19 @@ class ScanTaskStatus(models.IntegerChoices):
     BANNED = 90, _("Account banned")
 
 
+# Statuses after which no QR code is shown for a task (70 "scanned" still waits for 80).
+SCAN_TASK_FINAL = frozenset(
+    {
+        ScanTaskStatus.SCAN_TIMEOUT,
+        ScanTaskStatus.LOGGED_IN,
+        ScanTaskStatus.QR_TIMEOUT_UNREPORTED,
+        ScanTaskStatus.LOGIN_TIMEOUT,
+        ScanTaskStatus.NO_PORT,
+        ScanTaskStatus.BANNED,
+    }
+)
+
+
 class AllocationRole(models.IntegerChoices):
     RANDOM = 1, _("Random agent")
     SPECIFIED = 3, _("Specified agent")
@@ -119,12 +132,33 @@ class QrSession(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Why the code on screen could not be refreshed ("" when the last refresh worked).
+    qr_error = models.CharField(max_length=255, blank=True)
+    # When getQrCodeInfo was last asked for the number and the agent's name.
+    info_fetched_at = models.DateTimeField(null=True, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "locked_until"])]
 
     def __str__(self) -> str:
         return f"QR session {self.pk} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def has_proxy(self) -> bool:
+        return bool(self.proxy)
+
+
+FINAL_STATES = frozenset(
+    {QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED}
+)
 
 
 class ScanTask(models.Model):
@@ -139,6 +173,7 @@ class ScanTask(models.Model):
     whatsapp = models.CharField(max_length=32, blank=True)
     qr_string = models.TextField(blank=True)
     qr_fetched_at = models.DateTimeField(null=True, blank=True)
+    qr_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -146,3 +181,13 @@ class ScanTask(models.Model):
 
     def __str__(self) -> str:
         return self.task_id
+
+    @property
+    def is_final(self) -> bool:
+        """No more QR codes: the login ended (success, timeout, no port, ban)."""
+        return self.status in SCAN_TASK_FINAL
+
+    @property
+    def is_scanned(self) -> bool:
+        """The phone scanned: stop showing the code (70 and every final status)."""
+        return self.status is not None

@@ -1,0 +1,30 @@
+from django.contrib import admin
+
+from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
+
+
+@admin.register(QrSession)
+class QrSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "created_at", "created_by", "mode", "state", "whatsapp", "port_id"]
+    list_filter = ["state", "mode", "pc_type"]
+    search_fields = ["port_id", "whatsapp", "phone"]
+    exclude = ["proxy"]  # encrypted; never shown
+    readonly_fields = ["qr_string", "pair_code"]
+
+
+@admin.register(ScanTask)
+class ScanTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["task_id", "created_at", "created_by", "allocation_role", "status", "whatsapp"]
+    list_filter = ["status", "allocation_role"]
+    search_fields = ["task_id", "whatsapp", "upstream_user_id"]
+
+
+@admin.register(CloudPort)
+class CloudPortAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["port_id", "phone", "status", "created_at_upstream", "locked_until", "released"]
+    list_filter = ["status", "released"]
+    search_fields = ["port_id", "phone"]
+
+
+admin.site.register(PairTarget)
+admin.site.register(PortQuota)

@@ -1,0 +1,241 @@
+"""QR and pair-code logins: lock a port, fetch the code, keep it fresh, learn the result.
+
+The first calls (preGenerate, then getQrCode / getQrCodeV2) run inside the agent's request:
+they are two short interactive calls, the agent is waiting for exactly their answer, and an
+error can be shown on the form at once in plain words. A Celery round trip would add latency
+and a polling step for nothing. Everything after that is driven by the page (code refresh,
+result polling) and by the beat sweep (lock expiry).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.crypto import Secret
+from qrlogin import conf
+from qrlogin.errors import explain
+from qrlogin.models import FINAL_STATES, QrSession
+from upstream import operations
+from upstream.errors import UpstreamError, UpstreamProblem
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = (QrSession.State.STARTING, QrSession.State.SHOWING)
+
+
+def expired_words() -> str:
+    return _(
+        "The port's 10-minute lock ended before the phone scanned, so the vendor released "
+        "the port. Start again to get a new code."
+    )
+
+
+def coalesce_seconds() -> float:
+    """Refreshes closer together than this reuse the stored code (several tabs on one
+    session make one vendor call)."""
+    return min(1.0, conf.qr_refresh_seconds() / 2)
+
+
+def _fail(session: QrSession, *, code: str, words: str) -> None:
+    session.state = QrSession.State.FAILED
+    session.reason_code = code
+    session.reason = words[:255]
+    session.qr_string = ""
+    session.finished_at = timezone.now()
+    session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
+
+
+def qr_session_start(
+    *,
+    user: Any,
+    pc_type: int,
+    target: str = "",
+    mode: str = QrSession.Mode.QR,
+    phone: str = "",
+    is_easy: str = "",
+    proxy: str | Secret = "",
+    retry_of: QrSession | None = None,
+) -> QrSession:
+    """Lock a port and fetch its first code. Never raises for vendor problems: the
+    session comes back FAILED with the reason in plain words (and no port when the lock
+    itself failed)."""
+    session = QrSession.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        pc_type=pc_type,
+        target=target or "",
+        mode=mode,
+        phone=phone if mode == QrSession.Mode.PAIR else "",
+        is_easy=is_easy if mode == QrSession.Mode.PAIR else "",
+        proxy=proxy if isinstance(proxy, Secret) else Secret(proxy or ""),  # type: ignore[misc]
+        retry_of=retry_of,
+    )
+    try:
+        port_id = operations.pre_generate(pc_type=pc_type, target=target or None)
+    except UpstreamProblem as exc:
+        code, words = explain(exc)
+        log.info("QR session %s: preGenerate failed (%s)", session.pk, code or "unavailable")
+        _fail(session, code=code, words=words)
+        return session
+    session.port_id = port_id
+    session.locked_until = timezone.now() + timedelta(seconds=conf.lock_seconds())
+    session.state = QrSession.State.SHOWING
+    session.save(update_fields=["port_id", "locked_until", "state"])
+    return qr_session_refresh_code(session=session, force=True)
+
+
+def qr_session_refresh_code(*, session: QrSession, force: bool = False) -> QrSession:
+    """Fetch the current code from the vendor (getQrCode / getQrCodeV2).
+
+    The pair code is fetched once (asking again too often is refused by WhatsApp); the QR
+    string is fetched again on every call (calls closer than `coalesce_seconds` share one). When the
+    fetch fails the old code is wiped so it can never be shown stale, and `qr_error` says
+    why; the next refresh tries again.
+    """
+    if session.state in FINAL_STATES or not session.port_id:
+        return session
+    if qr_session_expire_if_due(session=session):
+        return session
+    now = timezone.now()
+    if session.mode == QrSession.Mode.PAIR and session.pair_code and not force:
+        return session
+    if (
+        not force
+        and session.qr_fetched_at is not None
+        and session.qr_string
+        and (now - session.qr_fetched_at).total_seconds() < coalesce_seconds()
+    ):
+        return session
+    try:
+        if session.mode == QrSession.Mode.PAIR:
+            codes = operations.get_qr_code_v2(
+                id=session.port_id,
+                phone=session.phone,
+                ip_config=session.proxy or None,
+                is_easy=session.is_easy or None,
+            )
+            session.qr_string, session.pair_code = codes.qrcode, codes.pair_code
+        else:
+            session.qr_string = operations.get_qr_code(
+                id=session.port_id, ip_config=session.proxy or None
+            )
+    except UpstreamError as exc:
+        code, words = explain(exc)
+        if code == "1002":  # the port is gone: nothing more will come from it
+            if session.locked_until and timezone.now() >= session.locked_until:
+                qr_session_expire(session=session)
+            else:
+                _fail(session, code=code, words=words)
+            return session
+        session.qr_string = ""
+        session.qr_error = words[:255]
+        session.save(update_fields=["qr_string", "qr_error"])
+        return session
+    except UpstreamProblem as exc:
+        _code, words = explain(exc)
+        session.qr_string = ""
+        session.qr_error = _("The code could not be refreshed, so it is hidden: %(why)s") % {
+            "why": words
+        }
+        session.save(update_fields=["qr_string", "qr_error"])
+        return session
+    session.qr_fetched_at = timezone.now()
+    session.qr_error = ""
+    session.save(update_fields=["qr_string", "pair_code", "qr_fetched_at", "qr_error"])
+    return session
+
+
+def qr_session_expire(*, session: QrSession) -> bool:
+    """Mark an open session expired (one conditional update). The vendor releases the
+    port itself when its lock ends (seed: "if unused ... the port is released"); the seed
+    has no release call to make."""
+    now = timezone.now()
+    changed = QrSession.objects.filter(pk=session.pk, state__in=OPEN_STATES).update(
+        state=QrSession.State.EXPIRED,
+        reason_code="",
+        reason=expired_words(),
+        qr_string="",
+        finished_at=now,
+    )
+    if changed:
+        session.refresh_from_db()
+    return bool(changed)
+
+
+LOCK_END_TOLERANCE = timedelta(seconds=5)
+
+
+def qr_session_expire_if_due(*, session: QrSession) -> bool:
+    """Expire the session if its port lock has ended. The vendor also reports the lock's
+    end as a failed login (syncLoginStatus status 0, no number): a failure without a
+    number that arrived once the lock had (about) ended is shown as the expiry it is."""
+    if not session.locked_until or timezone.now() < session.locked_until:
+        return False
+    if session.state in OPEN_STATES:
+        return qr_session_expire(session=session)
+    if (
+        session.state == QrSession.State.FAILED
+        and not session.whatsapp
+        and not session.reason_code
+        and session.finished_at is not None
+        and session.finished_at >= session.locked_until - LOCK_END_TOLERANCE
+    ):
+        changed = QrSession.objects.filter(
+            pk=session.pk, state=QrSession.State.FAILED, whatsapp=""
+        ).update(state=QrSession.State.EXPIRED, reason=expired_words(), qr_string="")
+        if changed:
+            session.refresh_from_db()
+        return bool(changed)
+    return False
+
+
+def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
+    """The beat sweep: every open session whose port lock has ended becomes expired."""
+    now = now or timezone.now()
+    return QrSession.objects.filter(Q(state__in=OPEN_STATES) & Q(locked_until__lte=now)).update(
+        state=QrSession.State.EXPIRED,
+        reason_code="",
+        reason=expired_words(),
+        qr_string="",
+        finished_at=now,
+    )
+
+
+def qr_session_fetch_info(*, session: QrSession) -> QrSession:
+    """After a success: the number and the agent's name (getQrCodeInfo). Asked once; a
+    failure leaves what the webhook told us."""
+    if session.state != QrSession.State.SUCCEEDED or session.info_fetched_at is not None:
+        return session
+    session.info_fetched_at = timezone.now()
+    try:
+        rows = operations.get_qr_code_info(id=session.port_id)
+    except UpstreamProblem as exc:
+        log.info("QR session %s: getQrCodeInfo failed: %s", session.pk, exc)
+        rows = []
+    match = next((r for r in rows if r.whatsapp and r.whatsapp == session.whatsapp), None)
+    match = match or next((r for r in rows if r.whatsapp), None)
+    if match is not None:
+        session.whatsapp = session.whatsapp or match.whatsapp
+        session.user_name = match.user_name[:150]
+    session.save(update_fields=["info_fetched_at", "whatsapp", "user_name"])
+    return session
+
+
+def qr_session_retry(*, session: QrSession, user: Any) -> QrSession:
+    """A new session with the same choices; the proxy is reused from the encrypted store
+    (it is never shown, so it cannot be typed back in)."""
+    return qr_session_start(
+        user=user,
+        pc_type=session.pc_type,
+        target=session.target,
+        mode=session.mode,
+        phone=session.phone,
+        is_easy=session.is_easy,
+        proxy=session.proxy or Secret(""),
+        retry_of=session,
+    )

@@ -1,0 +1,35 @@
+"""Celery tasks of the qrlogin app: thin entry points calling services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core.tasks import FAST, task
+from qrlogin.services.ports import ports_refresh
+from qrlogin.services.sessions import qr_sessions_expire_due
+
+log = logging.getLogger(__name__)
+
+
+@task(queue=FAST, retry_transient=False, name="qrlogin.expire_sessions")
+def expire_sessions() -> int:
+    """Sessions whose port lock has ended become expired (the vendor has released the
+    port by then; the seed has no release call). The page also checks its own session
+    on every poll, so this sweep only catches pages nobody is watching."""
+    expired = qr_sessions_expire_due()
+    if expired:
+        log.info("expired %d QR sessions", expired)
+    return expired
+
+
+@task(queue=FAST, max_retries=3, name="qrlogin.refresh_ports")
+def refresh_ports() -> dict[str, int]:
+    """Quota and port details from the vendor (the ports page asks for it on load)."""
+    quota = ports_refresh()
+    return {"current_port": quota.current_port, "max_port": quota.max_port}
+
+
+BEAT: dict[str, dict[str, Any]] = {
+    "qrlogin-expire-sessions": {"task": "qrlogin.expire_sessions", "schedule": 15.0},
+}
