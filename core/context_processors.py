@@ -14,6 +14,7 @@ NAV: list[tuple[Any, str, tuple[Cap, ...]]] = [
     (_("Home"), "home", ()),
     (_("Accounts"), "accounts:list", ()),
     (_("QR login"), "qrlogin:start", (Cap.QR_LOGIN,)),
+    (_("Scan tasks"), "qrlogin:tasks", (Cap.QR_LOGIN,)),
     (_("Ports"), "qrlogin:ports", (Cap.MANAGE_PORTS,)),
     (_("Actions"), "actions:list", (Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)),
     (_("Agents"), "accounts:agents", (Cap.VIEW_AGENTS,)),
@@ -36,11 +37,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:  # the page's issue has not landed yet
             continue
-        items.append(
-            {
-                "label": label,
-                "url": url,
-                "active": request.path == url or (url != "/" and request.path.startswith(url)),
-            }
-        )
+        items.append({"label": label, "url": url, "active": False})
+    # The current section is the item with the longest URL that prefixes the path
+    # (/qr/ports/ is "Ports", not also "QR login").
+    path = request.path
+    matches = [
+        i for i in items if path == i["url"] or (i["url"] != "/" and path.startswith(i["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda i: len(str(i["url"])))["active"] = True
     return {"nav_items": items, "user_role": role_of(user)}
