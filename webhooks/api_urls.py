@@ -1,5 +1,10 @@
 """JSON API routes of the webhooks app, mounted under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from webhooks import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("webhook-events/", apis.WebhookEventList.as_view(), name="webhook-event-list"),
+    path("status-events/", apis.StatusEventList.as_view(), name="status-event-list"),
+]

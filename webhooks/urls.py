@@ -1,6 +1,20 @@
-"""HTML pages (and, for webhooks, the receivers) of the webhooks app."""
+"""The receivers at the vendor's absolute paths, and the inbox pages under /webhooks/.
 
-from django.urls import URLPattern, URLResolver
+Included at the site root (config/urls.py)."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from webhooks import receivers, views
 
 app_name = "webhooks"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    *[
+        path(receivers.PATHS[kind], view, name=f"receive-{kind.replace('_', '-')}")
+        for kind, view in receivers.VIEWS.items()
+    ],
+    path("webhooks/", views.inbox, name="inbox"),
+    path("webhooks/lag/", views.lag, name="lag"),
+    path("webhooks/counts.json", views.counts, name="counts"),
+    path("webhooks/<int:event_id>/", views.detail, name="detail"),
+    path("webhooks/<int:event_id>/replay/", views.replay, name="replay"),
+]

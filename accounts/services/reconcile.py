@@ -1,0 +1,205 @@
+"""Reconcile: pull the upstream's view and repair drift a lost webhook left behind.
+
+One pass calls queryWhatsAppStatus (account status and online status), selectCloudPort (the
+port quota), selectCloudPortDetail (occupied ports) and queryAllOlWhatsAppInfo (online agents
+and their accounts). Each part is applied on its own; a part whose call fails is reported and
+the others still run.
+
+Poll data carries no event time, so it never overwrites newer webhook state: a field is only
+filled when what is stored is older than the start of the poll (`online_status_at <
+poll_started_at`; for the agent of an account, `last_event_received_at < poll_started_at`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Agent, WhatsAppAccount
+from accounts.services.status import accounts_ensure
+from qrlogin.models import CloudPort, PortQuota
+from upstream.errors import UpstreamProblem
+
+
+@dataclass
+class ReconcileReport:
+    started_at: datetime
+    accounts_seen: int = 0
+    accounts_created: int = 0
+    accounts_updated: int = 0
+    quota: tuple[int, int] | None = None
+    ports_seen: int = 0
+    ports_released: int = 0
+    agents_seen: int = 0
+    agents_linked: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at.isoformat(),
+            "accounts_seen": self.accounts_seen,
+            "accounts_created": self.accounts_created,
+            "accounts_updated": self.accounts_updated,
+            "quota": list(self.quota) if self.quota else None,
+            "ports_seen": self.ports_seen,
+            "ports_released": self.ports_released,
+            "agents_seen": self.agents_seen,
+            "agents_linked": self.agents_linked,
+            "errors": dict(self.errors),
+        }
+
+
+def _part(report: ReconcileReport, name: str, fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except UpstreamProblem as exc:
+        report.errors[name] = str(exc) or type(exc).__name__
+
+
+def accounts_reconcile(*, statuses: list[Any], poll_started_at: datetime) -> tuple[int, int]:
+    """(created, updated) from queryWhatsAppStatus rows."""
+    rows = [s for s in statuses if s.whatsapp]
+    if not rows:
+        return 0, 0
+    table = WhatsAppAccount._meta.db_table
+    with transaction.atomic():
+        created = accounts_ensure(numbers=(s.whatsapp for s in rows))
+        values = ",".join(["(%s, %s::smallint, %s::smallint)"] * len(rows))
+        params: list[Any] = []
+        for s in rows:
+            params += [s.whatsapp, s.status, s.online_status]
+        sql = f"""
+            UPDATE {table} AS a SET
+                status = COALESCE(v.status, a.status),
+                online_status = COALESCE(v.online_status, a.online_status),
+                online_status_at = %s,
+                updated_at = now()
+            FROM (VALUES {values}) AS v(whatsapp, status, online_status)
+            WHERE a.whatsapp = v.whatsapp
+              AND (a.online_status_at IS NULL OR a.online_status_at < %s)
+              AND (a.status IS DISTINCT FROM COALESCE(v.status, a.status)
+                   OR a.online_status IS DISTINCT FROM COALESCE(v.online_status, a.online_status))
+        """  # noqa: S608 - table name from _meta; values are bound
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [poll_started_at, *params, poll_started_at])
+            updated = max(cursor.rowcount, 0)
+    return created, updated
+
+
+def quota_reconcile(*, current_port: int, max_port: int) -> None:
+    quota = PortQuota.objects.order_by("id").first()
+    if quota is None:
+        PortQuota.objects.create(current_port=current_port, max_port=max_port)
+    else:
+        quota.current_port, quota.max_port = current_port, max_port
+        quota.save(update_fields=["current_port", "max_port", "fetched_at"])
+
+
+def ports_reconcile(*, ports: list[Any], poll_started_at: datetime) -> int:
+    """Upsert every occupied port by its id (a string); mark the ones the vendor no longer
+    lists as released (except ports still inside their 10-minute lock: a port pre-generated
+    while this poll ran). Returns how many were released."""
+    now = timezone.now()
+    seen = []
+    with transaction.atomic():
+        for p in ports:
+            if not p.id:
+                continue
+            seen.append(p.id)
+            CloudPort.objects.update_or_create(
+                port_id=p.id,
+                defaults={
+                    "phone": p.phone or "",
+                    "status": p.status,
+                    "created_at_upstream": p.create_time,
+                    "released": False,
+                    "seen_at": now,
+                },
+            )
+        released = (
+            CloudPort.objects.filter(released=False)
+            .exclude(port_id__in=seen)
+            .exclude(locked_until__gt=poll_started_at)
+            .update(released=True)
+        )
+    return released
+
+
+def agents_reconcile(*, groups: list[Any], poll_started_at: datetime) -> tuple[int, int]:
+    """Upsert agents (by agent_account) and link their accounts: agent, source, and the
+    agent account when no presence record arrived since the poll began."""
+    agents_seen = 0
+    linked = 0
+    with transaction.atomic():
+        for group in groups:
+            for item in group.agents:
+                if not item.agent_account:
+                    continue
+                agents_seen += 1
+                agent, _ = Agent.objects.update_or_create(
+                    agent_account=item.agent_account,
+                    defaults={"upstream_user_id": item.user_id, "user_name": item.user_name},
+                )
+                numbers = [w.whatsapp for w in item.whatsapps if w.whatsapp]
+                if not numbers:
+                    continue
+                accounts_ensure(numbers=numbers)
+                for w in item.whatsapps:
+                    if w.name:
+                        WhatsAppAccount.objects.filter(whatsapp=w.whatsapp, name="").update(
+                            name=w.name[:150]
+                        )
+                fields: dict[str, Any] = {"agent": agent}
+                if group.source is not None:
+                    fields["source"] = group.source
+                linked += WhatsAppAccount.objects.filter(whatsapp__in=numbers).update(**fields)
+                WhatsAppAccount.objects.filter(whatsapp__in=numbers).exclude(
+                    last_event_received_at__gte=poll_started_at
+                ).update(agent_account=agent.agent_account)
+    return agents_seen, linked
+
+
+def upstream_reconcile() -> ReconcileReport:
+    """One pass over the four polls. Returns a report; failed parts are in `errors`."""
+    from upstream import operations
+
+    report = ReconcileReport(started_at=timezone.now())
+    started = report.started_at
+
+    def accounts() -> None:
+        statuses = operations.query_whatsapp_status()
+        report.accounts_seen = len(statuses)
+        report.accounts_created, report.accounts_updated = accounts_reconcile(
+            statuses=statuses, poll_started_at=started
+        )
+
+    def quota() -> None:
+        q = operations.select_cloud_port()
+        quota_reconcile(current_port=q.current_port, max_port=q.max_port)
+        report.quota = (q.current_port, q.max_port)
+
+    def ports() -> None:
+        detail = operations.select_cloud_port_detail()
+        report.ports_seen = len(detail)
+        report.ports_released = ports_reconcile(ports=detail, poll_started_at=started)
+
+    def agents() -> None:
+        groups = operations.query_all_ol_whatsapp_info()
+        report.agents_seen, report.agents_linked = agents_reconcile(
+            groups=groups, poll_started_at=started
+        )
+
+    _part(report, "queryWhatsAppStatus", accounts)
+    _part(report, "selectCloudPort", quota)
+    _part(report, "selectCloudPortDetail", ports)
+    _part(report, "queryAllOlWhatsAppInfo", agents)
+    return report

@@ -1,0 +1,303 @@
+"""Apply the vendor's account status reports: presence records (onlineStatus webhook),
+account status (syncWhatsAppStatus webhook) and registration results (register/syncStatus).
+
+Ordering rules (DESIGN.md, issue 4):
+- presence changes only for a record newer than the stored one by event time, ties broken by
+  time of receipt (a later delivery wins). The comparison is in the UPDATE's WHERE clause, so
+  concurrent workers cannot move an account backwards;
+- account status has no event time: it is ordered by receipt (`online_status_at`);
+- every presence record is kept once in the append-only StatusEvent history.
+
+Accounts the vendor reports but we do not know yet are created (they are the vendor's
+accounts; they belong in the fleet).
+
+The presence fields (presence_status, detail_status, agent_account, platform, last_event_at)
+mirror the newest record exactly, so the result does not depend on the order deliveries are
+processed in. The `agent` link (who may see the account) is set to the Agent whose
+agent_account the newest record names, when such an Agent exists; an empty or unknown agent
+account (`"account": ""` while nobody is logged in) leaves the link alone, so an agent does
+not lose sight of their account when it goes offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from django.db import connection, transaction
+
+from accounts.choices import AccountType, SyncReason
+from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
+
+
+class PresenceLike(Protocol):
+    """What presence_records_apply needs of a record (webhooks.payloads.PresenceRecord)."""
+
+    @property
+    def whatsapp(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def detail_status(self) -> int | None: ...
+    @property
+    def agent_account(self) -> str: ...
+    @property
+    def platform(self) -> int | None: ...
+    @property
+    def event_time(self) -> datetime: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def dedupe_key(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PresenceOutcome:
+    inserted: int  # new StatusEvent rows (duplicates dropped)
+    applied: int  # accounts whose presence moved forward
+    created: int  # accounts created because the vendor reported them first
+
+
+def accounts_ensure(*, numbers: Iterable[str], account_type: int | None = None) -> int:
+    """Create the WhatsAppAccount rows that do not exist yet (one statement). Returns how
+    many were created."""
+    wanted = sorted({n for n in numbers if n})
+    if not wanted:
+        return 0
+    existing = set(
+        WhatsAppAccount.objects.filter(whatsapp__in=wanted).values_list("whatsapp", flat=True)
+    )
+    missing = [n for n in wanted if n not in existing]
+    if not missing:
+        return 0
+    WhatsAppAccount.objects.bulk_create(
+        [
+            WhatsAppAccount(whatsapp=n, account_type=account_type or AccountType.PERSONAL)
+            for n in missing
+        ],
+        ignore_conflicts=True,
+    )
+    return len(missing)
+
+
+def _newest_per_account(records: Sequence[PresenceLike]) -> list[PresenceLike]:
+    best: dict[str, PresenceLike] = {}
+    for rec in records:
+        cur = best.get(rec.whatsapp)
+        if cur is None or (rec.event_time, rec.position) >= (cur.event_time, cur.position):
+            best[rec.whatsapp] = rec
+    return list(best.values())
+
+
+def presence_records_apply(
+    *,
+    records: Sequence[PresenceLike],
+    received_at: datetime,
+    webhook_event_id: int | None = None,
+    source: str = StatusEvent.Origin.WEBHOOK,
+) -> PresenceOutcome:
+    """Record every presence record once and move each account's presence forward.
+
+    Idempotent: the history is keyed by the record's dedupe key, and the account update only
+    takes a record newer than the stored one (event time, then receipt time)."""
+    if not records:
+        return PresenceOutcome(0, 0, 0)
+    with transaction.atomic():
+        inserted = _history_insert(records, received_at, webhook_event_id, source)
+        created = accounts_ensure(numbers=(r.whatsapp for r in records))
+        applied = _presence_update(_newest_per_account(records), received_at)
+    return PresenceOutcome(inserted=inserted, applied=applied, created=created)
+
+
+def _history_insert(
+    records: Sequence[PresenceLike],
+    received_at: datetime,
+    webhook_event_id: int | None,
+    source: str,
+) -> int:
+    table = StatusEvent._meta.db_table
+    rows: list[Any] = []
+    seen: set[str] = set()
+    for rec in records:
+        key = rec.dedupe_key
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.extend(
+            [
+                rec.whatsapp,
+                rec.status,
+                rec.detail_status,
+                rec.agent_account,
+                rec.platform,
+                rec.event_time,
+                received_at,
+                source,
+                key,
+                webhook_event_id,
+            ]
+        )
+    placeholders = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(seen))
+    sql = f"""
+        INSERT INTO {table} (whatsapp, status, detail_status, agent_account, platform,
+            event_time, received_at, source, dedupe_key, webhook_event_id)
+        VALUES {placeholders} ON CONFLICT (dedupe_key) DO NOTHING
+    """  # noqa: S608 - table name from _meta; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, rows)
+        return max(cursor.rowcount, 0)
+
+
+def _presence_update(records: Sequence[PresenceLike], received_at: datetime) -> int:
+    """One UPDATE ... FROM (VALUES ...) whose WHERE only admits a newer record."""
+    table = WhatsAppAccount._meta.db_table
+    agents = Agent._meta.db_table
+    rows: list[Any] = []
+    for rec in records:
+        rows.extend(
+            [
+                rec.whatsapp,
+                rec.status,
+                rec.detail_status,
+                rec.agent_account,
+                rec.platform,
+                rec.event_time,
+            ]
+        )
+    values = ",".join(
+        ["(%s, %s::integer, %s::integer, %s, %s::smallint, %s::timestamptz)"] * len(records)
+    )
+    sql = f"""
+        UPDATE {table} AS a SET
+            presence_status = v.status,
+            detail_status = v.detail_status,
+            platform = v.platform,
+            agent_account = v.agent_account,
+            agent_id = COALESCE((SELECT g.id FROM {agents} g
+                                 WHERE g.agent_account = v.agent_account
+                                   AND v.agent_account <> ''), a.agent_id),
+            last_event_at = v.event_time,
+            last_event_received_at = %s,
+            updated_at = now()
+        FROM (VALUES {values})
+            AS v(whatsapp, status, detail_status, agent_account, platform, event_time)
+        WHERE a.whatsapp = v.whatsapp
+          AND (a.last_event_at IS NULL
+               OR a.last_event_at < v.event_time
+               OR (a.last_event_at = v.event_time
+                   AND (a.last_event_received_at IS NULL
+                        OR a.last_event_received_at <= %s)))
+    """  # noqa: S608 - table names from _meta; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [received_at, *rows, received_at])
+        return max(cursor.rowcount, 0)
+
+
+def sync_reason_words(reason: str) -> tuple[str, str]:
+    """(reason_code, plain words) for syncWhatsAppStatus `reason`: a known code gets its
+    words, free text is kept as the words, "" clears both."""
+    reason = (reason or "").strip()
+    if not reason:
+        return "", ""
+    try:
+        return reason, str(SyncReason(reason).label)
+    except ValueError:
+        pass
+    if reason.isdigit() and len(reason) <= 16:
+        return reason, f"Reason {reason}"
+    return "", reason[:255]
+
+
+def account_status_apply(
+    *,
+    whatsapp: str,
+    status: int,
+    online_status: int,
+    reason: str,
+    received_at: datetime,
+) -> bool:
+    """Set the account status (1 normal / 2 banned), online status 1-4 and the reason, unless
+    a later delivery was already applied (ordered by receipt: the payload has no time).
+    Creates the account if the vendor knows it and we do not. Returns whether it changed."""
+    code, words = sync_reason_words(reason)
+    with transaction.atomic():
+        accounts_ensure(numbers=[whatsapp])
+        table = WhatsAppAccount._meta.db_table
+        sql = f"""
+            UPDATE {table} SET status = %s, online_status = %s, online_status_at = %s,
+                reason_code = %s, reason = %s, updated_at = now()
+            WHERE whatsapp = %s AND (online_status_at IS NULL OR online_status_at <= %s)
+        """  # noqa: S608 - table name from _meta; values are bound
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql, [status, online_status, received_at, code, words, whatsapp, received_at]
+            )
+            return cursor.rowcount > 0
+
+
+def _phone_candidates(phone: str) -> list[str]:
+    """The number itself and its suffixes down to 6 digits (area code prefixes dropped)."""
+    return [phone[i:] for i in range(0, max(1, len(phone) - 5))]
+
+
+def registration_for_phone(phone: str) -> Registration | None:
+    """The latest registration for `phone`, tolerant of area-code prefixes on either side:
+    the vendor may send "861821726232" for a registration of "1821726232" with area code
+    "+86", or the bare number."""
+    candidates = Registration.objects.filter(phone__in=_phone_candidates(phone)).order_by(
+        "-created_at", "-id"
+    )
+    exact = []
+    loose = []
+    for reg in candidates[:50]:
+        area = "".join(ch for ch in reg.area_code if ch.isdigit())
+        if reg.phone == phone or area + reg.phone == phone:
+            exact.append(reg)
+        else:
+            loose.append(reg)
+    if exact:
+        return exact[0]
+    # The vendor dropped the area code but we stored it in the number.
+    stored_longer = (
+        Registration.objects.filter(phone__endswith=phone).order_by("-created_at", "-id").first()
+    )
+    if stored_longer is not None:
+        return stored_longer
+    return loose[0] if loose else None
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    registration_id: int | None
+    changed: bool
+    account_created: bool
+
+
+def registration_result_apply(
+    *, phone: str, ok: bool, received_at: datetime
+) -> RegistrationOutcome:
+    """Mark the latest matching registration succeeded / failed. On success the number
+    appears in the fleet (its account is created if missing), with or without a matching
+    registration. An older delivery never overrides a newer result."""
+    with transaction.atomic():
+        reg = registration_for_phone(phone)
+        changed = False
+        if reg is not None:
+            reg = Registration.objects.select_for_update().get(pk=reg.pk)
+            final = reg.state in (Registration.State.SUCCEEDED, Registration.State.FAILED)
+            if not (final and reg.completed_at and reg.completed_at > received_at):
+                new_state = Registration.State.SUCCEEDED if ok else Registration.State.FAILED
+                if reg.state != new_state or reg.completed_at != received_at:
+                    reg.state = new_state
+                    reg.error = "" if ok else "The vendor reported the registration failed"
+                    reg.completed_at = received_at
+                    reg.save(update_fields=["state", "error", "completed_at", "updated_at"])
+                    changed = True
+        created = False
+        if ok:
+            created = (
+                accounts_ensure(numbers=[phone], account_type=reg.account_type if reg else None) > 0
+            )
+    return RegistrationOutcome(reg.pk if reg else None, changed, created)

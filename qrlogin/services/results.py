@@ -1,0 +1,150 @@
+"""Apply the vendor's login results: QR login results (qrCode/syncLoginStatus), PC scan-task
+statuses (qrCodeTask status) and the `instanceCode` link of syncWhatsAppStatus.
+
+Decisions (docs/webhooks.md):
+- a QR login result is matched to the session by `QrSession.port_id == id` (the id returned by
+  preGenerate); the newest session on that port takes it;
+- a session in a final state is not moved by an older delivery (by receipt time against
+  `finished_at`); a success always wins over our own "expired" (the phone did scan);
+- on success the account joins the fleet (created if missing), is linked to the session
+  creator's agent when it has none, and the cloud port whose id equals the QR id records its
+  phone (the vendor's port ids in selectCloudPortDetail may differ from the QR id: then the
+  reconcile pass links port and phone; the webhook never creates port rows);
+- a scan-task status applies only when its `updateTime` is newer than the stored one;
+- syncWhatsAppStatus `instanceCode` is the QR scan id: the session whose port_id or
+  instance_code equals it records it (and the reason, while it is still open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import Agent, WhatsAppAccount
+from accounts.services.status import accounts_ensure
+from qrlogin.models import CloudPort, QrSession, ScanTask
+
+FINAL = (QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED)
+LOGIN_FAILED_WORDS = "The vendor reported that the login failed: start a new QR login"
+
+
+@dataclass(frozen=True)
+class QrOutcome:
+    session_id: int | None
+    changed: bool
+
+
+def _link_agent(whatsapp: str, agent: Agent | None) -> None:
+    if agent is None or not whatsapp:
+        return
+    WhatsAppAccount.objects.filter(whatsapp=whatsapp, agent__isnull=True).update(
+        agent=agent, agent_account=agent.agent_account
+    )
+
+
+def qr_login_result_apply(
+    *, port_id: str, whatsapp: str, ok: bool, received_at: datetime
+) -> QrOutcome:
+    with transaction.atomic():
+        session = (
+            QrSession.objects.select_for_update()
+            .filter(port_id=port_id)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        changed = False
+        if session is not None:
+            stale = (
+                session.state in FINAL
+                and session.finished_at is not None
+                and session.finished_at > received_at
+                and not (ok and session.state == QrSession.State.EXPIRED)
+            )
+            target = QrSession.State.SUCCEEDED if ok else QrSession.State.FAILED
+            if not stale and (session.state != target or session.finished_at != received_at):
+                session.state = target
+                session.finished_at = received_at
+                if ok:
+                    session.whatsapp = whatsapp or session.whatsapp
+                    session.reason_code = ""
+                    session.reason = ""
+                else:
+                    session.reason = LOGIN_FAILED_WORDS
+                session.save(
+                    update_fields=["state", "finished_at", "whatsapp", "reason_code", "reason"]
+                )
+                changed = True
+        if ok and whatsapp:
+            accounts_ensure(numbers=[whatsapp])
+            # The port row is keyed by selectCloudPortDetail's id; when the vendor's QR id is
+            # that same id, record the phone now, otherwise the next reconcile links it.
+            CloudPort.objects.filter(port_id=port_id).update(phone=whatsapp, released=False)
+            if session is not None and session.created_by_id is not None:
+                _link_agent(whatsapp, Agent.objects.filter(user_id=session.created_by_id).first())
+    return QrOutcome(session.pk if session else None, changed)
+
+
+def qr_instance_link(*, instance_code: str, whatsapp: str, reason_code: str, reason: str) -> int:
+    """Record syncWhatsAppStatus' instanceCode on its QR session. Returns sessions touched."""
+    if not instance_code:
+        return 0
+    touched = 0
+    with transaction.atomic():
+        sessions = QrSession.objects.select_for_update().filter(
+            Q(port_id=instance_code) | Q(instance_code=instance_code)
+        )
+        for session in sessions:
+            fields = []
+            if session.instance_code != instance_code:
+                session.instance_code = instance_code
+                fields.append("instance_code")
+            if whatsapp and not session.whatsapp:
+                session.whatsapp = whatsapp
+                fields.append("whatsapp")
+            if reason and session.state not in FINAL:
+                session.reason_code, session.reason = reason_code, reason
+                fields += ["reason_code", "reason"]
+            if fields:
+                session.save(update_fields=fields)
+                touched += 1
+    return touched
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    found: bool
+    changed: bool
+
+
+def scan_task_status_apply(
+    *,
+    task_id: str,
+    task_status: int,
+    whatsapp: str,
+    user_id: str,
+    update_time: datetime,
+) -> ScanOutcome:
+    """Set the scan task's status if `update_time` is newer than what is stored (one
+    conditional UPDATE). Login success (80) puts the account in the fleet."""
+    with transaction.atomic():
+        found = ScanTask.objects.filter(task_id=task_id).exists()
+        cond = Q(status_updated_at__isnull=True) | Q(status_updated_at__lt=update_time)
+        fields: dict[str, object] = {"status": task_status, "status_updated_at": update_time}
+        if whatsapp:
+            fields["whatsapp"] = whatsapp
+        if user_id:
+            fields["upstream_user_id"] = user_id
+        changed = ScanTask.objects.filter(cond, task_id=task_id).update(**fields) > 0
+        if changed and task_status == 80 and whatsapp:
+            accounts_ensure(numbers=[whatsapp])
+            agent = Agent.objects.filter(upstream_user_id=user_id).first() if user_id else None
+            if agent is None:
+                creator = ScanTask.objects.filter(task_id=task_id).values_list(
+                    "created_by_id", flat=True
+                )
+                agent = Agent.objects.filter(user_id__in=creator).first()
+            _link_agent(whatsapp, agent)
+    return ScanOutcome(found=found, changed=changed)

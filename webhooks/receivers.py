@@ -1,0 +1,160 @@
+"""The five webhook receivers (DESIGN.md section 3): thin views around one service.
+
+Order of checks: size (413) -> signature on the raw bytes (401, nothing stored) -> parse and
+validate (400, stored as rejected) -> store pending and enqueue on commit (200 after the
+commit). Any database failure answers 503 so the vendor retries; never a 200.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from upstream.signing import SignatureError, cache_nonce_guard, get_signer
+from webhooks import metrics
+from webhooks.models import WebhookKind
+from webhooks.services import headers_to_store, webhook_event_receive
+
+log = logging.getLogger(__name__)
+
+OK_BODY = b'{"code":200,"message":"Success","data":""}'
+NONCE_PREFIX = "webhook"
+
+
+def _answer(code: int, message: str) -> HttpResponse:
+    import json
+
+    return HttpResponse(
+        json.dumps({"code": code, "message": message, "data": ""}, ensure_ascii=False),
+        status=code,
+        content_type="application/json",
+    )
+
+
+class _CacheDown(Exception):
+    pass
+
+
+def _nonce_guard() -> Callable[[str], bool]:
+    seen = cache_nonce_guard(NONCE_PREFIX, settings.WEBHOOK_NONCE_TTL)
+
+    def guarded(nonce: str) -> bool:
+        try:
+            return seen(nonce)
+        except Exception as exc:  # the cache (Redis) is down: the vendor should retry
+            raise _CacheDown from exc
+
+    return guarded
+
+
+def _forget_nonce(request: HttpRequest) -> None:
+    """A delivery we could not store may be retried with the same nonce: let it in."""
+    nonce = request.headers.get("X-Nonce", "")
+    try:
+        cache.delete(f"{NONCE_PREFIX}:nonce:{nonce}")
+    except Exception:
+        log.warning("could not forget the nonce of an unstored webhook delivery")
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _signature_headers_sane(request: HttpRequest) -> bool:
+    for name in ("X-Timestamp", "X-Nonce", "X-Signature"):
+        value = request.headers.get(name, "")
+        if not value.isascii():
+            return False
+    return True
+
+
+def receive(request: HttpRequest, kind: str) -> HttpResponse:
+    if request.method != "POST":
+        response = _answer(405, "Use POST")
+        response["Allow"] = "POST"
+        return response
+    limit = settings.WEBHOOK_MAX_BYTES
+    if _declared_length(request) > limit:
+        metrics.REJECTED.labels(kind, "too_large").inc()
+        return _answer(413, f"Body larger than {limit} bytes")
+    # Read the stream ourselves: request.body would raise RequestDataTooBig (a Django 400).
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        metrics.REJECTED.labels(kind, "too_large").inc()
+        return _answer(413, f"Body larger than {limit} bytes")
+
+    if not _signature_headers_sane(request):
+        metrics.REJECTED.labels(kind, "signature").inc()
+        return _answer(401, "malformed signature headers")
+    try:
+        get_signer().verify(
+            headers=request.headers,
+            body=body,
+            secrets_=settings.WEBHOOK_SECRETS,
+            seen_nonce=_nonce_guard(),
+            max_skew=settings.WEBHOOK_MAX_SKEW,
+        )
+    except SignatureError as exc:
+        metrics.REJECTED.labels(kind, "signature").inc()
+        return _answer(401, str(exc))
+    except _CacheDown:
+        log.exception("nonce store unavailable; answering 503")
+        metrics.REJECTED.labels(kind, "unavailable").inc()
+        return _answer(503, "Temporarily unavailable, retry later")
+    except (TypeError, ValueError, OverflowError):
+        metrics.REJECTED.labels(kind, "signature").inc()
+        return _answer(401, "malformed signature headers")
+
+    headers = headers_to_store(request.headers, request.META.get("REMOTE_ADDR", ""))
+    try:
+        receipt = webhook_event_receive(kind=kind, body=body, headers=headers)
+    except DatabaseError:
+        log.exception("webhook %s not stored: database unavailable; answering 503", kind)
+        metrics.REJECTED.labels(kind, "unavailable").inc()
+        _forget_nonce(request)
+        return _answer(503, "Temporarily unavailable, retry later")
+    if receipt.error:
+        return _answer(400, receipt.error)
+    return HttpResponse(OK_BODY, content_type="application/json")
+
+
+def _receiver(kind: str) -> Callable[[HttpRequest], HttpResponse]:
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        return receive(request, kind)
+
+    view.__name__ = f"receive_{kind}"
+    view.__qualname__ = view.__name__
+    return view
+
+
+online_status = _receiver(WebhookKind.ONLINE_STATUS)
+account_status = _receiver(WebhookKind.ACCOUNT_STATUS)
+register_status = _receiver(WebhookKind.REGISTER_STATUS)
+qr_login_status = _receiver(WebhookKind.QR_LOGIN_STATUS)
+scan_task_status = _receiver(WebhookKind.SCAN_TASK_STATUS)
+
+# The vendor's fixed paths (DESIGN.md section 3), without the leading slash.
+PATHS: dict[str, str] = {
+    WebhookKind.ONLINE_STATUS: "api/callback/whatsapp/onlineStatus",
+    WebhookKind.ACCOUNT_STATUS: "callback/gsTask/syncWhatsAppStatus",
+    WebhookKind.REGISTER_STATUS: "group-dispatch-api/register/syncStatus",
+    WebhookKind.QR_LOGIN_STATUS: "wscrm-bus-api/open/qrCode/syncLoginStatus",
+    WebhookKind.SCAN_TASK_STATUS: "callback/qrCodeTask/syncStatus",
+}
+VIEWS = {
+    WebhookKind.ONLINE_STATUS: online_status,
+    WebhookKind.ACCOUNT_STATUS: account_status,
+    WebhookKind.REGISTER_STATUS: register_status,
+    WebhookKind.QR_LOGIN_STATUS: qr_login_status,
+    WebhookKind.SCAN_TASK_STATUS: scan_task_status,
+}

@@ -1,0 +1,102 @@
+"""Reads for the inbox pages and the API."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from accounts.models import StatusEvent
+from core.logging import redact
+from core.selectors import webhook_lag_seconds
+from webhooks.models import WebhookEvent, WebhookKind
+
+
+def webhook_event_list(
+    *,
+    kind: str = "",
+    state: str = "",
+    day_from: date | None = None,
+    day_to: date | None = None,
+) -> QuerySet[WebhookEvent]:
+    qs = WebhookEvent.objects.defer("body", "headers")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if state:
+        qs = qs.filter(state=state)
+    zone = timezone.get_current_timezone()
+    if day_from:
+        qs = qs.filter(received_at__gte=datetime.combine(day_from, time.min, zone))
+    if day_to:
+        qs = qs.filter(received_at__lt=datetime.combine(day_to + timedelta(days=1), time.min, zone))
+    return qs.order_by("-received_at", "-id")
+
+
+def webhook_event_get(*, event_id: int) -> WebhookEvent | None:
+    return WebhookEvent.objects.filter(pk=event_id).first()
+
+
+def body_pretty(event: WebhookEvent) -> str:
+    """The raw body for people: pretty-printed if it is JSON, secrets redacted."""
+    raw = bytes(event.body)
+    text = raw.decode("utf-8", errors="replace")
+    with contextlib.suppress(ValueError, RecursionError):
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    if len(text) > 200_000:
+        text = text[:200_000] + "\n… (truncated)"
+    return redact(text)
+
+
+def headers_redacted(event: WebhookEvent) -> list[tuple[str, str]]:
+    headers = event.headers if isinstance(event.headers, dict) else {}
+    return [(str(k), redact(f"{k}: {v}").split(": ", 1)[-1]) for k, v in sorted(headers.items())]
+
+
+def status_events_of(event: WebhookEvent, limit: int = 200) -> list[StatusEvent]:
+    return list(
+        StatusEvent.objects.filter(webhook_event_id=event.pk).order_by("event_time", "id")[:limit]
+    )
+
+
+def hourly_counts(*, hours: int = 24, now: datetime | None = None) -> dict[str, Any]:
+    """Deliveries per kind per hour over the last `hours` hours (for the chart and table)."""
+    now = now or timezone.now()
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    rows = (
+        WebhookEvent.objects.filter(received_at__gte=start)
+        .annotate(hour=TruncHour("received_at"))
+        .values("hour", "kind")
+        .annotate(n=Count("id"))
+    )
+    slots = [start + timedelta(hours=i) for i in range(hours)]
+    index = {slot: i for i, slot in enumerate(slots)}
+    series = {k.value: [0] * hours for k in WebhookKind}
+    for row in rows:
+        i = index.get(row["hour"])
+        if i is not None and row["kind"] in series:
+            series[row["kind"]][i] += row["n"]
+    labels = [timezone.localtime(s).strftime("%H:%M") for s in slots]
+    return {
+        "labels": labels,
+        "datasets": [
+            {"kind": k.value, "label": str(k.label), "data": series[k.value]} for k in WebhookKind
+        ],
+        "rows": [
+            {"hour": labels[i], "counts": [series[k.value][i] for k in WebhookKind]}
+            for i in range(hours)
+            if any(series[k.value][i] for k in WebhookKind)
+        ],
+    }
+
+
+def inbox_summary() -> dict[str, Any]:
+    counts = dict(
+        WebhookEvent.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    return {"lag": webhook_lag_seconds(), "by_state": counts}

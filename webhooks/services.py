@@ -1,0 +1,389 @@
+"""The webhook inbox: store a delivery, apply it once, replay it, sweep what was lost.
+
+Receipt (`webhook_event_receive`) does the minimum before the commit: validate the body and
+INSERT one row. Everything else runs in the processing task (`webhook_event_process`), which
+claims the event with a conditional UPDATE, applies it through the domain services inside one
+transaction that re-checks its claim under a row lock, and marks it processed in that same
+transaction. A worker killed mid-way leaves the event `processing` with an old `claimed_at`;
+the sweeper re-enqueues it and the next claim applies it (the domain services are idempotent
+besides: dedupe keys and newer-only conditional updates).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.services.status import (
+    account_status_apply,
+    presence_records_apply,
+    registration_result_apply,
+)
+from core.audit import audit_record
+from core.logging import redact
+from qrlogin.services.results import qr_instance_link, qr_login_result_apply, scan_task_status_apply
+from webhooks import metrics
+from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.payloads import (
+    AccountStatusRecord,
+    PayloadError,
+    PresenceRecord,
+    QrLoginRecord,
+    Record,
+    RegisterRecord,
+    ScanTaskRecord,
+    parse,
+)
+
+log = logging.getLogger(__name__)
+
+State = WebhookEvent.State
+PENDING_GRACE = timedelta(seconds=30)  # a pending event older than this lost its enqueue
+STALE_CLAIM = timedelta(seconds=60)  # longer than the processing task's hard time limit
+SWEEP_BATCH = 1000
+TEST_PAUSE_ENV = "SB_WEBHOOKS_TEST_PAUSE"  # test-only: hold the apply transaction open
+
+# Headers worth keeping with the event (lower-case). X-Api-Key is kept redacted.
+KEPT_HEADERS = (
+    "content-type",
+    "content-length",
+    "user-agent",
+    "x-timestamp",
+    "x-nonce",
+    "x-signature",
+    "x-api-key",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-real-ip",
+)
+REDACTED_HEADERS = ("x-api-key", "authorization")
+
+
+def clean_text(value: Any, limit: int = 2000) -> str:
+    """Text safe for PostgreSQL (no NUL) and bounded."""
+    return str(value).replace("\x00", "\\x00")[:limit]
+
+
+def headers_to_store(headers: Mapping[str, str], remote_addr: str = "") -> dict[str, str]:
+    kept: dict[str, str] = {}
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    for name in KEPT_HEADERS:
+        if name in lowered:
+            value = "[redacted]" if name in REDACTED_HEADERS else clean_text(lowered[name], 500)
+            kept[name] = value
+    if remote_addr:
+        kept["remote-addr"] = clean_text(remote_addr, 64)
+    return kept
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: int
+    state: str
+    records: int
+    error: str = ""
+
+
+def _enqueue(event_id: int) -> None:
+    """After commit: hand the event to the FAST queue. A broker failure is logged, not
+    raised: the event is committed and the sweeper will enqueue it again."""
+    from webhooks.tasks import process_webhook_event
+
+    def send() -> None:
+        try:
+            process_webhook_event.delay(event_id)
+        except Exception:
+            log.exception("could not enqueue webhook event %s; the sweeper will retry", event_id)
+
+    transaction.on_commit(send)
+
+
+def webhook_event_receive(
+    *,
+    kind: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    received_at: datetime | None = None,
+    signature_ok: bool = True,
+) -> Receipt:
+    """Validate and store one signed delivery. Raises DatabaseError if it cannot be stored
+    (the receiver answers 503)."""
+    received_at = received_at or timezone.now()
+    try:
+        records = parse(kind, body)
+    except PayloadError as exc:
+        error = clean_text(exc, 500)
+        event = WebhookEvent.objects.create(
+            kind=kind,
+            body=body,
+            headers=dict(headers),
+            received_at=received_at,
+            signature_ok=signature_ok,
+            state=State.REJECTED,
+            error=error,
+        )
+        metrics.REJECTED.labels(kind, "payload").inc()
+        metrics.RECEIVED.labels(kind).inc()
+        return Receipt(event.pk, State.REJECTED, 0, error)
+    with transaction.atomic():
+        event = WebhookEvent.objects.create(
+            kind=kind,
+            body=body,
+            headers=dict(headers),
+            received_at=received_at,
+            signature_ok=signature_ok,
+            state=State.PENDING,
+            records=len(records),
+        )
+        _enqueue(event.pk)
+    metrics.RECEIVED.labels(kind).inc()
+    metrics.RECORDS.labels(kind).inc(len(records))
+    return Receipt(event.pk, State.PENDING, len(records))
+
+
+# --- processing ------------------------------------------------------------------------
+
+
+def _claim(event_id: int, stale_after: timedelta) -> tuple[datetime, WebhookEvent] | None:
+    """The conditional UPDATE that makes one worker the owner, returning what processing
+    needs (one round trip). None when the event is not ours to process."""
+    now = timezone.now()
+    table = WebhookEvent._meta.db_table
+    sql = f"""
+        UPDATE {table} SET state = %s, claimed_at = %s, attempts = attempts + 1
+        WHERE id = %s AND (state = %s OR (state = %s AND claimed_at < %s))
+        RETURNING kind, body, received_at
+    """  # noqa: S608 - table name from _meta; values are bound
+    params: list[Any] = [
+        str(State.PROCESSING),
+        now,
+        event_id,
+        str(State.PENDING),
+        str(State.PROCESSING),
+        now - stale_after,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    kind, body, received_at = row
+    return now, WebhookEvent(pk=event_id, kind=kind, body=bytes(body), received_at=received_at)
+
+
+def webhook_event_claim(*, event_id: int, stale_after: timedelta = STALE_CLAIM) -> datetime | None:
+    """Claim an event (see `_claim`). Returns the claim time (the fencing token) or None."""
+    claimed = _claim(event_id, stale_after)
+    return claimed[0] if claimed else None
+
+
+def _apply(event: WebhookEvent, records: list[Record]) -> int:
+    """Hand the records to the domain services. Returns how many had an effect."""
+    received_at = event.received_at
+    kind = event.kind
+    if kind == WebhookKind.ONLINE_STATUS:
+        presence = [r for r in records if isinstance(r, PresenceRecord)]
+        outcome = presence_records_apply(
+            records=presence, received_at=received_at, webhook_event_id=event.pk
+        )
+        return outcome.inserted
+    applied = 0
+    for rec in records:
+        if isinstance(rec, AccountStatusRecord):
+            changed = account_status_apply(
+                whatsapp=rec.whatsapp,
+                status=rec.status,
+                online_status=rec.online_status,
+                reason=rec.reason,
+                received_at=received_at,
+            )
+            if rec.instance_code:
+                from accounts.services.status import sync_reason_words
+
+                code, words = sync_reason_words(rec.reason)
+                qr_instance_link(
+                    instance_code=rec.instance_code,
+                    whatsapp=rec.whatsapp,
+                    reason_code=code,
+                    reason=words,
+                )
+            applied += int(changed)
+        elif isinstance(rec, RegisterRecord):
+            reg = registration_result_apply(phone=rec.phone, ok=rec.ok, received_at=received_at)
+            applied += int(reg.changed or reg.account_created)
+        elif isinstance(rec, QrLoginRecord):
+            qr = qr_login_result_apply(
+                port_id=rec.port_id, whatsapp=rec.whatsapp, ok=rec.ok, received_at=received_at
+            )
+            applied += int(qr.changed)
+        elif isinstance(rec, ScanTaskRecord):
+            scan = scan_task_status_apply(
+                task_id=rec.task_id,
+                task_status=rec.task_status,
+                whatsapp=rec.whatsapp,
+                user_id=rec.user_id,
+                update_time=rec.update_time,
+            )
+            applied += int(scan.changed)
+    return applied
+
+
+def _test_pause() -> None:
+    """Test-only hook (env SB_WEBHOOKS_TEST_PAUSE=<path>): while <path> exists, hold the
+    apply transaction open after announcing it with <path>.reached, so a test can kill the
+    worker mid-task. Unset in every real deployment."""
+    path = os.environ.get(TEST_PAUSE_ENV)
+    if not path or not os.path.exists(path):
+        return
+    Path(path + ".reached").touch()
+    deadline = time.monotonic() + 120
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+class LostClaim(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    state: str  # processed / failed / skipped
+    applied: int = 0
+    error: str = ""
+
+
+def webhook_event_process(*, event_id: int, stale_after: timedelta = STALE_CLAIM) -> ProcessOutcome:
+    claimed = _claim(event_id, stale_after)
+    if claimed is None:
+        return ProcessOutcome("skipped")
+    claim, event = claimed
+    mine = WebhookEvent.objects.filter(pk=event_id, state=State.PROCESSING, claimed_at=claim)
+    try:
+        records = parse(event.kind, bytes(event.body))
+    except PayloadError as exc:
+        error = clean_text(f"invalid payload: {exc}", 2000)
+        mine.update(state=State.FAILED, error=error, processed_at=timezone.now())
+        metrics.PROCESSED.labels(event.kind, "failed").inc()
+        return ProcessOutcome(State.FAILED, error=error)
+    try:
+        with transaction.atomic():
+            # Re-check the claim under a row lock: a worker whose claim went stale and was
+            # taken over must not commit a second application.
+            if not mine.select_for_update().exists():
+                raise LostClaim
+            applied = _apply(event, records)
+            _test_pause()
+            done = timezone.now()
+            mine.update(
+                state=State.PROCESSED,
+                processed_at=done,
+                applied=applied,
+                records=len(records),
+                error="",
+            )
+    except LostClaim:
+        return ProcessOutcome("skipped")
+    except (OperationalError, InterfaceError):
+        # Transient: give the event back so the task's retry (or the sweeper) can claim it.
+        with contextlib.suppress(OperationalError, InterfaceError):
+            mine.update(state=State.PENDING)
+        raise
+    except Exception as exc:
+        log.exception("webhook event %s failed", event_id)
+        error = clean_text(redact(f"{type(exc).__name__}: {exc}"), 2000)
+        mine.update(state=State.FAILED, error=error, processed_at=timezone.now())
+        metrics.PROCESSED.labels(event.kind, "failed").inc()
+        return ProcessOutcome(State.FAILED, error=error)
+    metrics.PROCESSED.labels(event.kind, "processed").inc()
+    metrics.LAG.labels(event.kind).observe(max(0.0, (done - event.received_at).total_seconds()))
+    return ProcessOutcome(State.PROCESSED, applied=applied)
+
+
+def webhook_events_sweep(
+    *,
+    pending_after: timedelta = PENDING_GRACE,
+    stale_after: timedelta = STALE_CLAIM,
+    limit: int = SWEEP_BATCH,
+) -> int:
+    """Re-enqueue pending events whose enqueue was lost and processing events whose worker
+    died. Each event is re-enqueued at most once a minute. Returns how many were sent."""
+    from webhooks.tasks import process_webhook_event
+
+    now = timezone.now()
+    ids = list(
+        WebhookEvent.objects.filter(
+            Q(state=State.PENDING, received_at__lt=now - pending_after)
+            | Q(state=State.PROCESSING, claimed_at__lt=now - stale_after)
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for event_id in ids:
+        if not cache.add(f"webhooks:swept:{event_id}", 1, 60):
+            continue
+        try:
+            process_webhook_event.delay(event_id)
+            sent += 1
+        except Exception:
+            log.exception("sweeper could not enqueue webhook event %s", event_id)
+            break
+    return sent
+
+
+# --- replay ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    state: str
+    error: str = ""
+
+
+class NotReplayable(Exception):
+    pass
+
+
+def webhook_event_replay(*, event_id: int, actor: Any) -> ReplayOutcome:
+    """Queue a failed or rejected event again (audited). A rejected event is validated again
+    first; if it is still invalid it stays rejected, with the new error."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if event.state not in (State.FAILED, State.REJECTED):
+            raise NotReplayable(f"only failed or rejected events can be replayed ({event.state})")
+        before = {"state": event.state, "error": event.error, "attempts": event.attempts}
+        try:
+            records = parse(event.kind, bytes(event.body))
+        except PayloadError as exc:
+            event.state = State.REJECTED if event.state == State.REJECTED else State.FAILED
+            event.error = clean_text(exc, 500)
+            event.save(update_fields=["state", "error"])
+        else:
+            event.state = State.PENDING
+            event.error = ""
+            event.records = len(records)
+            event.claimed_at = None
+            event.processed_at = None
+            event.save(update_fields=["state", "error", "records", "claimed_at", "processed_at"])
+            _enqueue(event.pk)
+        audit_record(
+            actor=actor,
+            action="webhook.replay",
+            target_type="webhook_event",
+            target_id=str(event.pk),
+            before=before,
+            after={"state": event.state, "error": event.error},
+        )
+    return ReplayOutcome(event.state, event.error)

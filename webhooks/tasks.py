@@ -1,0 +1,25 @@
+"""Celery entry points of the webhook inbox (thin: they call webhooks.services)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.tasks import FAST, task
+from webhooks import services
+
+
+@task(queue=FAST, soft_time_limit=30, time_limit=40, name="webhooks.process_event")
+def process_webhook_event(event_id: int) -> str:
+    """Claim one inbox event and apply it (a second delivery of this task is a no-op)."""
+    return services.webhook_event_process(event_id=event_id).state
+
+
+@task(queue=FAST, retry_transient=False, name="webhooks.sweep")
+def sweep_webhook_events() -> int:
+    """Re-enqueue events whose enqueue was lost or whose worker died."""
+    return services.webhook_events_sweep()
+
+
+BEAT: dict[str, dict[str, Any]] = {
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 15.0},
+}

@@ -1,0 +1,97 @@
+"""Inbox pages for admins (Cap.VIEW_INBOX): list, detail, replay, hourly counts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from core.access import require
+from core.roles import Cap
+from core.types import AuthedRequest
+from webhooks import selectors, services
+from webhooks.forms import InboxFilterForm
+from webhooks.models import WebhookEvent, WebhookKind
+
+PAGE = 50
+
+
+@require_GET
+@require(Cap.VIEW_INBOX)
+def inbox(request: AuthedRequest) -> HttpResponse:
+    form = InboxFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.webhook_event_list(
+        kind=data.get("kind") or "",
+        state=data.get("state") or "",
+        day_from=data.get("day_from"),
+        day_to=data.get("day_to"),
+    )
+    before = data.get("before")
+    if before:
+        qs = qs.filter(pk__lt=before)
+    events = list(qs.order_by("-id")[: PAGE + 1])
+    more = len(events) > PAGE
+    events = events[:PAGE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    if more:
+        query["before"] = str(events[-1].pk)
+    context = {
+        "form": form,
+        "events": events,
+        "next_query": query.urlencode() if more else "",
+        "summary": selectors.inbox_summary(),
+        "kinds": list(WebhookKind),
+    }
+    template = "webhooks/inbox.html"
+    if request.htmx and request.htmx.target == "inbox-events":
+        template += "#events"
+    return render(request, template, context)
+
+
+@require_GET
+@require(Cap.VIEW_INBOX)
+def lag(request: AuthedRequest) -> HttpResponse:
+    return render(request, "webhooks/inbox.html#lag", {"summary": selectors.inbox_summary()})
+
+
+@require_GET
+@require(Cap.VIEW_INBOX)
+def counts(request: AuthedRequest) -> JsonResponse:
+    return JsonResponse(selectors.hourly_counts())
+
+
+@require_GET
+@require(Cap.VIEW_INBOX)
+def detail(request: AuthedRequest, event_id: int) -> HttpResponse:
+    event = selectors.webhook_event_get(event_id=event_id)
+    if event is None:
+        raise Http404
+    context = {
+        "event": event,
+        "body": selectors.body_pretty(event),
+        "headers": selectors.headers_redacted(event),
+        "status_events": selectors.status_events_of(event),
+        "replayable": event.state in (WebhookEvent.State.FAILED, WebhookEvent.State.REJECTED),
+    }
+    return render(request, "webhooks/detail.html", context)
+
+
+@require_POST
+@require(Cap.VIEW_INBOX)
+def replay(request: AuthedRequest, event_id: int) -> HttpResponse:
+    if not WebhookEvent.objects.filter(pk=event_id).exists():
+        raise Http404
+    try:
+        outcome = services.webhook_event_replay(event_id=event_id, actor=request.user)
+    except services.NotReplayable as exc:
+        messages.error(request, str(exc))
+    else:
+        if outcome.state == WebhookEvent.State.PENDING:
+            messages.success(request, _("Event queued again."))
+        else:
+            messages.warning(request, _("Still invalid: %(error)s") % {"error": outcome.error})
+    return redirect("webhooks:detail", event_id=event_id)
