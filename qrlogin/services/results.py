@@ -119,6 +119,10 @@ class ScanOutcome:
     changed: bool
 
 
+# 70 (scanned) comes before every other status; the rest are outcomes.
+_STAGE = {70: 1, 71: 2, 80: 2, 83: 2, 84: 2, 85: 2, 90: 2}
+
+
 def scan_task_status_apply(
     *,
     task_id: str,
@@ -132,6 +136,11 @@ def scan_task_status_apply(
     with transaction.atomic():
         found = ScanTask.objects.filter(task_id=task_id).exists()
         cond = Q(status_updated_at__isnull=True) | Q(status_updated_at__lt=update_time)
+        # The vendor stamps "scanned" (70) and its outcome in the same millisecond: at a
+        # tie, a later stage wins, so a normal login never sticks at 70.
+        earlier_stages = [s for s, rank in _STAGE.items() if rank < _STAGE.get(task_status, 2)]
+        if earlier_stages:
+            cond |= Q(status_updated_at=update_time, status__in=earlier_stages)
         fields: dict[str, object] = {"status": task_status, "status_updated_at": update_time}
         if whatsapp:
             fields["whatsapp"] = whatsapp

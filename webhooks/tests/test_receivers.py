@@ -422,3 +422,17 @@ def test_database_unavailable_is_503_never_200() -> None:
     assert r.status_code == 200
     assert WebhookEvent.objects.count() == 1
     assert timezone.now() >= WebhookEvent.objects.get().received_at
+
+
+@pytest.mark.django_db
+def test_scan_outcome_wins_over_scanned_at_the_same_millisecond() -> None:
+    """The vendor stamps 70 and 80 with one updateTime; either order ends at 80."""
+    for order in ([70, 80], [80, 70]):
+        task = ScanTask.objects.create(task_id=f"t-{order[0]}", allocation_role=1)
+        for status in order:
+            deliver(
+                K.SCAN_TASK_STATUS,
+                {"taskId": task.task_id, "taskStatus": status, "updateTime": 1710236000000},
+            )
+        task.refresh_from_db()
+        assert task.status == 80, order
