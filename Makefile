@@ -43,7 +43,9 @@ pytest: install services-check
 test: install lint typecheck services-check migrations-check pytest
 
 messages: install
-	$(PY) manage.py compilemessages --ignore=.venv
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete
+	$(PY) locale/translate_zh.py
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 fuzz-full: install services-check
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/14 CACHE_URL=rediscache://127.0.0.1:6379/15 \

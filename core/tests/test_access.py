@@ -99,3 +99,12 @@ def test_lockout_after_ten_failures_keyed_on_username_and_ip(people: People) -> 
     assert (
         other.post(reverse("login"), {"username": "alice", "password": PASSWORD}).status_code == 302
     )
+
+
+def test_pages_speak_simplified_chinese(people: People) -> None:
+    client = client_for(people.supervisor)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    page = client.get(reverse("home")).content.decode()
+    assert "账号总览" in page and "退出登录" in page
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Fleet at a glance" in client.get(reverse("home")).content.decode()
