@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - a translation table reads best one message per line
 """Fill msgstr for the Simplified Chinese catalogue from the table below (re-run after
 `makemessages -l zh_Hans`; entries already translated are kept)."""
 
