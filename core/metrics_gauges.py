@@ -80,7 +80,7 @@ def action_depth() -> Samples:
 @gauge("switchboard_upstream_circuit_open", "1 when the vendor circuit breaker is open")
 def breaker() -> Samples:
     try:
-        from upstream.breaker import breaker_state  # type: ignore[attr-defined]
+        from upstream.breaker import breaker_state
     except ImportError:
         return []
     state = breaker_state()

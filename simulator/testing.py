@@ -20,6 +20,7 @@ import pytest
 
 from simulator.server import SimulatorHandle, start_simulator
 from simulator.state import Options
+from upstream.breaker import reset as breaker_reset
 
 TEST_BACKOFF = (0.05, 1.0)
 
@@ -60,6 +61,10 @@ def simulator(simulator_server: SimulatorHandle, settings: Any) -> Iterator[Simu
     simulator_server.state.defaults = test_options()
     simulator_server.reset(demo=False)
     settings.UPSTREAM_BASE_URL = simulator_server.url
+    # The breaker is shared through the cache: a fault test must not leave it open for
+    # the next test, nor inherit an open one.
+    breaker_reset()
     yield simulator_server
     simulator_server.set_webhook_base(None)
     simulator_server.set_faults(0, [])
+    breaker_reset()

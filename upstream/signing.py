@@ -75,8 +75,10 @@ class HmacSigner:
         current = time.time() if now is None else now
         if abs(current - int(ts)) > max_skew:
             raise SignatureError("stale timestamp")
+        # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError.
+        given = signature.lower().encode("utf-8", "surrogateescape")
         if not any(
-            hmac.compare_digest(self.digest(s, ts, nonce, body), signature.lower())
+            hmac.compare_digest(self.digest(s, ts, nonce, body).encode(), given)
             for s in secrets_
             if s
         ):
