@@ -14,16 +14,17 @@ from accounts.models import (
     StatusEvent,
     WhatsAppAccount,
 )
+from core.admin import AuditedAdmin
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(AuditedAdmin):
     list_display = ("agent_account", "user_name", "upstream_user_id", "user")
     search_fields = ("agent_account", "user_name")
 
 
 @admin.register(WhatsAppAccount)
-class WhatsAppAccountAdmin(admin.ModelAdmin):
+class WhatsAppAccountAdmin(AuditedAdmin):
     list_display = (
         "whatsapp",
         "name",
@@ -46,7 +47,7 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(admin.ModelAdmin):
+class StatusEventAdmin(AuditedAdmin):
     list_display = (
         "whatsapp",
         "status",
@@ -61,19 +62,19 @@ class StatusEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(admin.ModelAdmin):
+class RegistrationAdmin(AuditedAdmin):
     list_display = ("phone", "area_code", "country_code", "state", "created_at")
     list_filter = ("state",)
 
 
 @admin.register(BulkJob)
-class BulkJobAdmin(admin.ModelAdmin):
+class BulkJobAdmin(AuditedAdmin):
     list_display = ("id", "kind", "state", "total", "ok_count", "failed_count", "created_at")
     list_filter = ("kind", "state")
     readonly_fields = ("params",)
 
 
 @admin.register(ContactLookup)
-class ContactLookupAdmin(admin.ModelAdmin):
+class ContactLookupAdmin(AuditedAdmin):
     list_display = ("account", "kind", "state", "fetched_at")
     raw_id_fields = ("account",)

@@ -308,8 +308,14 @@ def fleet_choices(
                 .values_list("country", flat=True)
                 .distinct()[:300]
             )
+        # An agent is offered only the agent accounts of their own accounts (never a peer's).
+        agent_rows = (
+            Agent.objects.all()
+            if everything
+            else Agent.objects.filter(accounts__in=visible.values("id")).distinct()
+        )
         agents = list(
-            Agent.objects.order_by("agent_account").values_list("agent_account", flat=True)[:1000]
+            agent_rows.order_by("agent_account").values_list("agent_account", flat=True)[:1000]
         )
         choices = {"countries": countries, "agents": agents}
         cache.set(key, choices, CHOICES_TTL)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from actions.models import Action, ActionBatch, Lane
+from core.admin import AuditedAdmin
 
 
 @admin.register(Lane)
-class LaneAdmin(admin.ModelAdmin):
+class LaneAdmin(AuditedAdmin):
     list_display = ("agent_account", "whatsapp", "paused", "next_allowed_at", "last_sent_at")
     list_filter = ("paused",)
     search_fields = ("agent_account", "whatsapp")
@@ -12,13 +13,13 @@ class LaneAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActionBatch)
-class ActionBatchAdmin(admin.ModelAdmin):
+class ActionBatchAdmin(AuditedAdmin):
     list_display = ("id", "source", "status", "name", "created_by", "created_at")
     list_filter = ("source", "status")
 
 
 @admin.register(Action)
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(AuditedAdmin):
     """Read-only: state changes go through the pages (audited services)."""
 
     list_display = ("id", "state", "agent_account", "whatsapp", "friend_whatsapp", "created_at")

@@ -33,6 +33,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for label, name, caps in NAV:
         if caps and not any(can(user, c) for c in caps):
             continue
+        if name == "admin:index" and not user.is_staff:  # Django's admin admits staff only
+            continue
         try:
             url = reverse(name)
         except NoReverseMatch:  # the page's issue has not landed yet

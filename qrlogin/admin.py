@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from core.admin import AuditedAdmin
 from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
 
 
 @admin.register(QrSession)
-class QrSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class QrSessionAdmin(AuditedAdmin):
     list_display = ["id", "created_at", "created_by", "mode", "state", "whatsapp", "port_id"]
     list_filter = ["state", "mode", "pc_type"]
     search_fields = ["port_id", "whatsapp", "phone"]
@@ -13,18 +14,18 @@ class QrSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ScanTask)
-class ScanTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ScanTaskAdmin(AuditedAdmin):
     list_display = ["task_id", "created_at", "created_by", "allocation_role", "status", "whatsapp"]
     list_filter = ["status", "allocation_role"]
     search_fields = ["task_id", "whatsapp", "upstream_user_id"]
 
 
 @admin.register(CloudPort)
-class CloudPortAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CloudPortAdmin(AuditedAdmin):
     list_display = ["port_id", "phone", "status", "created_at_upstream", "locked_until", "released"]
     list_filter = ["status", "released"]
     search_fields = ["port_id", "phone"]
 
 
-admin.site.register(PairTarget)
-admin.site.register(PortQuota)
+admin.site.register(PairTarget, AuditedAdmin)
+admin.site.register(PortQuota, AuditedAdmin)

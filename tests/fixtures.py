@@ -45,6 +45,9 @@ def make_user(username: str, role: Role | None, *, agent_account: str | None = N
     )
     if role is not None:
         user.groups.add(Group.objects.get(name=role.value))
+    if role == Role.ADMIN:  # as demo_seed and createsuperuser make them: the Django admin too
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
     if agent_account:
         Agent.objects.update_or_create(
             agent_account=agent_account,

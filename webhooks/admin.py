@@ -3,11 +3,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.admin import AuditedAdmin
 from webhooks.models import WebhookEvent
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WebhookEventAdmin(AuditedAdmin):
     """Read-only: the inbox pages show the redacted body; replays go through the service."""
 
     list_display = ("id", "kind", "state", "received_at", "records", "applied", "attempts")

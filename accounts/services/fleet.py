@@ -63,10 +63,23 @@ def bulk_job_create(
             action=f"accounts.{kind}",
             target_type="bulk_job",
             target_id=str(job.pk),
+            before={"accounts": _audit_state(numbers[:200])},
             after={"count": len(numbers), "whatsapps": numbers[:200], **(params or {})},
         )
         _enqueue(job)
     return job
+
+
+def _audit_state(numbers: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What a bulk job may change, per account, as it is before the job (no keys)."""
+    rows = WhatsAppAccount.objects.filter(whatsapp__in=numbers).values(
+        "whatsapp", "name", "avatar", "online_status", "recycled", "agent_account"
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        row: dict[str, Any] = dict(r)
+        out[str(row.pop("whatsapp"))] = row
+    return out
 
 
 def bulk_job_retry_failed(*, actor: Any, job: BulkJob) -> int:

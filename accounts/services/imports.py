@@ -333,7 +333,13 @@ def import_confirm(*, actor: Any, job: BulkJob) -> BulkJob:
             action="accounts.import",
             target_type="bulk_job",
             target_id=str(job.pk),
-            after={"count": len(numbers), "filename": job.filename},
+            before={"state": BulkJob.State.PREVIEW},
+            after={
+                "state": BulkJob.State.QUEUED,
+                "count": len(numbers),
+                "filename": job.filename,
+                "whatsapps": numbers[:200],
+            },
         )
         enqueue_on_commit(import_run, job.pk)
     return job
@@ -342,6 +348,15 @@ def import_confirm(*, actor: Any, job: BulkJob) -> BulkJob:
 def import_cancel(*, actor: Any, job: BulkJob) -> None:
     with transaction.atomic():
         if job.state == BulkJob.State.PREVIEW:
+            rows = job.import_rows.count()
             job.import_rows.all().delete()
             job.state = BulkJob.State.CANCELLED
             job.save(update_fields=["state"])
+            audit_record(
+                actor=actor,
+                action="accounts.import.cancel",
+                target_type="bulk_job",
+                target_id=str(job.pk),
+                before={"state": BulkJob.State.PREVIEW, "rows": rows, "filename": job.filename},
+                after={"state": BulkJob.State.CANCELLED},
+            )

@@ -120,6 +120,7 @@ def registration_submit_code(*, actor: Any, registration: Registration, code: st
         raise RegistrationError(exc.message) from exc
     except UpstreamUnavailable as exc:
         raise RegistrationError(_("The vendor did not answer. Enter the code again.")) from exc
+    before = {"state": registration.state, "error": registration.error}
     # Only move forward: the syncStatus webhook may already have finished it.
     Registration.objects.filter(
         pk=registration.pk, state=Registration.State.PHONE_SUBMITTED
@@ -130,5 +131,7 @@ def registration_submit_code(*, actor: Any, registration: Registration, code: st
         action="accounts.register.code",
         target_type="registration",
         target_id=str(registration.pk),
+        before=before,
+        after={"state": registration.state, "phone": registration.phone},
     )
     return registration
