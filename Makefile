@@ -48,8 +48,11 @@ messages: install
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 fuzz-full: install services-check
+	@# The documented full-size fuzz: ~26,000 API cases, 10,000 bodies per webhook
+	@# receiver, 1,000 examples per upstream parser (see docs/testing.md).
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/14 CACHE_URL=rediscache://127.0.0.1:6379/15 \
-	FUZZ_FULL=1 $(PY) -m pytest -m slow -p no:xdist
+	FUZZ_FULL=1 SB_FUZZ_EXAMPLES=10000 $(PY) -m pytest -p no:xdist \
+	  tests/test_api_fuzz.py webhooks/tests/test_fuzz.py upstream/tests/test_properties.py
 
 clean:
 	rm -rf var artifacts .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +31,7 @@ class ActionSerializer(serializers.ModelSerializer):
     platform_display = ChoiceDisplayField("platform", Platform)
     execute_status_display = ChoiceDisplayField("execute_status", ExecuteStatus)
     batch: serializers.PrimaryKeyRelatedField[ActionBatch] = serializers.PrimaryKeyRelatedField(
-        read_only=True
+        read_only=True, allow_null=True
     )
 
     class Meta:
@@ -71,6 +71,28 @@ class ActionInputSerializer(serializers.Serializer):
     content = serializers.CharField(required=False, allow_blank=True)
 
 
+class ActionBatchCreatedSerializer(serializers.Serializer):
+    """The answer to a list: the batch they were queued in, one row each, all warnings."""
+
+    batch = serializers.IntegerField(allow_null=True)
+    results = ActionSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+ACTION_INPUT = PolymorphicProxySerializer(
+    component_name="ActionInputOneOrMany",
+    serializers=[ActionInputSerializer, ActionInputSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+ACTION_CREATED = PolymorphicProxySerializer(
+    component_name="ActionCreated",
+    serializers=[ActionSerializer, ActionBatchCreatedSerializer],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
 def _filtered(request: Request) -> Any:
     qs = selectors.action_list(request.user)
     p = request.query_params
@@ -91,7 +113,14 @@ class ActionListCreate(generics.ListAPIView):
     def get_queryset(self) -> Any:
         return _filtered(self.request)
 
-    @extend_schema(request=ActionInputSerializer, responses={201: ActionSerializer})
+    @extend_schema(
+        request={
+            "application/json": ACTION_INPUT,
+            "application/x-www-form-urlencoded": ActionInputSerializer,
+            "multipart/form-data": ActionInputSerializer,
+        },
+        responses={201: ACTION_CREATED},
+    )
     def post(self, request: Request) -> Response:
         data = request.data
         many = isinstance(data, list)

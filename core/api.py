@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DataError
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -31,6 +32,13 @@ class KeysetPagination(CursorPagination):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DataError) and "NUL" in str(exc):
+        # A NUL character in a query, path or body value: PostgreSQL text cannot hold one.
+        # psycopg refuses it before sending, so the transaction is intact (API fuzz).
+        return Response(
+            {"detail": "Text values may not contain NUL (0x00) characters.", "code": 400},
+            status=400,
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", response.status_code)

@@ -18,7 +18,9 @@ from qrlogin.models import AllocationRole, CloudPort, PortStatus, ScanTask, Scan
 
 class CloudPortSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     status_display = ChoiceDisplayField("status", PortStatus)
-    created_at = serializers.DateTimeField(source="created_at_upstream", read_only=True)
+    created_at = serializers.DateTimeField(
+        source="created_at_upstream", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = CloudPort

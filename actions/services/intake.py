@@ -20,7 +20,7 @@ from core.access import agent_for_user, can
 from core.audit import audit_record
 from core.roles import Cap
 
-NUMBER_RE = re.compile(r"^\d{6,20}$")
+NUMBER_RE = re.compile(r"\A[0-9]{6,20}\Z")  # ASCII digits only: `\d` also takes "٣"
 CONTENT_MAX_LENGTH = 1000
 CSV_MAX_BYTES = 2 * 1024 * 1024
 CSV_MAX_ROWS = 10_000
@@ -104,6 +104,10 @@ def action_validate(
 
     if not agent_account_s:
         out.errors.setdefault("agent_account", []).append(_("The agent account is required."))
+    elif "\x00" in agent_account_s:
+        out.errors.setdefault("agent_account", []).append(
+            _("The agent account contains a NUL character.")
+        )
     elif len(agent_account_s) > 64:
         out.errors.setdefault("agent_account", []).append(
             _("The agent account is at most 64 characters.")
@@ -148,7 +152,9 @@ def action_validate(
             % {"value": platform_s[:20]}
         )
 
-    if len(content_s) > CONTENT_MAX_LENGTH:
+    if "\x00" in content_s:
+        out.errors.setdefault("content", []).append(_("The message contains a NUL character."))
+    elif len(content_s) > CONTENT_MAX_LENGTH:
         out.errors.setdefault("content", []).append(
             _("The message is at most %(max)d characters (it has %(n)d).")
             % {"max": CONTENT_MAX_LENGTH, "n": len(content_s)}
@@ -297,7 +303,8 @@ def batch_create(*, user: Any, source: str, name: str = "") -> ActionBatch:
 
 
 def agents_by_account(accounts: Iterable[str]) -> dict[str, Agent]:
-    return {a.agent_account: a for a in Agent.objects.filter(agent_account__in=set(accounts))}
+    names = {a for a in accounts if "\x00" not in a}  # PostgreSQL text cannot hold NUL
+    return {a.agent_account: a for a in Agent.objects.filter(agent_account__in=names)}
 
 
 # --- CSV ----------------------------------------------------------------------------------
