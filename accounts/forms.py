@@ -24,6 +24,17 @@ def _blank(choices: Any, label: Any) -> list[tuple[Any, Any]]:
     return [("", label), *choices]
 
 
+def _code_filter(label: Any, choices: Any, any_label: Any) -> forms.TypedChoiceField:
+    """An optional filter on one of the vendor's integer code tables."""
+    return forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=label,
+        choices=_blank(choices, any_label),
+    )
+
+
 class FleetFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
@@ -33,54 +44,18 @@ class FleetFilterForm(forms.Form):
             attrs={"placeholder": _("Number or name"), "type": "search", "autocomplete": "off"}
         ),
     )
-    status = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        label=_("Status"),
-        choices=_blank(AccountStatus.choices, _("Any status")),
-    )
-    online_status = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        label=_("Online status"),
-        choices=_blank(OnlineStatus.choices, _("Any online status")),
-    )
-    presence = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        label=_("Presence"),
-        choices=_blank(Presence.choices, _("Any presence")),
-    )
+    status = _code_filter(_("Status"), AccountStatus.choices, _("Any status"))
+    online_status = _code_filter(_("Online status"), OnlineStatus.choices, _("Any online status"))
+    presence = _code_filter(_("Presence"), Presence.choices, _("Any presence"))
     agent = forms.CharField(
         required=False,
         max_length=64,
         label=_("Agent"),
         widget=forms.TextInput(attrs={"list": "agent-options", "placeholder": _("Any agent")}),
     )
-    platform = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        label=_("Platform"),
-        choices=_blank(Platform.choices, _("Any platform")),
-    )
-    source = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        label=_("Online at"),
-        choices=_blank(Source.choices, _("Any source")),
-    )
-    account_type = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        label=_("Account type"),
-        choices=_blank(AccountType.choices, _("Any type")),
-    )
+    platform = _code_filter(_("Platform"), Platform.choices, _("Any platform"))
+    source = _code_filter(_("Online at"), Source.choices, _("Any source"))
+    account_type = _code_filter(_("Account type"), AccountType.choices, _("Any type"))
     country = forms.CharField(
         required=False,
         max_length=64,
@@ -189,13 +164,7 @@ class VerifyCodeForm(forms.Form):
 class EventFilterForm(forms.Form):
     whatsapp = forms.CharField(required=False, max_length=32, label=_("Account"))
     agent = forms.CharField(required=False, max_length=64, label=_("Agent"))
-    status = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        label=_("Status"),
-        choices=_blank(Presence.choices, _("Any status")),
-    )
+    status = _code_filter(_("Status"), Presence.choices, _("Any status"))
     detail_status = forms.TypedChoiceField(
         required=False,
         coerce=int,
