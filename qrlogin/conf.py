@@ -24,7 +24,9 @@ def qr_max_age_seconds() -> float:
 
 def status_poll_seconds() -> float:
     """How often the page asks for the login result (the result must show within 1.5 s)."""
-    return float(getattr(settings, "QRLOGIN_STATUS_POLL_SECONDS", 1))
+    # Half a second: the status answer is a cheap 204 until the result lands, and the
+    # poll interval is most of the scan-to-screen latency.
+    return float(getattr(settings, "QRLOGIN_STATUS_POLL_SECONDS", 0.5))
 
 
 def lock_warning_seconds() -> float:
