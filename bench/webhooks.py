@@ -6,8 +6,9 @@ database of its own, `sb_bench_webhooks`, created and migrated by this script) a
 
 1. Acknowledged records/s and acknowledgement latency with concurrent senders (closed loop).
 2. Acknowledgement latency p50/p99 at a paced 100 POST/s.
-3. Applied records/s: the processing service run over every acknowledged event, in N
-   processes (the Celery task's body, without the broker).
+3. Applied records/s: the processing task's body (batch claiming: up to 100 events per
+   claim, applied set-based) looped over every acknowledged event in N processes, without
+   the broker (bench/scale.py measures it through real Celery workers).
 4. This machine's limit: a raw psycopg INSERT of the same 50-record bodies into the inbox
    table, one row and one commit per body, from as many connections as there are senders,
    no HTTP; and the acknowledged/limit ratio.
@@ -34,6 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from bench import common  # noqa: E402
+from bench.common import load_line  # noqa: E402
 
 DB_NAME = "sb_bench_webhooks"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -114,36 +118,7 @@ def flush_redis() -> None:
 
 
 def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi",
-            "-w",
-            "2",
-            "-k",
-            "gthread",
-            "--threads",
-            "8",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import requests
-
-    for _ in range(100):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except requests.RequestException:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("gunicorn did not start")
+    return common.start_gunicorn(env(), port, workers=2, threads=8)
 
 
 def sender(url: str, seconds: float, offset: int, out: Any) -> None:
@@ -153,10 +128,9 @@ def sender(url: str, seconds: float, offset: int, out: Any) -> None:
     latencies: list[float] = []
     errors = 0
     seq = offset
-    bodies = [make_body(offset + i) for i in range(20)]
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        body = bodies[seq % len(bodies)]
+        body = make_body(seq)  # every delivery distinct: no record is a duplicate
         t0 = time.perf_counter()
         r = session.post(url, data=body, headers=signed(body), timeout=10)
         latencies.append(time.perf_counter() - t0)
@@ -225,17 +199,20 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def applier(ids: list[int], out: Any) -> None:
+def applier(out: Any) -> None:
+    """The processing task's body (batch claiming), looped until nothing is pending."""
     os.environ.update(env())
     import django
 
     django.setup()
-    from webhooks.services import webhook_event_process
+    from webhooks.services import webhook_events_process_batch
 
     applied = 0
-    for event_id in ids:
-        if webhook_event_process(event_id=event_id).state == "processed":
-            applied += 1
+    while True:
+        outcome = webhook_events_process_batch()
+        if not outcome.claimed:
+            break
+        applied += outcome.processed
     out.put(applied)
 
 
@@ -243,19 +220,12 @@ def apply_all(appliers: int) -> tuple[int, int, float]:
     import psycopg
 
     with psycopg.connect(DB_URL) as conn:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM webhooks_webhookevent WHERE state = 'pending' ORDER BY id"
-            )
-        ]
         row = conn.execute(
             "SELECT COALESCE(SUM(records), 0) FROM webhooks_webhookevent WHERE state='pending'"
         ).fetchone()
         records = row[0] if row else 0
     out: Any = mp.Queue()
-    chunks = [ids[i::appliers] for i in range(appliers)]
-    procs = [mp.Process(target=applier, args=(c, out)) for c in chunks]
+    procs = [mp.Process(target=applier, args=(out,)) for _ in range(appliers)]
     t0 = time.monotonic()
     for p in procs:
         p.start()
@@ -336,7 +306,7 @@ def main() -> None:
     try:
         lat, errors, elapsed = closed_loop(url, args.senders, args.seconds)
         posts = len(lat)
-        print(f"\n1. closed loop, {args.senders} sender processes, {elapsed:.1f} s")
+        print(f"\n1. closed loop, {args.senders} sender processes, {elapsed:.1f} s [{load_line()}]")
         print(f"   POSTs acknowledged: {posts - errors}  (non-200: {errors})")
         acked_rps = (posts - errors) * RECORDS / elapsed
         print(f"   acknowledged records/s: {acked_rps:,.0f}  (POST/s: {posts / elapsed:,.0f})")
@@ -345,7 +315,10 @@ def main() -> None:
             f"mean {statistics.mean(lat) * 1000:.1f} ms"
         )
         plat, perrors = paced(url, 100.0, args.paced_seconds)
-        print(f"\n2. paced 100 POST/s for {args.paced_seconds:.0f} s: {len(plat)} POSTs")
+        print(
+            f"\n2. paced 100 POST/s for {args.paced_seconds:.0f} s: {len(plat)} POSTs"
+            f" [{load_line()}]"
+        )
         print(
             f"   latency p50 {pct(plat, 50) * 1000:.1f} ms, p99 {pct(plat, 99) * 1000:.1f} ms,"
             f" max {max(plat) * 1000:.1f} ms  (non-200: {perrors})"
@@ -354,12 +327,12 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(20)
     done, records, took = apply_all(args.appliers)
-    print(f"\n3. applied: {done} events, {records:,} records in {took:.1f} s")
+    print(f"\n3. applied: {done} events, {records:,} records in {took:.1f} s [{load_line()}]")
     print(f"   applied records/s: {records / took:,.0f}  ({args.appliers} processes)")
     limit_records, limit_s = raw_limit(args.senders, args.seconds)
     limit_rps = limit_records / limit_s
     rows_records, rows_s = raw_rows_limit(min(args.seconds, 5))
-    print("\n4. this machine's limit (psycopg, no HTTP)")
+    print(f"\n4. this machine's limit (psycopg, no HTTP) [{load_line()}]")
     print(
         f"   inbox INSERT of the same bodies, {args.senders} connections:"
         f" {limit_rps:,.0f} records/s"

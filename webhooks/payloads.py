@@ -20,13 +20,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from upstream.parsing import as_int, as_str_id, as_text, parse_vendor_time, pick_number
+from upstream.parsing import (
+    NOT_EXECUTED_BEFORE,
+    as_int,
+    as_str_id,
+    as_text,
+    parse_vendor_time,
+    pick_number,
+    vendor_zone,
+)
 from webhooks.models import WebhookKind
 
 INT32 = 2**31 - 1
 SMALL = 32767
 _NUMBER_RE = re.compile(r"^[0-9]{3,32}$")
 _TRAILING_OK = re.compile(r"^[\s}\]]*$")
+_PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 class PayloadError(ValueError):
@@ -190,6 +199,22 @@ def _object(data: Any, name: str) -> Mapping[str, Any]:
     return data
 
 
+def _event_time(raw: Any) -> datetime | None:
+    """parse_vendor_time(raw, strict=True), with a fast path for the vendor's usual
+    "YYYY-MM-DD HH:MM:SS" (strptime is most of the cost of parsing a 50-record body)."""
+    if type(raw) is str and _PLAIN_TIME.fullmatch(raw):
+        try:
+            moment = datetime.fromisoformat(raw).replace(tzinfo=vendor_zone())
+        except ValueError:
+            pass  # e.g. 2024-02-30: let the general parser name the problem
+        else:
+            return None if moment < NOT_EXECUTED_BEFORE else moment
+    try:
+        return parse_vendor_time(raw, strict=True)
+    except (ValueError, OverflowError):
+        return None
+
+
 def parse_online_status(data: Any) -> list[PresenceRecord]:
     if isinstance(data, Mapping):
         if "whatsAppList" not in data:
@@ -214,10 +239,7 @@ def parse_online_status(data: Any) -> list[PresenceRecord]:
         raw_time = item.get("time")
         if raw_time is None or raw_time == "":
             raise PayloadError(f"{where}: missing time")
-        try:
-            event_time = parse_vendor_time(raw_time, strict=True)
-        except (ValueError, OverflowError):
-            event_time = None
+        event_time = _event_time(raw_time)
         if event_time is None:
             raise PayloadError(f"{where}: time {_show(raw_time)} is not a vendor time")
         records.append(

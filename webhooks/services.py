@@ -12,6 +12,7 @@ besides: dedupe keys and newer-only conditional updates).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from accounts.services.status import (
     account_status_apply,
+    presence_deliveries_apply,
     presence_records_apply,
     registration_result_apply,
 )
@@ -53,6 +55,8 @@ State = WebhookEvent.State
 PENDING_GRACE = timedelta(seconds=30)  # a pending event older than this lost its enqueue
 STALE_CLAIM = timedelta(seconds=60)  # longer than the processing task's hard time limit
 SWEEP_BATCH = 1000
+BATCH_LIMIT = 100  # events claimed by one processing task (5,000 records at 50 each)
+BATCH_RECORDS = 10_000  # ... and records: a batch stays well inside the task's time limit
 TEST_PAUSE_ENV = "SB_WEBHOOKS_TEST_PAUSE"  # test-only: hold the apply transaction open
 
 # Headers worth keeping with the event (lower-case). X-Api-Key is kept redacted.
@@ -110,6 +114,56 @@ def _enqueue(event_id: int) -> None:
     transaction.on_commit(send)
 
 
+def _insert_event(
+    *,
+    kind: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    received_at: datetime,
+    signature_ok: bool,
+    state: str,
+    records: int,
+    error: str = "",
+) -> int:
+    """One INSERT ... RETURNING id. In autocommit it is its own transaction (no BEGIN and
+    COMMIT round trips); inside an outer atomic block it joins that block."""
+    if connection.vendor != "postgresql":  # the embedded demo (SQLite): the ORM's INSERT
+        return int(
+            WebhookEvent.objects.create(
+                kind=kind,
+                body=body,
+                headers=dict(headers),
+                received_at=received_at,
+                signature_ok=signature_ok,
+                state=state,
+                records=records,
+                error=error,
+            ).pk
+        )
+    table = WebhookEvent._meta.db_table
+    sql = f"""
+        INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
+            attempts, records, applied)
+        VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0)
+        RETURNING id
+    """  # noqa: S608 - table name from _meta; values are bound
+    params: list[Any] = [
+        kind,
+        body,
+        json.dumps(dict(headers)),
+        received_at,
+        signature_ok,
+        str(state),
+        error,
+        records,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def webhook_event_receive(
     *,
     kind: str,
@@ -119,38 +173,39 @@ def webhook_event_receive(
     signature_ok: bool = True,
 ) -> Receipt:
     """Validate and store one signed delivery. Raises DatabaseError if it cannot be stored
-    (the receiver answers 503)."""
+    (the receiver answers 503). The pre-commit path is one INSERT; the processing task is
+    enqueued once the row is committed (at once in autocommit)."""
     received_at = received_at or timezone.now()
     try:
         records = parse(kind, body)
     except PayloadError as exc:
         error = clean_text(exc, 500)
-        event = WebhookEvent.objects.create(
+        event_id = _insert_event(
             kind=kind,
             body=body,
-            headers=dict(headers),
+            headers=headers,
             received_at=received_at,
             signature_ok=signature_ok,
             state=State.REJECTED,
+            records=0,
             error=error,
         )
         metrics.REJECTED.labels(kind, "payload").inc()
         metrics.RECEIVED.labels(kind).inc()
-        return Receipt(event.pk, State.REJECTED, 0, error)
-    with transaction.atomic():
-        event = WebhookEvent.objects.create(
-            kind=kind,
-            body=body,
-            headers=dict(headers),
-            received_at=received_at,
-            signature_ok=signature_ok,
-            state=State.PENDING,
-            records=len(records),
-        )
-        _enqueue(event.pk)
+        return Receipt(event_id, State.REJECTED, 0, error)
+    event_id = _insert_event(
+        kind=kind,
+        body=body,
+        headers=headers,
+        received_at=received_at,
+        signature_ok=signature_ok,
+        state=State.PENDING,
+        records=len(records),
+    )
+    _enqueue(event_id)
     metrics.RECEIVED.labels(kind).inc()
     metrics.RECORDS.labels(kind).inc(len(records))
-    return Receipt(event.pk, State.PENDING, len(records))
+    return Receipt(event_id, State.PENDING, len(records))
 
 
 # --- processing ------------------------------------------------------------------------
@@ -202,13 +257,10 @@ def _apply(event: WebhookEvent, records: list[Record]) -> int:
     applied = 0
     for rec in records:
         if isinstance(rec, AccountStatusRecord):
-            changed = account_status_apply(
-                whatsapp=rec.whatsapp,
-                status=rec.status,
-                online_status=rec.online_status,
-                reason=rec.reason,
-                received_at=received_at,
-            )
+            # The QR session first, then the account: the same lock order as the
+            # syncLoginStatus result (qr_login_result_apply), which a worker applies at the
+            # same moment for the same login. The opposite order deadlocked (PostgreSQL
+            # breaks it after deadlock_timeout, 1 s, and one event had to be retried).
             if rec.instance_code:
                 from accounts.services.status import sync_reason_words
 
@@ -219,6 +271,13 @@ def _apply(event: WebhookEvent, records: list[Record]) -> int:
                     reason_code=code,
                     reason=words,
                 )
+            changed = account_status_apply(
+                whatsapp=rec.whatsapp,
+                status=rec.status,
+                online_status=rec.online_status,
+                reason=rec.reason,
+                received_at=received_at,
+            )
             applied += int(changed)
         elif isinstance(rec, RegisterRecord):
             reg = registration_result_apply(phone=rec.phone, ok=rec.ok, received_at=received_at)
@@ -265,10 +324,16 @@ class ProcessOutcome:
 
 
 def webhook_event_process(*, event_id: int, stale_after: timedelta = STALE_CLAIM) -> ProcessOutcome:
+    """Claim one event and apply it (the unit the ordering and kill tests drive)."""
     claimed = _claim(event_id, stale_after)
     if claimed is None:
         return ProcessOutcome("skipped")
     claim, event = claimed
+    return _process_claimed(claim, event)
+
+
+def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
+    event_id = event.pk
     mine = WebhookEvent.objects.filter(pk=event_id, state=State.PROCESSING, claimed_at=claim)
     try:
         records = parse(event.kind, bytes(event.body))
@@ -309,6 +374,191 @@ def webhook_event_process(*, event_id: int, stale_after: timedelta = STALE_CLAIM
     metrics.PROCESSED.labels(event.kind, "processed").inc()
     metrics.LAG.labels(event.kind).observe(max(0.0, (done - event.received_at).total_seconds()))
     return ProcessOutcome(State.PROCESSED, applied=applied)
+
+
+# --- batch processing ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    claimed: int
+    processed: int
+    failed: int
+    records: int
+    own: str  # what happened to the event the task was sent for: processed/failed/skipped
+
+
+def _claim_pending(
+    claim: datetime, limit: int, max_records: int = BATCH_RECORDS
+) -> list[WebhookEvent]:
+    """Claim up to `limit` pending events, oldest first, in one statement, stopping once
+    `max_records` records are reached (at least one event is taken). SKIP LOCKED: workers
+    claiming at once take disjoint sets and never wait for each other; rows locked but past
+    the record cap stay pending when the statement ends."""
+    if limit <= 0:
+        return []
+    table = WebhookEvent._meta.db_table
+    sql = f"""
+        WITH candidates AS (
+            SELECT id, records, received_at FROM {table} WHERE state = %s
+            ORDER BY received_at, id LIMIT %s FOR UPDATE SKIP LOCKED
+        ), picked AS (
+            SELECT id FROM (
+                SELECT id, sum(records) OVER (ORDER BY received_at, id) - records AS before
+                FROM candidates
+            ) AS running
+            WHERE before < %s
+        )
+        UPDATE {table} SET state = %s, claimed_at = %s, attempts = attempts + 1
+        WHERE id IN (SELECT id FROM picked) AND state = %s
+        RETURNING id, kind, body, received_at
+    """  # noqa: S608 - table name from _meta; values are bound
+    params: list[Any] = [
+        str(State.PENDING),
+        limit,
+        max_records,
+        str(State.PROCESSING),
+        claim,
+        str(State.PENDING),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    events = [
+        WebhookEvent(pk=pk, kind=kind, body=bytes(body), received_at=received_at)
+        for pk, kind, body, received_at in rows
+    ]
+    events.sort(key=lambda e: (e.received_at, e.pk))
+    return events
+
+
+def webhook_events_process_batch(
+    *, event_id: int | None = None, limit: int = BATCH_LIMIT, stale_after: timedelta = STALE_CLAIM
+) -> BatchOutcome:
+    """Claim `event_id` (when it is still ours to take) together with up to `limit - 1` other
+    pending events, and apply them: the onlineStatus events set-based, in one transaction
+    (one multi-row INSERT of their history, one UPDATE of the accounts), the other kinds one
+    by one. Each event keeps every guarantee of `webhook_event_process`: the claim is
+    re-checked under a row lock, and a worker killed mid-way leaves them `processing` for the
+    sweeper. With a backlog one task applies many events, and the tasks sent for the events
+    it took find them claimed and return at once."""
+    if connection.vendor != "postgresql":  # the embedded demo (SQLite): one event per task
+        if event_id is None:
+            return BatchOutcome(0, 0, 0, 0, "skipped")
+        single = webhook_event_process(event_id=event_id, stale_after=stale_after)
+        return BatchOutcome(
+            claimed=int(single.state != "skipped"),
+            processed=int(single.state == State.PROCESSED),
+            failed=int(single.state == State.FAILED),
+            records=single.applied,
+            own=single.state,
+        )
+    own: tuple[datetime, WebhookEvent] | None = None
+    if event_id is not None:
+        own = _claim(event_id, stale_after)
+    claim = own[0] if own else timezone.now()
+    events = [own[1]] if own else []
+    events += _claim_pending(claim, limit - len(events))
+    presence = [e for e in events if e.kind == WebhookKind.ONLINE_STATUS]
+    outcomes: dict[int, ProcessOutcome] = {}
+    try:
+        # The few single-record kinds first (a login result is what a person is waiting
+        # for), then the onlineStatus events together.
+        for event in events:
+            if event.kind != WebhookKind.ONLINE_STATUS:
+                outcomes[event.pk] = _process_claimed(claim, event)
+        if presence:
+            outcomes.update(_process_presence_batch(claim, presence))
+    except (OperationalError, InterfaceError):
+        # Transient: give back what this claim still holds, for the retry or the sweeper.
+        with contextlib.suppress(OperationalError, InterfaceError):
+            WebhookEvent.objects.filter(
+                pk__in=[e.pk for e in events], state=State.PROCESSING, claimed_at=claim
+            ).update(state=State.PENDING)
+        raise
+    own_state = "skipped"
+    if own is not None:
+        own_state = outcomes[own[1].pk].state
+    return BatchOutcome(
+        claimed=len(events),
+        processed=sum(1 for o in outcomes.values() if o.state == State.PROCESSED),
+        failed=sum(1 for o in outcomes.values() if o.state == State.FAILED),
+        records=sum(o.applied for o in outcomes.values()),
+        own=own_state,
+    )
+
+
+def _process_presence_batch(
+    claim: datetime, events: list[WebhookEvent]
+) -> dict[int, ProcessOutcome]:
+    """Apply several claimed onlineStatus events in one transaction. On an unexpected error
+    the batch is rolled back and each event is processed on its own (so one bad event fails
+    alone); a transient database error gives them all back and is raised."""
+    outcomes: dict[int, ProcessOutcome] = {}
+    parsed: list[tuple[WebhookEvent, list[PresenceRecord]]] = []
+    for event in events:
+        try:
+            records = parse(event.kind, bytes(event.body))
+        except PayloadError:
+            outcomes[event.pk] = _process_claimed(claim, event)  # marks it failed
+            continue
+        parsed.append((event, [r for r in records if isinstance(r, PresenceRecord)]))
+    if not parsed:
+        return outcomes
+    table = WebhookEvent._meta.db_table
+    ids = [e.pk for e, _r in parsed]
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id FROM {table} WHERE id = ANY(%s) AND state = %s"  # noqa: S608
+                    " AND claimed_at = %s ORDER BY id FOR UPDATE",
+                    [ids, str(State.PROCESSING), claim],
+                )
+                still_mine = {row[0] for row in cursor.fetchall()}
+            batch = [(e, r) for e, r in parsed if e.pk in still_mine]
+            inserted = presence_deliveries_apply(
+                deliveries=[(e.pk, e.received_at, r) for e, r in batch]
+            )
+            _test_pause()
+            done = timezone.now()
+            if batch:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"""
+                        UPDATE {table} AS w SET state = %s, processed_at = %s, error = '',
+                            applied = v.applied, records = v.records
+                        FROM unnest(%s::bigint[], %s::integer[], %s::integer[])
+                            AS v(id, applied, records)
+                        WHERE w.id = v.id
+                        """,  # noqa: S608 - table name from _meta; values are bound
+                        [
+                            str(State.PROCESSED),
+                            done,
+                            [e.pk for e, _r in batch],
+                            [inserted.get(e.pk, 0) for e, _r in batch],
+                            [len(r) for _e, r in batch],
+                        ],
+                    )
+    except (OperationalError, InterfaceError):
+        with contextlib.suppress(OperationalError, InterfaceError):
+            WebhookEvent.objects.filter(
+                pk__in=ids, state=State.PROCESSING, claimed_at=claim
+            ).update(state=State.PENDING)
+        raise
+    except Exception:
+        log.exception("batch of %s webhook events failed; applying them one by one", len(ids))
+        for event, _records in parsed:
+            outcomes[event.pk] = _process_claimed(claim, event)
+        return outcomes
+    for event, _records in parsed:
+        if event.pk not in still_mine:
+            outcomes[event.pk] = ProcessOutcome("skipped")
+            continue
+        metrics.PROCESSED.labels(event.kind, "processed").inc()
+        metrics.LAG.labels(event.kind).observe(max(0.0, (done - event.received_at).total_seconds()))
+        outcomes[event.pk] = ProcessOutcome(State.PROCESSED, applied=inserted.get(event.pk, 0))
+    return outcomes
 
 
 def webhook_events_sweep(

@@ -10,8 +10,9 @@ from webhooks import services
 
 @task(queue=FAST, soft_time_limit=30, time_limit=40, name="webhooks.process_event")
 def process_webhook_event(event_id: int) -> str:
-    """Claim one inbox event and apply it (a second delivery of this task is a no-op)."""
-    return services.webhook_event_process(event_id=event_id).state
+    """Claim this inbox event, with other pending ones, and apply them (batch claiming: with
+    a backlog one task applies many events; a second delivery of this task is a no-op)."""
+    return services.webhook_events_process_batch(event_id=event_id).own
 
 
 @task(queue=FAST, retry_transient=False, name="webhooks.sweep")

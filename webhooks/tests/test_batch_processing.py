@@ -1,0 +1,181 @@
+"""Batch processing (the Celery task's path): many claimed events applied set-based give the
+same result as applying them one by one, mixed kinds and bad events are handled per event,
+and a claim lost to another worker is not applied twice."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.models import StatusEvent, WhatsAppAccount
+from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.services import (
+    webhook_event_process,
+    webhook_event_receive,
+    webhook_events_process_batch,
+)
+from webhooks.tests.test_ordering_property import (
+    NUMBERS,
+    T0,
+    _Rollback,
+    expected,
+    scenario,
+    vendor_record,
+)
+
+EXAMPLES = max(50, int(os.environ.get("SB_PROPERTY_EXAMPLES", "1000")) // 4)
+State = WebhookEvent.State
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    database=None,
+)
+@given(sc=scenario(), limit=st.integers(1, 7), singles=st.integers(0, 3))
+def test_batches_equal_one_by_one(sc: dict[str, Any], limit: int, singles: int) -> None:
+    try:
+        with transaction.atomic():
+            run(sc, limit, singles)
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def run(sc: dict[str, Any], limit: int, singles: int) -> None:
+    ids = []
+    for d, batch in enumerate(sc["batches"]):
+        records = [vendor_record(sc["pool"][i]) for i in batch]
+        body = {"whatsAppList": records} if sc["wrapped"][d] else records
+        receipt = webhook_event_receive(
+            kind=WebhookKind.ONLINE_STATUS,
+            body=json.dumps(body).encode(),
+            headers={},
+            received_at=T0 + timedelta(milliseconds=d),
+        )
+        ids.append(receipt.event_id)
+    # Some events applied alone first (in the drawn order), the rest in batches of `limit`,
+    # each batch named after one event (as the task is), then forced re-applications.
+    order = list(sc["order"])
+    for d in order[:singles]:
+        assert webhook_event_process(event_id=ids[d]).state == "processed"
+    for d in order[singles:]:
+        webhook_events_process_batch(event_id=ids[d], limit=limit)
+    assert not WebhookEvent.objects.exclude(state=State.PROCESSED).filter(pk__in=ids).exists()
+    for d in sc["forced"]:
+        WebhookEvent.objects.filter(pk=ids[d]).update(state=State.PENDING)
+    while webhook_events_process_batch(limit=limit).claimed:
+        pass
+
+    want, keys = expected(sc)
+    history = list(StatusEvent.objects.values_list("dedupe_key", flat=True))
+    assert len(history) == len(set(history)) == len(keys)
+    assert set(history) == keys
+    got = {
+        a.whatsapp: (
+            a.presence_status,
+            a.detail_status,
+            a.agent_account,
+            a.platform,
+            a.last_event_at,
+        )
+        for a in WhatsAppAccount.objects.filter(whatsapp__in=NUMBERS)
+    }
+    assert got == want
+
+
+def _presence(number: str, status: int, time: str) -> bytes:
+    return json.dumps(
+        [{"whatsId": number, "status": status, "account": "", "time": time, "platformType": 1}]
+    ).encode()
+
+
+@pytest.mark.django_db
+def test_batch_mixes_kinds_and_isolates_a_bad_event() -> None:
+    good = webhook_event_receive(
+        kind=WebhookKind.ONLINE_STATUS,
+        body=_presence("8613800000001", 10, "2024-07-03 15:27:00"),
+        headers={},
+    ).event_id
+    status = webhook_event_receive(
+        kind=WebhookKind.ACCOUNT_STATUS,
+        body=json.dumps({"whatsApp": "8613800000002", "status": 2, "onlineStatus": 4}).encode(),
+        headers={},
+    ).event_id
+    # A stored event whose body no longer parses (as if the parser changed since receipt).
+    bad = webhook_event_receive(
+        kind=WebhookKind.ONLINE_STATUS,
+        body=_presence("8613800000003", 20, "2024-07-03 15:28:00"),
+        headers={},
+    ).event_id
+    WebhookEvent.objects.filter(pk=bad).update(body=b"[{}]")
+
+    outcome = webhook_events_process_batch(event_id=good)
+    assert outcome.own == "processed"
+    assert (outcome.claimed, outcome.processed, outcome.failed) == (3, 2, 1)
+    states = dict(WebhookEvent.objects.values_list("pk", "state"))
+    assert states == {good: State.PROCESSED, status: State.PROCESSED, bad: State.FAILED}
+    assert WhatsAppAccount.objects.get(whatsapp="8613800000001").presence_status == 10
+    assert WhatsAppAccount.objects.get(whatsapp="8613800000002").status == 2
+    assert WebhookEvent.objects.get(pk=good).applied == 1
+    # The task sent for an event a batch already applied is a no-op.
+    again = webhook_events_process_batch(event_id=status)
+    assert (again.own, again.claimed) == ("skipped", 0)
+
+
+@pytest.mark.django_db
+def test_batch_skips_an_event_whose_claim_was_taken_over(monkeypatch: Any) -> None:
+    """Between the claim and the apply, another worker took the event over (stale claim):
+    the batch must not apply it."""
+    event_id = webhook_event_receive(
+        kind=WebhookKind.ONLINE_STATUS,
+        body=_presence("8613800000001", 10, "2024-07-03 15:27:00"),
+        headers={},
+    ).event_id
+    import webhooks.services as services
+
+    original_claim_pending = services._claim_pending
+
+    def claim_then_lose(claim: Any, limit: int) -> Any:
+        events = original_claim_pending(claim, limit)
+        WebhookEvent.objects.filter(pk=event_id).update(
+            claimed_at=timezone.now() + timedelta(seconds=1)
+        )
+        return events
+
+    monkeypatch.setattr(services, "_claim_pending", claim_then_lose)
+    outcome = webhook_events_process_batch()
+    assert outcome.claimed == 1 and outcome.processed == 0
+    assert WebhookEvent.objects.get(pk=event_id).state == State.PROCESSING
+    assert StatusEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_claim_stops_at_the_record_cap_and_takes_at_least_one() -> None:
+    from webhooks.services import _claim_pending
+
+    two = json.dumps(
+        [
+            {"whatsId": "8613800000001", "status": 10, "time": "2024-07-03 15:27:00"},
+            {"whatsId": "8613800000002", "status": 10, "time": "2024-07-03 15:27:00"},
+        ]
+    ).encode()
+    ids = [
+        webhook_event_receive(kind=WebhookKind.ONLINE_STATUS, body=two, headers={}).event_id
+        for _ in range(3)
+    ]
+    claimed = _claim_pending(timezone.now(), 10, max_records=3)
+    assert [e.pk for e in claimed] == ids[:2]
+    assert WebhookEvent.objects.get(pk=ids[2]).state == State.PENDING
+    claimed = _claim_pending(timezone.now(), 10, max_records=1)
+    assert [e.pk for e in claimed] == ids[2:]
