@@ -23,10 +23,9 @@ from webhooks.services import (
     webhook_events_process_batch,
 )
 from webhooks.tests.test_ordering_property import (
-    NUMBERS,
     T0,
     _Rollback,
-    expected,
+    assert_newest_wins_and_history_exact,
     scenario,
     vendor_record,
 )
@@ -77,21 +76,7 @@ def run(sc: dict[str, Any], limit: int, singles: int) -> None:
     while webhook_events_process_batch(limit=limit).claimed:
         pass
 
-    want, keys = expected(sc)
-    history = list(StatusEvent.objects.values_list("dedupe_key", flat=True))
-    assert len(history) == len(set(history)) == len(keys)
-    assert set(history) == keys
-    got = {
-        a.whatsapp: (
-            a.presence_status,
-            a.detail_status,
-            a.agent_account,
-            a.platform,
-            a.last_event_at,
-        )
-        for a in WhatsAppAccount.objects.filter(whatsapp__in=NUMBERS)
-    }
-    assert got == want
+    assert_newest_wins_and_history_exact(sc)
 
 
 def _presence(number: str, status: int, time: str) -> bytes:

@@ -128,6 +128,25 @@ def test_final_state_is_newest_record_and_history_is_exact(sc: dict[str, Any]) -
         pass
 
 
+def assert_newest_wins_and_history_exact(sc: dict[str, Any]) -> None:
+    """Each account holds its newest record; the history holds each distinct one once."""
+    want, keys = expected(sc)
+    history = list(StatusEvent.objects.values_list("dedupe_key", flat=True))
+    assert len(history) == len(set(history)) == len(keys)
+    assert set(history) == keys
+    got = {
+        a.whatsapp: (
+            a.presence_status,
+            a.detail_status,
+            a.agent_account,
+            a.platform,
+            a.last_event_at,
+        )
+        for a in WhatsAppAccount.objects.filter(whatsapp__in=NUMBERS)
+    }
+    assert got == want
+
+
 def run(sc: dict[str, Any]) -> None:
     ids = []
     for d, batch in enumerate(sc["batches"]):
@@ -149,18 +168,4 @@ def run(sc: dict[str, Any]) -> None:
         WebhookEvent.objects.filter(pk=ids[d]).update(state=WebhookEvent.State.PENDING)
         assert webhook_event_process(event_id=ids[d]).state == "processed"
 
-    want, keys = expected(sc)
-    history = list(StatusEvent.objects.values_list("dedupe_key", flat=True))
-    assert len(history) == len(set(history)) == len(keys)
-    assert set(history) == keys
-    got = {
-        a.whatsapp: (
-            a.presence_status,
-            a.detail_status,
-            a.agent_account,
-            a.platform,
-            a.last_event_at,
-        )
-        for a in WhatsAppAccount.objects.filter(whatsapp__in=NUMBERS)
-    }
-    assert got == want
+    assert_newest_wins_and_history_exact(sc)
