@@ -243,6 +243,7 @@ def run_workload(sim: Any, cfg: Config, *, log: Callable[[str], None] = print) -
     from qrlogin.services.sessions import qr_session_start
     from upstream import breaker, operations
     from upstream.errors import UpstreamProblem
+    from webhooks.models import WebhookEvent
 
     report = Report()
     tick = Beat(1.0)
@@ -365,6 +366,13 @@ def run_workload(sim: Any, cfg: Config, *, log: Callable[[str], None] = print) -
 
     after = upstream_reconcile()
     report.reconcile_errors_after = dict(after.errors)
+
+    # Every webhook the vendor sent must be applied, not only stored: wait for the
+    # simulator's deliveries, then for the inbox to drain (the worker applies them).
+    sim.wait_deliveries(cfg.settle)
+    waiting = WebhookEvent.objects.exclude(state__in=["processed", "rejected"])
+    wait_until(lambda: not waiting.exists(), cfg.settle, tick)
+    report.stuck += [f"webhook event {pk} {st}" for pk, st in waiting.values_list("pk", "state")]
 
     # 8. What a person sees, and what must not be lost.
     for j in jobs:
