@@ -8,9 +8,12 @@ depth) are computed from the database at scrape time.
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 
 from django.core.cache import cache
@@ -153,3 +156,54 @@ class SharedCollector(Collector):
             for labels, value in samples_g:
                 family_g.add_metric([labels.get(k, "") for k in label_names], value)
             yield family_g
+
+
+# --- buffered recording, for hot paths ------------------------------------------------------
+# A webhook receiver answering hundreds of POSTs a second should not pay cache round trips
+# for its own metrics: counts are added up in the process and flushed at most once a second
+# (and at exit). Readers see them at most a second late.
+
+FLUSH_EVERY = 1.0
+_buffer_lock = threading.Lock()
+_buffer: dict[str, int] = {}
+_last_flush = time.monotonic()
+
+
+def _buffer_add(key: str, amount: int) -> None:
+    global _last_flush
+    due = False
+    with _buffer_lock:
+        _buffer[key] = _buffer.get(key, 0) + amount
+        now = time.monotonic()
+        if now - _last_flush >= FLUSH_EVERY:
+            _last_flush = now
+            due = True
+    if due:
+        flush_buffer()
+
+
+def inc_buffered(name: str, labels: Mapping[str, str] | None = None, amount: int = 1) -> None:
+    _buffer_add(_key(name, labels or {}), amount)
+
+
+def observe_buffered(name: str, labels: Mapping[str, str] | None, seconds: float) -> None:
+    labels = labels or {}
+    i = bisect.bisect_left(BUCKETS, seconds)
+    bucket = str(BUCKETS[i]) if i < len(BUCKETS) else "+Inf"
+    _buffer_add(_key(name, {**labels, "le": bucket}, "_bucket"), 1)
+    _buffer_add(_key(name, labels, "_sum_us"), int(seconds * 1_000_000))
+
+
+def flush_buffer() -> None:
+    """Send the buffered counts to the shared cache (never raises)."""
+    with _buffer_lock:
+        pending = dict(_buffer)
+        _buffer.clear()
+    for key, amount in pending.items():
+        try:
+            _incr(key, amount)
+        except Exception:
+            log.debug("metric %s not recorded", key, exc_info=True)
+
+
+atexit.register(flush_buffer)

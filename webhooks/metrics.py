@@ -1,32 +1,68 @@
-"""Prometheus counters for the webhook pipeline (exposed at /metrics by issue 9)."""
+"""Counters of the webhook pipeline, kept fleet-wide in the shared cache (core.metrics) and
+served at /metrics; buffered, so the receiver's hot path pays no cache round trip."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from dataclasses import dataclass
 
-RECEIVED = Counter(
+from core.metrics import describe, inc_buffered, observe_buffered
+
+
+@dataclass(frozen=True)
+class _Series:
+    name: str
+    labels: dict[str, str]
+
+    def inc(self, amount: int = 1) -> None:
+        inc_buffered(self.name, self.labels, amount)
+
+    def observe(self, seconds: float) -> None:
+        observe_buffered(self.name, self.labels, seconds)
+
+
+@dataclass(frozen=True)
+class _Metric:
+    name: str
+    label_names: tuple[str, ...]
+
+    def labels(self, *values: str) -> _Series:
+        return _Series(self.name, dict(zip(self.label_names, values, strict=True)))
+
+
+def _metric(name: str, kind: str, help_text: str, *label_names: str) -> _Metric:
+    describe(name, kind, help_text)
+    return _Metric(name, label_names)
+
+
+RECEIVED = _metric(
     "switchboard_webhook_received_total",
+    "counter",
     "Webhook deliveries stored in the inbox (acknowledged or rejected), by kind.",
-    ["kind"],
+    "kind",
 )
-REJECTED = Counter(
+REJECTED = _metric(
     "switchboard_webhook_rejected_total",
-    "Webhook deliveries refused, by kind and reason (signature, payload, too_large, db).",
-    ["kind", "reason"],
+    "counter",
+    "Webhook deliveries refused, by kind and reason (signature, payload, too_large, unavailable).",
+    "kind",
+    "reason",
 )
-RECORDS = Counter(
+RECORDS = _metric(
     "switchboard_webhook_records_total",
+    "counter",
     "Records carried by acknowledged webhook deliveries, by kind.",
-    ["kind"],
+    "kind",
 )
-PROCESSED = Counter(
+PROCESSED = _metric(
     "switchboard_webhook_processed_total",
+    "counter",
     "Webhook events applied by the processing task, by kind and outcome.",
-    ["kind", "outcome"],
+    "kind",
+    "outcome",
 )
-LAG = Histogram(
+LAG = _metric(
     "switchboard_webhook_processing_lag_seconds",
+    "histogram",
     "Time from receipt to applied, per event.",
-    ["kind"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    "kind",
 )
