@@ -29,6 +29,8 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # name -> (type, help)
 DESCRIPTIONS: dict[str, tuple[str, str]] = {}
 _known: set[str] = set()
+_known_since = time.monotonic()
+KNOWN_TTL = 60.0
 GaugeSource = Callable[[], Iterable[tuple[Mapping[str, str], float]]]
 _gauges: dict[str, tuple[str, GaugeSource]] = {}
 
@@ -43,8 +45,15 @@ def _key(name: str, labels: Mapping[str, str], suffix: str = "") -> str:
     )
 
 
-def _remember(key: str) -> None:
-    if key in _known:
+def _remember(key: str, *, force: bool = False) -> None:
+    global _known_since
+    now = time.monotonic()
+    if now - _known_since > KNOWN_TTL:
+        # The shared index can be flushed or evicted while this process runs: forget what
+        # we believe is registered now and then, so every key is re-checked.
+        _known.clear()
+        _known_since = now
+    if key in _known and not force:
         return
     index = cache.get(INDEX_KEY) or []
     if key not in index:
@@ -56,13 +65,14 @@ def _remember(key: str) -> None:
 def _incr(key: str, amount: int) -> None:
     try:
         cache.incr(key, amount)
-    except ValueError:  # first time: create it (add is atomic; lose no increment)
+    except ValueError:  # missing: new, or the cache was flushed (add is atomic)
         if not cache.add(key, amount, timeout=None):
             cache.incr(key, amount)
-    # Each process re-registers the keys it touches once, which repairs an index entry
-    # lost to two processes appending at the same moment.
-    if key not in _known:
-        _remember(key)
+        _remember(key, force=True)
+        return
+    # Each process registers the keys it touches, which also repairs an index entry lost
+    # to two processes appending at the same moment.
+    _remember(key)
 
 
 def inc(name: str, labels: Mapping[str, str] | None = None, amount: int = 1) -> None:

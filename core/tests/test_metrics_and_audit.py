@@ -46,3 +46,20 @@ def test_audit_page_is_admin_only_and_filters(people: People) -> None:
     assert b"accounts.recycle" in page.content and b"token.create</code>" not in page.content
     fragment = client_for(people.admin).get(reverse("audit"), HTTP_HX_REQUEST="true")
     assert b"<html" not in fragment.content
+
+
+def test_counters_survive_a_cache_flush() -> None:
+    """Redis may be flushed or evict keys while processes run: counting resumes and the
+    counter is found again, not lost from /metrics until a restart."""
+    from django.core.cache import cache
+
+    from core.metrics import INDEX_KEY, flush_buffer, inc_buffered
+
+    inc("switchboard_test_flush_total", {"k": "v"})
+    cache.delete_many([INDEX_KEY, 'metrics:switchboard_test_flush_total:{"k":"v"}'])
+    inc("switchboard_test_flush_total", {"k": "v"}, 2)
+    inc_buffered("switchboard_test_buffered_total", {"k": "v"}, 5)
+    flush_buffer()
+    body = Client(REMOTE_ADDR="127.0.0.1").get("/metrics").content.decode()
+    assert 'switchboard_test_flush_total{k="v"} 2.0' in body
+    assert 'switchboard_test_buffered_total{k="v"} 5.0' in body
