@@ -21,10 +21,11 @@ from typing import Any
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from upstream import breaker, metrics
 from upstream.codes import Family, message_for
-from upstream.errors import CircuitOpen, UpstreamError, UpstreamUnavailable
+from upstream.errors import CircuitOpen, NotSent, UpstreamError, UpstreamUnavailable
 from upstream.parsing import as_int, as_text
 from upstream.signing import get_signer
 
@@ -42,6 +43,16 @@ class Endpoint:
     method: str  # "GET" or "POST"
     path: str
     family: Family
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when no connection was ever made, so no byte of the request left: a connect
+    timeout, or a refused / unresolvable connection (urllib3's NewConnectionError)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # requests wraps urllib3's MaxRetryError
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
 class UnexpectedResponse(UpstreamUnavailable):
@@ -145,10 +156,12 @@ def call(
             content = response.content
         except requests.Timeout as exc:
             outcome = "timeout"
-            raise UpstreamUnavailable(f"upstream {op}: timed out") from exc
+            error = NotSent if _never_connected(exc) else UpstreamUnavailable
+            raise error(f"upstream {op}: timed out") from exc
         except requests.RequestException as exc:
             outcome = "unavailable"
-            raise UpstreamUnavailable(f"upstream {op}: {type(exc).__name__}") from exc
+            error = NotSent if _never_connected(exc) else UpstreamUnavailable
+            raise error(f"upstream {op}: {type(exc).__name__}") from exc
         status = response.status_code
         try:
             with _gc_paused(len(content)):

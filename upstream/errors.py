@@ -13,7 +13,13 @@ class UpstreamUnavailable(UpstreamProblem):
     circuit breaker. Safe to retry later (unless the call was not idempotent)."""
 
 
-class CircuitOpen(UpstreamUnavailable):
+class NotSent(UpstreamUnavailable):
+    """The request certainly never reached the vendor (the connection was refused or never
+    established, or the breaker held it back): safe to send again, even for an operation
+    that is not idempotent. Every other UpstreamUnavailable may come after the vendor acted."""
+
+
+class CircuitOpen(NotSent):
     """The breaker is open: the call was not sent."""
 
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -38,7 +37,7 @@ from django.utils.translation import gettext as _
 from actions.models import Action, Lane, State
 from actions.services import config
 from upstream import operations
-from upstream.errors import CircuitOpen, UpstreamError, UpstreamUnavailable
+from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
 from upstream.types import ActionItem
 
 log = logging.getLogger(__name__)
@@ -223,28 +222,6 @@ def claim_due_portable(*, now: datetime, limit: int) -> list[Claimed]:
 # --- sending ------------------------------------------------------------------------------
 
 
-def certainly_not_sent(exc: BaseException) -> bool:
-    """True when the request cannot have reached the vendor: the breaker refused it, the
-    connection was refused or never established. A read timeout, a reset connection, a 5xx
-    or an unreadable answer may all come after the vendor acted."""
-    if isinstance(exc, CircuitOpen):
-        return True
-    cause: BaseException | None = exc.__cause__
-    while cause is not None:
-        if isinstance(cause, requests.ConnectTimeout):
-            return True
-        if isinstance(cause, requests.ConnectionError):
-            text = repr(cause)
-            return (
-                "NewConnectionError" in text
-                or "Connection refused" in text
-                or "Failed to resolve" in text
-                or "Name or service not known" in text
-            )
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
 def _crash_hook() -> None:
     """Test hook: die right after batchAdd answered, before anything is recorded, exactly
     as a killed worker would (no cleanup, no exception handlers)."""
@@ -399,7 +376,7 @@ def record_chunk(
         report.errors.append(str(exc))
         return
     if exc is not None:
-        if certainly_not_sent(exc):
+        if isinstance(exc, NotSent):
             reason = _("Not sent (%(why)s); it will be retried automatically.") % {"why": exc}
             report.requeued += _finish(
                 chunk, state=State.QUEUED, reason=reason, lane_next=ended + config.retry_delay()

@@ -10,7 +10,7 @@ import pytest
 
 from core.crypto import Secret
 from upstream import breaker, client, codes, metrics, operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
 from upstream.metrics import CALLS
 from upstream.tests.vendor_server import VendorServer
 from upstream.types import AccountItem
@@ -68,9 +68,20 @@ def test_wrong_data_shape_is_unavailable(vendor: VendorServer) -> None:
 def test_timeout_is_unavailable(vendor: VendorServer, settings: Any) -> None:
     settings.UPSTREAM_READ_TIMEOUT = 0.2
     vendor.reply(PORT, {"code": 200, "message": "ok", "data": {}}, delay=1.0)
-    with pytest.raises(UpstreamUnavailable, match="timed out"):
+    with pytest.raises(UpstreamUnavailable, match="timed out") as caught:
         operations.select_cloud_port()
     assert _failures() == 1
+    # The vendor received this one: it may have acted, so it is not "not sent".
+    assert not isinstance(caught.value, NotSent)
+
+
+def test_an_open_breaker_is_not_sent(vendor: VendorServer, settings: Any) -> None:
+    settings.UPSTREAM_BREAKER_THRESHOLD = 1
+    vendor.reply(PORT, {"code": 200}, status=500)
+    with pytest.raises(UpstreamUnavailable):
+        operations.select_cloud_port()
+    with pytest.raises(NotSent):
+        operations.select_cloud_port()
 
 
 def test_connection_refused_is_unavailable(settings: Any) -> None:
@@ -79,7 +90,8 @@ def test_connection_refused_is_unavailable(settings: Any) -> None:
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now
     settings.UPSTREAM_BASE_URL = f"http://127.0.0.1:{port}"
-    with pytest.raises(UpstreamUnavailable):
+    # Refused: no byte left, so even batchAdd may be sent again.
+    with pytest.raises(NotSent):
         operations.select_cloud_port()
     with pytest.raises(UpstreamUnavailable):
         client.ping()
