@@ -189,6 +189,8 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # webhooks: 1 MiB, checked again in the receiver
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Avatar URLs are fetched to check them; private networks are refused unless listed here.
+AVATAR_FETCH_ALLOWED_NETS = env.list("AVATAR_FETCH_ALLOWED_NETS", default=[])
 
 # Content Security Policy: no inline script or style, no eval. The base layout and
 # every page keep to that, so this header holds everywhere.

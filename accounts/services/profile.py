@@ -1,17 +1,22 @@
 """Avatar and nickname: validate the image before the vendor sees it, then queue the job.
 
 WhatsApp wants a reachable image URL, square, 16, 32, 64 or 128 px. We fetch it ourselves
-(short timeouts, a size cap, no redirects to other schemes) and open it with Pillow.
+(short timeouts, a size cap, public addresses only, every redirect checked again) and
+open it with Pillow. AVATAR_FETCH_ALLOWED_NETS lists private networks an intranet
+deployment (or a test) may fetch from anyway.
 """
 
 from __future__ import annotations
 
 import io
+import ipaddress
+import socket
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -27,19 +32,44 @@ class AvatarError(Exception):
     pass
 
 
-def avatar_check(*, url: str) -> tuple[int, int]:
-    """Fetch `url` and check it is a square image of an allowed size; returns its size."""
+MAX_REDIRECTS = 3
+
+
+def _check_target(url: str) -> None:
+    """Refuse what a supervisor must not make the server fetch: other schemes, and hosts
+    that resolve to loopback, private, link-local (cloud metadata) or reserved addresses."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise AvatarError(_("The avatar must be an http:// or https:// URL."))
+    allowed = [ipaddress.ip_network(n) for n in getattr(settings, "AVATAR_FETCH_ALLOWED_NETS", [])]
     try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError) as exc:
+        raise AvatarError(
+            _("The avatar URL cannot be reached (%(err)s).") % {"err": type(exc).__name__}
+        ) from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global and not any(address in net for net in allowed):
+            raise AvatarError(_("The avatar URL must point to a public internet address."))
+
+
+def _fetch(url: str) -> bytes:
+    """GET with short timeouts and a size cap, following at most MAX_REDIRECTS redirects,
+    each checked again (a public URL may redirect to an internal one)."""
+    for _hop in range(MAX_REDIRECTS + 1):
+        _check_target(url)
         with requests.get(
             url,
             timeout=FETCH_TIMEOUT,
             stream=True,
-            allow_redirects=True,
+            allow_redirects=False,
             headers={"Accept": "image/*"},
         ) as resp:
+            if resp.is_redirect:
+                url = urljoin(url, resp.headers.get("Location", ""))
+                continue
             if resp.status_code != 200:
                 raise AvatarError(
                     _("The avatar URL answered HTTP %(code)s: it must be reachable.")
@@ -53,12 +83,20 @@ def avatar_check(*, url: str) -> tuple[int, int]:
                         _("The avatar image is larger than %(kb)s KiB.")
                         % {"kb": MAX_IMAGE_BYTES // 1024}
                     )
+            return bytes(body)
+    raise AvatarError(_("The avatar URL redirects too many times."))
+
+
+def avatar_check(*, url: str) -> tuple[int, int]:
+    """Fetch `url` and check it is a square image of an allowed size; returns its size."""
+    try:
+        body = _fetch(url)
     except requests.RequestException as exc:
         raise AvatarError(
             _("The avatar URL cannot be reached (%(err)s).") % {"err": type(exc).__name__}
         ) from exc
     try:
-        with Image.open(io.BytesIO(bytes(body))) as img:
+        with Image.open(io.BytesIO(body)) as img:
             width, height = img.size
     except (UnidentifiedImageError, OSError) as exc:
         raise AvatarError(_("The avatar URL does not point to an image.")) from exc

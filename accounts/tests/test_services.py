@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def images() -> Iterator[str]:
-    """A real HTTP server (stdlib) serving real PNGs."""
+def images(settings: Any) -> Iterator[str]:
+    """A real HTTP server (stdlib) serving real PNGs, on loopback: allowed for the test."""
+    settings.AVATAR_FETCH_ALLOWED_NETS = ["127.0.0.1/32"]
     files = {
         "/ok64.png": (200, png_bytes(64, 64)),
         "/ok128.png": (200, png_bytes(128, 128)),
@@ -29,13 +30,19 @@ def images() -> Iterator[str]:
         "/odd.png": (200, png_bytes(100, 100)),
         "/text.png": (200, b"not an image at all"),
         "/huge.png": (200, b"\x89PNG" + b"0" * (600 * 1024)),
+        "/moved.png": (302, b""),
+        "/loop.png": (302, b""),
+        "/inside.png": (302, b""),
     }
+    locations = {"/moved.png": "/ok64.png", "/loop.png": "/loop.png"}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             status, body = files.get(self.path, (404, b"missing"))
             self.send_response(status)
             self.send_header("Content-Type", "image/png")
+            if self.path in locations:
+                self.send_header("Location", locations[self.path])
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -44,6 +51,8 @@ def images() -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # Another loopback address, outside the allowed network: a redirect target to refuse.
+    locations["/inside.png"] = f"http://127.0.0.2:{server.server_address[1]}/ok64.png"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -67,6 +76,30 @@ def test_avatar_check(images: str) -> None:
         avatar_check(url="http://127.0.0.1:9/none.png")
     with pytest.raises(AvatarError, match="http:// or https://"):
         avatar_check(url="ftp://example.test/a.png")
+    assert avatar_check(url=f"{images}/moved.png") == (64, 64)
+    with pytest.raises(AvatarError, match="redirects too many times"):
+        avatar_check(url=f"{images}/loop.png")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/a.png",
+        "http://localhost/a.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/a.png",
+        "http://[::1]/a.png",
+    ],
+)
+def test_avatar_check_refuses_internal_addresses(url: str) -> None:
+    with pytest.raises(AvatarError, match="public internet address"):
+        avatar_check(url=url)
+
+
+def test_every_redirect_hop_is_checked_again(images: str) -> None:
+    """127.0.0.1 is allowed for the test server; its redirect to 127.0.0.2 is not."""
+    with pytest.raises(AvatarError, match="public internet address"):
+        avatar_check(url=f"{images}/inside.png")
 
 
 def test_bulk_online_sends_revealed_keys_with_override(people: Any, simulator: Any) -> None:
