@@ -10,12 +10,8 @@ from django.utils import timezone
 
 from core.metrics import describe, gauge
 
-describe(
-    "switchboard_upstream_calls_total", "counter", "Calls to the vendor by operation and outcome"
-)
-describe("switchboard_upstream_call_seconds", "histogram", "Vendor call latency by operation")
+# Counters are described next to their code (upstream/metrics.py, webhooks/metrics.py).
 describe("switchboard_celery_tasks_total", "counter", "Celery task outcomes by task and state")
-describe("switchboard_webhook_receipts_total", "counter", "Webhook deliveries by kind and answer")
 
 Samples = Iterable[tuple[Mapping[str, str], float]]
 

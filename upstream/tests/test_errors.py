@@ -11,7 +11,6 @@ import pytest
 from core.crypto import Secret
 from upstream import breaker, client, codes, metrics, operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
-from upstream.metrics import CALLS
 from upstream.tests.vendor_server import VendorServer
 from upstream.types import AccountItem
 
@@ -182,15 +181,16 @@ def test_no_secret_in_logs_and_one_line_per_call(
 
 
 def test_metrics_count_outcomes(vendor: VendorServer) -> None:
-    before_ok = CALLS.labels("select_cloud_port", "ok")._value.get()
-    before_err = CALLS.labels("select_cloud_port", "unavailable")._value.get()
+    calls = "switchboard_upstream_calls_total"
+    before_ok = _shared(calls, operation="select_cloud_port", outcome="ok")
+    before_err = _shared(calls, operation="select_cloud_port", outcome="unavailable")
     vendor.envelope(PORT, {"currentPort": 1, "maxPort": 2})
     operations.select_cloud_port()
     vendor.reply(PORT, b"x", status=500)
     with pytest.raises(UpstreamUnavailable):
         operations.select_cloud_port()
-    assert CALLS.labels("select_cloud_port", "ok")._value.get() == before_ok + 1
-    assert CALLS.labels("select_cloud_port", "unavailable")._value.get() == before_err + 1
+    assert _shared(calls, operation="select_cloud_port", outcome="ok") == before_ok + 1
+    assert _shared(calls, operation="select_cloud_port", outcome="unavailable") == before_err + 1
 
 
 def test_ping_reaches_a_live_vendor(vendor: VendorServer) -> None:
@@ -203,7 +203,8 @@ def test_a_data_shape_we_cannot_read_counts_against_the_breaker(vendor: VendorSe
     with pytest.raises(client.UnexpectedResponse):
         operations.select_cloud_port()
     assert _failures() == 1
-    assert CALLS.labels("select_cloud_port", "bad_response")._value.get() >= 1
+    outcome = {"operation": "select_cloud_port", "outcome": "bad_response"}
+    assert _shared("switchboard_upstream_calls_total", **outcome) >= 1
 
 
 def test_a_large_fleet_parses_and_leaves_the_gc_on(vendor: VendorServer) -> None:
