@@ -548,58 +548,12 @@ def agents(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def agents_vendor(request: AuthedRequest) -> HttpResponse:
     """Lazy fragment: online agents per source, and each agent's latest 10 online accounts."""
-    from accounts.models import Agent
-
-    agent_filter = request.GET.get("agent", "").strip()
-    sources, error = lookups.vendor_agents_online()
-    blocks = []
-    errors = [error] if error else []
-    for block in sources:
-        agents_in = [a for a in block.agents if not agent_filter or a.agent_account == agent_filter]
-        blocks.append({"source": label(Source, block.source), "agents": agents_in})
-    # The per-source view from queryUserStatus (mobile is not in queryAllOlWhatsAppInfo for
-    # every tenant), and the latest ten accounts per agent.
-    user_status: list[dict[str, Any]] = []
-    latest: list[dict[str, Any]] = []
-    user_id = ""
-    if agent_filter:
-        user_id = (
-            Agent.objects.filter(agent_account=agent_filter)
-            .values_list("upstream_user_id", flat=True)
-            .first()
-            or ""
-        )
-    for source in (1, 2):
-        rows, err = lookups.vendor_user_status(source=source, user_name="")
-        if err:
-            errors.append(err)
-        user_status.append(
-            {
-                "source": label(Source, source),
-                "agents": [a for a in rows if not agent_filter or a.agent_account == agent_filter],
-            }
-        )
-        rows, err = lookups.vendor_latest_online(source=source, user_id=user_id)
-        if err:
-            errors.append(err)
-        latest.append(
-            {
-                "source": label(Source, source),
-                "agents": [
-                    (a, list(a.whatsapps)[:10])
-                    for a in rows
-                    if not agent_filter or a.agent_account == agent_filter
-                ],
-            }
-        )
+    overview = lookups.vendor_agents_overview(agent=request.GET.get("agent", "").strip())
     return render(
         request,
         "accounts/agents.html#vendor",
         {
-            "blocks": blocks,
-            "user_status": user_status,
-            "latest": latest,
-            "errors": list(dict.fromkeys(errors)),
+            **overview,
             "fetched_at": timezone.now(),
             "presence": {c.value: c.label for c in Presence},
         },

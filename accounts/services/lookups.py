@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from django.utils.translation import gettext as _
 
+from accounts.choices import Source, label
+from accounts.models import Agent
 from accounts.services.fleet import cloud_port_for
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable
@@ -79,3 +81,45 @@ def vendor_status_log(
 
 def as_rows(value: Any) -> list[Any]:
     return list(value or [])
+
+
+def vendor_agents_overview(*, agent: str = "") -> dict[str, Any]:
+    """What the agents page shows, from the vendor: online agents per source
+    (queryAllOlWhatsAppInfo), the per-source view of queryUserStatus (mobile is not in the
+    former for every tenant) and each agent's latest ten online accounts; optionally only
+    one agent account. Vendor failures become messages, never exceptions."""
+
+    def wanted(rows: Any) -> list[Any]:
+        return [a for a in rows if not agent or a.agent_account == agent]
+
+    sources, error = vendor_agents_online()
+    errors = [error] if error else []
+    blocks = [{"source": label(Source, b.source), "agents": wanted(b.agents)} for b in sources]
+    user_id = ""
+    if agent:
+        user_id = (
+            Agent.objects.filter(agent_account=agent)
+            .values_list("upstream_user_id", flat=True)
+            .first()
+            or ""
+        )
+    user_status: list[dict[str, Any]] = []
+    latest: list[dict[str, Any]] = []
+    for source in (1, 2):
+        rows, err = vendor_user_status(source=source, user_name="")
+        errors += [err] if err else []
+        user_status.append({"source": label(Source, source), "agents": wanted(rows)})
+        rows, err = vendor_latest_online(source=source, user_id=user_id)
+        errors += [err] if err else []
+        latest.append(
+            {
+                "source": label(Source, source),
+                "agents": [(a, list(a.whatsapps)[:10]) for a in wanted(rows)],
+            }
+        )
+    return {
+        "blocks": blocks,
+        "user_status": user_status,
+        "latest": latest,
+        "errors": list(dict.fromkeys(errors)),
+    }

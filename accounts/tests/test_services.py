@@ -311,3 +311,27 @@ def test_agents_and_vendor_log_fragments(people: Any, simulator: Any) -> None:
     simulator.set_faults(1.0, ["500"])
     body = sup.get("/accounts/logs/vendor/?source=1").content.decode()
     assert "flash-error" in body
+
+
+def test_vendor_agents_overview_filters_by_agent_and_reports_failures(simulator: Any) -> None:
+    from accounts.services.lookups import vendor_agents_overview
+
+    simulator.state.upsert_agent(user_id=501, agent_account="alice01", user_name="Alice")
+    simulator.state.upsert_agent(user_id=502, agent_account="bob01", user_name="Bob")
+    simulator.state.set_account("8613800000501", online=True, agent_account="alice01", source=1)
+    simulator.state.set_account("8613800000502", online=True, agent_account="bob01", source=1)
+
+    everyone = vendor_agents_overview()
+    pc = everyone["blocks"][0]["agents"]
+    assert {a.agent_account for a in pc} == {"alice01", "bob01"}
+    assert everyone["errors"] == []
+
+    only_alice = vendor_agents_overview(agent="alice01")
+    for section in (only_alice["blocks"], only_alice["user_status"]):
+        for block in section:
+            assert {a.agent_account for a in block["agents"]} <= {"alice01"}
+    assert any(block["agents"] for block in only_alice["blocks"])
+
+    simulator.set_faults(1.0, ["500"])
+    failing = vendor_agents_overview()
+    assert failing["errors"] and all(block["agents"] == [] for block in failing["latest"])
