@@ -1,36 +1,71 @@
-"""A small demo fleet so every page has something to show."""
+"""The demo fleet, defined once: `demo_seed` stores it in our database and the simulator
+starts with the same fleet, so a fresh `make demo` shows no drift to reconcile."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.utils import timezone
+# (upstream user id, agent account, name)
+DEMO_AGENTS = (
+    (10001, "agent01", "Demo Agent"),
+    (10002, "agent02", "Second Agent"),
+)
 
-from accounts.choices import AccountStatus, OnlineStatus, Presence
-from accounts.models import Agent, WhatsAppAccount
+
+@dataclass(frozen=True)
+class DemoAccount:
+    whatsapp: str
+    name: str
+    banned: bool
+    online: bool
+    agent_account: str
+
+
+def demo_fleet(count: int = 24) -> list[DemoAccount]:
+    """Every eleventh account banned, two thirds of the rest online, agents alternating."""
+    fleet = []
+    for i in range(count):
+        banned = i % 11 == 0
+        fleet.append(
+            DemoAccount(
+                whatsapp=f"86138000{i:04d}",
+                name=f"Demo {i:02d}",
+                banned=banned,
+                online=not banned and i % 3 != 0,
+                agent_account=DEMO_AGENTS[i % 2][1],
+            )
+        )
+    return fleet
 
 
 def seed_demo_fleet(count: int = 24) -> int:
-    agent = Agent.objects.filter(agent_account="agent01").first()
+    from django.utils import timezone
+
+    from accounts.choices import AccountStatus, OnlineStatus, Presence
+    from accounts.models import Agent, WhatsAppAccount
+
+    agents = {}
+    for user_id, account, name in DEMO_AGENTS:
+        agents[account], _created = Agent.objects.get_or_create(
+            agent_account=account, defaults={"upstream_user_id": str(user_id), "user_name": name}
+        )
     now = timezone.now()
-    for i in range(count):
-        number = f"86138000{i:04d}"
-        banned = i % 11 == 0
-        online = not banned and i % 3 != 0
+    fleet = demo_fleet(count)
+    for i, demo in enumerate(fleet):
+        presence = Presence.ONLINE if demo.online else Presence.OFFLINE
         WhatsAppAccount.objects.update_or_create(
-            whatsapp=number,
+            whatsapp=demo.whatsapp,
             defaults={
-                "name": f"Demo {i:02d}",
-                "status": AccountStatus.BANNED if banned else AccountStatus.NORMAL,
-                "online_status": OnlineStatus.ONLINE if online else OnlineStatus.OFFLINE,
-                "presence_status": Presence.BANNED
-                if banned
-                else (Presence.ONLINE if online else Presence.OFFLINE),
-                "agent": agent if i % 2 == 0 else None,
-                "agent_account": "agent01" if i % 2 == 0 else "",
+                "name": demo.name,
+                "status": AccountStatus.BANNED if demo.banned else AccountStatus.NORMAL,
+                "online_status": OnlineStatus.ONLINE if demo.online else OnlineStatus.OFFLINE,
+                "presence_status": Presence.BANNED if demo.banned else presence,
+                "agent": agents[demo.agent_account],
+                "agent_account": demo.agent_account,
                 "platform": 1,
                 "country": "CN",
                 "last_event_at": now - timedelta(minutes=i * 7),
             },
         )
-    return count
+    return len(fleet)

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from core.demo_data import DEMO_AGENTS, demo_fleet
 from simulator import vendorcodes as vc
 
 
@@ -280,11 +281,6 @@ class Options:
 
 Sink = Callable[[str, Any], object]
 
-DEMO_AGENTS = (
-    (10001, "agent01", "Demo Agent"),
-    (10002, "agent02", "Second Agent"),
-)
-
 
 class VendorState:
     def __init__(
@@ -364,27 +360,26 @@ class VendorState:
                 self.max_ports = int(values["max_ports"])
 
     def seed_demo(self) -> None:
-        """Mirror core.demo_data's fleet: agents logged in, two thirds of accounts online."""
+        """Start with core.demo_data's fleet (the one `make demo` stores on our side)."""
         with self.lock:
             for user_id, account, name in DEMO_AGENTS:
                 self.upsert_agent(user_id=user_id, agent_account=account, user_name=name)
-            for i in range(24):
-                number = f"86138000{i:04d}"
-                banned = i % 11 == 0
-                online = not banned and i % 3 != 0
+            for demo in demo_fleet():
                 acc = Account(
-                    whatsapp=number,
-                    name=f"Demo {i:02d}",
-                    status=vc.STATUS_BANNED if banned else vc.STATUS_NORMAL,
-                    online_status=vc.OS_ONLINE if online else vc.OS_OFFLINE,
-                    presence=vc.P_BANNED if banned else (vc.P_ONLINE if online else vc.P_OFFLINE),
-                    agent_account="agent01" if i % 2 == 0 else "agent02",
+                    whatsapp=demo.whatsapp,
+                    name=demo.name,
+                    status=vc.STATUS_BANNED if demo.banned else vc.STATUS_NORMAL,
+                    online_status=vc.OS_ONLINE if demo.online else vc.OS_OFFLINE,
+                    presence=vc.P_BANNED
+                    if demo.banned
+                    else (vc.P_ONLINE if demo.online else vc.P_OFFLINE),
+                    agent_account=demo.agent_account,
                     source=vc.SOURCE_PC,
                     has_keys=True,
                 )
-                self.accounts[number] = acc
-                if online:
-                    self.agents[acc.agent_account].latest.insert(0, number)
+                self.accounts[demo.whatsapp] = acc
+                if demo.online:
+                    self.agents[acc.agent_account].latest.insert(0, demo.whatsapp)
             self._changed()
 
     # ------------------------------------------------------------------ agents
