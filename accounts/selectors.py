@@ -289,13 +289,6 @@ def _distinct_countries_everywhere(limit: int = 300) -> list[str]:
     one index probe per distinct value instead of reading every row."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return list(
-            WhatsAppAccount.objects.exclude(country="")
-            .order_by("country")
-            .values_list("country", flat=True)
-            .distinct()[:limit]
-        )
     sql = """
         WITH RECURSIVE c(country, n) AS (
             (SELECT country, 1 FROM accounts_whatsappaccount WHERE country > ''

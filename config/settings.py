@@ -1,7 +1,8 @@
 """The one settings module. Every deployment difference comes from the environment.
 
-Defaults are for `make demo` (embedded: SQLite and a filesystem broker under var/);
-`make test` and production set DATABASE_URL / CELERY_BROKER_URL / CACHE_URL.
+Defaults are for `make demo` (embedded: a PostgreSQL server shipped as a wheel, a filesystem
+broker and a file cache, all under var/); `make test` and production set DATABASE_URL /
+CELERY_BROKER_URL / CACHE_URL.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core import embedded_db
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = embedded_db.var_dir()
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -88,23 +91,18 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+# One engine: PostgreSQL. Without DATABASE_URL, the embedded server under var/ (started
+# here on first use, so every process and manage.py command finds it).
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'switchboard.sqlite3'}")
+    "default": env.db_url("DATABASE_URL")
+    if env.str("DATABASE_URL", default="")
+    else embedded_db.ensure_running(VAR_DIR)
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo runs web, worker, beat and simulator against one file: WAL and a
-    # write lock taken up front keep them from tripping over each other.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-else:
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (nonces, circuit breaker, rate limits, heartbeats) -----------------

@@ -127,8 +127,6 @@ def _close_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> It
     yield
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return
     with django_db_blocker.unblock(), connection.cursor() as cur:
         cur.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -127,19 +127,6 @@ def _insert_event(
 ) -> int:
     """One INSERT ... RETURNING id. In autocommit it is its own transaction (no BEGIN and
     COMMIT round trips); inside an outer atomic block it joins that block."""
-    if connection.vendor != "postgresql":  # the embedded demo (SQLite): the ORM's INSERT
-        return int(
-            WebhookEvent.objects.create(
-                kind=kind,
-                body=body,
-                headers=dict(headers),
-                received_at=received_at,
-                signature_ok=signature_ok,
-                state=state,
-                records=records,
-                error=error,
-            ).pk
-        )
     table = WebhookEvent._meta.db_table
     sql = f"""
         INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
@@ -442,17 +429,6 @@ def webhook_events_process_batch(
     re-checked under a row lock, and a worker killed mid-way leaves them `processing` for the
     sweeper. With a backlog one task applies many events, and the tasks sent for the events
     it took find them claimed and return at once."""
-    if connection.vendor != "postgresql":  # the embedded demo (SQLite): one event per task
-        if event_id is None:
-            return BatchOutcome(0, 0, 0, 0, "skipped")
-        single = webhook_event_process(event_id=event_id, stale_after=stale_after)
-        return BatchOutcome(
-            claimed=int(single.state != "skipped"),
-            processed=int(single.state == State.PROCESSED),
-            failed=int(single.state == State.FAILED),
-            records=single.applied,
-            own=single.state,
-        )
     own: tuple[datetime, WebhookEvent] | None = None
     if event_id is not None:
         own = _claim(event_id, stale_after)

