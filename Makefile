@@ -16,9 +16,7 @@ install: .venv/.installed
 	@touch $@
 
 demo: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_seed
-	$(PY) -m core.demo
+	$(PY) -m demo.run
 
 services-check:
 	@$(PY) -m core.servicecheck "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"

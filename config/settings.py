@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "qrlogin",
     "actions",
     "webhooks",
+    "demo",
 ]
 
 MIDDLEWARE = [

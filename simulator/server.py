@@ -352,7 +352,9 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
 class SimulatorHandle:
     """A running simulator: the HTTP server thread, the ticker and the delivery thread."""
 
-    def __init__(self, httpd: SimulatorHTTPServer, sim: Simulator, tick: float = 0.1) -> None:
+    def __init__(
+        self, httpd: SimulatorHTTPServer, sim: Simulator, tick: float = 0.1, churn: float = 0.0
+    ) -> None:
         self.httpd = httpd
         self.sim = sim
         self.state = sim.state
@@ -371,6 +373,10 @@ class SimulatorHandle:
         )
         self._serve.start()
         self._ticker.start()
+        if churn > 0:
+            threading.Thread(
+                target=self._churn, args=(churn,), daemon=True, name="sim-churn"
+            ).start()
 
     def _tick(self, every: float) -> None:
         while not self._stop.wait(every):
@@ -378,6 +384,18 @@ class SimulatorHandle:
                 self.state.tick()
             except Exception:
                 log.exception("simulator tick failed")
+
+    def _churn(self, every: float) -> None:
+        """The demo's living fleet: about every `every` seconds (jittered) one account
+        changes, and the vendor's webhooks for it go out."""
+        rng = random.Random()
+        while not self._stop.wait(every * rng.uniform(0.5, 1.5)):
+            try:
+                changed = self.state.churn(rng)
+                if changed:
+                    log.info("simulator: %s is now %s", *changed)
+            except Exception:
+                log.exception("simulator churn failed")
 
     # -------------------------------------------------------------- driving
     def reset(self, *, demo: bool | None = None) -> None:
@@ -446,6 +464,7 @@ def start_simulator(
     backoff_cap: float = 30.0,
     hold_seconds: float = 1.0,
     tick: float = 0.1,
+    churn: float = 0.0,
 ) -> SimulatorHandle:
     """Start a simulator in background threads; `.stop()` ends it. Port 0 picks a free one."""
     from django.conf import settings
@@ -471,4 +490,4 @@ def start_simulator(
         hold_seconds=hold_seconds,
     )
     httpd = SimulatorHTTPServer((host, port), sim)
-    return SimulatorHandle(httpd, sim, tick=tick)
+    return SimulatorHandle(httpd, sim, tick=tick, churn=churn)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from core.demo_data import DEMO_AGENTS, demo_fleet
+from demo.fleet import DEMO_AGENTS, demo_fleet
 from simulator import vendorcodes as vc
 
 
@@ -360,7 +360,7 @@ class VendorState:
                 self.max_ports = int(values["max_ports"])
 
     def seed_demo(self) -> None:
-        """Start with core.demo_data's fleet (the one `make demo` stores on our side)."""
+        """Start with demo.fleet (the one `make demo` stores on our side)."""
         with self.lock:
             for user_id, account, name in DEMO_AGENTS:
                 self.upsert_agent(user_id=user_id, agent_account=account, user_name=name)
@@ -607,6 +607,25 @@ class VendorState:
             acc = self._account(whatsapp)
             self._presence(acc, vc.P_DISCONNECTED, "disconnected", reason=vc.REASON_NETWORK)
             return acc
+
+    def churn(self, rng: random.Random) -> tuple[str, int] | None:
+        """One random change of a working fleet (the demo's heartbeat): an online account
+        drops its connection or goes offline, a disconnected or offline one comes back.
+        Banned accounts stay banned. Returns (number, new presence), or None if nothing
+        can change."""
+        with self.lock:
+            candidates = [a for a in self.accounts.values() if a.status == vc.STATUS_NORMAL]
+            if not candidates:
+                return None
+            acc = rng.choice(sorted(candidates, key=lambda a: a.whatsapp))
+            if acc.online:
+                if rng.random() < 0.6:
+                    self._presence(acc, vc.P_DISCONNECTED, "disconnected", reason=vc.REASON_NETWORK)
+                    return acc.whatsapp, vc.P_DISCONNECTED
+                self._presence(acc, vc.P_OFFLINE, "offline")
+                return acc.whatsapp, vc.P_OFFLINE
+            self._presence(acc, vc.P_ONLINE, "online")
+            return acc.whatsapp, vc.P_ONLINE
 
     def _account(self, whatsapp: str) -> Account:
         acc = self.accounts.get(str(whatsapp))

@@ -35,6 +35,13 @@ class Command(BaseCommand):
         parser.add_argument("--lock-minutes", type=float, default=10.0, help="port lock")
         parser.add_argument("--max-ports", type=int, default=10, help="cloud port quota")
         parser.add_argument(
+            "--churn",
+            type=float,
+            default=0.0,
+            help="every ~N seconds one account goes offline, comes back or is disconnected "
+            "(the demo's living fleet; 0: never)",
+        )
+        parser.add_argument(
             "--empty", action="store_true", help="start empty instead of with the demo fleet"
         )
 
@@ -53,6 +60,7 @@ class Command(BaseCommand):
             action_interval=options["action_interval"],
             action_delay=options["action_delay"],
             action_login_wait=options["action_login_wait"],
+            churn=options["churn"],
         )
         self.stdout.write(
             f"Upstream simulator on {handle.url} (controls at {handle.url}/_sim/), "

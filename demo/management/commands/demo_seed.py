@@ -1,0 +1,60 @@
+"""`manage.py demo_seed`: demo users, the fleet with keys and a week of history; with
+`--activity`, also a working day's activity against the running simulator (`make demo`
+runs both)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib import request
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+
+def _sim_control(path: str, body: dict[str, Any] | None) -> Any:
+    """The simulator's controls (`/_sim/...`): the phone that scans, the code it got."""
+    url = f"{settings.UPSTREAM_BASE_URL.rstrip('/')}/_sim/{path}"
+    data = None if body is None else json.dumps(body).encode()
+    req = request.Request(url, data=data, headers={"Content-Type": "application/json"})  # noqa: S310
+    with request.urlopen(req, timeout=10) as resp:  # noqa: S310 - our simulator's URL
+        return json.loads(resp.read())["data"]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users, fleet (with keys) and a week of history (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--activity",
+            action="store_true",
+            help="also log accounts in, register one, run actions and a job (needs the "
+            "simulator, web server and worker running, as `make demo` has them)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from demo.seed import SeedError, activity_seed, fleet_seed, users_seed
+
+        if settings.PRODUCTION:
+            raise CommandError("demo_seed refuses to run in production.")
+        logins = users_seed()
+        imported, deliveries, records = fleet_seed(now=timezone.now())
+        self.stdout.write("Demo logins (role, username, password):")
+        for role, username, password in logins:
+            self.stdout.write(f"  {role:<11} {username:<11} {password}")
+        if imported:
+            self.stdout.write(f"Demo fleet: {imported} accounts imported with keys.")
+        if deliveries:
+            self.stdout.write(
+                f"Demo history: a week in {deliveries} webhook deliveries "
+                f"({records} records applied)."
+            )
+        if not imported and not deliveries:
+            self.stdout.write("Demo fleet and history: already in the database.")
+        if options["activity"]:
+            try:
+                for line in activity_seed(sim=_sim_control):
+                    self.stdout.write(f"  {line}")
+            except (SeedError, OSError) as exc:
+                raise CommandError(f"demo activity: {exc}") from exc
