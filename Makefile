@@ -6,17 +6,21 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/switchboard
 TEST_REDIS_URL ?= redis://127.0.0.1:6379
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck migrations-check pytest services-check messages fuzz-full bench clean
+.PHONY: machine install demo test lint typecheck migrations-check pytest services-check messages fuzz-full bench clean
 
 install: .venv/.installed
 
 .venv/.installed: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv \
+	  || python3 -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --frozen
 	@touch $@
 
 demo: install
 	$(PY) -m demo.run
+
+machine:
+	@bash scripts/test-machine "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
 
 services-check:
 	@$(PY) -m core.servicecheck "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
@@ -39,7 +43,7 @@ pytest: install services-check
 	CACHE_URL=rediscache://127.0.0.1:6379/15 \
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-test: install lint typecheck services-check migrations-check pytest
+test: machine install lint typecheck services-check migrations-check pytest
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete

@@ -127,6 +127,8 @@ def _close_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> It
     yield
     from django.db import connection
 
+    if not str(connection.settings_dict["NAME"]).startswith("test_"):
+        return  # no test of this session opened the database: none was made
     with django_db_blocker.unblock(), connection.cursor() as cur:
         cur.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -18,7 +18,11 @@ from upstream.tests.vendor_server import VendorServer
 from upstream.types import AccountItem, ActionItem, OnlineAccountItem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SEEDS = Path("/work/shared/seeds")
+# The vendor's documentation, kept in the repository (docs/vendor/) so a clone made
+# anywhere can run these tests; the copy is compared with ../shared/seeds when present.
+REPO = Path(__file__).resolve().parents[2]
+SEEDS = REPO / "docs" / "vendor"
+SHARED_SEEDS = REPO.parent / "shared" / "seeds"
 QR = load("get_qr_code__response")["data"]
 
 
@@ -140,8 +144,20 @@ def _normalize(value: Any) -> Any:
     return value
 
 
+def test_the_repository_holds_the_vendor_documentation() -> None:
+    copies = sorted(SEEDS.glob("*.txt"))
+    assert len(copies) == 2, f"expected the two vendor seed files in {SEEDS}"
+    if not SHARED_SEEDS.is_dir():
+        pytest.skip(f"{SHARED_SEEDS} is absent: the in-repository copy cannot be compared")
+    shared = sorted(SHARED_SEEDS.glob("*.txt"))
+    assert [p.name for p in shared] == [p.name for p in copies]
+    for theirs, ours in zip(shared, copies, strict=True):
+        assert ours.read_bytes() == theirs.read_bytes(), f"{ours} differs from {theirs}"
+
+
 def test_every_json_fixture_is_verbatim_seed_text() -> None:
     seeds = "".join(p.read_text() for p in sorted(SEEDS.glob("*.txt")))
+    assert seeds, f"no seed text under {SEEDS}"
     fixtures = names()
     assert len(fixtures) >= 29 + 23 + 10  # 29 responses, 23 requests, 5 webhooks + answers
     for name in fixtures:
