@@ -12,6 +12,7 @@ from core.access import require
 from core.roles import Cap
 from core.types import AuthedRequest
 from webhooks import selectors, services
+from webhooks.auth import configured_checks
 from webhooks.forms import InboxFilterForm
 from webhooks.models import WebhookEvent, WebhookKind
 
@@ -45,6 +46,8 @@ def inbox(request: AuthedRequest) -> HttpResponse:
         "next_query": query.urlencode() if more else "",
         "summary": selectors.inbox_summary(),
         "kinds": list(WebhookKind),
+        "refused": selectors.refused_delivery_list(),
+        "auth_checks": configured_checks(),
     }
     template = "webhooks/inbox.html"
     if request.htmx and request.htmx.target == "inbox-events":
