@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings

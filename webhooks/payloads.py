@@ -295,9 +295,7 @@ def parse_online_status_detailed(data: Any) -> Parsed:
 
 def parse_online_status(data: Any) -> list[PresenceRecord]:
     """The good records of an onlineStatus body (bad ones are left out)."""
-    return [
-        r for r in parse_online_status_detailed(data).records if isinstance(r, PresenceRecord)
-    ]
+    return [r for r in parse_online_status_detailed(data).records if isinstance(r, PresenceRecord)]
 
 
 def parse_account_status(data: Any) -> list[AccountStatusRecord]:
