@@ -151,7 +151,13 @@ class AgentInputSerializer(serializers.Serializer[Any]):
 
 ERROR = inline_serializer(
     "AgentError",
-    fields={"detail": serializers.CharField(), "code": serializers.IntegerField()},
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.IntegerField(),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        ),
+    },
 )
 
 
@@ -168,7 +174,7 @@ class AgentList(generics.ListAPIView[Agent]):
         return qs.filter(user_id=self.request.user.pk or 0)
 
     @extend_schema(
-        request=AgentInputSerializer,
+        request={"application/json": AgentInputSerializer},
         responses={201: AgentSerializer, 400: ERROR, 403: ERROR, 409: ERROR},
         description="A supervisor adds an agent the vendor has not reported yet.",
     )
@@ -180,7 +186,13 @@ class AgentList(generics.ListAPIView[Agent]):
             )
         form = AgentInputSerializer(data=request.data)
         if not form.is_valid():
-            return Response(dict(form.errors, code=400), status=status.HTTP_400_BAD_REQUEST)
+            errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
+            first = next(iter(errors.items()), ("", ["Invalid input."]))
+            detail = f"{first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
+            return Response(
+                {"detail": detail, "code": 400, "errors": errors},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         try:
             agent = agent_create(
                 agent_account=form.validated_data["agent_account"],

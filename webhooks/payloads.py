@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.logging import redact
 from upstream.parsing import (
     NOT_EXECUTED_BEFORE,
     as_int,
@@ -239,7 +240,7 @@ def _raw_record(item: Any, limit: int = 500) -> str:
         text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
     except (TypeError, ValueError, RecursionError):
         text = repr(item)
-    text = text.replace("\x00", "")
+    text = redact(text.replace("\x00", ""))  # secret fields never kept (before cutting)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
