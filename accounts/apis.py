@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, serializers
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from accounts.choices import (
     AccountStatus,
@@ -15,8 +24,10 @@ from accounts.choices import (
     VerifyType,
 )
 from accounts.models import Agent, Registration, WhatsAppAccount
-from core.access import accounts_visible_to, get_account_for_user, sees_everything
+from accounts.services.agents import AgentExists, AgentInvalid, agent_create
+from core.access import accounts_visible_to, can, get_account_for_user, sees_everything
 from core.api import ChoiceDisplayField, KeysetPagination
+from core.roles import Cap
 
 
 class AccountSerializer(serializers.ModelSerializer[WhatsAppAccount]):
@@ -111,13 +122,43 @@ class AccountDetail(generics.RetrieveAPIView[WhatsAppAccount]):
 class AgentSerializer(serializers.ModelSerializer[Agent]):
     user_id = serializers.CharField(source="upstream_user_id")
     whatsapps = serializers.SerializerMethodField()
+    added_by_hand = serializers.SerializerMethodField()
 
     class Meta:
         model = Agent
-        fields = ["user_id", "agent_account", "user_name", "whatsapps"]
+        fields = [
+            "user_id",
+            "agent_account",
+            "user_name",
+            "whatsapps",
+            "online",
+            "last_seen_at",
+            "added_by_hand",
+        ]
 
     def get_whatsapps(self, obj: Agent) -> list[str]:
         return [a.whatsapp for a in obj.accounts.all()]
+
+    def get_added_by_hand(self, obj: Agent) -> bool:
+        return obj.added_by_id is not None
+
+
+class AgentInputSerializer(serializers.Serializer[Any]):
+    agent_account = serializers.CharField(max_length=200, allow_blank=True)
+    user_id = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    user_name = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+
+
+ERROR = inline_serializer(
+    "AgentError",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.IntegerField(),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        ),
+    },
+)
 
 
 class AgentList(generics.ListAPIView[Agent]):
@@ -131,6 +172,39 @@ class AgentList(generics.ListAPIView[Agent]):
         if sees_everything(self.request.user):
             return qs
         return qs.filter(user_id=self.request.user.pk or 0)
+
+    @extend_schema(
+        request={"application/json": AgentInputSerializer},
+        responses={201: AgentSerializer, 400: ERROR, 403: ERROR, 409: ERROR},
+        description="A supervisor adds an agent the vendor has not reported yet.",
+    )
+    def post(self, request: Request) -> Response:
+        if not can(request.user, Cap.MANAGE_ACCOUNTS):
+            return Response(
+                {"detail": "Only supervisors and admins may add agents.", "code": 403},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        form = AgentInputSerializer(data=request.data)
+        if not form.is_valid():
+            errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
+            first = next(iter(errors.items()), ("", ["Invalid input."]))
+            detail = f"{first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
+            return Response(
+                {"detail": detail, "code": 400, "errors": errors},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            agent = agent_create(
+                agent_account=form.validated_data["agent_account"],
+                user_id=form.validated_data["user_id"],
+                user_name=form.validated_data["user_name"],
+                actor=request.user,
+            )
+        except AgentExists as exc:
+            return Response({"detail": str(exc), "code": 409}, status=status.HTTP_409_CONFLICT)
+        except AgentInvalid as exc:
+            return Response({"detail": str(exc), "code": 400}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
 
 
 class RegistrationSerializer(serializers.ModelSerializer[Registration]):

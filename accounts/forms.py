@@ -201,3 +201,13 @@ class EventFilterForm(forms.Form):
             since=data.get("since"),
             until=data.get("until"),
         )
+
+
+class AgentAddForm(forms.Form):
+    """Add an agent the vendor has not reported yet; the service checks the rest."""
+
+    agent_account = forms.CharField(label=_("Agent account"), max_length=200)
+    user_id = forms.CharField(
+        label=_("User id (the vendor's agent id)"), max_length=200, required=False
+    )
+    user_name = forms.CharField(label=_("Name"), max_length=500, required=False)

@@ -37,6 +37,19 @@ class Agent(models.Model):
         _("upstream user id"), max_length=32, blank=True, db_index=True
     )
     user_name = models.CharField(_("agent name"), max_length=150, blank=True)
+    # The directory (issue 13 point 3): an agent stays known while offline. `online` is what
+    # the last agent poll said; `last_seen_at` the latest moment any source saw the agent
+    # active (an online poll, an onlineStatus record naming it, a status log row).
+    online = models.BooleanField(_("online"), default=False)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Set when a supervisor added the agent by hand."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -476,3 +476,15 @@ def registrations_visible_to(user: Any) -> QuerySet[Registration]:
     from core.access import scope_to_owner
 
     return scope_to_owner(user, Registration.objects.all())
+
+
+def agent_directory() -> list[Agent]:
+    """Every known agent, online first, then by last seen (newest first), with the number of
+    accounts linked to it (`n_accounts`)."""
+    from django.db.models import Count, F
+
+    return list(
+        Agent.objects.annotate(n_accounts=Count("accounts"))
+        .order_by("-online", F("last_seen_at").desc(nulls_last=True), "agent_account")
+        .select_related("added_by")
+    )

@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("register/<int:pk>/", views.registration_detail, name="registration"),
     path("agents/", views.agents, name="agents"),
     path("agents/vendor/", views.agents_vendor, name="agents_vendor"),
+    path("agents/add/", views.agent_add, name="agent_add"),
     path("logs/", views.logs, name="logs"),
     path("logs/export.csv", views.logs_export, name="logs_export"),
     path("logs/chart.json", views.logs_chart, name="logs_chart"),

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors
 from accounts.choices import DetailStatus, Presence, Source, label
 from accounts.forms import (
+    AgentAddForm,
     ContactLookupForm,
     EventFilterForm,
     FleetFilterForm,
@@ -535,13 +536,49 @@ def registration_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @require(Cap.VIEW_AGENTS)
 @require_GET
 def agents(request: AuthedRequest) -> HttpResponse:
-    from accounts.models import Agent
-
     agent_filter = request.GET.get("agent", "").strip()
-    agent_rows = Agent.objects.order_by("agent_account")
-    all_agents = list(agent_rows.values_list("agent_account", flat=True)[:500])
-    context = {"agent_filter": agent_filter, "all_agents": all_agents}
+    directory = selectors.agent_directory()
+    context = {
+        "agent_filter": agent_filter,
+        "all_agents": [a.agent_account for a in directory[:500]],
+        "directory": directory,
+        "add_form": AgentAddForm(),
+        "can_add": can(request.user, Cap.MANAGE_ACCOUNTS),
+    }
     return render(request, "accounts/agents.html", context)
+
+
+@require(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def agent_add(request: AuthedRequest) -> HttpResponse:
+    """A supervisor adds an agent the vendor has not reported yet (same service as the API)."""
+    from accounts.services.agents import AgentInvalid, agent_create
+
+    form = AgentAddForm(request.POST)
+    if form.is_valid():
+        try:
+            agent = agent_create(
+                agent_account=form.cleaned_data["agent_account"],
+                user_id=form.cleaned_data["user_id"],
+                user_name=form.cleaned_data["user_name"],
+                actor=request.user,
+            )
+        except AgentInvalid as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, _("Agent %(account)s added.") % {"account": agent.agent_account}
+            )
+            return redirect("accounts:agents")
+    directory = selectors.agent_directory()
+    context = {
+        "agent_filter": "",
+        "all_agents": [a.agent_account for a in directory[:500]],
+        "directory": directory,
+        "add_form": form,
+        "can_add": True,
+    }
+    return render(request, "accounts/agents.html", context, status=400)
 
 
 @require(Cap.VIEW_AGENTS)

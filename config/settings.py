@@ -295,6 +295,34 @@ WEBHOOK_SECRETS = env.list("WEBHOOK_SECRETS", default=["demo-secret"])
 WEBHOOK_MAX_SKEW = 300
 WEBHOOK_NONCE_TTL = 600
 WEBHOOK_MAX_BYTES = 1024 * 1024
+# Webhook authentication (DESIGN.md section 3): a comma list of checks that must all pass:
+# hmac (the signing scheme above, WEBHOOK_SECRETS), api-key (X-Api-Key in WEBHOOK_API_KEYS),
+# ip (the client address, read through TRUSTED_PROXY_NETS, in WEBHOOK_ALLOWED_NETS).
+WEBHOOK_AUTH = env.list("WEBHOOK_AUTH", default=["hmac"])
+WEBHOOK_API_KEYS = env.list("WEBHOOK_API_KEYS", default=[])
+WEBHOOK_ALLOWED_NETS = env.list("WEBHOOK_ALLOWED_NETS", default=[])
+# X-Forwarded-For is read only when the direct peer is one of these (the reverse proxy).
+TRUSTED_PROXY_NETS = env.list("TRUSTED_PROXY_NETS", default=[])
+
+
+def _check_webhook_auth() -> None:
+    from webhooks.authconfig import parse_checks, parse_nets
+
+    try:
+        checks = parse_checks(WEBHOOK_AUTH)
+        parse_nets(WEBHOOK_ALLOWED_NETS, "WEBHOOK_ALLOWED_NETS")
+        parse_nets(TRUSTED_PROXY_NETS, "TRUSTED_PROXY_NETS")
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    if PRODUCTION and not checks:
+        raise ImproperlyConfigured("Production needs WEBHOOK_AUTH (hmac, api-key, ip).")
+    if "api-key" in checks and not any(WEBHOOK_API_KEYS):
+        raise ImproperlyConfigured("WEBHOOK_AUTH has api-key: set WEBHOOK_API_KEYS.")
+    if "ip" in checks and not any(WEBHOOK_ALLOWED_NETS):
+        raise ImproperlyConfigured("WEBHOOK_AUTH has ip: set WEBHOOK_ALLOWED_NETS.")
+
+
+_check_webhook_auth()
 
 # Open-chat lanes: the vendor's spacing rule (seconds between two actions of a pair).
 ACTION_LANE_INTERVAL = env.float("ACTION_LANE_INTERVAL", default=10.0)

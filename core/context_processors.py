@@ -20,6 +20,7 @@ NAV: list[tuple[Any, str, tuple[Cap, ...]]] = [
     (_("Agents"), "accounts:agents", (Cap.VIEW_AGENTS,)),
     (_("Logs"), "accounts:logs", (Cap.VIEW_LOGS,)),
     (_("Webhooks"), "webhooks:inbox", (Cap.VIEW_INBOX,)),
+    (_("Vendor connection"), "webhooks:vendor", (Cap.VIEW_INBOX,)),
     (_("Audit"), "audit", (Cap.VIEW_AUDIT,)),
     (_("Admin"), "admin:index", (Cap.MANAGE_USERS,)),
 ]

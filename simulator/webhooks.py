@@ -224,15 +224,7 @@ class Dispatcher:
     def _attempt(self, base: str | None, delivery: Delivery) -> int | str:
         if not base:
             return "no webhook base"
-        from django.conf import settings
-
-        from upstream.signing import get_signer
-
-        headers = get_signer().sign(
-            api_key=settings.UPSTREAM_API_KEY,
-            secret=settings.WEBHOOK_SECRETS[0],
-            body=delivery.body,
-        )
+        headers = webhook_auth_headers(delivery.body)
         headers["Content-Type"] = "application/json"
         url = base.rstrip("/") + delivery.path
         try:
@@ -245,3 +237,24 @@ class Dispatcher:
         if status != 200:
             log.info("webhook %s attempt %d -> %s", delivery.path, delivery.attempts + 1, status)
         return status
+
+
+def webhook_auth_headers(body: bytes) -> dict[str, str]:
+    """The headers a delivery carries under the receiver's WEBHOOK_AUTH: signed (hmac), with
+    the first of WEBHOOK_API_KEYS (api-key). The ip check needs nothing in the request."""
+    from django.conf import settings
+
+    from upstream.signing import get_signer
+    from webhooks.authconfig import parse_checks
+
+    checks = parse_checks(settings.WEBHOOK_AUTH)
+    headers: dict[str, str] = {}
+    if "hmac" in checks:
+        headers = get_signer().sign(
+            api_key=settings.UPSTREAM_API_KEY,
+            secret=settings.WEBHOOK_SECRETS[0],
+            body=body,
+        )
+    if "api-key" in checks and settings.WEBHOOK_API_KEYS:
+        headers["X-Api-Key"] = settings.WEBHOOK_API_KEYS[0]
+    return headers

@@ -253,3 +253,19 @@ def ping() -> None:
         session().get(url_for("/"), timeout=(1.0, 2.0), allow_redirects=False)
     except requests.RequestException as exc:
         raise UpstreamUnavailable(f"upstream unreachable: {type(exc).__name__}") from exc
+
+
+def probe(endpoint: Endpoint, *, body: Any = None) -> tuple[int, bytes]:
+    """One signed request for a diagnosis (`upstream.diagnose`): the HTTP status and the raw
+    answer. It bypasses the breaker (a diagnosis must report reality) and lets the transport's
+    exceptions through unchanged, so the caller can say exactly what failed."""
+    raw = b"" if endpoint.method == "GET" else encode_body(body if body is not None else {})
+    response = session().request(
+        endpoint.method,
+        url_for(endpoint.path),
+        data=raw or None,
+        headers=signed_headers(raw),
+        timeout=timeouts(),
+        allow_redirects=False,
+    )
+    return response.status_code, response.content

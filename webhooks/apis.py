@@ -38,6 +38,7 @@ class WebhookEventSerializer(serializers.ModelSerializer):  # type: ignore[type-
             "processed_at",
             "records",
             "applied",
+            "rejected_records",
         ]
         read_only_fields = fields
 

@@ -53,6 +53,19 @@ RECORDS = _metric(
     "Records carried by acknowledged webhook deliveries, by kind.",
     "kind",
 )
+RECORDS_REJECTED = _metric(
+    "switchboard_webhook_records_rejected_total",
+    "counter",
+    "Records set aside from acknowledged list deliveries (each kept with its reason), by kind.",
+    "kind",
+)
+REFUSED = _metric(
+    "switchboard_webhook_refused_total",
+    "counter",
+    "Deliveries refused by webhook authentication (WEBHOOK_AUTH), by check and reason.",
+    "check",
+    "reason",
+)
 PROCESSED = _metric(
     "switchboard_webhook_processed_total",
     "counter",

@@ -34,6 +34,9 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     records = models.PositiveIntegerField(default=0)
     applied = models.PositiveIntegerField(default=0)
+    # Records of a list body that could not be used, each {position, reason, record}; the
+    # good records of the same delivery are applied (issue 13 point 6).
+    rejected_records = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -44,3 +47,25 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
+
+
+class RefusedDelivery(models.Model):
+    """A delivery refused by webhook authentication (WEBHOOK_AUTH): what an operator needs to
+    see why, and never its body (an unsigned body is not ours to keep). The last 100 are kept."""
+
+    KEEP = 100
+
+    received_at = models.DateTimeField(db_index=True)
+    path = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, blank=True)
+    auth_check = models.CharField(max_length=16)  # hmac, api-key, ip
+    reason = models.CharField(max_length=64)
+    detail = models.CharField(max_length=200, blank=True)
+    source_addr = models.CharField(max_length=64, blank=True)
+    header_names = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.path} refused ({self.reason})"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.logging import redact
 from upstream.parsing import (
     NOT_EXECUTED_BEFORE,
     as_int,
@@ -215,7 +216,64 @@ def _event_time(raw: Any) -> datetime | None:
         return None
 
 
-def parse_online_status(data: Any) -> list[PresenceRecord]:
+@dataclass(frozen=True)
+class RecordRejection:
+    """One record of a list body that could not be used: its position, why, and (bounded)
+    the record as sent. The good records of the same body are applied (issue 13 point 6)."""
+
+    position: int
+    reason: str
+    record: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "reason": self.reason, "record": self.record}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    records: list[Record]
+    rejections: list[RecordRejection]
+
+
+def _raw_record(item: Any, limit: int = 500) -> str:
+    try:
+        text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(item)
+    text = redact(text.replace("\x00", ""))  # secret fields never kept (before cutting)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _presence_record(item: Any, index: int) -> PresenceRecord:
+    where = f"record {index}"
+    item = _object(item, where)
+    whatsapp = _number(item, where, "whatsId")
+    status = _int(item, "status", where)
+    assert status is not None
+    detail = _int(item, "detailStatus", where, required=False)
+    platform = _int(item, "platformType", where, required=False, high=SMALL)
+    agent_account = _text(item, "account", where, max_len=64)
+    raw_time = item.get("time")
+    if raw_time is None or raw_time == "":
+        raise PayloadError(f"{where}: missing time")
+    event_time = _event_time(raw_time)
+    if event_time is None:
+        raise PayloadError(f"{where}: time {_show(raw_time)} is not a vendor time")
+    return PresenceRecord(
+        whatsapp=whatsapp,
+        status=status,
+        detail_status=detail,
+        agent_account=agent_account,
+        platform=platform,
+        event_time=event_time,
+        position=index,
+    )
+
+
+def parse_online_status_detailed(data: Any) -> Parsed:
+    """The list and each record: a body that is not the documented shape (an object without
+    whatsAppList, a list that is not a list) raises PayloadError; a bad record is set aside
+    with its reason and the good ones are kept."""
     if isinstance(data, Mapping):
         if "whatsAppList" not in data:
             raise PayloadError("expected whatsAppList (a list of records) or a bare list")
@@ -226,34 +284,19 @@ def parse_online_status(data: Any) -> list[PresenceRecord]:
         items = data
     if not isinstance(items, list):
         raise PayloadError(f"whatsAppList: expected a list, got {type(items).__name__}")
-    records = []
+    records: list[Record] = []
+    rejections: list[RecordRejection] = []
     for index, item in enumerate(items):
-        where = f"record {index}"
-        item = _object(item, where)
-        whatsapp = _number(item, where, "whatsId")
-        status = _int(item, "status", where)
-        assert status is not None
-        detail = _int(item, "detailStatus", where, required=False)
-        platform = _int(item, "platformType", where, required=False, high=SMALL)
-        agent_account = _text(item, "account", where, max_len=64)
-        raw_time = item.get("time")
-        if raw_time is None or raw_time == "":
-            raise PayloadError(f"{where}: missing time")
-        event_time = _event_time(raw_time)
-        if event_time is None:
-            raise PayloadError(f"{where}: time {_show(raw_time)} is not a vendor time")
-        records.append(
-            PresenceRecord(
-                whatsapp=whatsapp,
-                status=status,
-                detail_status=detail,
-                agent_account=agent_account,
-                platform=platform,
-                event_time=event_time,
-                position=index,
-            )
-        )
-    return records
+        try:
+            records.append(_presence_record(item, index))
+        except PayloadError as exc:
+            rejections.append(RecordRejection(index, str(exc), _raw_record(item)))
+    return Parsed(records, rejections)
+
+
+def parse_online_status(data: Any) -> list[PresenceRecord]:
+    """The good records of an onlineStatus body (bad ones are left out)."""
+    return [r for r in parse_online_status_detailed(data).records if isinstance(r, PresenceRecord)]
 
 
 def parse_account_status(data: Any) -> list[AccountStatusRecord]:
@@ -341,11 +384,29 @@ PARSERS: dict[str, Any] = {
 }
 
 
-def parse(kind: str, body: bytes) -> list[Record]:
-    """Normalised records of a body, or PayloadError naming the problem."""
+# Receivers whose body is a list of records: a bad record is set aside, not the body.
+LIST_PARSERS: dict[str, Any] = {
+    WebhookKind.ONLINE_STATUS: parse_online_status_detailed,
+}
+
+
+def parse_detailed(kind: str, body: bytes) -> Parsed:
+    """The usable records of a body and the records set aside with their reasons; a body
+    that is not JSON or not the documented shape raises PayloadError naming the problem."""
+    data = load_json(body)
+    if kind in LIST_PARSERS:
+        parsed: Parsed = LIST_PARSERS[kind](data)
+        return parsed
     try:
         parser = PARSERS[kind]
     except KeyError:
         raise PayloadError(f"unknown webhook kind {kind!r}") from None
-    records: list[Record] = parser(load_json(body))
-    return records
+    return Parsed(parser(data), [])
+
+
+def parse(kind: str, body: bytes) -> list[Record]:
+    """Normalised usable records of a body, or PayloadError naming the problem. For a
+    list body, records that are bad on their own are left out (see parse_detailed)."""
+    if kind not in PARSERS:
+        raise PayloadError(f"unknown webhook kind {kind!r}")
+    return parse_detailed(kind, body).records

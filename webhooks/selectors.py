@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import StatusEvent
 from core.logging import redact
 from core.selectors import webhook_lag_seconds
-from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
 
 
 def webhook_event_list(
@@ -100,3 +100,8 @@ def inbox_summary() -> dict[str, Any]:
         WebhookEvent.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
     )
     return {"lag": webhook_lag_seconds(), "by_state": counts}
+
+
+def refused_delivery_list(*, limit: int = 100) -> list[RefusedDelivery]:
+    """The last refused deliveries (webhook authentication), newest first."""
+    return list(RefusedDelivery.objects.order_by("-received_at", "-id")[:limit])

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,7 +37,7 @@ from core.audit import audit_record
 from core.logging import redact
 from qrlogin.services.results import qr_instance_link, qr_login_result_apply, scan_task_status_apply
 from webhooks import metrics
-from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
 from webhooks.payloads import (
     AccountStatusRecord,
     PayloadError,
@@ -47,6 +47,7 @@ from webhooks.payloads import (
     RegisterRecord,
     ScanTaskRecord,
     parse,
+    parse_detailed,
 )
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ class Receipt:
     event_id: int
     state: str
     records: int
-    error: str = ""
+    error: str = ""  # the body as a whole is unusable (answered 400)
+    rejected: int = 0  # records set aside, each kept with its reason
 
 
 def _enqueue(event_id: int) -> None:
@@ -124,14 +126,15 @@ def _insert_event(
     state: str,
     records: int,
     error: str = "",
+    rejected_records: list[dict[str, Any]] | None = None,
 ) -> int:
     """One INSERT ... RETURNING id. In autocommit it is its own transaction (no BEGIN and
     COMMIT round trips); inside an outer atomic block it joins that block."""
     table = WebhookEvent._meta.db_table
     sql = f"""
         INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
-            attempts, records, applied)
-        VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0)
+            attempts, records, applied, rejected_records)
+        VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0, %s::jsonb)
         RETURNING id
     """  # noqa: S608 - table name from _meta; values are bound
     params: list[Any] = [
@@ -143,6 +146,7 @@ def _insert_event(
         str(state),
         error,
         records,
+        json.dumps(rejected_records or [], ensure_ascii=False),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -164,7 +168,7 @@ def webhook_event_receive(
     enqueued once the row is committed (at once in autocommit)."""
     received_at = received_at or timezone.now()
     try:
-        records = parse(kind, body)
+        parsed = parse_detailed(kind, body)
     except PayloadError as exc:
         error = clean_text(exc, 500)
         event_id = _insert_event(
@@ -180,6 +184,25 @@ def webhook_event_receive(
         metrics.REJECTED.labels(kind, "payload").inc()
         metrics.RECEIVED.labels(kind).inc()
         return Receipt(event_id, State.REJECTED, 0, error)
+    rejected = [r.as_dict() for r in parsed.rejections]
+    if rejected:
+        metrics.RECORDS_REJECTED.labels(kind).inc(len(rejected))
+    if rejected and not parsed.records:
+        # The body has the documented shape but no usable record: acknowledged (the
+        # vendor's retry would fail the same way forever), kept as rejected for admins.
+        event_id = _insert_event(
+            kind=kind,
+            body=body,
+            headers=headers,
+            received_at=received_at,
+            signature_ok=signature_ok,
+            state=State.REJECTED,
+            records=0,
+            error=clean_text(f"every record was rejected ({len(rejected)})", 500),
+            rejected_records=rejected,
+        )
+        metrics.RECEIVED.labels(kind).inc()
+        return Receipt(event_id, State.REJECTED, 0, rejected=len(rejected))
     event_id = _insert_event(
         kind=kind,
         body=body,
@@ -187,12 +210,72 @@ def webhook_event_receive(
         received_at=received_at,
         signature_ok=signature_ok,
         state=State.PENDING,
-        records=len(records),
+        records=len(parsed.records),
+        rejected_records=rejected,
     )
     _enqueue(event_id)
     metrics.RECEIVED.labels(kind).inc()
-    metrics.RECORDS.labels(kind).inc(len(records))
-    return Receipt(event_id, State.PENDING, len(records))
+    metrics.RECORDS.labels(kind).inc(len(parsed.records))
+    return Receipt(event_id, State.PENDING, len(parsed.records), rejected=len(rejected))
+
+
+def refused_delivery_record(
+    *,
+    path: str,
+    kind: str,
+    check: str,
+    reason: str,
+    detail: str,
+    source_addr: str,
+    header_names: list[str],
+    received_at: datetime | None = None,
+) -> None:
+    """Keep a refused delivery for the inbox (never its body) and only the last
+    RefusedDelivery.KEEP. A database failure is logged, not raised: the answer is 401 anyway."""
+    try:
+        with transaction.atomic():
+            _refused_delivery_insert(
+                path=path,
+                kind=kind,
+                check=check,
+                reason=reason,
+                detail=detail,
+                source_addr=source_addr,
+                header_names=header_names,
+                received_at=received_at or timezone.now(),
+            )
+    except DatabaseError:
+        log.warning("could not record a refused webhook delivery (%s %s)", path, reason)
+
+
+def _refused_delivery_insert(
+    *,
+    path: str,
+    kind: str,
+    check: str,
+    reason: str,
+    detail: str,
+    source_addr: str,
+    header_names: list[str],
+    received_at: datetime,
+) -> None:
+    RefusedDelivery.objects.create(
+        received_at=received_at,
+        path=clean_text(path, 200),
+        kind=kind,
+        auth_check=check,
+        reason=clean_text(reason, 64),
+        detail=clean_text(detail, 200),
+        source_addr=clean_text(source_addr, 64),
+        header_names=[clean_text(n, 64) for n in header_names],
+    )
+    cutoff = list(
+        RefusedDelivery.objects.order_by("-id").values_list("id", flat=True)[
+            RefusedDelivery.KEEP - 1 : RefusedDelivery.KEEP
+        ]
+    )
+    if cutoff:
+        RefusedDelivery.objects.filter(id__lt=cutoff[0]).delete()
 
 
 # --- processing ------------------------------------------------------------------------
@@ -591,7 +674,9 @@ def webhook_event_replay(*, event_id: int, actor: Any) -> ReplayOutcome:
             raise NotReplayable(f"only failed or rejected events can be replayed ({event.state})")
         before = {"state": event.state, "error": event.error, "attempts": event.attempts}
         try:
-            records = parse(event.kind, bytes(event.body))
+            parsed = parse_detailed(event.kind, bytes(event.body))
+            if parsed.rejections and not parsed.records:
+                raise PayloadError(f"every record was rejected ({len(parsed.rejections)})")
         except PayloadError as exc:
             event.state = State.REJECTED if event.state == State.REJECTED else State.FAILED
             event.error = clean_text(exc, 500)
@@ -599,7 +684,7 @@ def webhook_event_replay(*, event_id: int, actor: Any) -> ReplayOutcome:
         else:
             event.state = State.PENDING
             event.error = ""
-            event.records = len(records)
+            event.records = len(parsed.records)
             event.claimed_at = None
             event.processed_at = None
             event.save(update_fields=["state", "error", "records", "claimed_at", "processed_at"])

@@ -17,4 +17,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("webhooks/counts.json", views.counts, name="counts"),
     path("webhooks/<int:event_id>/", views.detail, name="detail"),
     path("webhooks/<int:event_id>/replay/", views.replay, name="replay"),
+    path("webhooks/vendor/", views.vendor_connection, name="vendor"),
 ]

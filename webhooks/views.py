@@ -12,6 +12,7 @@ from core.access import require
 from core.roles import Cap
 from core.types import AuthedRequest
 from webhooks import selectors, services
+from webhooks.auth import configured_checks
 from webhooks.forms import InboxFilterForm
 from webhooks.models import WebhookEvent, WebhookKind
 
@@ -45,6 +46,8 @@ def inbox(request: AuthedRequest) -> HttpResponse:
         "next_query": query.urlencode() if more else "",
         "summary": selectors.inbox_summary(),
         "kinds": list(WebhookKind),
+        "refused": selectors.refused_delivery_list(),
+        "auth_checks": configured_checks(),
     }
     template = "webhooks/inbox.html"
     if request.htmx and request.htmx.target == "inbox-events":
@@ -95,3 +98,25 @@ def replay(request: AuthedRequest, event_id: int) -> HttpResponse:
         else:
             messages.warning(request, _("Still invalid: %(error)s") % {"error": outcome.error})
     return redirect("webhooks:detail", event_id=event_id)
+
+
+@require(Cap.VIEW_INBOX)
+def vendor_connection(request: AuthedRequest) -> HttpResponse:
+    """Admins: the same check as `manage.py vendor_check`, run on POST (it calls the vendor)."""
+    from django.conf import settings
+
+    from upstream.diagnose import vendor_check
+
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    results = vendor_check() if request.method == "POST" else None
+    context = {
+        "base_url": settings.UPSTREAM_BASE_URL,
+        "results": results,
+        "ok": results is not None and all(r.ok for r in results),
+        "auth_checks": configured_checks(),
+    }
+    template = "webhooks/vendor.html"
+    if request.htmx and results is not None:
+        template += "#results"
+    return render(request, template, context)

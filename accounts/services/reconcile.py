@@ -21,9 +21,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Agent, WhatsAppAccount
+from accounts.services.agents import AgentSighting
 from accounts.services.status import accounts_ensure
 from qrlogin.models import CloudPort, PortQuota
 from upstream.errors import UpstreamProblem
+
+SOURCES = (1, 2)  # the agent operations' sources: 1 pc, 2 mobile
 
 
 @dataclass
@@ -37,6 +40,8 @@ class ReconcileReport:
     ports_released: int = 0
     agents_seen: int = 0
     agents_linked: int = 0
+    agents_known: int = 0  # the directory: agents named by any agent operation
+    skipped: list[str] = field(default_factory=list)  # vendor records that do not fit
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -54,6 +59,8 @@ class ReconcileReport:
             "ports_released": self.ports_released,
             "agents_seen": self.agents_seen,
             "agents_linked": self.agents_linked,
+            "agents_known": self.agents_known,
+            "skipped": list(self.skipped),
             "errors": dict(self.errors),
         }
 
@@ -134,21 +141,42 @@ def ports_reconcile(*, ports: list[Any], poll_started_at: datetime) -> int:
     return released
 
 
-def agents_reconcile(*, groups: list[Any], poll_started_at: datetime) -> tuple[int, int]:
-    """Upsert agents (by agent_account) and link their accounts: agent, source, and the
-    agent account when no presence record arrived since the poll began."""
-    agents_seen = 0
+def agents_reconcile(
+    *, groups: list[Any], poll_started_at: datetime, skipped: list[str] | None = None
+) -> tuple[int, int]:
+    """The online agents of queryAllOlWhatsAppInfo: each is upserted into the directory
+    (online, seen at the poll), every other agent is marked offline (and stays known), and
+    their accounts are linked: agent, source, and the agent account when no presence record
+    arrived since the poll began. A record that does not fit (an over-long agent account) is
+    skipped and named in `skipped`; the others still apply."""
+    from accounts.services.agents import agents_mark_offline, agents_seen
+
+    sightings = [
+        AgentSighting(
+            agent_account=item.agent_account,
+            user_id=item.user_id,
+            user_name=item.user_name,
+            seen_at=poll_started_at,
+            online=True,
+        )
+        for group in groups
+        for item in group.agents
+    ]
     linked = 0
     with transaction.atomic():
+        agents_seen_count, problems = agents_seen(sightings=sightings)
+        if skipped is not None:
+            skipped.extend(f"queryAllOlWhatsAppInfo: {p}" for p in problems)
+        known = {
+            a.agent_account: a
+            for a in Agent.objects.filter(agent_account__in=[s.agent_account for s in sightings])
+        }
+        agents_mark_offline(except_accounts=known)
         for group in groups:
             for item in group.agents:
-                if not item.agent_account:
+                agent = known.get(item.agent_account)
+                if agent is None:
                     continue
-                agents_seen += 1
-                agent, _ = Agent.objects.update_or_create(
-                    agent_account=item.agent_account,
-                    defaults={"upstream_user_id": item.user_id, "user_name": item.user_name},
-                )
                 numbers = [w.whatsapp for w in item.whatsapps if w.whatsapp]
                 if not numbers:
                     continue
@@ -165,7 +193,22 @@ def agents_reconcile(*, groups: list[Any], poll_started_at: datetime) -> tuple[i
                 WhatsAppAccount.objects.filter(whatsapp__in=numbers).exclude(
                     last_event_received_at__gte=poll_started_at
                 ).update(agent_account=agent.agent_account)
-    return agents_seen, linked
+    return agents_seen_count, linked
+
+
+def agent_directory_reconcile(
+    *,
+    sightings: list[Any],
+    source_name: str,
+    skipped: list[str],
+) -> int:
+    """Agents named by queryUserStatus, getLatestOnlineWhatsAccount or queryUserStatusLog:
+    known from then on (offline ones too). Returns how many were written."""
+    from accounts.services.agents import agents_seen
+
+    written, problems = agents_seen(sightings=sightings)
+    skipped.extend(f"{source_name}: {p}" for p in problems)
+    return written
 
 
 def upstream_reconcile() -> ReconcileReport:
@@ -195,11 +238,60 @@ def upstream_reconcile() -> ReconcileReport:
     def agents() -> None:
         groups = operations.query_all_ol_whatsapp_info()
         report.agents_seen, report.agents_linked = agents_reconcile(
-            groups=groups, poll_started_at=started
+            groups=groups, poll_started_at=started, skipped=report.skipped
+        )
+
+    def user_status() -> None:
+        sightings = [
+            AgentSighting(
+                agent_account=a.agent_account,
+                user_id=a.user_id,
+                user_name=a.user_name,
+                seen_at=started,
+                online=True,
+            )
+            for source in SOURCES
+            for a in operations.query_user_status(source=source)
+        ]
+        agent_directory_reconcile(
+            sightings=sightings, source_name="queryUserStatus", skipped=report.skipped
+        )
+
+    def latest_online() -> None:
+        sightings = [
+            AgentSighting(agent_account=a.agent_account, user_id=a.user_id, user_name=a.user_name)
+            for source in SOURCES
+            for a in operations.get_latest_online_whats_account(source=source)
+        ]
+        agent_directory_reconcile(
+            sightings=sightings,
+            source_name="getLatestOnlineWhatsAccount",
+            skipped=report.skipped,
+        )
+
+    def status_log() -> None:
+        sightings = [
+            AgentSighting(
+                agent_account=log.agent_account,
+                user_id=log.user_id,
+                seen_at=max(
+                    (e.create_time for e in log.entries if e.create_time is not None),
+                    default=None,
+                ),
+            )
+            for source in SOURCES
+            for log in operations.query_user_status_log(source=source)
+        ]
+        agent_directory_reconcile(
+            sightings=sightings, source_name="queryUserStatusLog", skipped=report.skipped
         )
 
     _part(report, "queryWhatsAppStatus", accounts)
     _part(report, "selectCloudPort", quota)
     _part(report, "selectCloudPortDetail", ports)
     _part(report, "queryAllOlWhatsAppInfo", agents)
+    _part(report, "queryUserStatus", user_status)
+    _part(report, "getLatestOnlineWhatsAccount", latest_online)
+    _part(report, "queryUserStatusLog", status_log)
+    report.agents_known = Agent.objects.count()
     return report

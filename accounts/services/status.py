@@ -14,9 +14,9 @@ accounts; they belong in the fleet).
 The presence fields (presence_status, detail_status, agent_account, platform, last_event_at)
 mirror the newest record exactly, so the result does not depend on the order deliveries are
 processed in. The `agent` link (who may see the account) is set to the Agent whose
-agent_account the newest record names, when such an Agent exists; an empty or unknown agent
-account (`"account": ""` while nobody is logged in) leaves the link alone, so an agent does
-not lose sight of their account when it goes offline.
+agent_account the newest record names (every agent account a record names joins the agent
+directory first); an empty agent account (`"account": ""` while nobody is logged in) leaves
+the link alone, so an agent does not lose sight of their account when it goes offline.
 """
 
 from __future__ import annotations
@@ -83,6 +83,20 @@ def accounts_ensure(*, numbers: Iterable[str], account_type: int | None = None) 
     return len(missing)
 
 
+def _agents_named(records: Sequence[PresenceLike]) -> None:
+    """The agent directory learns every agent account an onlineStatus record names, seen at
+    the record's time (it stays known when it goes offline)."""
+    from accounts.services.agents import AgentSighting, agents_seen
+
+    agents_seen(
+        sightings=[
+            AgentSighting(agent_account=r.agent_account, seen_at=r.event_time)
+            for r in records
+            if r.agent_account
+        ]
+    )
+
+
 def _newest_per_account(records: Sequence[PresenceLike]) -> list[PresenceLike]:
     best: dict[str, PresenceLike] = {}
     for rec in records:
@@ -108,6 +122,7 @@ def presence_records_apply(
     with transaction.atomic():
         inserted = _history_insert(records, received_at, webhook_event_id, source)
         created = accounts_ensure(numbers=(r.whatsapp for r in records))
+        _agents_named(records)
         applied = _presence_update(_newest_per_account(records), received_at)
     return PresenceOutcome(inserted=inserted, applied=applied, created=created)
 
@@ -216,6 +231,7 @@ def presence_deliveries_apply(
     inserted = _history_insert_many(deliveries, source)
     numbers = sorted({r.whatsapp for _e, _r, records in deliveries for r in records})
     accounts_ensure_many(numbers=numbers)
+    _agents_named([r for _e, _r, records in deliveries for r in records])
     best: dict[str, tuple[tuple[Any, ...], PresenceLike, datetime]] = {}
     for event_id, received_at, records in deliveries:
         for rec in records:

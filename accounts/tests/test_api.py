@@ -69,7 +69,15 @@ def test_agents_see_only_their_own(people: Any, fleet: None) -> None:
 def test_supervisor_sees_all_agents(people: Any, fleet: None) -> None:
     agents = client_for(people.supervisor).get("/api/v1/agents/").json()["results"]
     assert {a["agent_account"] for a in agents} == {"alice01", "bob01"}
-    assert set(agents[0]) == {"user_id", "agent_account", "user_name", "whatsapps"}
+    assert set(agents[0]) == {
+        "user_id",
+        "agent_account",
+        "user_name",
+        "whatsapps",
+        "online",
+        "last_seen_at",
+        "added_by_hand",
+    }
 
 
 def test_schema_lists_the_routes(people: Any) -> None:

@@ -243,21 +243,9 @@ def test_headers_stored_redacted() -> None:
 def test_bad_payload_is_400_and_stored_rejected() -> None:
     cases = [
         (K.ONLINE_STATUS, b"{not json", "not valid JSON"),
-        (
-            K.ONLINE_STATUS,
-            {"whatsAppList": [{"status": 10, "time": "2024-07-03 15:27:00"}]},
-            "record 0: missing the account number",
-        ),
-        (
-            K.ONLINE_STATUS,
-            [{"whatsId": "861", "status": "x", "time": "2024-07-03 15:27:00"}],
-            "record 0: status 'x' is not an integer",
-        ),
-        (
-            K.ONLINE_STATUS,
-            [{"whatsId": "86123", "status": 10, "time": "yesterday"}],
-            "record 0: time 'yesterday'",
-        ),
+        (K.ONLINE_STATUS, {"records": []}, "expected whatsAppList"),
+        (K.ONLINE_STATUS, {"whatsAppList": 5}, "whatsAppList: expected a list"),
+        (K.ONLINE_STATUS, "a string", "whatsAppList: expected a list"),
         (K.ACCOUNT_STATUS, {"whatsApp": "8612345", "status": 1}, "missing onlineStatus"),
         (K.REGISTER_STATUS, {"phone": "8612345", "status": 7}, "status 7 is out of range"),
         (K.QR_LOGIN_STATUS, {"status": 1}, "missing id"),
@@ -272,6 +260,34 @@ def test_bad_payload_is_400_and_stored_rejected() -> None:
         event = WebhookEvent.objects.latest("id")
         assert event.state == WebhookEvent.State.REJECTED and message in event.error
     assert WebhookEvent.objects.count() == len(cases)
+
+
+@pytest.mark.django_db
+def test_list_body_whose_only_records_are_bad_is_acknowledged_and_kept_rejected() -> None:
+    """A list body of the documented shape answers 200 even when no record is usable (the
+    vendor's retry would fail the same way forever); each record is kept with its reason."""
+    cases = [
+        (
+            {"whatsAppList": [{"status": 10, "time": "2024-07-03 15:27:00"}]},
+            "record 0: missing the account number",
+        ),
+        (
+            [{"whatsId": "861", "status": "x", "time": "2024-07-03 15:27:00"}],
+            "record 0: status 'x' is not an integer",
+        ),
+        ([{"whatsId": "86123", "status": 10, "time": "yesterday"}], "record 0: time 'yesterday'"),
+        ([7], "record 0: expected a JSON object"),
+    ]
+    for body, message in cases:
+        response = post(Client(), K.ONLINE_STATUS, body)
+        assert response.status_code == 200, body
+        assert response.json() == OK
+        event = WebhookEvent.objects.latest("id")
+        assert event.state == WebhookEvent.State.REJECTED
+        assert event.error == "every record was rejected (1)"
+        (rejected,) = event.rejected_records
+        assert rejected["position"] == 0 and message in rejected["reason"], rejected
+    assert not StatusEvent.objects.exists()
 
 
 @pytest.mark.django_db

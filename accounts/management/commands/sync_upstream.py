@@ -19,8 +19,11 @@ class Command(BaseCommand):
             f"accounts: {report.accounts_seen} seen, {report.accounts_created} created, "
             f"{report.accounts_updated} updated; ports: {report.ports_seen} seen, "
             f"{report.ports_released} released; quota: {quota}; "
-            f"agents: {report.agents_seen} seen, {report.agents_linked} accounts linked"
+            f"agents: {report.agents_seen} online, {report.agents_known} known, "
+            f"{report.agents_linked} accounts linked"
         )
+        for line in report.skipped:
+            self.stdout.write(self.style.WARNING(f"skipped a vendor record: {line}"))
         if report.errors:
             failed = "; ".join(f"{name}: {error}" for name, error in report.errors.items())
             raise CommandError(f"the upstream failed, drift not fully repaired: {failed}")

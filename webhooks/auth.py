@@ -1,0 +1,152 @@
+"""Webhook authentication (DESIGN.md section 3): `WEBHOOK_AUTH` is a comma list of checks
+that must all pass.
+
+- `hmac` (the default): the signing scheme of `upstream.signing` over the raw bytes, any of
+  `WEBHOOK_SECRETS`, fresh timestamp, unseen nonce.
+- `api-key`: header `X-Api-Key` equals one of `WEBHOOK_API_KEYS`.
+- `ip`: the client address is in `WEBHOOK_ALLOWED_NETS`. The client address is the direct
+  peer, unless the peer is in `TRUSTED_PROXY_NETS`: then `X-Forwarded-For` is read from the
+  right, skipping trusted proxies, and the first address that is not one is the client.
+
+The cheap checks run first and `hmac` last (it records the nonce). A refusal is an
+`AuthRefused` naming the check and a short reason (a metric label); `webhooks.services.
+refused_delivery_record` keeps the last 100 for the inbox, without the body.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from upstream.signing import SignatureError, get_signer
+from webhooks.authconfig import CHECKS, parse_checks, parse_nets
+
+__all__ = ["CHECKS", "AuthRefused", "AuthUnavailable", "webhook_authenticate"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class AuthRefused(Exception):
+    def __init__(self, check: str, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.check = check
+        self.reason = reason  # short slug: a metric label
+        self.detail = detail or reason.replace("_", " ")
+
+
+class AuthUnavailable(Exception):
+    """The nonce store (the shared cache) is down: answer 503 so the vendor retries."""
+
+
+@lru_cache(maxsize=8)
+def _nets(values: tuple[str, ...], setting: str) -> tuple[Network, ...]:
+    return parse_nets(values, setting)
+
+
+def _address(text: str) -> Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _in(address: Address | None, nets: Sequence[Network]) -> bool:
+    if address is None:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == n.version and address in n for n in nets)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the direct peer, or read through X-Forwarded-For when (and only
+    as far as) the hops are trusted proxies (TRUSTED_PROXY_NETS)."""
+    peer = str(request.META.get("REMOTE_ADDR", "") or "")
+    trusted = _nets(tuple(settings.TRUSTED_PROXY_NETS), "TRUSTED_PROXY_NETS")
+    if not trusted or not _in(_address(peer), trusted):
+        return peer
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", "") or "")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        client = hop
+        if not _in(_address(hop), trusted):
+            break
+    return client[:64]
+
+
+def _check_ip(request: HttpRequest) -> None:
+    allowed = _nets(tuple(settings.WEBHOOK_ALLOWED_NETS), "WEBHOOK_ALLOWED_NETS")
+    client = client_address(request)
+    if not allowed:
+        raise AuthRefused("ip", "no_allowed_nets", "WEBHOOK_ALLOWED_NETS is empty")
+    address = _address(client)
+    if address is None:
+        raise AuthRefused("ip", "bad_address", f"client address {client[:64]!r} is unreadable")
+    if not _in(address, allowed):
+        raise AuthRefused("ip", "address_not_allowed", f"{client} is not in WEBHOOK_ALLOWED_NETS")
+
+
+def _check_api_key(request: HttpRequest) -> None:
+    keys = [k for k in settings.WEBHOOK_API_KEYS if k]
+    given = request.headers.get("X-Api-Key", "")
+    if not keys:
+        raise AuthRefused("api-key", "no_api_keys", "WEBHOOK_API_KEYS is empty")
+    if not given:
+        raise AuthRefused("api-key", "missing_api_key", "no X-Api-Key header")
+    raw = given.encode("utf-8", "surrogateescape")
+    if not any(hmac.compare_digest(k.encode(), raw) for k in keys):
+        raise AuthRefused("api-key", "bad_api_key", "X-Api-Key is not one of WEBHOOK_API_KEYS")
+
+
+def _check_hmac(request: HttpRequest, body: bytes, seen_nonce: Callable[[str], bool]) -> None:
+    for name in ("X-Timestamp", "X-Nonce", "X-Signature"):
+        if not request.headers.get(name, "").isascii():
+            raise AuthRefused("hmac", "malformed_headers", "malformed signature headers")
+    try:
+        get_signer().verify(
+            headers=request.headers,
+            body=body,
+            secrets_=settings.WEBHOOK_SECRETS,
+            seen_nonce=seen_nonce,
+            max_skew=settings.WEBHOOK_MAX_SKEW,
+        )
+    except SignatureError as exc:
+        text = str(exc)
+        raise AuthRefused("hmac", text.replace(" ", "_")[:64], text) from None
+    except (TypeError, ValueError, OverflowError):
+        raise AuthRefused("hmac", "malformed_headers", "malformed signature headers") from None
+
+
+def configured_checks() -> tuple[str, ...]:
+    return parse_checks(settings.WEBHOOK_AUTH)
+
+
+def webhook_authenticate(
+    request: HttpRequest, body: bytes, *, seen_nonce: Callable[[str], bool]
+) -> None:
+    """Raise AuthRefused unless every configured check passes (AuthUnavailable, from
+    `seen_nonce`, when the nonce store is down)."""
+    for check in configured_checks():
+        if check == "ip":
+            _check_ip(request)
+        elif check == "api-key":
+            _check_api_key(request)
+        else:
+            _check_hmac(request, body, seen_nonce)
+
+
+def header_names(request: HttpRequest, limit: int = 50) -> list[str]:
+    names = sorted({str(k)[:64] for k in request.headers})
+    return names[:limit]
