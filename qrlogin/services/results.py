@@ -12,7 +12,8 @@ Decisions (docs/webhooks.md):
   reconcile pass links port and phone; the webhook never creates port rows);
 - a scan-task status applies only when its `updateTime` is newer than the stored one;
 - syncWhatsAppStatus `instanceCode` is the QR scan id: the session whose port_id or
-  instance_code equals it records it (and the reason, while it is still open).
+  instance_code equals it records it (and the reason, while it is still open or when it
+  failed without a reason of its own: the reason often arrives just after the failure).
 """
 
 from __future__ import annotations
@@ -104,7 +105,12 @@ def qr_instance_link(*, instance_code: str, whatsapp: str, reason_code: str, rea
             if whatsapp and not session.whatsapp:
                 session.whatsapp = whatsapp
                 fields.append("whatsapp")
-            if reason and session.state not in FINAL:
+            # The reason is shown while the login is open, and on a failed login that
+            # has no reason of its own yet (it often arrives just after the failure).
+            failed_without_reason = (
+                session.state == QrSession.State.FAILED and not session.reason_code
+            )
+            if reason and (session.state not in FINAL or failed_without_reason):
                 session.reason_code, session.reason = reason_code, reason
                 fields += ["reason_code", "reason"]
             if fields:
