@@ -7,6 +7,7 @@ from typing import Any
 
 from core.tasks import FAST, task
 from qrlogin.services.ports import ports_refresh
+from qrlogin.services.scan_tasks import scan_tasks_poll_due
 from qrlogin.services.sessions import qr_sessions_expire_due, qr_sessions_poll_due
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,18 @@ def poll_results() -> dict[str, int]:
     return counts
 
 
+@task(queue=FAST, retry_transient=False, name="qrlogin.poll_scan_tasks")
+def poll_scan_tasks() -> dict[str, int]:
+    """Watch open PC scan tasks in the vendor's status log, in case their webhook never
+    arrives (services.scan_tasks)."""
+    counts = scan_tasks_poll_due()
+    if counts:
+        log.info("scan task look-ups: %s", counts)
+    return counts
+
+
 BEAT: dict[str, dict[str, Any]] = {
     "qrlogin-expire-sessions": {"task": "qrlogin.expire_sessions", "schedule": 15.0},
     "qrlogin-poll-results": {"task": "qrlogin.poll_results", "schedule": 5.0},
+    "qrlogin-poll-scan-tasks": {"task": "qrlogin.poll_scan_tasks", "schedule": 10.0},
 }

@@ -127,6 +127,7 @@ class ScanOutcome:
 
 # 70 (scanned) comes before every other status; the rest are outcomes.
 _STAGE = {70: 1, 71: 2, 80: 2, 83: 2, 84: 2, 85: 2, 90: 2}
+_STAGE_ONE = frozenset(s for s, rank in _STAGE.items() if rank == 1)
 
 
 def scan_task_status_apply(
@@ -147,6 +148,10 @@ def scan_task_status_apply(
         earlier_stages = [s for s, rank in _STAGE.items() if rank < _STAGE.get(task_status, 2)]
         if earlier_stages:
             cond |= Q(status_updated_at=update_time, status__in=earlier_stages)
+        if _STAGE.get(task_status, 2) == 1:
+            # "Scanned" never replaces an outcome (an outcome learned from the status log
+            # carries whole-second times, so a late 70 may look newer than it).
+            cond &= Q(status__isnull=True) | Q(status__in=list(_STAGE_ONE))
         fields: dict[str, object] = {"status": task_status, "status_updated_at": update_time}
         if whatsapp:
             fields["whatsapp"] = whatsapp

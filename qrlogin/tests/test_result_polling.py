@@ -14,9 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import WhatsAppAccount
-from qrlogin.models import QrSession
+from qrlogin.models import QrSession, ScanTaskStatus
+from qrlogin.services import scan_tasks
+from qrlogin.services.results import scan_task_status_apply
 from qrlogin.services.sessions import result_poll_delay
-from qrlogin.tasks import expire_sessions, poll_results
+from qrlogin.tasks import expire_sessions, poll_results, poll_scan_tasks
 from qrlogin.tests.helpers import sim_agent_for
 from simulator import vendorcodes as vc
 from tests.fixtures import People, client_for
@@ -231,3 +233,74 @@ def test_sync_reason_after_a_failed_login_is_shown_on_the_session(
     assert "Login failed" in html and "Pairing failed" in html
     page = client.get(reverse("qrlogin:session", args=[session.pk])).content.decode()
     assert "Pairing failed" in page
+
+
+# --- PC scan tasks without their webhook --------------------------------------------------
+
+
+def test_scan_task_login_without_its_webhook_is_found_in_the_status_log(
+    people: People, simulator: Any, settings: Any
+) -> None:
+    settings.QRLOGIN_SCAN_TASK_POLL_SECONDS = 0
+    agent = sim_agent_for(simulator, people.agent)
+    task = scan_tasks.scan_task_create(actor=people.agent, allocation_role=3)
+    assert task.next_poll_at is not None
+    assert poll_scan_tasks() == {"waiting": 1}  # nothing in the log yet
+    # Its webhook goes nowhere (no webhook base): only the status log can tell.
+    simulator.scan(task.task_id, "8613800000041")
+    assert [d["state"] for d in simulator.deliveries(vc.SCAN_TASK_STATUS)] == ["skipped"] * 2
+    assert poll_scan_tasks() == {"logged_in": 1}
+    task.refresh_from_db()
+    assert task.status == ScanTaskStatus.LOGGED_IN and task.whatsapp == "8613800000041"
+    assert task.next_poll_at is None
+    assert simulator.calls("/user/queryUserStatusLog")[-1]["body"] == {
+        "agentAccount": agent.agent_account,
+        "source": 1,
+    }
+    account = WhatsAppAccount.objects.get(whatsapp="8613800000041")
+    assert account.agent_id == agent.pk
+    # The webhook's "scanned" (70), arriving late, never moves the outcome back.
+    assert task.status_updated_at is not None
+    scan_task_status_apply(
+        task_id=task.task_id,
+        task_status=70,
+        whatsapp="8613800000041",
+        user_id=agent.upstream_user_id,
+        update_time=task.status_updated_at + timedelta(milliseconds=500),
+    )
+    task.refresh_from_db()
+    assert task.status == ScanTaskStatus.LOGGED_IN
+    status = client_for(people.agent).get(reverse("qrlogin:task_status", args=[task.pk]))
+    assert status.status_code == 286 and "Login succeeded" in status.content.decode()
+    assert poll_scan_tasks() == {}
+
+
+def test_scan_task_lookup_ignores_other_agents_and_earlier_logins(
+    people: People, simulator: Any, settings: Any
+) -> None:
+    settings.QRLOGIN_SCAN_TASK_POLL_SECONDS = 0
+    sim_agent_for(simulator, people.agent)
+    sim_agent_for(simulator, people.peer)
+    first = scan_tasks.scan_task_create(actor=people.agent, allocation_role=3)
+    simulator.scan(first.task_id, "8613800000042")
+    assert poll_scan_tasks() == {"logged_in": 1}
+    # A second task of the same agent: the first task's login is not its login.
+    second = scan_tasks.scan_task_create(actor=people.agent, allocation_role=3)
+    bobs = scan_tasks.scan_task_create(actor=people.peer, allocation_role=3)
+    simulator.scan(bobs.task_id, "8613800000043")  # another agent's login
+    assert poll_scan_tasks() == {"waiting": 1, "logged_in": 1}
+    second.refresh_from_db()
+    bobs.refresh_from_db()
+    assert second.status is None and bobs.whatsapp == "8613800000043"
+
+
+def test_random_scan_task_cannot_be_watched_without_its_agent(
+    people: People, simulator: Any, settings: Any
+) -> None:
+    settings.QRLOGIN_SCAN_TASK_POLL_SECONDS = 0
+    sim_agent_for(simulator, people.agent)
+    task = scan_tasks.scan_task_create(actor=people.supervisor, allocation_role=1)
+    assert poll_scan_tasks() == {"unknown_agent": 1}
+    task.refresh_from_db()
+    assert task.next_poll_at is None and task.status is None
+    assert simulator.calls("/user/queryUserStatusLog") == []
