@@ -51,12 +51,7 @@ def _ttl_ms(fetched_at: datetime | None) -> int:
 @require(Cap.QR_LOGIN)
 @require_http_methods(["GET", "POST"])
 def start(request: AuthedRequest) -> HttpResponse:
-    targets_error = ""
-    if selectors.pair_targets_stale():
-        try:
-            pair_targets.pair_targets_refresh()
-        except UpstreamProblem as exc:
-            targets_error = explain(exc)[1]
+    targets_error = pair_targets.pair_targets_ensure_fresh()
     form = StartForm(request.POST or None, targets=selectors.pair_target_choices())
     start_error = ""
     if request.method == "POST" and form.is_valid():
