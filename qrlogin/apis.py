@@ -9,8 +9,15 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -291,6 +298,7 @@ class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = QrSessionSerializer
     permission_classes = [IsAuthenticated, HasCap.of(Cap.QR_LOGIN)]
     pagination_class = Pagination
+    parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[QrSession]:
         return selectors.qr_session_list(user=self.request.user)
@@ -371,9 +379,15 @@ class QrSessionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
     serializer_class = QrSessionSerializer
     permission_classes = [IsAuthenticated, HasCap.of(Cap.QR_LOGIN)]
 
-    @extend_schema(responses={200: QrSessionSerializer, **COMMON_ERRORS})
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses={200: QrSessionSerializer, **COMMON_ERRORS},
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        session = selectors.qr_session_get(user=request.user, pk=int(kwargs["pk"]))
+        pk = str(kwargs["pk"])
+        if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+            raise NotFound
+        session = selectors.qr_session_get(user=request.user, pk=int(pk))
         sessions.qr_session_expire_if_due(session=session)
         if session.state == QrSession.State.SUCCEEDED:
             sessions.qr_session_fetch_info(session=session)
