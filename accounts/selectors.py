@@ -476,3 +476,11 @@ def registrations_visible_to(user: Any) -> QuerySet[Registration]:
     from core.access import scope_to_owner
 
     return scope_to_owner(user, Registration.objects.all())
+
+
+def registration_account(reg: Registration) -> WhatsAppAccount | None:
+    """The fleet account a registration produced (the vendor reports the number with its
+    area code, e.g. 86 + 1821726232), once it exists."""
+    digits = "".join(ch for ch in reg.area_code if ch.isdigit())
+    numbers = {digits + reg.phone, reg.phone}
+    return WhatsAppAccount.objects.filter(whatsapp__in=numbers).order_by("-whatsapp").first()
