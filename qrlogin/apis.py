@@ -251,7 +251,7 @@ class ApiErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class ApiFieldErrorSerializer(ApiErrorSerializer):
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # the answer's key
         child=serializers.ListField(child=serializers.CharField()),
         help_text="per input field: what is wrong with it",
     )

@@ -58,6 +58,13 @@ def make_due(session: QrSession) -> None:
     QrSession.objects.filter(pk=session.pk).update(next_poll_at=timezone.now())
 
 
+def due_in(session: QrSession) -> float:
+    """Seconds until the session's next look-up."""
+    session.refresh_from_db()
+    assert session.next_poll_at is not None
+    return (session.next_poll_at - timezone.now()).total_seconds()
+
+
 def end_lock(session: QrSession) -> None:
     QrSession.objects.filter(pk=session.pk).update(
         locked_until=timezone.now() - timedelta(seconds=1)
@@ -160,20 +167,16 @@ def test_lookups_back_off_and_respect_the_breaker(
     assert [result_poll_delay(n) for n in range(5)] == [2, 4, 8, 8, 8]
     client = client_for(people.agent)
     session = start(client)
-    session.refresh_from_db()
-    first_due = (session.next_poll_at - timezone.now()).total_seconds()
-    assert 1 < first_due <= 2
+    assert 1 < due_in(session) <= 2
     assert poll_results() == {}  # not due yet: nothing asked
     assert simulator.calls(INFO) == []
 
     make_due(session)
     assert poll_results() == {"waiting": 1}  # status 0: not logged in yet
-    session.refresh_from_db()
-    assert session.polls == 1 and 3 < (session.next_poll_at - timezone.now()).total_seconds() <= 4
+    assert 3 < due_in(session) <= 4 and session.polls == 1
     make_due(session)
     assert poll_results() == {"waiting": 1}
-    session.refresh_from_db()
-    assert 7 < (session.next_poll_at - timezone.now()).total_seconds() <= 8
+    assert 7 < due_in(session) <= 8
     assert len(simulator.calls(INFO)) == 2
 
     # Open the breaker (the vendor fails five times in a row): nothing is sent.
