@@ -488,3 +488,11 @@ def agent_directory() -> list[Agent]:
         .order_by("-online", F("last_seen_at").desc(nulls_last=True), "agent_account")
         .select_related("added_by")
     )
+
+
+def registration_account(reg: Registration) -> WhatsAppAccount | None:
+    """The fleet account a registration produced (the vendor reports the number with its
+    area code, e.g. 86 + 1821726232), once it exists."""
+    digits = "".join(ch for ch in reg.area_code if ch.isdigit())
+    numbers = {digits + reg.phone, reg.phone}
+    return WhatsAppAccount.objects.filter(whatsapp__in=numbers).order_by("-whatsapp").first()

@@ -521,6 +521,11 @@ def registration_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "reg": reg,
         "form": form,
         "final": reg.state in (Registration.State.SUCCEEDED, Registration.State.FAILED),
+        "account": (
+            selectors.registration_account(reg)
+            if reg.state == Registration.State.SUCCEEDED
+            else None
+        ),
     }
     if request.htmx and request.method == "GET":
         resp = render(request, "accounts/registration.html#status", context)

@@ -258,12 +258,14 @@ _fs_broker = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (_fs_broker / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_fs_broker / "in"),
         "data_folder_out": str(_fs_broker / "in"),
         "processed_folder": str(_fs_broker / "processed"),
+        # Exchange bindings too, or kombu writes them to ./control in the working directory.
+        "control_folder": str(_fs_broker / "control"),
         "store_processed": False,
     }
 else:

@@ -41,3 +41,29 @@ def pair_targets_max_age_seconds() -> float:
 def quota_max_age_seconds() -> float:
     """The ports page refreshes quota and details in the background when older than this."""
     return float(getattr(settings, "QRLOGIN_QUOTA_MAX_AGE", 60))
+
+
+def result_poll_seconds() -> float:
+    """The first getQrCodeInfo look-up of a waiting session comes this long after the code
+    was shown; each later one waits twice as long, up to `result_poll_max_seconds`."""
+    return float(getattr(settings, "QRLOGIN_RESULT_POLL_SECONDS", 10))
+
+
+def result_poll_max_seconds() -> float:
+    return float(getattr(settings, "QRLOGIN_RESULT_POLL_MAX_SECONDS", 60))
+
+
+def late_result_seconds() -> float:
+    """After an expiry the result is still looked up for this long: a success reported
+    late (by webhook or by look-up) still turns the session into a success."""
+    return float(getattr(settings, "QRLOGIN_LATE_RESULT_SECONDS", 600))
+
+
+def scan_task_poll_seconds() -> float:
+    """The vendor's status log is read for an open PC scan task this often (doubling)."""
+    return float(getattr(settings, "QRLOGIN_SCAN_TASK_POLL_SECONDS", 30))
+
+
+def scan_task_watch_seconds() -> float:
+    """How long after its creation a scan task is watched without its webhook."""
+    return float(getattr(settings, "QRLOGIN_SCAN_TASK_WATCH_SECONDS", 1800))

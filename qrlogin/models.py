@@ -96,6 +96,9 @@ class PortQuota(models.Model):
         return f"{self.current_port}/{self.max_port}"
 
 
+REASON_WAIT_SECONDS = 30
+
+
 class QrSession(models.Model):
     """One QR or pair-code login attempt on a pre-generated port."""
 
@@ -136,6 +139,11 @@ class QrSession(models.Model):
     qr_error = models.CharField(max_length=255, blank=True)
     # When getQrCodeInfo was last asked for the number and the agent's name.
     info_fetched_at = models.DateTimeField(null=True, blank=True)
+    # The result is also looked up (getQrCodeInfo) while waiting and shortly after an
+    # expiry, in case the syncLoginStatus webhook never arrives: when the next look-up is
+    # due (null: no more look-ups) and how many were made (the backoff step).
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    polls = models.PositiveSmallIntegerField(default=0)
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
@@ -154,6 +162,21 @@ class QrSession(models.Model):
     @property
     def has_proxy(self) -> bool:
         return bool(self.proxy)
+
+    @property
+    def awaits_reason(self) -> bool:
+        """A failed login without the vendor's reason yet: syncWhatsAppStatus often brings
+        it just after the failure, so the page keeps looking for a short while."""
+        if self.state != self.State.FAILED or self.reason_code or self.finished_at is None:
+            return False
+        from django.utils import timezone
+
+        return (timezone.now() - self.finished_at).total_seconds() < REASON_WAIT_SECONDS
+
+    @property
+    def status_token(self) -> str:
+        """What the status block shows, in one word (the poll's `seen`)."""
+        return f"{self.state}.{self.reason_code}" if self.state == self.State.FAILED else self.state
 
 
 FINAL_STATES = frozenset(
@@ -175,6 +198,10 @@ class ScanTask(models.Model):
     qr_fetched_at = models.DateTimeField(null=True, blank=True)
     qr_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The outcome is also looked up in the vendor's status log while the task is open,
+    # in case the scan-task webhook never arrives (see services.scan_tasks).
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    polls = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

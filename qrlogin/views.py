@@ -51,12 +51,7 @@ def _ttl_ms(fetched_at: datetime | None) -> int:
 @require(Cap.QR_LOGIN)
 @require_http_methods(["GET", "POST"])
 def start(request: AuthedRequest) -> HttpResponse:
-    targets_error = ""
-    if selectors.pair_targets_stale():
-        try:
-            pair_targets.pair_targets_refresh()
-        except UpstreamProblem as exc:
-            targets_error = explain(exc)[1]
+    targets_error = pair_targets.pair_targets_ensure_fresh()
     form = StartForm(request.POST or None, targets=selectors.pair_target_choices())
     start_error = ""
     if request.method == "POST" and form.is_valid():
@@ -130,13 +125,14 @@ def session_status(request: AuthedRequest, pk: int) -> HttpResponse:
     """The result block, polled every second; answers 286 (stop polling) once final."""
     session = selectors.qr_session_get(user=request.user, pk=pk)
     sessions.qr_session_expire_if_due(session=session)
-    if not session.is_final and request.GET.get("seen") == session.state:
+    watching = not session.is_final or session.awaits_reason
+    if watching and request.GET.get("seen") == session.status_token:
         return HttpResponse(status=204)  # nothing new: htmx keeps the element and polls on
     if session.state == QrSession.State.SUCCEEDED:
         sessions.qr_session_fetch_info(session=session)
     context = _session_context(session) | {"oob": True}
     response = render(request, "qrlogin/session.html#status", context)
-    if session.is_final:
+    if not watching:
         response.status_code = STOP_POLLING
     return response
 

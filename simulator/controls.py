@@ -155,6 +155,18 @@ def post(sim: Simulator, name: str, body: dict[str, Any]) -> Any:
     if name == "quirks":
         sim.dispatcher.quirks = _bool(body.get("on"), True)
         return {"quirks": sim.dispatcher.quirks}
+    if name == "withhold":
+        # {"webhooks": ["syncLoginStatus", ...]} withholds later deliveries whose path ends
+        # with one of them ([] stops); {"release": true} sends what was withheld.
+        names = body.get("webhooks")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",") if n.strip()]
+        if names is not None:
+            if not isinstance(names, list):
+                raise ControlError("webhooks must be a list of path endings")
+            sim.dispatcher.set_withhold([str(n) for n in names])
+        released = sim.dispatcher.release_withheld() if _bool(body.get("release"), False) else 0
+        return {"withhold": list(sim.dispatcher.withhold), "released": released}
     if name == "webhook-base":
         sim.dispatcher.webhook_base = str(body.get("url") or "") or None
         return {"webhookBase": sim.dispatcher.webhook_base}

@@ -429,6 +429,15 @@ class SimulatorHandle:
         self.sim.dispatcher.backoff_base = base
         self.sim.dispatcher.backoff_cap = cap
 
+    def withhold_webhooks(self, *suffixes: str) -> None:
+        """Withhold later webhook deliveries whose path ends with one of `suffixes`
+        (e.g. "syncLoginStatus"): as if the webhook were lost or refused."""
+        self.sim.dispatcher.set_withhold(list(suffixes))
+
+    def release_webhooks(self) -> int:
+        """Deliver what was withheld (late)."""
+        return self.sim.dispatcher.release_withheld()
+
     def deliveries(self, path: str | None = None) -> list[dict[str, Any]]:
         rows = self.sim.dispatcher.deliveries()
         return [d for d in rows if path is None or d["path"] == path]

@@ -35,7 +35,7 @@ class Delivery:
     created: float
     attempts: int = 0
     last_status: int | str | None = None
-    state: str = "pending"  # pending, held, delivered, skipped
+    state: str = "pending"  # pending, held, withheld, delivered, skipped
     delivered_at: float | None = None
     statuses: list[int | str] = field(default_factory=list)
 
@@ -95,6 +95,10 @@ class Dispatcher:
         self.timeout = timeout
         self.hold_seconds = hold_seconds
         self.quirks = quirks
+        # Path suffixes whose deliveries are withheld (kept, never sent until released):
+        # a lost, misconfigured or refused webhook, for tests of what works without it.
+        self.withhold: tuple[str, ...] = ()
+        self._withheld: list[Delivery] = []
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Delivery]] = []
         self._order = itertools.count()
@@ -123,6 +127,10 @@ class Dispatcher:
             if not self.webhook_base:
                 delivery.state = "skipped"
                 return delivery
+            if any(path.endswith(suffix) for suffix in self.withhold):
+                delivery.state = "withheld"
+                self._withheld.append(delivery)
+                return delivery
             now = time.monotonic()
             if self.quirks:
                 self._quirk_count += 1
@@ -139,6 +147,23 @@ class Dispatcher:
                 self._push(now, held)
             self._cond.notify_all()
             return delivery
+
+    def set_withhold(self, suffixes: list[str] | tuple[str, ...]) -> None:
+        """Withhold every later delivery whose path ends with one of `suffixes` (an empty
+        list withholds nothing; what is already withheld stays withheld)."""
+        with self._cond:
+            self.withhold = tuple(s.strip() for s in suffixes if s and s.strip())
+
+    def release_withheld(self) -> int:
+        """Send what was withheld (a late delivery), oldest first. Returns how many."""
+        with self._cond:
+            released, self._withheld = self._withheld, []
+            now = time.monotonic()
+            for delivery in released:
+                delivery.state = "pending"
+                self._push(now, delivery)
+            self._cond.notify_all()
+            return len(released)
 
     def busy(self) -> bool:
         with self._cond:
@@ -164,6 +189,8 @@ class Dispatcher:
             self._heap.clear()
             self._held = None
             self._quirk_count = 0
+            self.withhold = ()
+            self._withheld = []
             self._generation += 1
             self.log.clear()
             self._cond.notify_all()

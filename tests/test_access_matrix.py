@@ -301,6 +301,9 @@ MATRIX: dict[str, Door] = {
     "api-registrations": Door(API_LOGGED_IN),
     "api-ports": Door(API_SUP),
     "api-scan-tasks": Door(e(401, 200, 200, 200, 200, 403)),
+    # An empty body is refused before any vendor call.
+    "api-qr-sessions": Door(API_ACT, post=e(401, 400, 400, 400, 400, 403), json_body=True),
+    "api-qr-session": Door(API_OWN, args=lambda w: {"pk": w.session.pk}),
     "api-actions": Door(API_ACT, post=e(401, 400, 400, 400, 400, 403), json_body=True),
     "api-action": Door(API_OWN, args=lambda w: {"pk": w.action.pk}),
     "api-action-cancel": Door(
@@ -702,6 +705,7 @@ LISTS = [
     "api-agents",
     "api-registrations",
     "api-scan-tasks",
+    "api-qr-sessions",
     "api-actions",
     "status-event-list",
 ]
@@ -758,6 +762,7 @@ def test_the_peer_sees_none_of_alices_things(world: World) -> None:
         ("actions:detail", {"pk": world.action.pk}),
         ("actions:batch", {"pk": world.batch.pk}),
         ("api-action", {"pk": world.action.pk}),
+        ("api-qr-session", {"pk": world.session.pk}),
     ]
     for name, kwargs in details:
         status = bob.get(reverse(name, kwargs=kwargs)).status_code

@@ -438,6 +438,22 @@ def registration_for_phone(phone: str) -> Registration | None:
     return loose[0] if loose else None
 
 
+def registration_refused_words(reg: Registration) -> str:
+    """What the page says when syncStatus reports a failure (status 0). The vendor gives no
+    reason; a wrong or expired verification code is the usual one once a code was sent."""
+    from django.utils.translation import gettext as _
+
+    if reg.state == Registration.State.CODE_SUBMITTED:
+        return _(
+            "The vendor refused the registration: the verification code was wrong or has "
+            "expired. Start a new registration to get a new code."
+        )
+    return _(
+        "The vendor refused the registration. If a verification code was entered, it was "
+        "wrong or has expired: start a new registration to get a new code."
+    )
+
+
 @dataclass(frozen=True)
 class RegistrationOutcome:
     registration_id: int | None
@@ -460,8 +476,8 @@ def registration_result_apply(
             if not (final and reg.completed_at and reg.completed_at > received_at):
                 new_state = Registration.State.SUCCEEDED if ok else Registration.State.FAILED
                 if reg.state != new_state or reg.completed_at != received_at:
+                    reg.error = "" if ok else registration_refused_words(reg)
                     reg.state = new_state
-                    reg.error = "" if ok else "The vendor reported the registration failed"
                     reg.completed_at = received_at
                     reg.save(update_fields=["state", "error", "completed_at", "updated_at"])
                     changed = True

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from qrlogin.models import PairTarget
 from upstream import operations
+from upstream.errors import UpstreamProblem
 
 log = logging.getLogger(__name__)
 
@@ -29,3 +30,18 @@ def pair_targets_refresh() -> list[PairTarget]:
         PairTarget.objects.exclude(target_tenant_id__in=keep).delete()
     log.info("pairing targets refreshed: %d", len(keep))
     return list(PairTarget.objects.all())
+
+
+def pair_targets_ensure_fresh() -> str:
+    """Refresh the cache when it is stale (the start page and the API both do this).
+    Returns "" or, when the vendor could not be asked, why not in plain words."""
+    from qrlogin import selectors
+    from qrlogin.errors import explain
+
+    if not selectors.pair_targets_stale():
+        return ""
+    try:
+        pair_targets_refresh()
+    except UpstreamProblem as exc:
+        return explain(exc)[1]
+    return ""

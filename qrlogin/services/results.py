@@ -12,7 +12,8 @@ Decisions (docs/webhooks.md):
   reconcile pass links port and phone; the webhook never creates port rows);
 - a scan-task status applies only when its `updateTime` is newer than the stored one;
 - syncWhatsAppStatus `instanceCode` is the QR scan id: the session whose port_id or
-  instance_code equals it records it (and the reason, while it is still open).
+  instance_code equals it records it (and the reason, while it is still open or when it
+  failed without a reason of its own: the reason often arrives just after the failure).
 """
 
 from __future__ import annotations
@@ -104,7 +105,12 @@ def qr_instance_link(*, instance_code: str, whatsapp: str, reason_code: str, rea
             if whatsapp and not session.whatsapp:
                 session.whatsapp = whatsapp
                 fields.append("whatsapp")
-            if reason and session.state not in FINAL:
+            # The reason is shown while the login is open, and on a failed login that
+            # has no reason of its own yet (it often arrives just after the failure).
+            failed_without_reason = (
+                session.state == QrSession.State.FAILED and not session.reason_code
+            )
+            if reason and (session.state not in FINAL or failed_without_reason):
                 session.reason_code, session.reason = reason_code, reason
                 fields += ["reason_code", "reason"]
             if fields:
@@ -121,6 +127,7 @@ class ScanOutcome:
 
 # 70 (scanned) comes before every other status; the rest are outcomes.
 _STAGE = {70: 1, 71: 2, 80: 2, 83: 2, 84: 2, 85: 2, 90: 2}
+_STAGE_ONE = frozenset(s for s, rank in _STAGE.items() if rank == 1)
 
 
 def scan_task_status_apply(
@@ -141,6 +148,10 @@ def scan_task_status_apply(
         earlier_stages = [s for s, rank in _STAGE.items() if rank < _STAGE.get(task_status, 2)]
         if earlier_stages:
             cond |= Q(status_updated_at=update_time, status__in=earlier_stages)
+        if _STAGE.get(task_status, 2) == 1:
+            # "Scanned" never replaces an outcome (an outcome learned from the status log
+            # carries whole-second times, so a late 70 may look newer than it).
+            cond &= Q(status__isnull=True) | Q(status__in=list(_STAGE_ONE))
         fields: dict[str, object] = {"status": task_status, "status_updated_at": update_time}
         if whatsapp:
             fields["whatsapp"] = whatsapp

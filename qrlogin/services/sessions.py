@@ -4,7 +4,10 @@ The first calls (preGenerate, then getQrCode / getQrCodeV2) run inside the agent
 they are two short interactive calls, the agent is waiting for exactly their answer, and an
 error can be shown on the form at once in plain words. A Celery round trip would add latency
 and a polling step for nothing. Everything after that is driven by the page (code refresh,
-result polling) and by the beat sweep (lock expiry).
+result polling), by the beat sweeps (lock expiry) and by the result look-up
+(`qr_sessions_poll_due`): while a session waits, and for a while after it expired,
+getQrCodeInfo is asked at a modest, growing interval, so a lost syncLoginStatus webhook
+never turns a success into an expiry.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +25,8 @@ from qrlogin import conf
 from qrlogin.errors import explain
 from qrlogin.models import FINAL_STATES, QrSession
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamProblem
+from upstream.breaker import OPEN, breaker_state
+from upstream.errors import CircuitOpen, UpstreamError, UpstreamProblem
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +86,12 @@ def qr_session_start(
         log.info("QR session %s: preGenerate failed (%s)", session.pk, code or "unavailable")
         _fail(session, code=code, words=words)
         return session
+    now = timezone.now()
     session.port_id = port_id
-    session.locked_until = timezone.now() + timedelta(seconds=conf.lock_seconds())
+    session.locked_until = now + timedelta(seconds=conf.lock_seconds())
     session.state = QrSession.State.SHOWING
-    session.save(update_fields=["port_id", "locked_until", "state"])
+    session.next_poll_at = now + timedelta(seconds=result_poll_delay(0))
+    session.save(update_fields=["port_id", "locked_until", "state", "next_poll_at"])
     return qr_session_refresh_code(session=session, force=True)
 
 
@@ -161,6 +167,7 @@ def qr_session_expire(*, session: QrSession) -> bool:
         reason=expired_words(),
         qr_string="",
         finished_at=now,
+        next_poll_at=now,  # one more look: the phone may have scanned, unreported
     )
     if changed:
         session.refresh_from_db()
@@ -203,6 +210,7 @@ def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
         reason=expired_words(),
         qr_string="",
         finished_at=now,
+        next_poll_at=now,  # one more look: the phone may have scanned, unreported
     )
 
 
@@ -239,3 +247,109 @@ def qr_session_retry(*, session: QrSession, user: Any) -> QrSession:
         proxy=session.proxy or Secret(""),
         retry_of=session,
     )
+
+
+# --- the result without the webhook -------------------------------------------------------
+
+
+def result_poll_delay(polls: int) -> float:
+    """Seconds until the next getQrCodeInfo look-up after `polls` look-ups: the base
+    interval, doubling, capped (10, 20, 40, 60, 60 ... by default)."""
+    base = max(0.0, conf.result_poll_seconds())
+    return min(max(base, conf.result_poll_max_seconds()), base * (2 ** min(polls, 16)))
+
+
+def _polled_states() -> Q:
+    """Waiting sessions, and expired ones for a while (a late success still counts)."""
+    late = timezone.now() - timedelta(seconds=conf.late_result_seconds())
+    return Q(state__in=OPEN_STATES) | Q(state=QrSession.State.EXPIRED, finished_at__gte=late)
+
+
+def qr_session_poll_result(*, session: QrSession) -> str:
+    """Ask getQrCodeInfo once for a waiting (or recently expired) session's result.
+
+    Claimed with a conditional update of `next_poll_at` (two sweeps never ask twice for one
+    due look-up), which also schedules the next look-up with backoff. A row with `status` 1
+    and a WhatsApp number is a success, applied exactly as the syncLoginStatus webhook
+    would be (also over an expiry). 1002 means the vendor released the port: before the
+    lock's end the login failed; after it, there is nothing more to learn. Raises
+    CircuitOpen (the sweep stops); other vendor problems leave the next look-up scheduled.
+
+    Returns "succeeded", "failed", "released", "waiting", "unavailable" or "skipped".
+    """
+    now = timezone.now()
+    claimed = (
+        QrSession.objects.filter(_polled_states(), pk=session.pk, next_poll_at__lte=now)
+        .exclude(port_id="")
+        .update(
+            next_poll_at=now + timedelta(seconds=result_poll_delay(session.polls + 1)),
+            polls=F("polls") + 1,
+        )
+    )
+    if not claimed:
+        return "skipped"
+    try:
+        rows = operations.get_qr_code_info(id=session.port_id)
+    except CircuitOpen:
+        raise
+    except UpstreamError as exc:
+        code, words = explain(exc)
+        if code != "1002":
+            log.info("QR session %s: getQrCodeInfo refused (%s)", session.pk, code)
+            return "waiting"
+        QrSession.objects.filter(pk=session.pk).update(next_poll_at=None)
+        if session.locked_until and now < session.locked_until - LOCK_END_TOLERANCE:
+            failed = QrSession.objects.filter(pk=session.pk, state__in=OPEN_STATES).update(
+                state=QrSession.State.FAILED,
+                reason_code=code,
+                reason=words[:255],
+                qr_string="",
+                finished_at=now,
+            )
+            if failed:
+                log.info("QR session %s: port released before its lock ended", session.pk)
+                return "failed"
+        return "released"
+    except UpstreamProblem as exc:
+        log.info("QR session %s: getQrCodeInfo unavailable: %s", session.pk, exc)
+        return "unavailable"
+    match = next((r for r in rows if r.status == 1 and r.whatsapp), None)
+    if match is None:
+        return "waiting"
+    from qrlogin.services.results import qr_login_result_apply
+
+    qr_login_result_apply(
+        port_id=session.port_id, whatsapp=match.whatsapp, ok=True, received_at=now
+    )
+    QrSession.objects.filter(pk=session.pk, state=QrSession.State.SUCCEEDED).update(
+        next_poll_at=None, user_name=match.user_name[:150], info_fetched_at=now
+    )
+    log.info("QR session %s: success learned by look-up (no webhook yet)", session.pk)
+    return "succeeded"
+
+
+def qr_sessions_poll_due(*, limit: int = 100) -> dict[str, int]:
+    """The beat sweep: look up the result of every session whose look-up is due. Nothing
+    is sent while the circuit breaker is open (the look-ups stay due); a breaker that
+    opens during the sweep ends it."""
+    counts: dict[str, int] = {}
+    if breaker_state() == OPEN:
+        return {"breaker_open": 1}
+    now = timezone.now()
+    # Expired sessions past the late window are not looked up any more.
+    QrSession.objects.filter(state=QrSession.State.EXPIRED, next_poll_at__isnull=False).exclude(
+        _polled_states()
+    ).update(next_poll_at=None)
+    due = (
+        QrSession.objects.filter(_polled_states(), next_poll_at__lte=now)
+        .exclude(port_id="")
+        .order_by("next_poll_at")[:limit]
+    )
+    for session in due:
+        try:
+            outcome = qr_session_poll_result(session=session)
+        except CircuitOpen:
+            counts["breaker_open"] = 1
+            break
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from simulator import vendorcodes as vc
 from simulator.server import SimulatorHandle
-from simulator.tests.helpers import Received, ok, receiver
+from simulator.tests.helpers import Received, control, ok, receiver
 from simulator.webhooks import quirky
 from upstream.signing import HmacSigner, SignatureError
 
@@ -230,3 +230,33 @@ def test_scan_task_webhooks_70_then_80(simulator: SimulatorHandle) -> None:
     assert set(last) == {"taskId", "userId", "taskStatus", "whatsapp", "updateTime"}
     assert last["taskId"] == task and last["userId"] == 10001
     assert rx.of(vc.ONLINE_STATUS)[0].json["whatsAppList"][0]["account"] == "agent01"
+
+
+def test_withheld_webhook_is_never_sent_until_released(simulator: SimulatorHandle) -> None:
+    """The withhold control stands in for a lost or refused syncLoginStatus: the other
+    webhooks go out, that one does not, and a release delivers it late."""
+    with receiver() as rx:
+        simulator.set_webhook_base(rx.url)
+        data = control(simulator.url, "withhold", {"webhooks": ["syncLoginStatus"]})
+        assert data == {"withhold": ["syncLoginStatus"], "released": 0}
+        ident = scan_a_port(simulator)
+        simulator.wait_deliveries(10)  # withheld deliveries do not count as pending
+        assert rx.paths() == [vc.ONLINE_STATUS, vc.SYNC_WHATSAPP_STATUS]
+        states = {d["path"]: d["state"] for d in simulator.deliveries()}
+        assert states[vc.QR_LOGIN_STATUS] == "withheld"
+        data = control(simulator.url, "withhold", {"webhooks": [], "release": True})
+        assert data == {"withhold": [], "released": 1}
+        simulator.wait_deliveries(10)
+    assert rx.paths()[-1] == vc.QR_LOGIN_STATUS
+    assert rx.of(vc.QR_LOGIN_STATUS)[0].json["id"] == ident
+    assert {d["state"] for d in simulator.deliveries()} == {"delivered"}
+
+
+def test_withhold_is_cleared_by_reset(simulator: SimulatorHandle) -> None:
+    simulator.withhold_webhooks("syncLoginStatus")
+    simulator.reset()
+    with receiver() as rx:
+        simulator.set_webhook_base(rx.url)
+        scan_a_port(simulator)
+        simulator.wait_deliveries(10)
+    assert vc.QR_LOGIN_STATUS in rx.paths()
