@@ -323,6 +323,19 @@ def import_preview(request: AuthedRequest, job_id: int) -> HttpResponse:
 # --- account detail ------------------------------------------------------------------
 
 
+def _port_error(whatsapp: str) -> str:
+    """Why the port operations cannot be sent for this account ("" when they can)."""
+    from qrlogin.services.ports import PortNotLinked
+
+    if fleet_services.cloud_port_for(whatsapp) is None:
+        return ""
+    try:
+        fleet_services.port_call_id_for(whatsapp)
+    except PortNotLinked as exc:
+        return str(exc)
+    return ""
+
+
 @require_login
 @require_GET
 def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
@@ -338,6 +351,7 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         "agent": account.agent,
         "events": events,
         "port": fleet_services.cloud_port_for(account.whatsapp),
+        "port_error": _port_error(account.whatsapp),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
         "profile_form": ProfileForm(initial={"nickname": account.name}),
         "contact_form": ContactLookupForm(),
@@ -406,6 +420,9 @@ def account_action(request: AuthedRequest, whatsapp: str) -> HttpResponse:
                 "or the fleet list instead."
             ),
         )
+        return redirect("accounts:detail", whatsapp=account.whatsapp)
+    if kind in fleet_services.PORT_KINDS and (why := _port_error(account.whatsapp)):
+        messages.error(request, why)  # nothing is sent: the vendor would answer 1002
         return redirect("accounts:detail", whatsapp=account.whatsapp)
     params = (
         {"override": request.POST.get("override") == "1"} if kind == BulkJob.Kind.ONLINE else {}

@@ -266,21 +266,34 @@ def cloud_port_for(whatsapp: str) -> Any:
     )
 
 
-def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
-    port = cloud_port_for(item.whatsapp)
+def port_call_id_for(whatsapp: str) -> str:
+    """The id the port operations take for the account's cloud port: the preGenerate id
+    of its Switchboard login. Raises PortNotLinked (with the message for the page) when
+    the account has no port, or a port with only the vendor's application id."""
+    from qrlogin.services.ports import PortNotLinked, port_call_id
+
+    port = cloud_port_for(whatsapp)
     if port is None:
-        _mark(
-            [item],
-            BulkJobItem.State.FAILED,
-            _("This account has no cloud port: it can only be brought online in bulk."),
+        raise PortNotLinked(
+            _("This account has no cloud port: it can only be brought online in bulk.")
         )
+    return port_call_id(port=port)
+
+
+def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
+    from qrlogin.services.ports import PortNotLinked
+
+    try:
+        call_id = port_call_id_for(item.whatsapp)
+    except PortNotLinked as exc:
+        _mark([item], BulkJobItem.State.FAILED, str(exc))
         return
     if job.kind == BulkJob.Kind.PORT_ONLINE:
-        operations.on_line(id=port.port_id)
+        operations.on_line(id=call_id)
     elif job.kind == BulkJob.Kind.PORT_OFFLINE:
-        operations.offline(id=port.port_id)
+        operations.offline(id=call_id)
     else:
-        operations.log_out(id=port.port_id)
+        operations.log_out(id=call_id)
     _mark([item], BulkJobItem.State.OK)
 
 

@@ -29,10 +29,16 @@ def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
 
 
 def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
+    from qrlogin.services.ports import PortNotLinked, port_call_id
+
     port = cloud_port_for(whatsapp)
     if port is None:
         return None, _("This account has no cloud port, so the vendor cannot read its profile.")
-    return _ask(lambda: operations.info_profile(id=port.port_id))
+    try:
+        call_id = port_call_id(port=port)
+    except PortNotLinked as exc:
+        return None, str(exc)
+    return _ask(lambda: operations.info_profile(id=call_id))
 
 
 def vendor_online_where(*, whatsapp: str) -> tuple[list[OnlineInfo], str]:

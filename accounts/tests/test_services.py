@@ -165,7 +165,10 @@ def _logged_in_port(simulator: Any, whatsapp: str) -> CloudPort:
     port = simulator.state.pre_generate(type_=1, target=None)
     result = simulator.scan(str(port.port_id), whatsapp)
     assert result["status"] == 1
-    return CloudPort.objects.create(port_id=str(port.port_id), phone=whatsapp, status=10)
+    # A login made through Switchboard: both ids are known.
+    return CloudPort.objects.create(
+        port_id=str(port.port_id), pregenerate_id=port.session_id, phone=whatsapp, status=10
+    )
 
 
 def test_port_actions_need_a_port(people: Any, simulator: Any) -> None:

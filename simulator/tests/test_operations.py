@@ -99,8 +99,13 @@ BODY_FIX: dict[str, Callable[[SimulatorHandle, Any], Any]] = {
     "callback_result": lambda s, b: {**b, "data": list(s.state.actions)},
     "batch_online": lambda s, b: {
         "whatsAppList": [
-            {**row, "publicKey": "pk", "privateKey": "sk", "msgPublicKey": "mpk",
-             "msgPrivateKey": "msk"}
+            {
+                **row,
+                "publicKey": "pk",
+                "privateKey": "sk",
+                "msgPublicKey": "mpk",
+                "msgPrivateKey": "msk",
+            }
             for row in b["whatsAppList"]
         ]
     },
