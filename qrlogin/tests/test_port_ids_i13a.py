@@ -79,7 +79,8 @@ def test_switchboard_login_keeps_both_ids_and_sends_the_pregenerate_id(
     account = WhatsAppAccount.objects.get(whatsapp="8613900000101")
     profile, err = lookups.vendor_profile(whatsapp=account.whatsapp)
     assert err == "" and profile is not None
-    for kind, phone in ((ContactLookup.Kind.BOOK, ""), (ContactLookup.Kind.SINGLE, "8613900000999")):
+    asks = ((ContactLookup.Kind.BOOK, ""), (ContactLookup.Kind.SINGLE, "8613900000999"))
+    for kind, phone in asks:
         lookup = ContactLookup.objects.create(account=account, kind=kind, phone=phone)
         done = contacts.contact_lookup_run(lookup_id=lookup.pk)
         assert done is not None and done.state == ContactLookup.State.DONE, done.error
