@@ -137,10 +137,16 @@ def account_bulk(request: AuthedRequest) -> HttpResponse:
     try:
         if action == "online":
             override = request.POST.get("override") == "1"
+            check = fleet_services.bulk_online_precheck(accounts=accounts)
+            if not check.clean and request.POST.get("confirmed") != "1":
+                # Before anything is sent: the accounts without keys and the banned ones.
+                return render(
+                    request, "accounts/online_confirm.html", {"check": check, "override": override}
+                )
             job = fleet_services.bulk_job_create(
                 actor=request.user,
                 kind=BulkJob.Kind.ONLINE,
-                accounts=accounts,
+                accounts=check.ready,
                 params={"override": override},
             )
         elif action == "recycle":
@@ -270,7 +276,11 @@ def job_retry(request: AuthedRequest, job_id: int) -> HttpResponse:
 @require(Cap.MANAGE_ACCOUNTS)
 @require_http_methods(["GET", "POST"])
 def import_upload(request: AuthedRequest) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"replace_keys": request.GET.get("replace_keys") == "1"},
+    )
     context: dict[str, Any] = {"form": form, "columns": import_services.expected_columns()}
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -285,17 +295,20 @@ def import_upload(request: AuthedRequest) -> HttpResponse:
                 context["result"] = result
                 context["errors_shown"] = result.errors[: import_services.MAX_ERRORS_SHOWN]
                 status = 400
-            elif not result.rows:
-                context["result"] = result
-                form.add_error(
-                    "file", _("Every account in this file already exists: nothing to import.")
-                )
-                status = 400
             else:
-                job = import_services.import_stage(
-                    actor=request.user, result=result, filename=upload.name or ""
-                )
-                return redirect("accounts:import_preview", job_id=job.pk)
+                try:
+                    job = import_services.import_stage(
+                        actor=request.user,
+                        result=result,
+                        filename=upload.name or "",
+                        replace_keys=form.cleaned_data["replace_keys"],
+                    )
+                except import_services.ImportFileError as exc:
+                    context["result"] = result
+                    form.add_error("file", str(exc))
+                    status = 400
+                else:
+                    return redirect("accounts:import_preview", job_id=job.pk)
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/import.html", context, status=status)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +33,48 @@ PORT_KINDS = {BulkJob.Kind.PORT_ONLINE, BulkJob.Kind.PORT_OFFLINE, BulkJob.Kind.
 
 class JobError(Exception):
     """A job cannot be created as asked (message is for the page)."""
+
+
+# batchOnline requires these keys (seed 000); the vendor refuses a row without them.
+ONLINE_KEY_FIELDS = ("public_key", "private_key", "msg_public_key", "msg_private_key")
+
+
+def keys_complete(keys: AccountKeys | None) -> bool:
+    return keys is not None and all(getattr(keys, f) for f in ONLINE_KEY_FIELDS)
+
+
+@dataclass(frozen=True)
+class OnlinePrecheck:
+    """What bulk online would do, before anything is sent."""
+
+    ready: list[WhatsAppAccount]
+    without_keys: list[WhatsAppAccount]
+    banned: list[WhatsAppAccount]
+
+    @property
+    def clean(self) -> bool:
+        return not self.without_keys and not self.banned
+
+
+def _banned(account: WhatsAppAccount) -> bool:
+    from accounts.choices import AccountStatus, Presence
+
+    return account.status == AccountStatus.BANNED or account.presence_status == Presence.BANNED
+
+
+def bulk_online_precheck(*, accounts: Sequence[WhatsAppAccount]) -> OnlinePrecheck:
+    """Split the accounts into those that can be brought online, those without (complete)
+    keys (import their keys first) and banned ones."""
+    rows = WhatsAppAccount.objects.filter(pk__in=[a.pk for a in accounts]).select_related("keys")
+    ready, without_keys, banned = [], [], []
+    for account in rows.order_by("whatsapp"):
+        if _banned(account):
+            banned.append(account)
+        elif not keys_complete(getattr(account, "keys", None)):
+            without_keys.append(account)
+        else:
+            ready.append(account)
+    return OnlinePrecheck(ready=ready, without_keys=without_keys, banned=banned)
 
 
 def _enqueue(job: BulkJob) -> None:
@@ -203,13 +246,20 @@ def _run_online_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
         if account is None:
             _mark([item], BulkJobItem.State.FAILED, _("The account no longer exists."))
             continue
-        if keys is None or not keys.private_key:
+        if not keys_complete(keys):  # never send a row without keys: the vendor refuses it
             _mark(
                 [item],
                 BulkJobItem.State.FAILED,
-                _("No keys are stored for this account: import it with its keys first."),
+                _(
+                    "No keys are stored for this account: import its keys (Import, with "
+                    "“set or replace the keys of known accounts”) first."
+                ),
             )
             continue
+        if _banned(account):
+            _mark([item], BulkJobItem.State.FAILED, _("The account is banned."))
+            continue
+        assert keys is not None
         send.append(
             OnlineAccountItem(
                 whatsapp=account.whatsapp,
@@ -333,6 +383,18 @@ def _run_import_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
     if not items:
         return
     operations.batch_insert(accounts=items)
+    had_keys = {
+        k.account.whatsapp
+        for k in AccountKeys.objects.filter(
+            account__whatsapp__in=[i.whatsapp for i in sent]
+        ).select_related("account")
+        if k.private_key
+    }
+    known = set(
+        WhatsAppAccount.objects.filter(whatsapp__in=[i.whatsapp for i in sent]).values_list(
+            "whatsapp", flat=True
+        )
+    )
     with transaction.atomic():
         for item in sent:
             row = rows[item.whatsapp]
@@ -360,3 +422,14 @@ def _run_import_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
             )
         ImportRow.objects.filter(pk__in=[rows[i.whatsapp].pk for i in sent]).delete()
         _mark(sent, BulkJobItem.State.OK)
+        replaced = sorted(n for n in known if n in had_keys)
+        given = sorted(n for n in known if n not in had_keys)
+        if replaced or given:  # keys of known accounts changed: audited (never the keys)
+            audit_record(
+                actor=job.created_by,
+                action="accounts.keys.replace" if replaced else "accounts.keys.set",
+                target_type="bulk_job",
+                target_id=str(job.pk),
+                before={"with_keys": replaced[:200], "without_keys": given[:200]},
+                after={"keys_replaced": len(replaced), "keys_set": len(given)},
+            )
