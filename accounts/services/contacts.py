@@ -23,7 +23,7 @@ from core.audit import audit_record
 from core.tasks import enqueue_on_commit
 from qrlogin.services.ports import PortNotLinked, port_call_id
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 
 
 class LookupError_(Exception):
@@ -100,9 +100,9 @@ def contact_lookup_run(*, lookup_id: int) -> ContactLookup | None:
     except UpstreamError as exc:
         lookup.state = ContactLookup.State.FAILED
         lookup.error = exc.message[:255]
-    except UpstreamUnavailable:
+    except UpstreamUnavailable as exc:
         lookup.state = ContactLookup.State.FAILED
-        lookup.error = _("The vendor did not answer in time. Try again later.")
+        lookup.error = (unavailable_message(exc) + " " + _("Try again later."))[:255]
     lookup.fetched_at = timezone.now()
     lookup.save(update_fields=["results", "state", "error", "fetched_at"])
     return lookup

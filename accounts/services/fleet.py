@@ -9,10 +9,12 @@ worker died) continues with the items still pending, so nothing is sent twice on
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -22,7 +24,13 @@ from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsA
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import (
+    NotSent,
+    UpstreamError,
+    UpstreamUnavailable,
+    VendorBusy,
+    unavailable_message,
+)
 from upstream.types import AccountItem, OnlineAccountItem
 
 log = logging.getLogger(__name__)
@@ -160,12 +168,15 @@ def _refresh_counts(job: BulkJob) -> None:
     job.ok_count, job.failed_count = agg["ok"], agg["failed"]
 
 
-def _mark(items: Iterable[BulkJobItem], state: str, error: str = "") -> None:
+def _mark(
+    items: Iterable[BulkJobItem], state: str, error: str = "", *, only_pending: bool = False
+) -> None:
     ids = [i.pk for i in items]
     if ids:
-        BulkJobItem.objects.filter(pk__in=ids).update(
-            state=state, error=error[:255], updated_at=timezone.now()
-        )
+        rows = BulkJobItem.objects.filter(pk__in=ids)
+        if only_pending:  # items a chunk already finished keep their result
+            rows = rows.filter(state=BulkJobItem.State.PENDING)
+        rows.update(state=state, error=error[:255], updated_at=timezone.now())
 
 
 def _claim(job_id: int) -> BulkJob | None:
@@ -181,11 +192,22 @@ def _claim(job_id: int) -> BulkJob | None:
     return job
 
 
+def _retryable(exc: UpstreamUnavailable) -> bool:
+    """Sent again with backoff: "system busy" and unknown server-side codes, HTTP 5xx
+    answers, and calls that never left. A timeout is not: the change may have happened."""
+    return isinstance(exc, VendorBusy | NotSent) or exc.kind == "http_error"
+
+
 def bulk_job_run(*, job_id: int) -> BulkJob | None:
-    """Work through the job's pending items (called by the task)."""
+    """Work through the job's pending items (called by the task). Transient failures are
+    retried with backoff within UPSTREAM_TRANSIENT_RETRY_SECONDS; a failed chunk fails only
+    its items still pending (those already done stay done)."""
     job = _claim(job_id)
     if job is None:
         return None
+    deadline = time.monotonic() + float(settings.UPSTREAM_TRANSIENT_RETRY_SECONDS)
+    backoff = float(settings.UPSTREAM_TRANSIENT_BACKOFF_SECONDS)
+    delay = backoff
     while True:
         chunk = list(job.items.filter(state=BulkJobItem.State.PENDING).order_by("id")[:CHUNK])
         if not chunk:
@@ -193,14 +215,25 @@ def bulk_job_run(*, job_id: int) -> BulkJob | None:
         BulkJobItem.objects.filter(pk__in=[i.pk for i in chunk]).update(attempts=F("attempts") + 1)
         try:
             _run_chunk(job, chunk)
+            delay = backoff
         except UpstreamError as exc:
-            _mark(chunk, BulkJobItem.State.FAILED, exc.message)
-        except UpstreamUnavailable:
-            log.warning("bulk job %s: vendor unavailable for a chunk of %s", job.pk, len(chunk))
+            _mark(chunk, BulkJobItem.State.FAILED, exc.message, only_pending=True)
+        except UpstreamUnavailable as exc:
+            log.warning(
+                "bulk job %s: vendor unavailable (%s) for a chunk of %s",
+                job.pk,
+                exc.kind,
+                len(chunk),
+            )
+            if _retryable(exc) and time.monotonic() + delay < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
             _mark(
                 chunk,
                 BulkJobItem.State.FAILED,
-                _("The vendor did not answer in time. Retry the failed accounts."),
+                unavailable_message(exc) + " " + _("Retry the failed accounts."),
+                only_pending=True,
             )
         _refresh_counts(job)
     BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.DONE, finished_at=timezone.now())

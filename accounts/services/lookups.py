@@ -13,7 +13,7 @@ from accounts.choices import Source, label
 from accounts.models import Agent
 from accounts.services.fleet import cloud_port_for
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 from upstream.types import AgentAccounts, AgentStatusLog, OnlineInfo, Profile, SourceAgents
 
 T = TypeVar("T")
@@ -24,8 +24,8 @@ def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
         return fn(), ""
     except UpstreamError as exc:
         return None, exc.message
-    except UpstreamUnavailable:
-        return None, _("The vendor did not answer in time. Reload to try again.")
+    except UpstreamUnavailable as exc:
+        return None, unavailable_message(exc) + " " + _("Reload to try again.")
 
 
 def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
