@@ -262,6 +262,22 @@ def import_parse(*, upload: UploadedFile) -> ParseResult:
         records = _records_from_json(text)
     else:
         records = _records_from_csv(text)
+    return _parse_records(records)
+
+
+def import_parse_data(*, data: Any) -> ParseResult:
+    """Validate accounts sent as JSON (the API): `{"whatsAppList": [...]}` or a list.
+    Raises ImportFileError when the shape is wrong."""
+    if isinstance(data, dict) and "whatsAppList" in data:
+        data = data["whatsAppList"]
+    if not isinstance(data, list):
+        raise ImportFileError(
+            _('Expected {"whatsAppList": [...]} (the batchInsert shape) or a list of accounts.')
+        )
+    return _parse_records(list(enumerate(data, start=1)))
+
+
+def _parse_records(records: list[tuple[int, Any]]) -> ParseResult:
     if not records:
         raise ImportFileError(_("The file holds no accounts."))
     if len(records) > MAX_ROWS:
