@@ -114,9 +114,8 @@ def test_bulk_online_lists_accounts_without_keys_and_banned_before_sending(
     people: Any, simulator: Any
 ) -> None:
     ready = make_account("573120000011", with_keys=True)
-    bare = accounts_ensure(numbers=["573120000012"]) and WhatsAppAccount.objects.get(
-        whatsapp="573120000012"
-    )
+    accounts_ensure(numbers=["573120000012"])
+    bare = WhatsAppAccount.objects.get(whatsapp="573120000012")
     half = make_account("573120000013")
     AccountKeys.objects.create(account=half, private_key="only-this")  # incomplete keys
     banned = make_account("573120000014", with_keys=True, status=2)

@@ -83,7 +83,8 @@ def test_switchboard_login_keeps_both_ids_and_sends_the_pregenerate_id(
     for kind, phone in asks:
         lookup = ContactLookup.objects.create(account=account, kind=kind, phone=phone)
         done = contacts.contact_lookup_run(lookup_id=lookup.pk)
-        assert done is not None and done.state == ContactLookup.State.DONE, done.error
+        assert done is not None
+        assert done.state == ContactLookup.State.DONE, done.error
     job = fleet.bulk_job_create(actor=people.supervisor, kind="port_offline", accounts=[account])
     fleet.bulk_job_run(job_id=job.pk)
     job.refresh_from_db()
