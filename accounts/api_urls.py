@@ -10,7 +10,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agents/", apis.AgentList.as_view(), name="api-agents"),
     path("registrations/", apis.RegistrationList.as_view(), name="api-registrations"),
     path("imports/", apis.ImportCreate.as_view(), name="api-imports"),
-    path("imports/<int:pk>/", apis.ImportDetail.as_view(), name="api-import"),
+    path("imports/<str:pk>/", apis.ImportDetail.as_view(), name="api-import"),
     path("jobs/", apis.JobCreate.as_view(), name="api-jobs"),
-    path("jobs/<int:pk>/", apis.JobDetail.as_view(), name="api-job"),
+    path("jobs/<str:pk>/", apis.JobDetail.as_view(), name="api-job"),
 ]

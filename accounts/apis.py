@@ -15,6 +15,8 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -237,6 +239,16 @@ class JobSerializer(serializers.ModelSerializer[BulkJob]):
         return dict(job.params.get("summary") or {})
 
 
+def _job_id(pk: str) -> int:
+    """A job id from the path; anything else is a JSON 404 (never the HTML one)."""
+    if not pk.isascii() or not pk.isdigit() or len(pk) > 18:
+        raise NotFound()
+    return int(pk)
+
+
+JOB_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The job id")
+
+
 class ImportInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     whatsAppList = serializers.ListField(child=serializers.DictField())
     replace_keys = serializers.BooleanField(
@@ -249,9 +261,10 @@ class ImportCreate(APIView):
     errors per row (nothing is staged)."""
 
     permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
 
     @extend_schema(
-        request=ImportInputSerializer,
+        request={"application/json": ImportInputSerializer},
         responses={
             202: ACCEPTED,
             400: OpenApiResponse(ROW_ERRORS, description="Bad shape or rows: nothing imported"),
@@ -289,10 +302,11 @@ class ImportDetail(APIView):
     permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
 
     @extend_schema(
-        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS}
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
     )
-    def get(self, request: Request, pk: int) -> Response:
-        job = get_object_or_404(BulkJob, pk=pk, kind=BulkJob.Kind.IMPORT)
+    def get(self, request: Request, pk: str) -> Response:
+        job = get_object_or_404(BulkJob, pk=_job_id(pk), kind=BulkJob.Kind.IMPORT)
         return Response(JobSerializer(job).data)
 
 
@@ -328,9 +342,10 @@ class JobCreate(APIView):
     port operations). 202 with the job id."""
 
     permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
 
     @extend_schema(
-        request=JobInputSerializer,
+        request={"application/json": JobInputSerializer},
         responses={
             202: ACCEPTED,
             400: OpenApiResponse(ERROR_BODY, description="Bad input or unknown numbers"),
@@ -343,7 +358,10 @@ class JobCreate(APIView):
     def post(self, request: Request) -> Response:
         form = JobInputSerializer(data=request.data)
         if not form.is_valid():
-            return Response({**form.errors, "code": 400}, status=400)
+            return Response(
+                {**form.errors, "detail": "Invalid input: see the fields.", "code": 400},
+                status=400,
+            )
         numbers = sorted(set(form.validated_data["whatsapps"]))
         accounts = list(accounts_visible_to(request.user).filter(whatsapp__in=numbers))
         unknown = sorted(set(numbers) - {a.whatsapp for a in accounts})
@@ -382,8 +400,9 @@ class JobDetail(APIView):
     permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
 
     @extend_schema(
-        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS}
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
     )
-    def get(self, request: Request, pk: int) -> Response:
-        job = get_object_or_404(BulkJob.objects.exclude(kind=BulkJob.Kind.IMPORT), pk=pk)
+    def get(self, request: Request, pk: str) -> Response:
+        job = get_object_or_404(BulkJob.objects.exclude(kind=BulkJob.Kind.IMPORT), pk=_job_id(pk))
         return Response(JobSerializer(job).data)
