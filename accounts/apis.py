@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.choices import (
     AccountStatus,
@@ -23,9 +29,17 @@ from accounts.choices import (
     Presence,
     VerifyType,
 )
-from accounts.models import Agent, Registration, WhatsAppAccount
+from accounts.models import Agent, BulkJob, Registration, WhatsAppAccount
+from accounts.services import fleet as fleet_services
+from accounts.services import imports as import_services
 from accounts.services.agents import AgentExists, AgentInvalid, agent_create
-from core.access import accounts_visible_to, can, get_account_for_user, sees_everything
+from core.access import (
+    HasCap,
+    accounts_visible_to,
+    can,
+    get_account_for_user,
+    sees_everything,
+)
 from core.api import ChoiceDisplayField, KeysetPagination
 from core.roles import Cap
 
@@ -241,3 +255,224 @@ class RegistrationList(generics.ListAPIView[Registration]):
         if sees_everything(self.request.user):
             return qs
         return qs.filter(created_by_id=self.request.user.pk or 0)
+
+
+# --- imports and bulk jobs (issue 13 point 9): the same services as the pages -------------
+
+ERROR_BODY = inline_serializer(
+    "ErrorBody", fields={"detail": serializers.CharField(), "code": serializers.IntegerField()}
+)
+ROW_ERRORS = inline_serializer(
+    "ImportRowErrors",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.IntegerField(),
+        "errors": inline_serializer(
+            "ImportRowError",
+            fields={"line": serializers.IntegerField(), "message": serializers.CharField()},
+            many=True,
+        ),
+    },
+)
+ACCEPTED = inline_serializer("Accepted", fields={"id": serializers.IntegerField()})
+COMMON_ERRORS = {
+    403: OpenApiResponse(ERROR_BODY, description="Not allowed for this user"),
+    429: OpenApiResponse(ERROR_BODY, description="Too many requests"),
+}
+
+
+class JobItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    whatsapp = serializers.CharField()
+    state = serializers.CharField()
+    reason = serializers.CharField(source="error")
+
+
+class JobSerializer(serializers.ModelSerializer[BulkJob]):
+    action = serializers.CharField(source="kind")
+    done = serializers.IntegerField(source="ok_count")
+    failed = serializers.IntegerField(source="failed_count")
+    items = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BulkJob
+        fields = ["id", "action", "state", "total", "done", "failed", "summary", "items"]
+        read_only_fields = fields
+
+    def get_items(self, job: BulkJob) -> list[dict[str, Any]]:
+        rows = job.items.order_by("id").values("whatsapp", "state", "error")[:5000]
+        return [
+            {"whatsapp": r["whatsapp"], "state": r["state"], "reason": r["error"]} for r in rows
+        ]
+
+    def get_summary(self, job: BulkJob) -> dict[str, Any]:
+        return dict(job.params.get("summary") or {})
+
+
+def _job_id(pk: str) -> int:
+    """A job id from the path; anything else is a JSON 404 (never the HTML one)."""
+    if not pk.isascii() or not pk.isdigit() or len(pk) > 18:
+        raise NotFound()
+    return int(pk)
+
+
+JOB_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The job id")
+
+
+class ImportInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    whatsAppList = serializers.ListField(child=serializers.DictField())
+    replace_keys = serializers.BooleanField(
+        default=False, help_text="Set or replace the keys of accounts already known."
+    )
+
+
+class ImportCreate(APIView):
+    """Import accounts in the batchInsert shape. 202 with the job id, or 400 with the
+    errors per row (nothing is staged)."""
+
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request={"application/json": ImportInputSerializer},
+        responses={
+            202: ACCEPTED,
+            400: OpenApiResponse(ROW_ERRORS, description="Bad shape or rows: nothing imported"),
+            **COMMON_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data
+        replace_keys = bool(isinstance(data, dict) and data.get("replace_keys") is True)
+        try:
+            result = import_services.import_parse_data(data=data)
+        except import_services.ImportFileError as exc:
+            return Response({"detail": str(exc), "code": 400, "errors": []}, status=400)
+        if result.errors:
+            return Response(
+                {
+                    "detail": "Some rows are not valid: nothing was imported.",
+                    "code": 400,
+                    "errors": [{"line": p.line, "message": p.message} for p in result.errors],
+                },
+                status=400,
+            )
+        try:
+            with transaction.atomic():
+                job = import_services.import_stage(
+                    actor=request.user, result=result, filename="api", replace_keys=replace_keys
+                )
+                job = import_services.import_confirm(actor=request.user, job=job)
+        except import_services.ImportFileError as exc:
+            return Response({"detail": str(exc), "code": 400, "errors": []}, status=400)
+        return Response({"id": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetail(APIView):
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+
+    @extend_schema(
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        job = get_object_or_404(BulkJob, pk=_job_id(pk), kind=BulkJob.Kind.IMPORT)
+        return Response(JobSerializer(job).data)
+
+
+JOB_ACTIONS = {
+    "online": BulkJob.Kind.ONLINE,
+    "recycle": BulkJob.Kind.RECYCLE,
+    "offline": BulkJob.Kind.PORT_OFFLINE,
+    "logout": BulkJob.Kind.PORT_LOGOUT,
+}
+
+
+class JobInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    action = serializers.ChoiceField(choices=sorted(JOB_ACTIONS))
+    whatsapps = serializers.ListField(
+        child=serializers.CharField(max_length=32), min_length=1, max_length=5000
+    )
+    override = serializers.BooleanField(default=False)
+
+
+NOT_READY = inline_serializer(
+    "JobNotReady",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.IntegerField(),
+        "without_keys": serializers.ListField(child=serializers.CharField()),
+        "banned": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+class JobCreate(APIView):
+    """Bulk work on accounts: online (batchOnline), recycle, offline / logout (the cloud
+    port operations). 202 with the job id."""
+
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request={"application/json": JobInputSerializer},
+        responses={
+            202: ACCEPTED,
+            400: OpenApiResponse(ERROR_BODY, description="Bad input or unknown numbers"),
+            409: OpenApiResponse(
+                NOT_READY, description="online: some accounts have no keys or are banned"
+            ),
+            **COMMON_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        form = JobInputSerializer(data=request.data)
+        if not form.is_valid():
+            return Response(
+                {**form.errors, "detail": "Invalid input: see the fields.", "code": 400},
+                status=400,
+            )
+        numbers = sorted(set(form.validated_data["whatsapps"]))
+        accounts = list(accounts_visible_to(request.user).filter(whatsapp__in=numbers))
+        unknown = sorted(set(numbers) - {a.whatsapp for a in accounts})
+        if unknown:
+            return Response(
+                {"detail": "Unknown accounts: " + ", ".join(unknown[:50]), "code": 400},
+                status=400,
+            )
+        kind = JOB_ACTIONS[form.validated_data["action"]]
+        params: dict[str, Any] = {}
+        if kind == BulkJob.Kind.ONLINE:
+            check = fleet_services.bulk_online_precheck(accounts=accounts)
+            if not check.clean:  # before anything is sent, as on the page
+                return Response(
+                    {
+                        "detail": "Some accounts cannot be brought online: import the keys of "
+                        "those without keys (POST /api/v1/imports/ with replace_keys) and "
+                        "leave the banned ones out.",
+                        "code": 409,
+                        "without_keys": [a.whatsapp for a in check.without_keys],
+                        "banned": [a.whatsapp for a in check.banned],
+                    },
+                    status=status.HTTP_409_CONFLICT,
+                )
+            params["override"] = form.validated_data["override"]
+        try:
+            job = fleet_services.bulk_job_create(
+                actor=request.user, kind=kind, accounts=accounts, params=params
+            )
+        except fleet_services.JobError as exc:
+            return Response({"detail": str(exc), "code": 400}, status=400)
+        return Response({"id": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class JobDetail(APIView):
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+
+    @extend_schema(
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        job = get_object_or_404(BulkJob.objects.exclude(kind=BulkJob.Kind.IMPORT), pk=_job_id(pk))
+        return Response(JobSerializer(job).data)

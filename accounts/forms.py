@@ -104,6 +104,14 @@ class ImportForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.csv,application/json,text/csv"}),
     )
+    replace_keys = forms.BooleanField(
+        required=False,
+        label=_("Set or replace the keys of accounts already known"),
+        help_text=_(
+            "Accounts created by a reconcile, a registration or a webhook have no keys: this "
+            "sets them. Accounts with other keys get the file's keys (audited)."
+        ),
+    )
 
 
 class ProfileForm(forms.Form):

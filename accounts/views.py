@@ -138,10 +138,16 @@ def account_bulk(request: AuthedRequest) -> HttpResponse:
     try:
         if action == "online":
             override = request.POST.get("override") == "1"
+            check = fleet_services.bulk_online_precheck(accounts=accounts)
+            if not check.clean and request.POST.get("confirmed") != "1":
+                # Before anything is sent: the accounts without keys and the banned ones.
+                return render(
+                    request, "accounts/online_confirm.html", {"check": check, "override": override}
+                )
             job = fleet_services.bulk_job_create(
                 actor=request.user,
                 kind=BulkJob.Kind.ONLINE,
-                accounts=accounts,
+                accounts=check.ready,
                 params={"override": override},
             )
         elif action == "recycle":
@@ -271,7 +277,11 @@ def job_retry(request: AuthedRequest, job_id: int) -> HttpResponse:
 @require(Cap.MANAGE_ACCOUNTS)
 @require_http_methods(["GET", "POST"])
 def import_upload(request: AuthedRequest) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"replace_keys": request.GET.get("replace_keys") == "1"},
+    )
     context: dict[str, Any] = {"form": form, "columns": import_services.expected_columns()}
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -286,17 +296,20 @@ def import_upload(request: AuthedRequest) -> HttpResponse:
                 context["result"] = result
                 context["errors_shown"] = result.errors[: import_services.MAX_ERRORS_SHOWN]
                 status = 400
-            elif not result.rows:
-                context["result"] = result
-                form.add_error(
-                    "file", _("Every account in this file already exists: nothing to import.")
-                )
-                status = 400
             else:
-                job = import_services.import_stage(
-                    actor=request.user, result=result, filename=upload.name or ""
-                )
-                return redirect("accounts:import_preview", job_id=job.pk)
+                try:
+                    job = import_services.import_stage(
+                        actor=request.user,
+                        result=result,
+                        filename=upload.name or "",
+                        replace_keys=form.cleaned_data["replace_keys"],
+                    )
+                except import_services.ImportFileError as exc:
+                    context["result"] = result
+                    form.add_error("file", str(exc))
+                    status = 400
+                else:
+                    return redirect("accounts:import_preview", job_id=job.pk)
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/import.html", context, status=status)
@@ -324,6 +337,19 @@ def import_preview(request: AuthedRequest, job_id: int) -> HttpResponse:
 # --- account detail ------------------------------------------------------------------
 
 
+def _port_error(whatsapp: str) -> str:
+    """Why the port operations cannot be sent for this account ("" when they can)."""
+    from qrlogin.services.ports import PortNotLinked
+
+    if fleet_services.cloud_port_for(whatsapp) is None:
+        return ""
+    try:
+        fleet_services.port_call_id_for(whatsapp)
+    except PortNotLinked as exc:
+        return str(exc)
+    return ""
+
+
 @require_login
 @require_GET
 def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
@@ -339,6 +365,7 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         "agent": account.agent,
         "events": events,
         "port": fleet_services.cloud_port_for(account.whatsapp),
+        "port_error": _port_error(account.whatsapp),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
         "profile_form": ProfileForm(initial={"nickname": account.name}),
         "contact_form": ContactLookupForm(),
@@ -407,6 +434,9 @@ def account_action(request: AuthedRequest, whatsapp: str) -> HttpResponse:
                 "or the fleet list instead."
             ),
         )
+        return redirect("accounts:detail", whatsapp=account.whatsapp)
+    if kind in fleet_services.PORT_KINDS and (why := _port_error(account.whatsapp)):
+        messages.error(request, why)  # nothing is sent: the vendor would answer 1002
         return redirect("accounts:detail", whatsapp=account.whatsapp)
     params = (
         {"override": request.POST.get("override") == "1"} if kind == BulkJob.Kind.ONLINE else {}

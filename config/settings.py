@@ -293,6 +293,10 @@ UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=10.0)
 UPSTREAM_BREAKER_THRESHOLD = env.int("UPSTREAM_BREAKER_THRESHOLD", default=5)
 UPSTREAM_BREAKER_COOLDOWN = env.float("UPSTREAM_BREAKER_COOLDOWN", default=30.0)
+# Bulk jobs retry transient vendor failures ("system busy", unknown 5xx codes, HTTP 5xx,
+# nothing sent) with backoff, for at most this long (inside the task's time limit).
+UPSTREAM_TRANSIENT_RETRY_SECONDS = env.float("UPSTREAM_TRANSIENT_RETRY_SECONDS", default=300.0)
+UPSTREAM_TRANSIENT_BACKOFF_SECONDS = env.float("UPSTREAM_TRANSIENT_BACKOFF_SECONDS", default=2.0)
 WEBHOOK_SECRETS = env.list("WEBHOOK_SECRETS", default=["demo-secret"])
 WEBHOOK_MAX_SKEW = 300
 WEBHOOK_NONCE_TTL = 600

@@ -46,9 +46,25 @@ class CloudPortSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
         source="created_at_upstream", read_only=True, allow_null=True
     )
 
+    pregenerate_id = serializers.CharField(
+        source="call_id",
+        read_only=True,
+        default="",
+        help_text="The id preGenerate issued (what the port operations take); empty when the "
+        "port was not logged in through Switchboard.",
+    )
+
     class Meta:
         model = CloudPort
-        fields = ["port_id", "phone", "status", "status_display", "created_at", "locked_until"]
+        fields = [
+            "port_id",
+            "pregenerate_id",
+            "phone",
+            "status",
+            "status_display",
+            "created_at",
+            "locked_until",
+        ]
         read_only_fields = fields
 
 

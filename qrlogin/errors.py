@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from upstream.errors import UpstreamError, UpstreamProblem
+from upstream.errors import UpstreamError, UpstreamProblem, UpstreamUnavailable, unavailable_message
 
 
 @dataclass(frozen=True)
@@ -60,4 +60,6 @@ def explain(exc: UpstreamProblem) -> tuple[str, str]:
         if known is not None:
             return code, f"{known.meaning} {known.todo}"
         return code, str(exc.message)
+    if isinstance(exc, UpstreamUnavailable):
+        return "", unavailable_message(exc)
     return "", str(UNAVAILABLE)

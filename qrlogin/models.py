@@ -68,9 +68,15 @@ class PairTarget(models.Model):
 
 
 class CloudPort(models.Model):
-    """An occupied cloud port (selectCloudPortDetail), keyed by the vendor's id as a string."""
+    """An occupied cloud port (selectCloudPortDetail), keyed by the vendor's id as a string.
+
+    Two ids: `port_id` is selectCloudPortDetail's "port application id" (19 digits); the
+    port operations (onLine, offline, logOut, selectContact, contact/info, info/profile)
+    take `pregenerate_id`, the id preGenerate issued (32 hex), known only for a login made
+    through Switchboard (the QR session's `port_id`)."""
 
     port_id = models.CharField(max_length=32, unique=True)
+    pregenerate_id = models.CharField(max_length=64, blank=True, db_index=True)
     phone = models.CharField(max_length=32, blank=True)
     status = models.PositiveSmallIntegerField(choices=PortStatus.choices, null=True, blank=True)
     created_at_upstream = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 
@@ -100,9 +111,62 @@ def quota_stale(quota: PortQuota | None) -> bool:
     return (timezone.now() - quota.fetched_at).total_seconds() > conf.quota_max_age_seconds()
 
 
+# A login made through Switchboard starts with preGenerate, which makes the port: the
+# session and the port's createTime are minutes apart at most (clocks differ a little).
+PORT_SESSION_WINDOW = timedelta(minutes=10)
+
+
+def _port_sessions() -> QuerySet[QrSession]:
+    return QrSession.objects.filter(state=QrSession.State.SUCCEEDED).exclude(port_id="")
+
+
+def port_session_id(*, phone: str, created_at_upstream: Any) -> str:
+    """The preGenerate id of the Switchboard login that put `phone` on a port created at
+    `created_at_upstream` ("" when that login was not made through Switchboard)."""
+    if not phone:
+        return ""
+    sessions = _port_sessions().filter(whatsapp=phone)
+    if created_at_upstream is not None:
+        sessions = sessions.filter(
+            created_at__gte=created_at_upstream - PORT_SESSION_WINDOW,
+            created_at__lte=created_at_upstream + PORT_SESSION_WINDOW,
+        )
+    found = sessions.order_by("-created_at", "-id").values_list("port_id", flat=True).first()
+    return found or ""
+
+
 def cloud_port_list() -> QuerySet[CloudPort]:
-    """Occupied ports (not released), oldest first."""
-    return CloudPort.objects.filter(released=False).order_by("created_at_upstream", "port_id")
+    """Occupied ports (not released), oldest first. Each has `call_id`: the id the port
+    operations take (the stored preGenerate id, or the one of the Switchboard login that
+    put its phone there; "" when there is none and the operations cannot be sent)."""
+    created = OuterRef("created_at_upstream")
+    session = (
+        _port_sessions()
+        .filter(
+            whatsapp=OuterRef("phone"),
+            created_at__gte=ExpressionWrapper(
+                created - PORT_SESSION_WINDOW, output_field=DateTimeField()
+            ),
+            created_at__lte=ExpressionWrapper(
+                created + PORT_SESSION_WINDOW, output_field=DateTimeField()
+            ),
+        )
+        .exclude(whatsapp="")
+        .order_by("-created_at", "-id")
+        .values("port_id")[:1]
+    )
+    return (
+        CloudPort.objects.filter(released=False)
+        .annotate(
+            call_id=Coalesce(
+                NullIf(F("pregenerate_id"), Value("")),
+                Subquery(session),
+                Value(""),
+                output_field=CharField(),
+            )
+        )
+        .order_by("created_at_upstream", "port_id")
+    )
 
 
 def _port_sort_key(port: CloudPort) -> tuple[float, int, str]:

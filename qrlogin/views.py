@@ -228,6 +228,8 @@ def port_operate(request: AuthedRequest, port_id: str, operation: str) -> HttpRe
     labels = {"online": _("online"), "offline": _("offline"), "logout": _("logged out")}
     try:
         ports.port_operate(actor=request.user, port_id=port_id, operation=operation, proxy=proxy)
+    except ports.PortNotLinked as exc:
+        messages.error(request, _("Port %(port)s: %(why)s") % {"port": port_id, "why": exc})
     except UpstreamProblem as exc:
         messages.error(
             request,

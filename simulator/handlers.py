@@ -133,6 +133,10 @@ def batch_online(s: VendorState, b: Body, q: Query) -> Any:
             raise BusinessError(400, f"whatsAppList[{i}]: missing required parameter override")
         if not isinstance(row["override"], bool):
             raise BusinessError(400, f"whatsAppList[{i}]: override must be a boolean")
+        # The vendor logs the account in with these keys: a row without them is refused.
+        for key in KEY_FIELDS:
+            if not row[key].strip():
+                raise BusinessError(400, f"whatsAppList[{i}]: {key} must not be empty")
     s.batch_online(rows)
     return ""
 

@@ -285,6 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
             "query": query,
             "body": body_for_log,
             "operation": op.name,
+            "content_type": self.headers.get("Content-Type", "") or "",
         }
         if problem is not None:
             entry["status"] = 401

@@ -825,11 +825,15 @@ class VendorState:
         self.last_port_id = max(self.last_port_id + 1, snowflake)
         return self.last_port_id
 
-    def port(self, ident: Any) -> Port:
-        """A port by its 32-hex session id or its 19-digit port id; 1002 otherwise."""
+    def port(self, ident: Any, *, issued_only: bool = False) -> Port:
+        """A port by its 32-hex session id or its 19-digit port id; 1002 otherwise.
+
+        With `issued_only` (the port operations onLine, offline, logOut, selectContact,
+        contact/info, info/profile), only the id that preGenerate issued is accepted: the
+        vendor answers 1002 to the "port application id" of selectCloudPortDetail."""
         text = str(ident or "").strip()
         port_id = self.sessions.get(text)
-        if port_id is None and text.isdigit():
+        if port_id is None and text.isdigit() and not issued_only:
             port_id = int(text)
         port = self.ports.get(port_id) if port_id is not None else None
         if port is None:
@@ -913,7 +917,7 @@ class VendorState:
             return rows
 
     def _logged_in_port(self, ident: Any) -> tuple[Port, Account]:
-        port = self.port(ident)
+        port = self.port(ident, issued_only=True)
         acc = self.accounts.get(port.phone or "")
         if acc is None:
             raise BusinessError(400, "No WhatsApp account is logged in on this port")
@@ -937,7 +941,7 @@ class VendorState:
     def port_logout(self, ident: Any) -> None:
         """Logs the account out and releases the port (the quota is freed)."""
         with self.lock:
-            port = self.port(ident)
+            port = self.port(ident, issued_only=True)
             acc = self.accounts.get(port.phone or "")
             if acc is not None and acc.presence != vc.P_BANNED:
                 self._presence(

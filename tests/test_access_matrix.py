@@ -300,6 +300,14 @@ MATRIX: dict[str, Door] = {
     "api-agents": Door(API_LOGGED_IN, post=e(401, 403, 403, 400, 400, 403), json_body=True),
     "api-registrations": Door(API_LOGGED_IN),
     "api-ports": Door(API_SUP),
+    "api-imports": Door(
+        e(401, 403, 403, 405, 405, 403), post=e(401, 403, 403, 400, 400, 403), json_body=True
+    ),
+    "api-import": Door(API_SUP, args=lambda w: {"pk": w.import_job.pk}),
+    "api-jobs": Door(
+        e(401, 403, 403, 405, 405, 403), post=e(401, 403, 403, 400, 400, 403), json_body=True
+    ),
+    "api-job": Door(API_SUP, args=lambda w: {"pk": w.job.pk}),
     "api-scan-tasks": Door(e(401, 200, 200, 200, 200, 403)),
     # An empty body is refused before any vendor call.
     "api-qr-sessions": Door(API_ACT, post=e(401, 400, 400, 400, 400, 403), json_body=True),

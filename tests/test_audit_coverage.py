@@ -93,7 +93,18 @@ def test_import_online_recycle_profile_are_recorded(world: World) -> None:
     assert entry.before["state"] == "preview" and entry.after == {"state": "cancelled"}
 
     alice_id = world.alice_account.pk
-    # Bulk online.
+    # Bulk online (an account with keys: one without is listed before anything is queued).
+    from accounts.models import AccountKeys
+
+    AccountKeys.objects.update_or_create(
+        account=world.alice_account,
+        defaults={
+            "public_key": "p",
+            "private_key": "s",
+            "msg_public_key": "mp",
+            "msg_private_key": "ms",
+        },
+    )
     c.post(reverse("accounts:bulk"), {"action": "online", "ids": [alice_id]})
     job = BulkJob.objects.filter(kind=BulkJob.Kind.ONLINE).latest("id")
     entry = recorded("accounts.online", sup, str(job.pk))

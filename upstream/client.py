@@ -24,8 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from upstream import breaker, metrics
-from upstream.codes import Family, message_for
-from upstream.errors import CircuitOpen, NotSent, UpstreamError, UpstreamUnavailable
+from upstream.codes import Family, is_transient, message_for
+from upstream.errors import CircuitOpen, NotSent, UpstreamError, UpstreamUnavailable, VendorBusy
 from upstream.parsing import as_int, as_text
 from upstream.signing import get_signer
 
@@ -98,8 +98,8 @@ def signed_headers(raw: bytes) -> dict[str, str]:
     headers = get_signer().sign(
         api_key=settings.UPSTREAM_API_KEY, secret=settings.UPSTREAM_API_SECRET, body=raw
     )
-    if raw:
-        headers["Content-Type"] = "application/json"
+    # The seed gives every operation, GET included, "Content-Type: application/json".
+    headers["Content-Type"] = "application/json"
     return headers
 
 
@@ -134,9 +134,10 @@ def call(
     op = endpoint.operation
     try:
         ticket = breaker.before_call(op)
-    except CircuitOpen:
+    except CircuitOpen as exc:
         metrics.record_call(op, "circuit_open", None)
         log.warning("upstream %s outcome=circuit_open status=- ms=0", op)
+        exc.described(kind="circuit_open", operation=op)
         raise
     raw = b"" if endpoint.method == "GET" else encode_body(body if body is not None else {})
     started = time.perf_counter()
@@ -157,19 +158,27 @@ def call(
         except requests.Timeout as exc:
             outcome = "timeout"
             error = NotSent if _never_connected(exc) else UpstreamUnavailable
-            raise error(f"upstream {op}: timed out") from exc
+            raise error(f"upstream {op}: timed out").described(
+                kind="timeout", operation=op
+            ) from exc
         except requests.RequestException as exc:
             outcome = "unavailable"
             error = NotSent if _never_connected(exc) else UpstreamUnavailable
-            raise error(f"upstream {op}: {type(exc).__name__}") from exc
+            raise error(f"upstream {op}: {type(exc).__name__}").described(
+                kind="connection", operation=op
+            ) from exc
         status = response.status_code
         try:
             with _gc_paused(len(content)):
                 data = _read_envelope(endpoint, response.status_code, content)
                 if parse is not None:
                     data = parse(data)
-        except UnexpectedResponse:
+        except UnexpectedResponse as exc:
             outcome = "bad_response"
+            exc.described(kind="bad_response", operation=op)
+            raise
+        except VendorBusy:
+            outcome = "busy"
             raise
         except UpstreamUnavailable:
             outcome = "unavailable"
@@ -203,7 +212,9 @@ def call(
 def _read_envelope(endpoint: Endpoint, http_status: int, content: bytes) -> Any:
     op = endpoint.operation
     if http_status >= 500 or http_status in (408, 429):
-        raise UpstreamUnavailable(f"upstream {op}: HTTP {http_status}")
+        raise UpstreamUnavailable(f"upstream {op}: HTTP {http_status}").described(
+            kind="http_error", operation=op, http_status=http_status
+        )
     try:
         envelope = json.loads(content)
     except (ValueError, RecursionError):
@@ -227,6 +238,10 @@ def _read_envelope(endpoint: Endpoint, http_status: int, content: bytes) -> Any:
     code = as_int(envelope.get("code"))
     if code != OK:
         vendor_message = _envelope_message(envelope)
+        if is_transient(endpoint.family, code, vendor_message):
+            raise VendorBusy(
+                code if code is not None else "?", vendor_message, operation=op
+            ).described(kind="busy", operation=op)
         raise UpstreamError(
             code if code is not None else as_text(envelope.get("code")) or "?",
             message_for(endpoint.family, code, vendor_message),

@@ -67,3 +67,26 @@ def sync_reason(code: object) -> str:
     if number is not None and number in SYNC_REASONS:
         return SYNC_REASONS[number]
     return as_text(code).strip()
+
+
+# "System busy": transient whatever the family (the vendor asks to try again later).
+BUSY_WORDS = ("busy", "try again later", "繁忙", "稍后")
+# qrCodeTask/create's documented failure cases (seed 000, "Failure Cases"): final refusals,
+# whatever code they come with.
+SCAN_TASK_FAILURES = ("insufficient port quota", "insufficient ports")
+
+
+def is_transient(family: Family, code: int | None, vendor_message: str) -> bool:
+    """Whether an envelope code (not 200) is transient for this operation family: "system
+    busy", or a server-side code (5xx) that no table documents. Documented business codes
+    (the family's table, the common 4xx) are final refusals."""
+    text = (vendor_message or "").lower()
+    if any(word in text for word in BUSY_WORDS):
+        return True
+    if code is None:
+        return False
+    if code in TABLES.get(family, {}) or code in COMMON:
+        return False
+    if family == Family.SCAN_TASK and any(w in text for w in SCAN_TASK_FAILURES):
+        return False
+    return 500 <= code <= 599

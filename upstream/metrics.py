@@ -17,7 +17,7 @@ describe(
     CALLS_NAME,
     "counter",
     "Calls to the vendor by operation and outcome "
-    "(ok, business_error, auth_error, unavailable, timeout, bad_response, circuit_open).",
+    "(ok, business_error, auth_error, busy, unavailable, timeout, bad_response, circuit_open).",
 )
 describe(SECONDS_NAME, "histogram", "Wall time of calls sent to the vendor, by operation.")
 

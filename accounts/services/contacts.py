@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ContactLookup, WhatsAppAccount
-from accounts.services.fleet import cloud_port_for
+from accounts.services.fleet import cloud_port_for, port_call_id_for
 from accounts.services.imports import normalise_number
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
+from qrlogin.services.ports import PortNotLinked, port_call_id
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 
 
 class LookupError_(Exception):
@@ -51,6 +52,10 @@ def contact_lookup_request(
         raise LookupError_(
             _("This account has no cloud port: contacts can only be read through a cloud port.")
         )
+    try:
+        port_call_id_for(account.whatsapp)
+    except PortNotLinked as exc:
+        raise LookupError_(str(exc)) from None
     if not cache.add(f"contacts:rl:{account.pk}", 1, timeout=lookup_interval()):
         raise LookupError_(
             _("A look-up ran for this account less than %(s)s seconds ago. Wait, then try again.")
@@ -81,19 +86,23 @@ def contact_lookup_run(*, lookup_id: int) -> ContactLookup | None:
     try:
         if port is None:
             raise UpstreamError(0, _("The account's cloud port is gone."))
+        call_id = port_call_id(port=port)
         if lookup.kind == ContactLookup.Kind.BOOK:
-            contacts = operations.select_contact(id=port.port_id)
+            contacts = operations.select_contact(id=call_id)
         else:
-            one = operations.contact_info(id=port.port_id, phone=lookup.phone)
+            one = operations.contact_info(id=call_id, phone=lookup.phone)
             contacts = [one] if one is not None else []
         lookup.results = [asdict(c) for c in contacts]
         lookup.state = ContactLookup.State.DONE
+    except PortNotLinked as exc:
+        lookup.state = ContactLookup.State.FAILED
+        lookup.error = str(exc)[:255]
     except UpstreamError as exc:
         lookup.state = ContactLookup.State.FAILED
         lookup.error = exc.message[:255]
-    except UpstreamUnavailable:
+    except UpstreamUnavailable as exc:
         lookup.state = ContactLookup.State.FAILED
-        lookup.error = _("The vendor did not answer in time. Try again later.")
+        lookup.error = (unavailable_message(exc) + " " + _("Try again later."))[:255]
     lookup.fetched_at = timezone.now()
     lookup.save(update_fields=["results", "state", "error", "fetched_at"])
     return lookup

@@ -9,9 +9,12 @@ worker died) continues with the items still pending, so nothing is sent twice on
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -21,7 +24,13 @@ from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsA
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import (
+    NotSent,
+    UpstreamError,
+    UpstreamUnavailable,
+    VendorBusy,
+    unavailable_message,
+)
 from upstream.types import AccountItem, OnlineAccountItem
 
 log = logging.getLogger(__name__)
@@ -32,6 +41,48 @@ PORT_KINDS = {BulkJob.Kind.PORT_ONLINE, BulkJob.Kind.PORT_OFFLINE, BulkJob.Kind.
 
 class JobError(Exception):
     """A job cannot be created as asked (message is for the page)."""
+
+
+# batchOnline requires these keys (seed 000); the vendor refuses a row without them.
+ONLINE_KEY_FIELDS = ("public_key", "private_key", "msg_public_key", "msg_private_key")
+
+
+def keys_complete(keys: AccountKeys | None) -> bool:
+    return keys is not None and all(getattr(keys, f) for f in ONLINE_KEY_FIELDS)
+
+
+@dataclass(frozen=True)
+class OnlinePrecheck:
+    """What bulk online would do, before anything is sent."""
+
+    ready: list[WhatsAppAccount]
+    without_keys: list[WhatsAppAccount]
+    banned: list[WhatsAppAccount]
+
+    @property
+    def clean(self) -> bool:
+        return not self.without_keys and not self.banned
+
+
+def _banned(account: WhatsAppAccount) -> bool:
+    from accounts.choices import AccountStatus, Presence
+
+    return account.status == AccountStatus.BANNED or account.presence_status == Presence.BANNED
+
+
+def bulk_online_precheck(*, accounts: Sequence[WhatsAppAccount]) -> OnlinePrecheck:
+    """Split the accounts into those that can be brought online, those without (complete)
+    keys (import their keys first) and banned ones."""
+    rows = WhatsAppAccount.objects.filter(pk__in=[a.pk for a in accounts]).select_related("keys")
+    ready, without_keys, banned = [], [], []
+    for account in rows.order_by("whatsapp"):
+        if _banned(account):
+            banned.append(account)
+        elif not keys_complete(getattr(account, "keys", None)):
+            without_keys.append(account)
+        else:
+            ready.append(account)
+    return OnlinePrecheck(ready=ready, without_keys=without_keys, banned=banned)
 
 
 def _enqueue(job: BulkJob) -> None:
@@ -117,12 +168,15 @@ def _refresh_counts(job: BulkJob) -> None:
     job.ok_count, job.failed_count = agg["ok"], agg["failed"]
 
 
-def _mark(items: Iterable[BulkJobItem], state: str, error: str = "") -> None:
+def _mark(
+    items: Iterable[BulkJobItem], state: str, error: str = "", *, only_pending: bool = False
+) -> None:
     ids = [i.pk for i in items]
     if ids:
-        BulkJobItem.objects.filter(pk__in=ids).update(
-            state=state, error=error[:255], updated_at=timezone.now()
-        )
+        rows = BulkJobItem.objects.filter(pk__in=ids)
+        if only_pending:  # items a chunk already finished keep their result
+            rows = rows.filter(state=BulkJobItem.State.PENDING)
+        rows.update(state=state, error=error[:255], updated_at=timezone.now())
 
 
 def _claim(job_id: int) -> BulkJob | None:
@@ -138,11 +192,22 @@ def _claim(job_id: int) -> BulkJob | None:
     return job
 
 
+def _retryable(exc: UpstreamUnavailable) -> bool:
+    """Sent again with backoff: "system busy" and unknown server-side codes, HTTP 5xx
+    answers, and calls that never left. A timeout is not: the change may have happened."""
+    return isinstance(exc, VendorBusy | NotSent) or exc.kind == "http_error"
+
+
 def bulk_job_run(*, job_id: int) -> BulkJob | None:
-    """Work through the job's pending items (called by the task)."""
+    """Work through the job's pending items (called by the task). Transient failures are
+    retried with backoff within UPSTREAM_TRANSIENT_RETRY_SECONDS; a failed chunk fails only
+    its items still pending (those already done stay done)."""
     job = _claim(job_id)
     if job is None:
         return None
+    deadline = time.monotonic() + float(settings.UPSTREAM_TRANSIENT_RETRY_SECONDS)
+    backoff = float(settings.UPSTREAM_TRANSIENT_BACKOFF_SECONDS)
+    delay = backoff
     while True:
         chunk = list(job.items.filter(state=BulkJobItem.State.PENDING).order_by("id")[:CHUNK])
         if not chunk:
@@ -150,14 +215,25 @@ def bulk_job_run(*, job_id: int) -> BulkJob | None:
         BulkJobItem.objects.filter(pk__in=[i.pk for i in chunk]).update(attempts=F("attempts") + 1)
         try:
             _run_chunk(job, chunk)
+            delay = backoff
         except UpstreamError as exc:
-            _mark(chunk, BulkJobItem.State.FAILED, exc.message)
-        except UpstreamUnavailable:
-            log.warning("bulk job %s: vendor unavailable for a chunk of %s", job.pk, len(chunk))
+            _mark(chunk, BulkJobItem.State.FAILED, exc.message, only_pending=True)
+        except UpstreamUnavailable as exc:
+            log.warning(
+                "bulk job %s: vendor unavailable (%s) for a chunk of %s",
+                job.pk,
+                exc.kind,
+                len(chunk),
+            )
+            if _retryable(exc) and time.monotonic() + delay < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
             _mark(
                 chunk,
                 BulkJobItem.State.FAILED,
-                _("The vendor did not answer in time. Retry the failed accounts."),
+                unavailable_message(exc) + " " + _("Retry the failed accounts."),
+                only_pending=True,
             )
         _refresh_counts(job)
     BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.DONE, finished_at=timezone.now())
@@ -203,13 +279,20 @@ def _run_online_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
         if account is None:
             _mark([item], BulkJobItem.State.FAILED, _("The account no longer exists."))
             continue
-        if keys is None or not keys.private_key:
+        if not keys_complete(keys):  # never send a row without keys: the vendor refuses it
             _mark(
                 [item],
                 BulkJobItem.State.FAILED,
-                _("No keys are stored for this account: import it with its keys first."),
+                _(
+                    "No keys are stored for this account: import its keys (Import, with "
+                    "“set or replace the keys of known accounts”) first."
+                ),
             )
             continue
+        if _banned(account):
+            _mark([item], BulkJobItem.State.FAILED, _("The account is banned."))
+            continue
+        assert keys is not None
         send.append(
             OnlineAccountItem(
                 whatsapp=account.whatsapp,
@@ -266,21 +349,34 @@ def cloud_port_for(whatsapp: str) -> Any:
     )
 
 
-def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
-    port = cloud_port_for(item.whatsapp)
+def port_call_id_for(whatsapp: str) -> str:
+    """The id the port operations take for the account's cloud port: the preGenerate id
+    of its Switchboard login. Raises PortNotLinked (with the message for the page) when
+    the account has no port, or a port with only the vendor's application id."""
+    from qrlogin.services.ports import PortNotLinked, port_call_id
+
+    port = cloud_port_for(whatsapp)
     if port is None:
-        _mark(
-            [item],
-            BulkJobItem.State.FAILED,
-            _("This account has no cloud port: it can only be brought online in bulk."),
+        raise PortNotLinked(
+            _("This account has no cloud port: it can only be brought online in bulk.")
         )
+    return port_call_id(port=port)
+
+
+def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
+    from qrlogin.services.ports import PortNotLinked
+
+    try:
+        call_id = port_call_id_for(item.whatsapp)
+    except PortNotLinked as exc:
+        _mark([item], BulkJobItem.State.FAILED, str(exc))
         return
     if job.kind == BulkJob.Kind.PORT_ONLINE:
-        operations.on_line(id=port.port_id)
+        operations.on_line(id=call_id)
     elif job.kind == BulkJob.Kind.PORT_OFFLINE:
-        operations.offline(id=port.port_id)
+        operations.offline(id=call_id)
     else:
-        operations.log_out(id=port.port_id)
+        operations.log_out(id=call_id)
     _mark([item], BulkJobItem.State.OK)
 
 
@@ -320,6 +416,18 @@ def _run_import_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
     if not items:
         return
     operations.batch_insert(accounts=items)
+    had_keys = {
+        k.account.whatsapp
+        for k in AccountKeys.objects.filter(
+            account__whatsapp__in=[i.whatsapp for i in sent]
+        ).select_related("account")
+        if k.private_key
+    }
+    known = set(
+        WhatsAppAccount.objects.filter(whatsapp__in=[i.whatsapp for i in sent]).values_list(
+            "whatsapp", flat=True
+        )
+    )
     with transaction.atomic():
         for item in sent:
             row = rows[item.whatsapp]
@@ -347,3 +455,14 @@ def _run_import_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
             )
         ImportRow.objects.filter(pk__in=[rows[i.whatsapp].pk for i in sent]).delete()
         _mark(sent, BulkJobItem.State.OK)
+        replaced = sorted(n for n in known if n in had_keys)
+        given = sorted(n for n in known if n not in had_keys)
+        if replaced or given:  # keys of known accounts changed: audited (never the keys)
+            audit_record(
+                actor=job.created_by,
+                action="accounts.keys.replace" if replaced else "accounts.keys.set",
+                target_type="bulk_job",
+                target_id=str(job.pk),
+                before={"with_keys": replaced[:200], "without_keys": given[:200]},
+                after={"keys_replaced": len(replaced), "keys_set": len(given)},
+            )

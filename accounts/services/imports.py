@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import BulkJob, BulkJobItem, ImportRow, WhatsAppAccount
 from core.audit import audit_record
+from core.crypto import Secret
 from core.tasks import enqueue_on_commit
 
 # Vendor field -> ImportRow field. The number may be spelled several ways (DESIGN s.4).
@@ -40,6 +41,7 @@ REQUIRED_KEYS = ("publicKey", "privateKey", "msgPublicKey", "msgPrivateKey", "ac
 OTHER_FIELDS = ("name", "avatar", "whatsappType")
 KNOWN = set(NUMBER_FIELDS) | set(KEY_FIELDS) | set(OTHER_FIELDS)
 MAX_ROWS = 100_000
+GET_KEYS, NEW_KEYS, UNCHANGED = "get_keys", "new_keys", "unchanged"
 MAX_ERRORS_SHOWN = 200
 
 
@@ -68,6 +70,25 @@ class ParseResult:
     rows: list[ParsedRow]
     errors: list[RowProblem]
     existing: list[ParsedRow]
+    # Per known account of the file: "get_keys" (none stored), "new_keys" (different keys
+    # stored) or "unchanged" (the same keys stored).
+    existing_state: dict[str, str] = field(default_factory=dict)
+
+    def count(self, state: str) -> int:
+        return sum(1 for v in self.existing_state.values() if v == state)
+
+    def keyed(self) -> list[ParsedRow]:
+        """Known accounts whose keys an import with replace_keys sets or replaces."""
+        return [r for r in self.existing if self.existing_state.get(r.whatsapp) != UNCHANGED]
+
+    def summary(self, *, replace_keys: bool) -> dict[str, Any]:
+        return {
+            "new": len(self.rows),
+            "get_keys": self.count(GET_KEYS),
+            "new_keys": self.count(NEW_KEYS),
+            "unchanged": self.count(UNCHANGED),
+            "replace_keys": replace_keys,
+        }
 
     @property
     def ok(self) -> bool:
@@ -241,6 +262,22 @@ def import_parse(*, upload: UploadedFile) -> ParseResult:
         records = _records_from_json(text)
     else:
         records = _records_from_csv(text)
+    return _parse_records(records)
+
+
+def import_parse_data(*, data: Any) -> ParseResult:
+    """Validate accounts sent as JSON (the API): `{"whatsAppList": [...]}` or a list.
+    Raises ImportFileError when the shape is wrong."""
+    if isinstance(data, dict) and "whatsAppList" in data:
+        data = data["whatsAppList"]
+    if not isinstance(data, list):
+        raise ImportFileError(
+            _('Expected {"whatsAppList": [...]} (the batchInsert shape) or a list of accounts.')
+        )
+    return _parse_records(list(enumerate(data, start=1)))
+
+
+def _parse_records(records: list[tuple[int, Any]]) -> ParseResult:
     if not records:
         raise ImportFileError(_("The file holds no accounts."))
     if len(records) > MAX_ROWS:
@@ -277,23 +314,75 @@ def import_parse(*, upload: UploadedFile) -> ParseResult:
     existing = [r for r in rows if r.whatsapp in existing_numbers]
     fresh = [r for r in rows if r.whatsapp not in existing_numbers]
     errors.sort(key=lambda p: p.line)
-    return ParseResult(rows=fresh, errors=errors, existing=existing)
+    return ParseResult(
+        rows=fresh, errors=errors, existing=existing, existing_state=_key_states(existing)
+    )
 
 
-def import_stage(*, actor: Any, result: ParseResult, filename: str) -> BulkJob:
-    """Store the validated rows (keys encrypted) under a job waiting for confirmation."""
+def _clear(value: Any) -> str:
+    return value.reveal() if isinstance(value, Secret) else str(value or "")
+
+
+def _key_states(existing: list[ParsedRow]) -> dict[str, str]:
+    """Compare the file's keys with the stored ones (decrypted in memory only)."""
+    from accounts.models import AccountKeys
+
+    states: dict[str, str] = {}
+    by_number = {r.whatsapp: r for r in existing}
+    numbers = list(by_number)
+    for i in range(0, len(numbers), 2000):
+        part = numbers[i : i + 2000]
+        stored = {
+            k.account.whatsapp: k
+            for k in AccountKeys.objects.filter(account__whatsapp__in=part).select_related(
+                "account"
+            )
+        }
+        for number in part:
+            keys = stored.get(number)
+            if (
+                keys is None
+                or not all(
+                    getattr(keys, f) for f in ("public_key", "private_key", "msg_public_key")
+                )
+                or not keys.msg_private_key
+            ):
+                states[number] = GET_KEYS
+            elif all(
+                _clear(getattr(keys, f)) == by_number[number].keys.get(f, "")
+                for f in AccountKeys.SECRET_FIELDS
+            ):
+                states[number] = UNCHANGED
+            else:
+                states[number] = NEW_KEYS
+    return states
+
+
+def import_stage(
+    *, actor: Any, result: ParseResult, filename: str, replace_keys: bool = False
+) -> BulkJob:
+    """Store the validated rows (keys encrypted) under a job waiting for confirmation.
+    New accounts are always staged; with `replace_keys`, so are known accounts that get
+    keys or new keys (known accounts with the same keys are left out)."""
     if result.errors:
         raise ImportFileError(_("Fix the errors first: nothing was imported."))
+    staged = result.rows + (result.keyed() if replace_keys else [])
+    if not staged:
+        raise ImportFileError(_("Every account in this file already exists: nothing to import."))
+    keyed = {r.whatsapp for r in result.keyed()} if replace_keys else set()
+    left_out = [r.whatsapp for r in result.existing if r.whatsapp not in keyed]
     with transaction.atomic():
         job = BulkJob.objects.create(
             kind=BulkJob.Kind.IMPORT,
             state=BulkJob.State.PREVIEW,
             created_by=actor,
-            total=len(result.rows),
+            total=len(staged),
             filename=filename[:255],
             params={
-                "existing": [r.whatsapp for r in result.existing][:1000],
-                "existing_count": len(result.existing),
+                "existing": left_out[:1000],
+                "existing_count": len(left_out),
+                "summary": result.summary(replace_keys=replace_keys),
+                "replace_keys": replace_keys,
             },
         )
         ImportRow.objects.bulk_create(
@@ -307,7 +396,7 @@ def import_stage(*, actor: Any, result: ParseResult, filename: str) -> BulkJob:
                     whatsapp_type=r.whatsapp_type,
                     **r.keys,
                 )
-                for r in result.rows
+                for r in staged
             ],
             batch_size=1000,
         )
@@ -339,6 +428,8 @@ def import_confirm(*, actor: Any, job: BulkJob) -> BulkJob:
                 "count": len(numbers),
                 "filename": job.filename,
                 "whatsapps": numbers[:200],
+                "replace_keys": bool(job.params.get("replace_keys")),
+                "summary": job.params.get("summary", {}),
             },
         )
         enqueue_on_commit(import_run, job.pk)

@@ -13,7 +13,7 @@ from accounts.choices import Source, label
 from accounts.models import Agent
 from accounts.services.fleet import cloud_port_for
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 from upstream.types import AgentAccounts, AgentStatusLog, OnlineInfo, Profile, SourceAgents
 
 T = TypeVar("T")
@@ -24,15 +24,21 @@ def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
         return fn(), ""
     except UpstreamError as exc:
         return None, exc.message
-    except UpstreamUnavailable:
-        return None, _("The vendor did not answer in time. Reload to try again.")
+    except UpstreamUnavailable as exc:
+        return None, unavailable_message(exc) + " " + _("Reload to try again.")
 
 
 def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
+    from qrlogin.services.ports import PortNotLinked, port_call_id
+
     port = cloud_port_for(whatsapp)
     if port is None:
         return None, _("This account has no cloud port, so the vendor cannot read its profile.")
-    return _ask(lambda: operations.info_profile(id=port.port_id))
+    try:
+        call_id = port_call_id(port=port)
+    except PortNotLinked as exc:
+        return None, str(exc)
+    return _ask(lambda: operations.info_profile(id=call_id))
 
 
 def vendor_online_where(*, whatsapp: str) -> tuple[list[OnlineInfo], str]:

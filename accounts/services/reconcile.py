@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.agents import AgentSighting
 from accounts.services.status import accounts_ensure
-from qrlogin.models import CloudPort, PortQuota
+from qrlogin.services.ports import cloud_ports_store, port_quota_store
 from upstream.errors import UpstreamProblem
 
 SOURCES = (1, 2)  # the agent operations' sources: 1 pc, 2 mobile
@@ -100,45 +100,6 @@ def accounts_reconcile(*, statuses: list[Any], poll_started_at: datetime) -> tup
             cursor.execute(sql, [poll_started_at, *params, poll_started_at])
             updated = max(cursor.rowcount, 0)
     return created, updated
-
-
-def quota_reconcile(*, current_port: int, max_port: int) -> None:
-    quota = PortQuota.objects.order_by("id").first()
-    if quota is None:
-        PortQuota.objects.create(current_port=current_port, max_port=max_port)
-    else:
-        quota.current_port, quota.max_port = current_port, max_port
-        quota.save(update_fields=["current_port", "max_port", "fetched_at"])
-
-
-def ports_reconcile(*, ports: list[Any], poll_started_at: datetime) -> int:
-    """Upsert every occupied port by its id (a string); mark the ones the vendor no longer
-    lists as released (except ports still inside their 10-minute lock: a port pre-generated
-    while this poll ran). Returns how many were released."""
-    now = timezone.now()
-    seen = []
-    with transaction.atomic():
-        for p in ports:
-            if not p.id:
-                continue
-            seen.append(p.id)
-            CloudPort.objects.update_or_create(
-                port_id=p.id,
-                defaults={
-                    "phone": p.phone or "",
-                    "status": p.status,
-                    "created_at_upstream": p.create_time,
-                    "released": False,
-                    "seen_at": now,
-                },
-            )
-        released = (
-            CloudPort.objects.filter(released=False)
-            .exclude(port_id__in=seen)
-            .exclude(locked_until__gt=poll_started_at)
-            .update(released=True)
-        )
-    return released
 
 
 def agents_reconcile(
@@ -225,15 +186,17 @@ def upstream_reconcile() -> ReconcileReport:
             statuses=statuses, poll_started_at=started
         )
 
+    # Ports and quota go through the ports page's writers (one lock, one release rule).
     def quota() -> None:
         q = operations.select_cloud_port()
-        quota_reconcile(current_port=q.current_port, max_port=q.max_port)
+        port_quota_store(current_port=q.current_port, max_port=q.max_port)
         report.quota = (q.current_port, q.max_port)
 
     def ports() -> None:
+        asked_at = timezone.now()
         detail = operations.select_cloud_port_detail()
         report.ports_seen = len(detail)
-        report.ports_released = ports_reconcile(ports=detail, poll_started_at=started)
+        report.ports_released = cloud_ports_store(ports=detail, seen_at=asked_at).released
 
     def agents() -> None:
         groups = operations.query_all_ol_whatsapp_info()

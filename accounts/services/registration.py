@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Registration
 from core.audit import audit_record
 from upstream import operations
-from upstream.errors import UpstreamError, UpstreamUnavailable
+from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable, unavailable_message
 
 
 class RegistrationError(Exception):
@@ -73,6 +73,17 @@ def registration_submit_phone(
         account_type=account_type,
         created_by=actor,
     )
+    # The row is saved before the call, so a webhook that follows a timed-out call (the
+    # phone may have been submitted) still finds its registration.
+    with transaction.atomic():
+        reg.save()
+        audit_record(
+            actor=actor,
+            action="accounts.register.phone",
+            target_type="registration",
+            target_id=str(reg.pk),
+            after={"phone": national, "area_code": area, "state": reg.state},
+        )
     try:
         reg.task_id = operations.submit_phone(
             phone=national,
@@ -85,19 +96,16 @@ def registration_submit_phone(
         reg.state = Registration.State.FAILED
         reg.error = exc.message[:255]
         reg.completed_at = timezone.now()
-    except UpstreamUnavailable as exc:
-        raise RegistrationError(
-            _("The vendor did not answer. Nothing was submitted; try again in a minute.")
-        ) from exc
-    with transaction.atomic():
-        reg.save()
-        audit_record(
-            actor=actor,
-            action="accounts.register.phone",
-            target_type="registration",
-            target_id=str(reg.pk),
-            after={"phone": national, "area_code": area, "state": reg.state},
+    except NotSent as exc:  # certainly never reached the vendor
+        Registration.objects.filter(pk=reg.pk).update(
+            state=Registration.State.FAILED,
+            error=unavailable_message(exc)[:255],
+            completed_at=timezone.now(),
         )
+        raise RegistrationError(unavailable_message(exc) + " " + _("Try again.")) from exc
+    except UpstreamUnavailable as exc:
+        reg.error = unavailable_message(exc)[:255]
+    reg.save(update_fields=["task_id", "state", "error", "completed_at", "updated_at"])
     return reg
 
 
@@ -119,7 +127,9 @@ def registration_submit_code(*, actor: Any, registration: Registration, code: st
         registration.save(update_fields=["error", "updated_at"])
         raise RegistrationError(exc.message) from exc
     except UpstreamUnavailable as exc:
-        raise RegistrationError(_("The vendor did not answer. Enter the code again.")) from exc
+        raise RegistrationError(
+            unavailable_message(exc) + " " + _("Enter the code again if no result arrives.")
+        ) from exc
     before = {"state": registration.state, "error": registration.error}
     # Only move forward: the syncStatus webhook may already have finished it.
     Registration.objects.filter(

@@ -15,6 +15,7 @@ from accounts.services.profile import AvatarError, avatar_check
 from accounts.tests.helpers import make_account, png_bytes
 from qrlogin.models import CloudPort
 from tests.fixtures import client_for
+from upstream.breaker import reset as breaker_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -105,18 +106,19 @@ def test_every_redirect_hop_is_checked_again(images: str) -> None:
 def test_bulk_online_sends_revealed_keys_with_override(people: Any, simulator: Any) -> None:
     a = make_account("8613800000011", with_keys=True)
     b = make_account("8613800000012", with_keys=True)
-    c = make_account("8613800000013")  # no keys: fails with a reason
+    c = make_account("8613800000013")  # no keys: listed first, left out
     sup = client_for(people.supervisor)
+    ids = [a.pk, b.pk, c.pk]
+    page = sup.post("/accounts/bulk/", {"action": "online", "override": "1", "ids": ids})
+    assert c.whatsapp in page.content.decode() and not BulkJob.objects.exists()
     resp = sup.post(
-        "/accounts/bulk/", {"action": "online", "override": "1", "ids": [a.pk, b.pk, c.pk]}
+        "/accounts/bulk/", {"action": "online", "override": "1", "ids": ids, "confirmed": "1"}
     )
     job = BulkJob.objects.get()
     assert resp["Location"] == f"/accounts/jobs/{job.pk}/"
     fleet.bulk_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert (job.ok_count, job.failed_count) == (2, 1)
-    failed = job.items.get(state="failed")
-    assert failed.whatsapp == c.whatsapp and "No keys" in failed.error
+    assert (job.ok_count, job.failed_count) == (2, 0)
     calls = simulator.calls("/whatsapp/batchOnline")
     assert len(calls) == 1
     sent = calls[0]["body"]["whatsAppList"]
@@ -146,16 +148,18 @@ def test_bulk_recycle_against_simulator(people: Any, simulator: Any) -> None:
 
 def test_vendor_business_error_is_shown_per_item(people: Any, simulator: Any) -> None:
     a = make_account("8613800000031", with_keys=True)
-    simulator.set_faults(1.0, ["business"])
+    simulator.set_faults(1.0, ["business"])  # the account family's "System busy"
     job = fleet.bulk_job_create(actor=people.supervisor, kind="online", accounts=[a])
     fleet.bulk_job_run(job_id=job.pk)
     item = job.items.get()
-    assert item.state == "failed" and item.error
+    # "System busy" is transient: retried with backoff within the time limit, then shown.
+    assert item.state == "failed" and "busy" in item.error and item.attempts > 1
     simulator.set_faults(0, [])
+    breaker_reset()  # the retries opened the breaker; its cooldown has passed
     assert fleet.bulk_job_retry_failed(actor=people.supervisor, job=job) == 1
     fleet.bulk_job_run(job_id=job.pk)
     item.refresh_from_db()
-    assert item.state == "ok" and item.attempts == 2
+    assert item.state == "ok"
 
 
 def _logged_in_port(simulator: Any, whatsapp: str) -> CloudPort:
@@ -165,7 +169,10 @@ def _logged_in_port(simulator: Any, whatsapp: str) -> CloudPort:
     port = simulator.state.pre_generate(type_=1, target=None)
     result = simulator.scan(str(port.port_id), whatsapp)
     assert result["status"] == 1
-    return CloudPort.objects.create(port_id=str(port.port_id), phone=whatsapp, status=10)
+    # A login made through Switchboard: both ids are known.
+    return CloudPort.objects.create(
+        port_id=str(port.port_id), pregenerate_id=port.session_id, phone=whatsapp, status=10
+    )
 
 
 def test_port_actions_need_a_port(people: Any, simulator: Any) -> None:

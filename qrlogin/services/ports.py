@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.crypto import Secret
@@ -30,9 +33,46 @@ log = logging.getLogger(__name__)
 PORT_OPERATIONS = ("online", "offline", "logout")
 
 
+class PortNotLinked(Exception):
+    """The port operations take the id preGenerate issued; this port has only the vendor's
+    "port application id" (its login was not made through Switchboard), so nothing is sent:
+    the vendor would answer 1002."""
+
+
+def port_not_linked_message() -> str:
+    return _(
+        "This port was not logged in through Switchboard, so the id the vendor needs for "
+        "this operation is unknown. Log the account in through Switchboard (QR or pair "
+        "code) to manage its port here."
+    )
+
+
+def port_pregenerate_id(*, port: CloudPort) -> str:
+    """The id the port operations take: the stored preGenerate id, or the one of the
+    Switchboard login that put the port's phone there (then stored). "" when unknown."""
+    if port.pregenerate_id:
+        return port.pregenerate_id
+    from qrlogin.selectors import port_session_id
+
+    found = port_session_id(phone=port.phone, created_at_upstream=port.created_at_upstream)
+    if found:
+        CloudPort.objects.filter(pk=port.pk, pregenerate_id="").update(pregenerate_id=found)
+        port.pregenerate_id = found
+    return found
+
+
+def port_call_id(*, port: CloudPort | None) -> str:
+    """The preGenerate id to send for `port`; raises PortNotLinked when there is none."""
+    call_id = port_pregenerate_id(port=port) if port is not None else ""
+    if not call_id:
+        raise PortNotLinked(port_not_linked_message())
+    return call_id
+
+
 def port_quota_store(*, current_port: int, max_port: int) -> PortQuota:
     """Keep the single quota row up to date (creating it the first time)."""
     with transaction.atomic():
+        _ports_lock()
         quota = PortQuota.objects.select_for_update().order_by("-fetched_at", "-id").first()
         if quota is None:
             return PortQuota.objects.create(current_port=current_port, max_port=max_port)
@@ -42,36 +82,64 @@ def port_quota_store(*, current_port: int, max_port: int) -> PortQuota:
         return quota
 
 
+@dataclass(frozen=True)
+class PortsStored:
+    stored: int
+    released: int
+
+
+def _ports_lock() -> None:
+    """One writer at a time for the port table (page refresh, reconcile, the beat task)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('switchboard.cloud_ports'))")
+
+
 def cloud_ports_store(
     *, ports: Sequence[ut.CloudPort], seen_at: datetime | None = None, complete: bool = True
-) -> int:
+) -> PortsStored:
     """Upsert ports by id. With `complete` (a full selectCloudPortDetail answer), ports
-    not in it are marked released. Returns the number of ports stored."""
+    not in it are marked released, except those stored by a snapshot newer than this one
+    (`seen_at` is when the call was made). A port nobody has logged in yet is locked until
+    its creation time plus the lock period. The preGenerate id of a Switchboard login is
+    linked to its port."""
     seen_at = seen_at or timezone.now()
     lock = timedelta(seconds=conf.lock_seconds())
     ids = []
+    released = 0
     with transaction.atomic():
+        _ports_lock()
+        known = {
+            c.port_id: c
+            for c in CloudPort.objects.filter(port_id__in=[p.id for p in ports if p.id])
+        }
         for p in ports:
             if not p.id:
                 continue
             ids.append(p.id)
             locked_until = p.create_time + lock if (p.create_time and not p.phone) else None
-            CloudPort.objects.update_or_create(
-                port_id=p.id,
-                defaults={
-                    "phone": p.phone or "",
-                    "status": p.status,
-                    "created_at_upstream": p.create_time,
-                    "locked_until": locked_until,
-                    "released": False,
-                    "seen_at": seen_at,
-                },
-            )
+            before = known.get(p.id)
+            if before is not None and before.seen_at and before.seen_at > seen_at:
+                continue  # a newer snapshot already stored this port
+            defaults: dict[str, Any] = {
+                "phone": p.phone or "",
+                "status": p.status,
+                "created_at_upstream": p.create_time,
+                "locked_until": locked_until,
+                "released": False,
+                "seen_at": seen_at,
+            }
+            if before is not None and before.phone and before.phone != (p.phone or ""):
+                defaults["pregenerate_id"] = ""  # another number is on the port now
+            port, _created = CloudPort.objects.update_or_create(port_id=p.id, defaults=defaults)
+            port_pregenerate_id(port=port)
         if complete:
-            CloudPort.objects.exclude(port_id__in=ids).filter(released=False).update(
-                released=True, locked_until=None
+            released = (
+                CloudPort.objects.exclude(port_id__in=ids)
+                .filter(released=False)
+                .filter(Q(seen_at__isnull=True) | Q(seen_at__lte=seen_at))
+                .update(released=True, locked_until=None)
             )
-    return len(ids)
+    return PortsStored(stored=len(ids), released=released)
 
 
 def ports_refresh() -> PortQuota:
@@ -79,36 +147,55 @@ def ports_refresh() -> PortQuota:
     UpstreamProblem, storing nothing when the first call fails)."""
     quota = operations.select_cloud_port()
     stored = port_quota_store(current_port=quota.current_port, max_port=quota.max_port)
-    cloud_ports_store(ports=operations.select_cloud_port_detail())
+    asked_at = timezone.now()
+    cloud_ports_store(ports=operations.select_cloud_port_detail(), seen_at=asked_at)
     return stored
+
+
+def _resolve(port_id: str) -> tuple[CloudPort | None, str]:
+    """(the port row, the id to send) for either of a port's ids. Raises PortNotLinked."""
+    from qrlogin.models import QrSession
+
+    port = CloudPort.objects.filter(port_id=port_id).first() or (
+        CloudPort.objects.filter(pregenerate_id=port_id).first() if port_id else None
+    )
+    if port is not None:
+        return port, port_call_id(port=port)
+    if port_id and QrSession.objects.filter(port_id=port_id).exists():
+        return None, port_id  # a Switchboard login's preGenerate id, not listed yet
+    raise PortNotLinked(port_not_linked_message())
 
 
 def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secret = "") -> None:
     """Bring a port's account online (optionally through a proxy), take it offline, or log
-    it out (which frees the port). Audited; raises UpstreamProblem when the vendor says no.
+    it out (which frees the port). `port_id` is either of the port's ids; the preGenerate
+    id is sent. Audited; raises PortNotLinked (nothing sent) when only the application id
+    is known, UpstreamProblem when the vendor says no.
     """
     if operation not in PORT_OPERATIONS:
         raise ValueError(f"unknown port operation {operation!r}")
     secret = proxy if isinstance(proxy, Secret) else Secret(proxy or "")
+    port, call_id = _resolve(port_id)
     if operation == "online":
-        operations.on_line(id=port_id, ip_config=secret or None)
+        operations.on_line(id=call_id, ip_config=secret or None)
     elif operation == "offline":
-        operations.offline(id=port_id)
+        operations.offline(id=call_id)
     else:
-        operations.log_out(id=port_id)
-    before = CloudPort.objects.filter(port_id=port_id).values("phone", "status").first()
+        operations.log_out(id=call_id)
+    rows = CloudPort.objects.filter(pk=port.pk) if port is not None else CloudPort.objects.none()
+    before = rows.values("phone", "status").first()
     if operation == "logout":
-        CloudPort.objects.filter(port_id=port_id).update(released=True, locked_until=None)
+        rows.update(released=True, locked_until=None)
     elif operation == "offline":
-        CloudPort.objects.filter(port_id=port_id).update(status=PortStatus.DISCONNECTED)
+        rows.update(status=PortStatus.DISCONNECTED)
     else:
-        CloudPort.objects.filter(port_id=port_id).update(status=PortStatus.ONLINE)
+        rows.update(status=PortStatus.ONLINE)
     audit_record(
         actor=actor,
         action=f"port.{operation}",
         target_type="cloud_port",
-        target_id=port_id,
+        target_id=port.port_id if port is not None else port_id,
         before=before,
-        after={"operation": operation, "with_proxy": bool(secret)},
+        after={"operation": operation, "with_proxy": bool(secret), "pregenerate_id": call_id},
     )
     log.info("port %s: %s done", port_id, operation)

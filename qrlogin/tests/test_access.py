@@ -115,8 +115,8 @@ def test_ports_api(people: People, things: dict[str, Any]) -> None:
     assert set(data) >= {"results", "next", "quota"}
     assert data["quota"]["current_port"] == 1 and data["quota"]["max_port"] == 10
     row = data["results"][0]
-    assert set(row) == {"port_id", "phone", "status", "status_display", "created_at",
-                        "locked_until"}  # fmt: skip
+    assert set(row) == {"port_id", "pregenerate_id", "phone", "status", "status_display",
+                        "created_at", "locked_until"}  # fmt: skip
     assert isinstance(row["port_id"], str) and int(row["port_id"]) > 2**53
     assert row["locked_until"] is not None and row["status"] is None
 

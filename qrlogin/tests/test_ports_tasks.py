@@ -13,7 +13,7 @@ from core.models import AuditEntry
 from qrlogin.errors import QR_ERROR_HELP
 from qrlogin.models import AllocationRole, CloudPort, PortQuota, QrSession, ScanTask
 from qrlogin.services import ports, scan_tasks
-from qrlogin.services.results import scan_task_status_apply
+from qrlogin.services.results import qr_login_result_apply, scan_task_status_apply
 from qrlogin.services.sessions import qr_session_start
 from qrlogin.tests.helpers import sim_agent_for, sim_task
 from tests.fixtures import People, client_for
@@ -24,6 +24,10 @@ pytestmark = pytest.mark.django_db
 def logged_in_port(simulator: Any, user: Any, whatsapp: str) -> QrSession:
     session = qr_session_start(user=user, pc_type=2, target="10085")
     simulator.scan(session.port_id, whatsapp)
+    # What the syncLoginStatus webhook applies (webhooks go nowhere in these tests).
+    qr_login_result_apply(
+        port_id=session.port_id, whatsapp=whatsapp, ok=True, received_at=timezone.now()
+    )
     return session
 
 
@@ -70,13 +74,14 @@ def test_over_quota_names_the_accounts_going_offline(people: People, simulator: 
 def test_port_operations_are_audited_and_keep_the_proxy_secret(
     people: People, simulator: Any
 ) -> None:
-    logged_in_port(simulator, people.agent, "8613900000021")
+    session = logged_in_port(simulator, people.agent, "8613900000021")
     ports.ports_refresh()
     port = CloudPort.objects.get(released=False)
     client = client_for(people.supervisor)
     url = reverse("qrlogin:port_operate", args=[port.port_id, "offline"])
     assert client.post(url).status_code == 302
-    assert simulator.calls("/qrCode/offline")[-1]["body"]["id"] == port.port_id
+    # The port operations take the preGenerate id, not the port application id.
+    assert simulator.calls("/qrCode/offline")[-1]["body"]["id"] == session.port_id
     online = reverse("qrlogin:port_operate", args=[port.port_id, "online"])
     client.post(online, {"proxy": "10.9.9.9:1080:pu:TopSecret42"})
     # (the simulator masks user and password in its call log)
