@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "sb_bench_faults"
 PG = "postgres://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/11"
-KINDS = ["500", "timeout", "garbage", "business"]
+KINDS = ["500", "timeout", "garbage", "business", "busy"]
 
 # What the workload needs from the settings (the test applies them with pytest-django's
 # `settings`, the bench through the environment of both processes).

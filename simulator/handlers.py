@@ -443,11 +443,17 @@ assert len(BY_PATH) == 29
 
 
 def business_fault(op: Operation) -> BusinessError:
-    """An injected business error from the operation's own family."""
+    """An injected business refusal (final) from the operation's own family: the QR
+    family's documented codes, elsewhere the common "invalid request"."""
     if op.family == "qr":
         return (
             BusinessError(1001, "Current user cloud port quota is insufficient")
             if (op.name == "pre_generate")
             else BusinessError(1002, "Current port does not exist or has been released")
         )
+    return BusinessError(400, "Request parameter error")
+
+
+def busy_fault() -> BusinessError:
+    """An injected "system busy" (transient: the vendor asks to try again later)."""
     return BusinessError(500, "System busy, please try again later")

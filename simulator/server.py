@@ -18,13 +18,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from simulator import vendorcodes as vc
-from simulator.handlers import BY_PATH, Operation, RawBody, business_fault
+from simulator.handlers import BY_PATH, Operation, RawBody, business_fault, busy_fault
 from simulator.state import BusinessError, Options, VendorState
 from simulator.webhooks import Dispatcher
 
 log = logging.getLogger("simulator")
 
-FAULT_KINDS = ("500", "timeout", "garbage", "business")
+FAULT_KINDS = ("500", "timeout", "garbage", "business", "busy")
 MAX_LOGGED_BODY = 64 * 1024
 
 
@@ -306,8 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "garbage":
             self.send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
             return
-        if fault == "business":
-            err = business_fault(op)
+        if fault in ("business", "busy"):
+            err = business_fault(op) if fault == "business" else busy_fault()
             self.send(200, envelope(None, err.code, err.message))
             return
         if fault == "timeout":

@@ -148,7 +148,7 @@ def test_bulk_recycle_against_simulator(people: Any, simulator: Any) -> None:
 
 def test_vendor_business_error_is_shown_per_item(people: Any, simulator: Any) -> None:
     a = make_account("8613800000031", with_keys=True)
-    simulator.set_faults(1.0, ["business"])  # the account family's "System busy"
+    simulator.set_faults(1.0, ["busy"])  # "System busy"
     job = fleet.bulk_job_create(actor=people.supervisor, kind="online", accounts=[a])
     fleet.bulk_job_run(job_id=job.pk)
     item = job.items.get()

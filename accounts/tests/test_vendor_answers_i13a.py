@@ -41,6 +41,10 @@ def test_business_code_is_final_with_its_label_and_busy_is_transient(simulator: 
     with pytest.raises(UpstreamError) as final:
         operations.offline(id="ad518a4271fa43c8937612c5f60396f8")  # QR family: 1002
     assert final.value.code == 1002 and "released" in final.value.message
+    with pytest.raises(UpstreamError) as refused:
+        operations.batch_recycle(whatsapps=["8613800000001"])  # account family: invalid
+    assert refused.value.code == 400 and not isinstance(refused.value, VendorBusy)
+    simulator.set_faults(1.0, ["busy"])
     with pytest.raises(VendorBusy) as busy:
         operations.batch_recycle(whatsapps=["8613800000001"])  # account family: system busy
     assert busy.value.code == 500 and "busy" in unavailable_message(busy.value)
