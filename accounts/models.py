@@ -170,7 +170,7 @@ class StatusEvent(models.Model):
     status = models.IntegerField()
     detail_status = models.IntegerField(null=True, blank=True)
     agent_account = models.CharField(max_length=64, blank=True)
-    platform = models.PositiveSmallIntegerField(null=True, blank=True)
+    platform = models.PositiveSmallIntegerField(choices=Platform.choices, null=True, blank=True)
     event_time = models.DateTimeField()
     received_at = models.DateTimeField()
     source = models.CharField(max_length=16, choices=Origin.choices, default=Origin.WEBHOOK)
@@ -197,6 +197,10 @@ class StatusEvent(models.Model):
     @property
     def detail_status_label(self) -> str:
         return label(DetailStatus, self.detail_status)
+
+    @property
+    def platform_label(self) -> str:
+        return label(Platform, self.platform)
 
 
 class Registration(models.Model):

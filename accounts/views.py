@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors
-from accounts.choices import DetailStatus, Presence, Source, label
+from accounts.choices import DetailStatus, Platform, Presence, Source, label
 from accounts.forms import (
     AgentAddForm,
     ContactLookupForm,
@@ -670,6 +670,7 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
         "detail_label",
         "agent_account",
         "platform",
+        "platform_label",
         "event_time",
         "received_at",
         "source",
@@ -685,6 +686,7 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
                 label(DetailStatus, ds),
                 agent,
                 platform if platform is not None else "",
+                label(Platform, platform),
                 et.isoformat(),
                 ra.isoformat(),
                 src,

@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 
-from accounts.choices import DetailStatus, Presence
+from accounts.choices import DetailStatus, Platform, Presence
 from accounts.models import StatusEvent
 from core.access import HasCap, accounts_visible_to, sees_everything
 from core.api import ChoiceDisplayField, KeysetPagination
@@ -69,6 +69,7 @@ class WebhookEventList(generics.ListAPIView):  # type: ignore[type-arg]
 class StatusEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     status_display = ChoiceDisplayField("status", Presence)
     detail_status_display = ChoiceDisplayField("detail_status", DetailStatus)
+    platform_display = ChoiceDisplayField("platform", Platform)
 
     class Meta:
         model = StatusEvent
@@ -81,6 +82,7 @@ class StatusEventSerializer(serializers.ModelSerializer):  # type: ignore[type-a
             "detail_status_display",
             "agent_account",
             "platform",
+            "platform_display",
             "event_time",
             "source",
         ]

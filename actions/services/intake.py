@@ -14,6 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.choices import DetailStatus, OnlineStatus, Presence
+from accounts.choices import label as code_label
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
 from core.access import agent_for_user, can
@@ -29,6 +31,7 @@ CSV_REQUIRED_COLUMNS = ("agentAccount", "whatsId", "friendWhatsId", "platformTyp
 
 ONLINE_STATUS_ONLINE = 2  # queryWhatsAppStatus / syncWhatsAppStatus onlineStatus
 PRESENCE_ONLINE = 10  # onlineStatus webhook status
+ONLINE_STATUS_LOGGING_IN = OnlineStatus.LOGGING_IN
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,16 @@ def action_validate(
     return out
 
 
+def logging_in(account: WhatsAppAccount) -> bool:
+    """A login under way: the seed's own onlineStatus example is `status: 1` (outside the
+    10/20/30/40 table) with `detailStatus` 11 ("PC QR code login"), or the account status
+    itself says "logging in" (onlineStatus 1)."""
+    if account.online_status == ONLINE_STATUS_LOGGING_IN:
+        return True
+    documented = account.presence_status in Presence.values
+    return not documented and account.detail_status == DetailStatus.PC_QR_LOGIN
+
+
 def precheck(specs: Iterable[ActionSpec]) -> dict[tuple[str, str], list[str]]:
     """Warnings per (agent account, WhatsApp account) pair that is not online by our state.
 
@@ -197,7 +210,16 @@ def precheck(specs: Iterable[ActionSpec]) -> dict[tuple[str, str], list[str]]:
                 account.online_status == ONLINE_STATUS_ONLINE
                 or account.presence_status == PRESENCE_ONLINE
             )
-            if not online:
+            if not online and logging_in(account):
+                found.append(
+                    _(
+                        "WhatsApp account %(w)s is logging in (the vendor's latest word: "
+                        "%(detail)s); the vendor fails the action after 1 minute if the login "
+                        "does not finish."
+                    )
+                    % {"w": whatsapp, "detail": code_label(DetailStatus, account.detail_status)}
+                )
+            elif not online:
                 found.append(
                     _(
                         "WhatsApp account %(w)s is not online by our latest status; the vendor "

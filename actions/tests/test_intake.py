@@ -94,6 +94,24 @@ def test_precheck_warns_for_offline_unknown_and_other_agent(people: Any) -> None
     assert "not known to Switchboard" in table[("alice01", "8613800000004")][0]
 
 
+def test_precheck_reads_the_seeds_status_1_with_detail_11_as_logging_in(people: Any) -> None:
+    """The seed's own onlineStatus example (`status: 1`, `detailStatus` 11), applied
+    through the webhook path, is a login under way, not an offline account."""
+    from tests.vendor_payloads import load_bytes
+    from webhooks.services import webhook_event_receive, webhook_events_process_batch
+
+    webhook_event_receive(
+        kind="online_status", body=load_bytes("webhook_online_status"), headers={}
+    )
+    assert webhook_events_process_batch().processed == 1
+    account = WhatsAppAccount.objects.get(whatsapp="8617633819542")
+    assert account.presence_status == 1 and account.detail_status == 11
+    table = intake.precheck([intake.ActionSpec("alice01", "8617633819542", "8613900000001", 1)])
+    warning = table[("alice01", "8617633819542")][0]
+    assert "is logging in" in warning and "PC QR code login" in warning
+    assert "not online" not in warning
+
+
 # --- the form -------------------------------------------------------------------------
 
 
