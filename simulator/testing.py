@@ -56,15 +56,25 @@ def simulator_server() -> Iterator[SimulatorHandle]:
         handle.stop()
 
 
-@pytest.fixture
-def simulator(simulator_server: SimulatorHandle, settings: Any) -> Iterator[SimulatorHandle]:
-    simulator_server.state.defaults = test_options()
-    simulator_server.reset(demo=False)
-    settings.UPSTREAM_BASE_URL = simulator_server.url
+def prepare(handle: SimulatorHandle, settings: Any) -> SimulatorHandle:
+    """What every test starts from: an empty simulator with test timings, our settings
+    pointed at it, and a closed breaker."""
+    handle.state.defaults = test_options()
+    handle.reset(demo=False)
+    settings.UPSTREAM_BASE_URL = handle.url
     # The breaker is shared through the cache: a fault test must not leave it open for
     # the next test, nor inherit an open one.
     breaker_reset()
-    yield simulator_server
-    simulator_server.set_webhook_base(None)
-    simulator_server.set_faults(0, [])
+    return handle
+
+
+def release(handle: SimulatorHandle) -> None:
+    handle.set_webhook_base(None)
+    handle.set_faults(0, [])
     breaker_reset()
+
+
+@pytest.fixture
+def simulator(simulator_server: SimulatorHandle, settings: Any) -> Iterator[SimulatorHandle]:
+    yield prepare(simulator_server, settings)
+    release(simulator_server)
