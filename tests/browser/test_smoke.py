@@ -44,9 +44,20 @@ def test_sign_in_as_each_role(
     for label in FORBIDDEN_NAV[role]:
         assert label not in nav
     page.screenshot(path=str(artifacts / f"home-{role}.png"), full_page=True)
-    # The same page on a phone-sized screen: the menu collapses behind a toggle.
+    # The same page on a phone-sized screen: the menu collapses behind a toggle...
+    links = page.locator(".nav-links a")
+    assert links.first.is_visible()
     page.set_viewport_size({"width": 390, "height": 844})
+    toggle = page.locator(".nav-toggle summary")
+    assert toggle.is_visible()
+    assert not links.first.is_visible()
     page.screenshot(path=str(artifacts / f"home-{role}-phone.png"), full_page=True)
+    # ...which opens it, by click or by keyboard.
+    toggle.click()
+    assert links.first.is_visible()
+    toggle.focus()
+    page.keyboard.press("Enter")
+    assert not links.first.is_visible()
     context.close()
     assert not [e for e in console_errors if "Content Security Policy" in e]
     assert CspReport.objects.count() == 0

@@ -92,10 +92,25 @@ def test_tour_of_every_main_page(
         supervisor.wait_for_load_state("networkidle")
         assert expected in supervisor.content(), path
         supervisor.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-    # Charts draw on their canvases (Chart.js from static/, data from JSON endpoints).
+    # Charts draw on their canvases (Chart.js from static/, data from JSON endpoints): a
+    # chart is bound to the canvas, holds points, and has painted pixels.
     supervisor.goto(f"{base}/accounts/logs/")
     supervisor.wait_for_load_state("networkidle")
-    assert supervisor.locator("canvas").count() >= 1
+    drawn = supervisor.wait_for_function(
+        """() => {
+            const canvas = document.querySelector("canvas");
+            const chart = canvas && window.Chart && window.Chart.getChart(canvas);
+            if (!chart) return null;
+            const points = chart.data.datasets.reduce((n, d) => n + d.data.length, 0);
+            const pixels = canvas.getContext("2d")
+                .getImageData(0, 0, canvas.width, canvas.height).data;
+            let painted = 0;
+            for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) painted++;
+            return points > 0 && painted > 0 ? {points, painted} : null;
+        }""",
+        timeout=10_000,
+    ).json_value()
+    assert drawn["points"] > 0 and drawn["painted"] > 1000, drawn
     admin = _sign_in(chromium, base, "ada")
     event = WebhookEvent.objects.order_by("id").first()
     assert event is not None
