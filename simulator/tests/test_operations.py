@@ -50,8 +50,13 @@ def _task(sim: SimulatorHandle) -> None:
     sim.state.task_create(user_id=10001, role=3, task_id=SEED_TASK)
 
 
+SEED_ACTION_ID = "ad518a4271fa43c8937612c5f60396f8"  # callbackResult's request example
+
+
 def _action(sim: SimulatorHandle) -> None:
-    sim.state.batch_add(
+    """An action under the id the seed's callbackResult example asks about, so the
+    verbatim request has a row to answer with."""
+    (made,) = sim.state.batch_add(
         tenant_id=500766,
         rows=[
             {
@@ -63,6 +68,13 @@ def _action(sim: SimulatorHandle) -> None:
             }
         ],
     )
+    with sim.state.lock:
+        action = sim.state.actions.pop(made)
+        action.id = SEED_ACTION_ID
+        sim.state.actions[SEED_ACTION_ID] = action
+        sim.state.pending_actions = [
+            SEED_ACTION_ID if i == made else i for i in sim.state.pending_actions
+        ]
 
 
 SETUP: dict[str, Callable[[SimulatorHandle], object]] = {
@@ -91,12 +103,9 @@ SETUP: dict[str, Callable[[SimulatorHandle], object]] = {
     "callback_result": _action,
 }
 
-# The seed's example for callbackResult asks for an id this state does not know: ask for
-# the one the setup made, so the answer has rows to compare.
 # The seed's batchOnline example leaves every key empty; the vendor refuses a row without
 # keys (issue 13 point 2), so the example is sent with its keys filled in.
 BODY_FIX: dict[str, Callable[[SimulatorHandle, Any], Any]] = {
-    "callback_result": lambda s, b: {**b, "data": list(s.state.actions)},
     "batch_online": lambda s, b: {
         "whatsAppList": [
             {
@@ -130,7 +139,11 @@ def covers(mine: Any, seed: Any) -> bool:
             and all(covers(mine[k], seed[k]) for k in seed)
         )
     if isinstance(seed, list):
-        return isinstance(mine, list) and (not mine or not seed or covers(mine[0], seed[0]))
+        # A non-empty seed list must be answered with rows of its shape: an empty answer
+        # proves nothing about the rows.
+        if not seed:
+            return isinstance(mine, list)
+        return isinstance(mine, list) and bool(mine) and covers(mine[0], seed[0])
     return mine is None or seed is None or not isinstance(mine, dict | list)
 
 
@@ -183,6 +196,27 @@ def test_seed_example_is_accepted_and_answered_in_the_seed_shape(
         shape(envelope["data"]),
         shape(seed_response["data"]),
     )
+
+
+def test_the_seeds_batch_online_example_without_keys_is_refused(
+    simulator: SimulatorHandle,
+) -> None:
+    """Sent verbatim, the seed's batchOnline example (every key empty) is refused, as the
+    vendor refuses a row without keys; nothing goes online."""
+    from django.conf import settings
+
+    from upstream.signing import get_signer
+
+    raw = vendor_payloads.load_bytes("batch_online__request")
+    headers = get_signer().sign(
+        api_key=settings.UPSTREAM_API_KEY, secret=settings.UPSTREAM_API_SECRET, body=raw
+    )
+    response = requests.post(
+        simulator.url + PATHS["batch_online"].path, data=raw, headers=headers, timeout=10
+    )
+    envelope = response.json()
+    assert envelope["code"] != 200 and "key" in envelope["message"].lower(), envelope
+    assert not any(a.online for a in simulator.state.accounts.values())
 
 
 def test_every_request_fixture_names_an_operation() -> None:
