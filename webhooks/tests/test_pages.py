@@ -148,6 +148,7 @@ def test_status_events_api_scoped(people: Any, events: dict[str, int]) -> None:
         "detail_status_display": "PC disconnected",
         "agent_account": "bob01",
         "platform": 1,
+        "platform_display": "PC",
         "event_time": "2024-07-03T07:27:00Z",
         "source": "webhook",
     }
