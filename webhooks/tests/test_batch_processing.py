@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -120,26 +120,32 @@ def test_batch_mixes_kinds_and_isolates_a_bad_event() -> None:
 
 
 @pytest.mark.django_db
-def test_batch_skips_an_event_whose_claim_was_taken_over(monkeypatch: Any) -> None:
+def test_batch_skips_an_event_whose_claim_was_taken_over() -> None:
     """Between the claim and the apply, another worker took the event over (stale claim):
-    the batch must not apply it."""
+    the batch must not apply it. The takeover comes from outside, in the database: a
+    trigger moves the claim time on, as a second worker's claim would."""
     event_id = webhook_event_receive(
         kind=WebhookKind.ONLINE_STATUS,
         body=_presence("8613800000001", 10, "2024-07-03 15:27:00"),
         headers={},
     ).event_id
-    import webhooks.services as services
-
-    original_claim_pending = services._claim_pending
-
-    def claim_then_lose(claim: Any, limit: int) -> Any:
-        events = original_claim_pending(claim, limit)
-        WebhookEvent.objects.filter(pk=event_id).update(
-            claimed_at=timezone.now() + timedelta(seconds=1)
+    table = WebhookEvent._meta.db_table
+    with connection.cursor() as cur:  # rolled back with the test's transaction
+        cur.execute(
+            """
+            CREATE FUNCTION test_claim_taken_over() RETURNS trigger AS $$
+            BEGIN
+                IF OLD.state = 'pending' AND NEW.state = 'processing' THEN
+                    NEW.claimed_at := NEW.claimed_at + interval '1 second';
+                END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql
+            """
         )
-        return events
-
-    monkeypatch.setattr(services, "_claim_pending", claim_then_lose)
+        cur.execute(
+            f"CREATE TRIGGER test_claim_taken_over BEFORE UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION test_claim_taken_over()"
+        )
     outcome = webhook_events_process_batch()
     assert outcome.claimed == 1 and outcome.processed == 0
     assert WebhookEvent.objects.get(pk=event_id).state == State.PROCESSING
