@@ -14,12 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
@@ -58,7 +55,6 @@ STALE_CLAIM = timedelta(seconds=60)  # longer than the processing task's hard ti
 SWEEP_BATCH = 1000
 BATCH_LIMIT = 100  # events claimed by one processing task (5,000 records at 50 each)
 BATCH_RECORDS = 10_000  # ... and records: a batch stays well inside the task's time limit
-TEST_PAUSE_ENV = "SB_WEBHOOKS_TEST_PAUSE"  # test-only: hold the apply transaction open
 
 # Headers worth keeping with the event (lower-case). X-Api-Key is kept redacted.
 KEPT_HEADERS = (
@@ -369,19 +365,6 @@ def _apply(event: WebhookEvent, records: list[Record]) -> int:
     return applied
 
 
-def _test_pause() -> None:
-    """Test-only hook (env SB_WEBHOOKS_TEST_PAUSE=<path>): while <path> exists, hold the
-    apply transaction open after announcing it with <path>.reached, so a test can kill the
-    worker mid-task. Unset in every real deployment."""
-    path = os.environ.get(TEST_PAUSE_ENV)
-    if not path or not os.path.exists(path):
-        return
-    Path(path + ".reached").touch()
-    deadline = time.monotonic() + 120
-    while os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 class LostClaim(Exception):
     pass
 
@@ -419,7 +402,6 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
             if not mine.select_for_update().exists():
                 raise LostClaim
             applied = _apply(event, records)
-            _test_pause()
             done = timezone.now()
             mine.update(
                 state=State.PROCESSED,
@@ -579,7 +561,6 @@ def _process_presence_batch(
             inserted = presence_deliveries_apply(
                 deliveries=[(e.pk, e.received_at, r) for e, r in batch]
             )
-            _test_pause()
             done = timezone.now()
             if batch:
                 with connection.cursor() as cursor:

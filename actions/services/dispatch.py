@@ -17,7 +17,6 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -149,13 +148,6 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
 # --- sending ------------------------------------------------------------------------------
 
 
-def _crash_hook() -> None:
-    """Test hook: die right after batchAdd answered, before anything is recorded, exactly
-    as a killed worker would (no cleanup, no exception handlers)."""
-    if getattr(settings, "ACTION_CRASH_AFTER_SEND", False):
-        os._exit(70)
-
-
 def _finish(
     chunk: Sequence[Claimed],
     *,
@@ -231,7 +223,6 @@ def call_chunk(chunk: Sequence[Claimed]) -> CallOutcome:
         ids = operations.batch_add(items=[c.item for c in chunk])
     except (UpstreamError, UpstreamUnavailable) as exc:
         return CallOutcome(ended=timezone.now(), error=exc)
-    _crash_hook()
     return CallOutcome(ended=timezone.now(), ids=list(ids))
 
 

@@ -51,7 +51,7 @@ def sent_items(simulator: Any) -> list[dict[str, Any]]:
     return items
 
 
-def run_dispatch_subprocess(simulator: Any, *, crash: bool) -> subprocess.CompletedProcess[str]:
+def dispatch_process(simulator: Any) -> subprocess.Popen[str]:
     """One dispatcher pass in a separate process on the test database."""
     db = connection.settings_dict
     host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
@@ -66,20 +66,68 @@ def run_dispatch_subprocess(simulator: Any, *, crash: bool) -> subprocess.Comple
     }
     code = (
         "import django; django.setup()\n"
-        "from django.conf import settings\n"
-        f"settings.ACTION_CRASH_AFTER_SEND = {crash!r}\n"
         "from actions.services.dispatch import dispatch_once\n"
         "print(dispatch_once())\n"
     )
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
-        check=False,
     )
+
+
+# From outside, in the database: the record of a send (sending -> sent) sleeps, so the
+# dispatcher is caught after batchAdd answered and before anything is recorded.
+HOLD_RECORD = """
+CREATE FUNCTION test_hold_record() RETURNS trigger AS $$
+BEGIN
+    IF OLD.state = 'sending' AND NEW.state = 'sent' THEN
+        PERFORM pg_sleep(120);
+    END IF;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql
+"""
+
+
+def _sleeping_backends() -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event = 'PgSleep'"
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def kill_dispatcher_between_send_and_record(simulator: Any) -> None:
+    with connection.cursor() as cur:
+        cur.execute(HOLD_RECORD)
+        cur.execute(
+            "CREATE TRIGGER test_hold_record BEFORE UPDATE ON actions_action "
+            "FOR EACH ROW EXECUTE FUNCTION test_hold_record()"
+        )
+    proc = dispatch_process(simulator)
+    try:
+        deadline = time.monotonic() + 60
+        while not _sleeping_backends():
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the dispatcher never reached the record"
+            time.sleep(0.1)
+        proc.kill()  # SIGKILL: no cleanup, no exception handlers
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        with connection.cursor() as cur:  # the dead process's transaction rolls back
+            for pid in _sleeping_backends():
+                cur.execute("SELECT pg_terminate_backend(%s)", [pid])
+            deadline = time.monotonic() + 30
+            while _sleeping_backends() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            cur.execute("DROP TRIGGER IF EXISTS test_hold_record ON actions_action")
+            cur.execute("DROP FUNCTION IF EXISTS test_hold_record()")
 
 
 def test_worker_killed_between_send_and_record(people: Any, lanes: Any, settings: Any) -> None:
@@ -87,8 +135,7 @@ def test_worker_killed_between_send_and_record(people: Any, lanes: Any, settings
     queue(people, [("alice01", "8610000001")], per_lane=2)
     first, second = Action.objects.order_by("id")
 
-    proc = run_dispatch_subprocess(lanes, crash=True)
-    assert proc.returncode == 70, proc.stderr[-2000:]
+    kill_dispatcher_between_send_and_record(lanes)
 
     first.refresh_from_db()
     assert first.state == State.SENDING  # the intent was committed, the result never was
@@ -123,8 +170,9 @@ def test_worker_killed_between_send_and_record(people: Any, lanes: Any, settings
 def test_a_clean_subprocess_dispatch_records_the_send(people: Any, lanes: Any) -> None:
     make_pair(lanes, "alice01", "8610000001")
     queue(people, [("alice01", "8610000001")], per_lane=1)
-    proc = run_dispatch_subprocess(lanes, crash=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = dispatch_process(lanes)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
     action = Action.objects.get()
     assert action.state == State.SENT and action.callback_id
 
