@@ -84,6 +84,9 @@ class Report:
     faults_injected: Counter[str] = field(default_factory=Counter)
     vendor_calls: int = 0
     lost: list[str] = field(default_factory=list)
+    # Before anyone retries: each imported number is either done on both sides, or failed
+    # with a reason a person can act on; anything else was lost by the product itself.
+    unaccounted_first_pass: list[str] = field(default_factory=list)
     opened_twice: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
@@ -103,11 +106,37 @@ class Report:
                 out.append(f"{title:>12}  {kind:<16} {pretty}")
         out += [f"  {n:4d}  {why}" for why, n in sorted(self.reasons.items())]
         out.append(
+            f"unaccounted before any retry: {len(self.unaccounted_first_pass)}; "
             f"lost: {len(self.lost)}; opened twice: {len(self.opened_twice)}; "
             f"stuck: {len(self.stuck)}; final states without a reason: "
             f"{len(self.reasons_missing)}"
         )
         return out
+
+
+def _unaccounted(sim: Any, import_job: Any, numbers: list[str]) -> list[str]:
+    """The import's first pass, judged before any retry: a number whose item is done must
+    exist on both sides; a failed one must say why; none may be pending or missing."""
+    from accounts.models import WhatsAppAccount
+
+    items = {i.whatsapp: i for i in import_job.items.all()}
+    ours = set(
+        WhatsAppAccount.objects.filter(whatsapp__in=numbers).values_list("whatsapp", flat=True)
+    )
+    with sim.state.lock:
+        theirs = set(sim.state.accounts)
+    out: list[str] = []
+    for n in numbers:
+        item = items.get(n)
+        if item is None:
+            out.append(f"{n}: no item")
+        elif item.state == "ok" and not (n in ours and n in theirs):
+            out.append(f"{n}: ok but ours={n in ours} theirs={n in theirs}")
+        elif item.state == "failed" and not item.error:
+            out.append(f"{n}: failed without a reason")
+        elif item.state not in ("ok", "failed"):
+            out.append(f"{n}: {item.state}")
+    return out
 
 
 def wait_until(
@@ -340,6 +369,7 @@ def run_workload(sim: Any, cfg: Config, *, log: Callable[[str], None] = print) -
     wait_until(settled, cfg.settle, tick)
     report.first_pass["actions"] = Counter(Action.objects.values_list("state", flat=True))
     report.first_pass["qr sessions"] = Counter(QrSession.objects.values_list("state", flat=True))
+    report.unaccounted_first_pass = _unaccounted(sim, import_job, report.numbers)
     for j in jobs:
         j.refresh_from_db()
         if j.finished and fleet.bulk_job_retry_failed(actor=sup, job=j):
