@@ -330,8 +330,45 @@ def _check_webhook_auth() -> None:
 
 _check_webhook_auth()
 
-# Open-chat lanes: the vendor's spacing rule (seconds between two actions of a pair).
+# --- Open-chat actions (seconds unless named otherwise; docs/actions.md) ------------
+# The vendor's spacing rule: seconds between two actions of one pair.
 ACTION_LANE_INTERVAL = env.float("ACTION_LANE_INTERVAL", default=10.0)
+ACTION_BATCH_SIZE = env.int("ACTION_BATCH_SIZE", default=100)  # actions per batchAdd
+ACTION_CLAIM_LIMIT = env.int("ACTION_CLAIM_LIMIT", default=2000)  # lanes per pass
+ACTION_POLL_INTERVAL = env.float("ACTION_POLL_INTERVAL", default=2.0)
+ACTION_FIRST_POLL_DELAY = env.float("ACTION_FIRST_POLL_DELAY", default=1.0)
+ACTION_POLL_BATCH_SIZE = env.int("ACTION_POLL_BATCH_SIZE", default=100)  # ids per callbackResult
+# The vendor fails an action after 1 minute without a login: 3 minutes leaves room.
+ACTION_RESULT_DEADLINE = env.float("ACTION_RESULT_DEADLINE", default=180.0)
+# Longer than the longest batchAdd call: a `sending` action older than this lost its worker.
+# Unset: max(60, connect + read timeout + 30), following the upstream timeouts.
+ACTION_SENDING_DEADLINE: float | None = env.float("ACTION_SENDING_DEADLINE", default=None)
+ACTION_RETRY_DELAY = env.float("ACTION_RETRY_DELAY", default=5.0)  # after a call never sent
+ACTION_AMBIGUOUS_HOLD = env.float("ACTION_AMBIGUOUS_HOLD", default=30.0)  # lane after a doubt
+ACTION_DISPATCH_HOLD = env.float("ACTION_DISPATCH_HOLD", default=3.0)
+ACTION_DISPATCH_BUDGET = env.float("ACTION_DISPATCH_BUDGET", default=30.0)
+ACTION_WAKE_CHECK = env.float("ACTION_WAKE_CHECK", default=0.05)
+ACTION_CLAIM_LEAD = env.float("ACTION_CLAIM_LEAD", default=0.05)
+ACTION_SEND_CONCURRENCY = env.int("ACTION_SEND_CONCURRENCY", default=4)
+
+# --- QR login (seconds; docs/qrlogin.md) -----------------------------------------------
+QRLOGIN_LOCK_SECONDS = env.float("QRLOGIN_LOCK_SECONDS", default=600.0)  # seed: 10 minutes
+QRLOGIN_QR_REFRESH_SECONDS = env.float("QRLOGIN_QR_REFRESH_SECONDS", default=15.0)
+# Unset: the refresh interval + 5 s.
+QRLOGIN_QR_MAX_AGE_SECONDS: float | None = env.float("QRLOGIN_QR_MAX_AGE_SECONDS", default=None)
+QRLOGIN_STATUS_POLL_SECONDS = env.float("QRLOGIN_STATUS_POLL_SECONDS", default=0.5)
+QRLOGIN_LOCK_WARNING_SECONDS = env.float("QRLOGIN_LOCK_WARNING_SECONDS", default=180.0)
+QRLOGIN_PAIR_TARGETS_MAX_AGE = env.float("QRLOGIN_PAIR_TARGETS_MAX_AGE", default=3600.0)
+QRLOGIN_QUOTA_MAX_AGE = env.float("QRLOGIN_QUOTA_MAX_AGE", default=60.0)
+QRLOGIN_RESULT_POLL_SECONDS = env.float("QRLOGIN_RESULT_POLL_SECONDS", default=10.0)
+QRLOGIN_RESULT_POLL_MAX_SECONDS = env.float("QRLOGIN_RESULT_POLL_MAX_SECONDS", default=60.0)
+QRLOGIN_LATE_RESULT_SECONDS = env.float("QRLOGIN_LATE_RESULT_SECONDS", default=600.0)
+QRLOGIN_SCAN_TASK_POLL_SECONDS = env.float("QRLOGIN_SCAN_TASK_POLL_SECONDS", default=30.0)
+QRLOGIN_SCAN_TASK_WATCH_SECONDS = env.float("QRLOGIN_SCAN_TASK_WATCH_SECONDS", default=1800.0)
+QRLOGIN_API_START_RATE = env.str("QRLOGIN_API_START_RATE", default="20/min")
+
+# Contact look-ups: at most one per account per this many seconds (vendor risk control).
+CONTACT_LOOKUP_INTERVAL = env.int("CONTACT_LOOKUP_INTERVAL", default=60)
 
 # --- Metrics --------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -304,7 +304,7 @@ class QrSessionStartThrottle(UserRateThrottle):
     scope = "qr_session_start"
 
     def get_rate(self) -> str:
-        return str(getattr(settings, "QRLOGIN_API_START_RATE", "20/min"))
+        return str(settings.QRLOGIN_API_START_RATE)
 
 
 class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]

@@ -31,7 +31,7 @@ class LookupError_(Exception):
 
 
 def lookup_interval() -> int:
-    return int(getattr(settings, "CONTACT_LOOKUP_INTERVAL", 60))
+    return int(settings.CONTACT_LOOKUP_INTERVAL)
 
 
 def contact_lookup_request(

@@ -251,7 +251,7 @@ def record_chunk(
                 "batchAdd got no clear answer (%(why)s): the vendor may or may not have "
                 "opened the chat. Check with the agent, then resend or mark it failed."
             ) % {"why": exc}
-            hold = timedelta(seconds=float(getattr(settings, "ACTION_AMBIGUOUS_HOLD", 30.0)))
+            hold = timedelta(seconds=float(settings.ACTION_AMBIGUOUS_HOLD))
             report.unknown += _finish(
                 chunk, state=State.UNKNOWN, reason=reason, lane_next=ended + interval + hold
             )
