@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ActionsConfig(AppConfig):
     name = "actions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        import actions.gauges  # noqa: F401 - registers this app's /metrics gauges

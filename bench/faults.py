@@ -216,7 +216,8 @@ def setup_people(sim: Any) -> tuple[Any, Any]:
     from django.contrib.auth.models import Group, User
 
     from accounts.models import Agent
-    from core.roles import Role, ensure_groups
+    from core.groups import ensure_groups
+    from core.roles import Role
 
     ensure_groups()
     sup, _ = User.objects.get_or_create(username="fault-sup")

@@ -174,7 +174,8 @@ def main() -> None:
     from django.test import Client
 
     from accounts.models import WhatsAppAccount
-    from core.roles import Role, ensure_groups
+    from core.groups import ensure_groups
+    from core.roles import Role
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.DEBUG = False

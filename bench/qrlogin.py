@@ -98,7 +98,8 @@ def main() -> None:
     from django.contrib.auth.models import Group, User
 
     from accounts.models import Agent
-    from core.roles import Role, ensure_groups
+    from core.groups import ensure_groups
+    from core.roles import Role
     from simulator.server import start_simulator
 
     ensure_groups()

@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         import core.api  # noqa: F401 - registers the OpenAPI token auth scheme
-        from core.roles import ensure_groups
+        from core.groups import ensure_groups
 
         # Groups and their permissions are configuration, kept in code: re-applied
         # after every migrate so a deploy can never drift from DESIGN.md section 6.

@@ -7,7 +7,6 @@ Views and APIs never test group names: they ask for a capability through
 from __future__ import annotations
 
 import enum
-from typing import Any
 
 
 class Role(enum.StrEnum):
@@ -59,22 +58,3 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
     ),
     Role.AGENT: frozenset({Cap.QR_LOGIN, Cap.OWN_ACTIONS}),
 }
-
-
-def ensure_groups(**_: Any) -> None:
-    """Create the three groups with exactly their capabilities (idempotent)."""
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.models import ContentType
-
-    from core.models import Capability
-
-    ct = ContentType.objects.get_for_model(Capability)
-    perms = {}
-    for cap in Cap:
-        perm, _created = Permission.objects.get_or_create(
-            content_type=ct, codename=cap.value, defaults={"name": CAPABILITY_LABELS[cap]}
-        )
-        perms[cap] = perm
-    for role, caps in ROLE_CAPS.items():
-        group, _created = Group.objects.get_or_create(name=role.value)
-        group.permissions.set([perms[c] for c in caps])

@@ -24,7 +24,8 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model
 
-from core.roles import Role, ensure_groups
+from core.groups import ensure_groups
+from core.roles import Role
 from demo.fleet import DEMO_AGENTS, demo_fleet
 
 DEMO_USERS = [

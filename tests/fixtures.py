@@ -13,7 +13,8 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from accounts.models import Agent
-from core.roles import Role, ensure_groups
+from core.groups import ensure_groups
+from core.roles import Role
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PASSWORD = "correct-horse-battery-staple"

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class UpstreamConfig(AppConfig):
     name = "upstream"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        import upstream.gauges  # noqa: F401 - registers this app's /metrics gauges

@@ -3,7 +3,7 @@
 Kept fleet-wide through `core.metrics` (counters in the shared cache, served at /metrics),
 buffered in the process and flushed at most once a second, so a vendor call never pays a
 cache round trip for its own metrics. The breaker's state is a gauge in
-`core/metrics_gauges.py`, read from the shared cache at scrape time.
+`upstream/gauges.py` (the breaker) and the counters here, read from the shared cache at scrape time.
 """
 
 from __future__ import annotations

@@ -1,0 +1,33 @@
+"""The webhooks app's gauges, computed from the database when /metrics is scraped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from django.db.models import Count
+from django.utils import timezone
+
+from core.metrics import gauge
+
+Samples = Iterable[tuple[Mapping[str, str], float]]
+
+
+@gauge("switchboard_webhook_events", "Webhook inbox events by state")
+def webhook_events() -> Samples:
+    from webhooks.models import WebhookEvent
+
+    rows = WebhookEvent.objects.values("state").annotate(n=Count("id"))
+    return [({"state": r["state"]}, r["n"]) for r in rows]
+
+
+@gauge("switchboard_webhook_lag_seconds", "Age of the oldest webhook event not yet applied")
+def webhook_lag() -> Samples:
+    from webhooks.models import WebhookEvent
+
+    oldest = (
+        WebhookEvent.objects.filter(state__in=["pending", "processing"])
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    return [({}, (timezone.now() - oldest).total_seconds() if oldest else 0.0)]
