@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpResponse,
@@ -130,7 +131,7 @@ def account_bulk(request: AuthedRequest) -> HttpResponse:
     if action == "export":
         return _export(request)
     if not can(request.user, Cap.MANAGE_ACCOUNTS):
-        return HttpResponse(_("Only supervisors can act on accounts."), status=403)
+        raise PermissionDenied(_("Only supervisors can act on accounts."))
     accounts = _selected_accounts(request)
     if not accounts:
         messages.warning(request, _("Select at least one account first."))
