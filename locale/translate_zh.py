@@ -386,6 +386,7 @@ ZH = {
     "Headers": "请求头",
     "Error": "错误",
     # the rest of the console (issue 16: every message translated)
+    "Ask a supervisor to free a port or to raise the quota. A port locked for a login that nobody scanned is released after 10 minutes: you can also try again then.": "请联系主管释放端口或提高配额。为登录锁定但无人扫码的端口会在 10 分钟后释放：届时也可以重试。",
     "Error %(code)s": "错误 %(code)s",
     "Go to the home page": "返回首页",
     "Back to the previous page": "返回上一页",
