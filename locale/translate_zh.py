@@ -386,6 +386,13 @@ ZH = {
     "Headers": "请求头",
     "Error": "错误",
     # the rest of the console (issue 16: every message translated)
+    "The server could not complete this request. Reload the page and try again.": "服务器无法完成此请求。请刷新页面后重试。",
+    "The server cannot be reached. Check the connection and try again.": "无法连接服务器。请检查网络后重试。",
+    "Dismiss": "关闭",
+    "Confirm": "确认",
+    "Avatar and nickname sent to the vendor.": "头像和昵称已发送给供应商。",
+    "Follow the job": "查看任务进度",
+    "%(what)s: sent to the vendor (job #%(n)s). The account's state updates here.": "%(what)s：已发送给供应商（任务 #%(n)s）。客服号的状态会在此更新。",
     "Ask a supervisor to free a port or to raise the quota. A port locked for a login that nobody scanned is released after 10 minutes: you can also try again then.": "请联系主管释放端口或提高配额。为登录锁定但无人扫码的端口会在 10 分钟后释放：届时也可以重试。",
     "Error %(code)s": "错误 %(code)s",
     "Go to the home page": "返回首页",
