@@ -386,6 +386,7 @@ ZH = {
     "Headers": "请求头",
     "Error": "错误",
     # the rest of the console (issue 16: every message translated)
+    "Login state unknown": "登录状态未知",
     "The server could not complete this request. Reload the page and try again.": "服务器无法完成此请求。请刷新页面后重试。",
     "The server cannot be reached. Check the connection and try again.": "无法连接服务器。请检查网络后重试。",
     "Dismiss": "关闭",

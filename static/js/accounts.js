@@ -31,10 +31,12 @@
       var n = form.querySelectorAll('input[type=checkbox][name="ids"]:checked').length;
       if (counter) {
         counter.dataset.initial = counter.dataset.initial || counter.textContent;
-        counter.textContent = n ? counter.dataset.template.replace("%(n)s", n) : counter.dataset.initial;
+        counter.textContent = n ? counter.dataset.template.replace(/%+\(n\)s/, n) : counter.dataset.initial;
       }
       form.querySelectorAll("[data-needs-selection]").forEach(function (b) {
         b.setAttribute("aria-disabled", n ? "false" : "true");
+        // A disabled action says why it is disabled.
+        if (n) b.removeAttribute("title"); else if (counter && counter.dataset.noneText) b.title = counter.dataset.noneText;
       });
     }
     if (!form.dataset.selBound) {
@@ -45,7 +47,12 @@
         if (btn && btn.hasAttribute("data-needs-selection") &&
             !form.querySelectorAll('input[type=checkbox][name="ids"]:checked').length) {
           ev.preventDefault();
-          if (counter) { counter.classList.add("bad"); setTimeout(function () { counter.classList.remove("bad"); }, 1500); }
+          // Say so (the counter is aria-live), and why the button did nothing.
+          if (counter) {
+            counter.textContent = counter.dataset.noneText || counter.dataset.initial || counter.textContent;
+            counter.classList.add("bad");
+            setTimeout(function () { counter.classList.remove("bad"); }, 4000);
+          }
         }
       });
     }
