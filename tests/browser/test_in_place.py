@@ -23,6 +23,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NUMBER = "8613900001234"
 
 
+def _refuse(dialog: Any, seen: list[str]) -> None:
+    """A browser pop-up (alert/confirm) is noted and dismissed: the pages must not use them."""
+    seen.append(dialog.message)
+    dialog.dismiss()
+
+
 def test_an_avatar_error_appears_beside_the_form(
     people: People, simulator: Any, live_server: Any, chromium: Any, artifacts: Path
 ) -> None:
@@ -32,7 +38,7 @@ def test_an_avatar_error_appears_beside_the_form(
         avatar_check(url=bad_url)
     page = sign_in(chromium, live_server.url, "sam", viewport=DESKTOP)
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("dialog", lambda d: _refuse(d, dialogs))
     page.goto(f"{live_server.url}/accounts/{NUMBER}/")
     form = page.locator("#profile-form")
     form.locator("input[name=avatar]").fill(bad_url)
@@ -70,7 +76,7 @@ def test_confirmation_is_a_dialog_not_a_pop_up(
     make_account(NUMBER, with_keys=True)
     page = sign_in(chromium, live_server.url, "sam", viewport=DESKTOP)
     pop_ups: list[str] = []
-    page.on("dialog", lambda d: (pop_ups.append(d.message), d.dismiss()))
+    page.on("dialog", lambda d: _refuse(d, pop_ups))
     page.goto(f"{live_server.url}/accounts/{NUMBER}/")
     recycle = page.locator("form[data-confirm*='Recycle'] button[type=submit]")
     recycle.click()
