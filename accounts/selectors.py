@@ -265,17 +265,31 @@ def _state_counts(visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:
         .annotate(n=Count("id"))
     )
     counts = dict.fromkeys(
-        ("total", "online", "logging_in", "offline", "unknown", "banned", "disconnected"), 0
+        (
+            "total",
+            "online",
+            "logging_in",
+            "logging_out",
+            "offline",
+            "unknown",
+            "banned",
+            "disconnected",
+        ),
+        0,
     )
+    # Every account is in exactly one login-state tile (online, logging in, logging out,
+    # offline, unknown): those five add up to the total.
     for online_status, status, presence, n in groups:
         counts["total"] += n
         if online_status == OnlineStatus.ONLINE:
             counts["online"] += n
         elif online_status == OnlineStatus.LOGGING_IN:
             counts["logging_in"] += n
+        elif online_status == OnlineStatus.LOGGING_OUT:
+            counts["logging_out"] += n
         elif online_status == OnlineStatus.OFFLINE:
             counts["offline"] += n
-        elif online_status is None:
+        else:  # never reported, or a value outside the documented table
             counts["unknown"] += n
         if status == AccountStatus.BANNED:
             counts["banned"] += n

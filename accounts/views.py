@@ -4,10 +4,12 @@ render one template (or its fragment when htmx asks)."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpResponse,
@@ -16,7 +18,6 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -130,7 +131,7 @@ def account_bulk(request: AuthedRequest) -> HttpResponse:
     if action == "export":
         return _export(request)
     if not can(request.user, Cap.MANAGE_ACCOUNTS):
-        return HttpResponse(_("Only supervisors can act on accounts."), status=403)
+        raise PermissionDenied(_("Only supervisors can act on accounts."))
     accounts = _selected_accounts(request)
     if not accounts:
         messages.warning(request, _("Select at least one account first."))
@@ -444,7 +445,13 @@ def account_action(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     job = fleet_services.bulk_job_create(
         actor=request.user, kind=kind, accounts=[account], params=params
     )
-    return redirect("accounts:job", job_id=job.pk)
+    # A single account's action stays on its page and confirms there (no jump to the job).
+    messages.success(
+        request,
+        _("%(what)s: sent to the vendor (job #%(n)s). The account's state updates here.")
+        % {"what": job.get_kind_display(), "n": job.pk},
+    )
+    return redirect("accounts:detail", whatsapp=account.whatsapp)
 
 
 @require(Cap.MANAGE_ACCOUNTS)
@@ -459,10 +466,24 @@ def account_profile_update(request: AuthedRequest, whatsapp: str) -> HttpRespons
             form.add_error(None, str(exc))
         else:
             if request.htmx:
-                resp = HttpResponse(status=204)
-                resp["HX-Redirect"] = reverse("accounts:job", kwargs={"job_id": job.pk})
+                # A change made in place stays on the page: a fresh form, a link to the job
+                # and a toast; no jump to the job page.
+                resp = render(
+                    request,
+                    "accounts/detail.html#profile_form",
+                    {
+                        "account": account,
+                        "profile_form": ProfileForm(),
+                        "can_manage": True,
+                        "profile_job": job,
+                    },
+                )
+                resp["HX-Trigger"] = json.dumps(
+                    {"sb:toast": {"message": str(_("Avatar and nickname sent to the vendor."))}}
+                )
                 return resp
             return redirect("accounts:job", job_id=job.pk)
+    # The errors go beside the form (htmx swaps 400 answers in place: base.html).
     return render(
         request,
         "accounts/detail.html#profile_form",

@@ -145,6 +145,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production, WhiteNoise serves straight from static/ (no collectstatic), also with
+# DEBUG off (the demo runs with DEBUG off to show the real error pages).
+WHITENOISE_USE_FINDERS = env.str("SWITCHBOARD_ENV", default="development") != "production"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -16,3 +16,8 @@ urlpatterns = [
     # and its inbox pages under /webhooks/.
     path("", include("webhooks.urls")),
 ]
+
+# Errors as pages in the site's layout (templates/errors/error.html).
+handler403 = "core.error_views.forbidden"
+handler404 = "core.error_views.not_found"
+handler500 = "core.error_views.server_error"

@@ -8,6 +8,15 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
+
+# What the health page calls each check (/healthz keeps the keys).
+CHECK_LABELS = {
+    "database": _("Database"),
+    "broker": _("Message broker (Redis)"),
+    "upstream": _("Vendor gateway"),
+    "worker": _("Background worker"),
+}
 
 HEARTBEAT_KEY = "switchboard:celery:heartbeat"
 HEARTBEAT_STALE_AFTER = 120.0  # beat sends one every 30 s
@@ -71,7 +80,7 @@ def check_worker() -> dict[str, Any]:
     if last is None:
         return {
             "ok": False,
-            "error": "no heartbeat yet: is a worker and beat running?",
+            "error": str(_("no heartbeat yet: is a worker and beat running?")),
             "age_s": None,
         }
     age = round(time.time() - float(last), 1)

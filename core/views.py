@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import selectors
 from core.access import accounts_visible_to, require, require_login, sees_everything
-from core.health import health_report
+from core.health import CHECK_LABELS, health_report
 from core.models import CspReport
 from core.roles import Cap
 from core.types import AuthedRequest
@@ -44,7 +44,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require(Cap.MANAGE_USERS)
 def health_page(request: AuthedRequest) -> HttpResponse:
-    return render(request, "core/health.html", {"report": health_report()})
+    report = health_report()
+    rows = [
+        {"name": name, "label": CHECK_LABELS.get(name, name), **check}
+        for name, check in report["checks"].items()
+    ]
+    return render(request, "core/health.html", {"report": report, "rows": rows})
 
 
 @csrf_exempt

@@ -143,7 +143,8 @@ def main() -> int:
             return 2
     env = dict(os.environ)
     env.setdefault("UPSTREAM_BASE_URL", f"http://127.0.0.1:{SIM_PORT}")
-    env.setdefault("DEBUG", "true")
+    # DEBUG stays off so people see the real 403/404/500 pages, not Django's debug pages.
+    env.setdefault("DEBUG", "false")
     env.setdefault("LOG_JSON", "false")
     started = time.monotonic()
     stack = Stack(env)

@@ -48,17 +48,25 @@ QR_ERROR_HELP: dict[str, ErrorHelp] = {
     ),
 }
 
+# An agent cannot open the Ports page: the quota message tells them whom to ask instead.
+QUOTA_TODO_FOR_AGENTS = _(
+    "Ask a supervisor to free a port or to raise the quota. A port locked for a login that "
+    "nobody scanned is released after 10 minutes: you can also try again then."
+)
+
 UNAVAILABLE = _("The vendor did not answer in time. Nothing was changed: try again in a moment.")
 
 
-def explain(exc: UpstreamProblem) -> tuple[str, str]:
+def explain(exc: UpstreamProblem, *, manages_ports: bool = True) -> tuple[str, str]:
     """(code, plain words with what to do) for an upstream failure. Code is "" when the
-    vendor did not answer."""
+    vendor did not answer. `manages_ports` False (an agent): the advice names no page the
+    reader cannot open."""
     if isinstance(exc, UpstreamError):
         code = str(exc.code)
         known = QR_ERROR_HELP.get(code)
         if known is not None:
-            return code, f"{known.meaning} {known.todo}"
+            todo = known.todo if manages_ports or code != "1001" else QUOTA_TODO_FOR_AGENTS
+            return code, f"{known.meaning} {todo}"
         return code, str(exc.message)
     if isinstance(exc, UpstreamUnavailable):
         return "", unavailable_message(exc)

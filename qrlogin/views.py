@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -219,7 +219,7 @@ def ports_refresh(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def port_operate(request: AuthedRequest, port_id: str, operation: str) -> HttpResponse:
     if operation not in ports.PORT_OPERATIONS:
-        return HttpResponse(status=404)
+        raise Http404
     form = PortOnlineForm(request.POST)
     if operation == "online" and not form.is_valid():
         messages.error(request, " ".join(str(e) for e in form.errors.get("proxy", [])))

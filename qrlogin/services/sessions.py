@@ -20,7 +20,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.access import can
 from core.crypto import Secret
+from core.roles import Cap
 from qrlogin import conf
 from qrlogin.errors import explain
 from qrlogin.models import FINAL_STATES, QrSession
@@ -82,7 +84,7 @@ def qr_session_start(
     try:
         port_id = operations.pre_generate(pc_type=pc_type, target=target or None)
     except UpstreamProblem as exc:
-        code, words = explain(exc)
+        code, words = explain(exc, manages_ports=can(user, Cap.MANAGE_PORTS))
         log.info("QR session %s: preGenerate failed (%s)", session.pk, code or "unavailable")
         _fail(session, code=code, words=words)
         return session

@@ -199,10 +199,15 @@ def _start_error(response: Any) -> str:
 
 
 def test_error_1001_quota(people: People, simulator: Any) -> None:
+    """An agent cannot open the Ports page: they are told to ask a supervisor. A supervisor
+    is sent to the Ports page."""
     simulator.set_options(max_ports=0)
     html = _start_error(start(client_for(people.agent)))
-    assert str(QR_ERROR_HELP["1001"].meaning) in html and "Ports page" in html
+    assert str(QR_ERROR_HELP["1001"].meaning) in html and "Ask a supervisor" in html
+    assert "Ports page" not in html
     assert QrSession.objects.get().reason_code == "1001"
+    html = _start_error(start(client_for(people.supervisor)))
+    assert str(QR_ERROR_HELP["1001"].meaning) in html and "Ports page" in html
 
 
 def test_error_1002_port_released(people: People, simulator: Any) -> None:

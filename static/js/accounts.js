@@ -31,10 +31,12 @@
       var n = form.querySelectorAll('input[type=checkbox][name="ids"]:checked').length;
       if (counter) {
         counter.dataset.initial = counter.dataset.initial || counter.textContent;
-        counter.textContent = n ? counter.dataset.template.replace("%(n)s", n) : counter.dataset.initial;
+        counter.textContent = n ? counter.dataset.template.replace(/%+\(n\)s/, n) : counter.dataset.initial;
       }
       form.querySelectorAll("[data-needs-selection]").forEach(function (b) {
         b.setAttribute("aria-disabled", n ? "false" : "true");
+        // A disabled action says why it is disabled.
+        if (n) b.removeAttribute("title"); else if (counter && counter.dataset.noneText) b.title = counter.dataset.noneText;
       });
     }
     if (!form.dataset.selBound) {
@@ -45,7 +47,12 @@
         if (btn && btn.hasAttribute("data-needs-selection") &&
             !form.querySelectorAll('input[type=checkbox][name="ids"]:checked').length) {
           ev.preventDefault();
-          if (counter) { counter.classList.add("bad"); setTimeout(function () { counter.classList.remove("bad"); }, 1500); }
+          // Say so (the counter is aria-live), and why the button did nothing.
+          if (counter) {
+            counter.textContent = counter.dataset.noneText || counter.dataset.initial || counter.textContent;
+            counter.classList.add("bad");
+            setTimeout(function () { counter.classList.remove("bad"); }, 4000);
+          }
         }
       });
     }
@@ -53,11 +60,17 @@
   }
 
   var PRESENCE = { 10: 4, 20: 2, 30: 1, 40: 0 };
-  var PRESENCE_LABELS = { 4: "Online", 2: "Disconnected", 1: "Offline", 0: "Banned" };
+  // Labels come translated from the page (data-l-* on the canvas); English is the fallback.
+  function label(canvas, key, fallback) { return canvas.dataset["l" + key] || fallback; }
+  function presenceLabels(canvas) {
+    return { 4: label(canvas, "Online", "Online"), 2: label(canvas, "Disconnected", "Disconnected"),
+             1: label(canvas, "Offline", "Offline"), 0: label(canvas, "Banned", "Banned") };
+  }
 
   function timelineChart(canvas) {
     if (canvas.dataset.bound || !window.Chart) return;
     canvas.dataset.bound = "1";
+    var PRESENCE_LABELS = presenceLabels(canvas);
     getJSON(canvas.dataset.timelineUrl, function (data) {
       var pts = data.points || [];
       if (!pts.length) { note(canvas, canvas.dataset.empty || "No events to chart yet."); return; }
@@ -66,7 +79,7 @@
         data: {
           labels: pts.map(function (p) { return fmt(p.t); }),
           datasets: [{
-            label: "Status", stepped: true, borderColor: "#2b7a4b", pointRadius: 3,
+            label: label(canvas, "Status", "Status"), stepped: true, borderColor: "#2b7a4b", pointRadius: 3,
             data: pts.map(function (p) { return p.status in PRESENCE ? PRESENCE[p.status] : null; })
           }]
         },
@@ -86,14 +99,14 @@
     if (canvas.dataset.bound || !window.Chart) return;
     canvas.dataset.bound = "1";
     getJSON(canvas.dataset.chartUrl, function (data) {
-      if (!data.labels || !data.labels.length) { note(canvas, "No events in this time range."); return; }
+      if (!data.labels || !data.labels.length) { note(canvas, canvas.dataset.empty || "No events in this time range."); return; }
       new window.Chart(canvas, {
         type: "line",
         data: {
           labels: data.labels.map(fmt),
           datasets: [
-            { label: "Online", data: data.online, borderColor: "#2b7a4b", pointRadius: 0 },
-            { label: "Offline / disconnected / banned", data: data.down, borderColor: "#b3261e", pointRadius: 0 }
+            { label: label(canvas, "Online", "Online"), data: data.online, borderColor: "#2b7a4b", pointRadius: 0 },
+            { label: label(canvas, "Down", "Offline / disconnected / banned"), data: data.down, borderColor: "#b3261e", pointRadius: 0 }
           ]
         },
         options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } } }

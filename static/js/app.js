@@ -44,16 +44,83 @@
         document.querySelectorAll('input[type=checkbox][name="' + el.dataset.selectAll + '"]').forEach(function (cb) { cb.checked = el.checked; });
       });
     });
-    // Confirm before submit: <form data-confirm="question">.
+    // Confirm before submit: <form data-confirm="question"> opens the page's <dialog>
+    // (focus moves into it, Escape cancels, focus returns to the button).
     root.querySelectorAll("form[data-confirm]").forEach(function (el) {
       if (el.dataset.bound) return;
       el.dataset.bound = "1";
-      el.addEventListener("submit", function (ev) { if (!window.confirm(el.dataset.confirm)) ev.preventDefault(); });
+      el.addEventListener("submit", function (ev) {
+        if (el.dataset.confirmed === "1") { el.dataset.confirmed = ""; return; }
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        confirmThen(el.dataset.confirm, ev.submitter || null, function () {
+          el.dataset.confirmed = "1";
+          if (el.requestSubmit) el.requestSubmit(ev.submitter || undefined); else el.submit();
+        });
+      }, true);
     });
   }
-  window.Switchboard = { init: init };
+
+  function confirmThen(question, opener, proceed) {
+    var dialog = document.getElementById("confirm-dialog");
+    if (!dialog || !dialog.showModal) { if (window.confirm(question)) proceed(); return; }
+    document.getElementById("confirm-dialog-text").textContent = question;
+    var ok = dialog.querySelector("[data-dialog-ok]");
+    var cancel = dialog.querySelector("[data-dialog-cancel]");
+    function close(go) {
+      ok.removeEventListener("click", onOk);
+      cancel.removeEventListener("click", onCancel);
+      dialog.removeEventListener("cancel", onCancel);
+      dialog.close();
+      if (opener && opener.focus) opener.focus();
+      if (go) proceed();
+    }
+    function onOk() { close(true); }
+    function onCancel(ev) { if (ev) ev.preventDefault(); close(false); }
+    ok.addEventListener("click", onOk);
+    cancel.addEventListener("click", onCancel);
+    dialog.addEventListener("cancel", onCancel);
+    dialog.showModal();
+    ok.focus();
+  }
+
+  // Toasts: short confirmations (HX-Trigger: {"sb:toast": {"message": ..., "level": ...}})
+  // and the errors of background requests that have no form to show them beside.
+  function toast(message, level) {
+    var box = document.getElementById("toasts");
+    if (!box || !message) return;
+    var item = document.createElement("div");
+    item.className = "toast flash flash-" + (level || "success");
+    item.setAttribute("role", level === "error" ? "alert" : "status");
+    var text = document.createElement("span");
+    text.textContent = message;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close secondary outline small";
+    close.textContent = box.dataset.closeText || "Dismiss";
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(text);
+    item.appendChild(close);
+    box.appendChild(item);
+    if (level !== "error") setTimeout(function () { item.remove(); }, 8000);
+  }
+
+  window.Switchboard = { init: init, toast: toast, confirmThen: confirmThen };
   onReady(function () {
     init(document);
     document.body.addEventListener("htmx:afterSettle", function (ev) { init(ev.target); });
+    document.body.addEventListener("sb:toast", function (ev) {
+      var d = ev.detail || {};
+      toast(d.message || d.value, d.level);
+    });
+    var box = document.getElementById("toasts");
+    document.body.addEventListener("htmx:responseError", function (ev) {
+      var xhr = ev.detail && ev.detail.xhr;
+      var reason = xhr && xhr.getResponseHeader("X-Error-Message");
+      toast(reason ? decodeURIComponent(reason) : (box && box.dataset.errorText), "error");
+    });
+    document.body.addEventListener("htmx:sendError", function () {
+      toast(box && box.dataset.offlineText, "error");
+    });
   });
 })();

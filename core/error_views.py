@@ -1,0 +1,92 @@
+"""403, 404 and 500 as pages in the site's layout: navigation, a reason and a way back.
+Wired as handler403/404/500 in config/urls.py (Django uses them when DEBUG is off)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.access import role_of
+from core.roles import Role
+
+log = logging.getLogger(__name__)
+TEMPLATE = "errors/error.html"
+ROLE_LABELS = {
+    Role.ADMIN: gettext_lazy("admin"),
+    Role.SUPERVISOR: gettext_lazy("supervisor"),
+    Role.AGENT: gettext_lazy("agent"),
+}
+
+
+def _back_url(request: HttpRequest) -> str:
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return ""
+
+
+def _page(request: HttpRequest, status: int, context: dict[str, Any]) -> HttpResponse:
+    context = {"status": status, "back_url": _back_url(request), **context}
+    try:
+        body = render_to_string(TEMPLATE, context, request=request)
+    except Exception:  # the layout itself failed (e.g. the database is down): no nav
+        log.exception("error page %s rendered without the request context", status)
+        body = render_to_string(TEMPLATE, context)
+    return HttpResponse(body, status=status)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    role = role_of(getattr(request, "user", None))
+    if role is not None:
+        reason = _("Your role (%(role)s) does not give access to this page.") % {
+            "role": ROLE_LABELS[role]
+        }
+    else:
+        reason = _("Your sign-in does not give access to this page.")
+    return _page(
+        request,
+        403,
+        {
+            "title": _("You cannot open this page"),
+            "reason": reason,
+            "hint": _("If you need it for your work, ask a supervisor or an administrator."),
+        },
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(
+        request,
+        404,
+        {
+            "title": _("Page not found"),
+            "reason": _(
+                "Nothing is here: the address may be mistyped, or what it showed was removed "
+                "or is not visible to you."
+            ),
+            "hint": _("Check the address, or start again from the home page."),
+        },
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        500,
+        {
+            "title": _("Something went wrong"),
+            "reason": _(
+                "The server could not show this page. The error has been logged; nothing you "
+                "entered has been lost if the form says so."
+            ),
+            "hint": _("Try again in a moment. If it keeps happening, tell an administrator."),
+        },
+    )
