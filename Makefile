@@ -46,9 +46,10 @@ pytest: install services-check
 test: machine install lint typecheck services-check migrations-check pytest
 
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete
+	@# DATABASE_URL: these commands need no database (so no embedded server is started).
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete
 	$(PY) locale/translate_zh.py
-	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 fuzz-full: install services-check
 	@# The documented full-size fuzz: ~26,000 API cases, 10,000 bodies per webhook

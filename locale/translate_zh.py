@@ -936,6 +936,8 @@ ZH = {
     "OK": "正常",
     "Event queued again.": "已将事件重新排队。",
     "Still invalid: %(error)s": "仍然无效：%(error)s",
+    # actions pre-check: a login under way
+    "WhatsApp account %(w)s is logging in (the vendor's latest word: %(detail)s); the vendor fails the action after 1 minute if the login does not finish.": "客服号 %(w)s 正在登录（供应商最新状态：%(detail)s）；若登录未完成，供应商会在 1 分钟后判定动作失败。",
 }
 
 
