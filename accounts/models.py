@@ -98,6 +98,8 @@ class WhatsAppAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("WhatsApp account")
+        verbose_name_plural = _("WhatsApp accounts")
         ordering = ["whatsapp"]
         indexes = [
             models.Index(fields=["status", "whatsapp"]),

@@ -90,6 +90,8 @@ class ActionBatch(models.Model):
     draft_warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = _("action batch")
+        verbose_name_plural = _("action batches")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -938,6 +938,11 @@ ZH = {
     "Still invalid: %(error)s": "仍然无效：%(error)s",
     # actions pre-check: a login under way
     "WhatsApp account %(w)s is logging in (the vendor's latest word: %(detail)s); the vendor fails the action after 1 minute if the login does not finish.": "客服号 %(w)s 正在登录（供应商最新状态：%(detail)s）；若登录未完成，供应商会在 1 分钟后判定动作失败。",
+    # Django admin model names
+    "action batch": "动作批次",
+    "action batches": "动作批次",
+    "QR session": "扫码登录会话",
+    "QR sessions": "扫码登录会话",
 }
 
 

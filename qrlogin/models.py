@@ -155,6 +155,8 @@ class QrSession(models.Model):
     )
 
     class Meta:
+        verbose_name = _("QR session")
+        verbose_name_plural = _("QR sessions")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state", "locked_until"])]
 
