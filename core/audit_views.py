@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from core.access import require
+from core.audit_diff import audit_changes
 from core.models import AuditEntry
 from core.roles import Cap
 from core.types import AuthedRequest
@@ -36,6 +37,8 @@ def audit_log(request: AuthedRequest) -> HttpResponse:
     if f.get("until") and (until := _day(f["until"], end=True)):
         qs = qs.filter(at__lte=until)
     page = Paginator(qs, 50).get_page(f.get("page"))
+    for entry in page.object_list:
+        entry.changes = audit_changes(entry.before, entry.after)  # type: ignore[attr-defined]
     actions = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
     template = "core/audit.html#rows" if request.htmx else "core/audit.html"
     return render(request, template, {"page": page, "actions": sorted(set(actions)), "filters": f})

@@ -943,6 +943,12 @@ ZH = {
     "action batches": "动作批次",
     "QR session": "扫码登录会话",
     "QR sessions": "扫码登录会话",
+    # audit log changes
+    "Changes": "变更",
+    "(none)": "（无）",
+    "(removed)": "（已移除）",
+    "No field changed.": "没有字段变更。",
+    "and %(n)s more": "以及另外 %(n)s 项",
 }
 
 
