@@ -646,13 +646,29 @@ class NotReplayable(Exception):
     pass
 
 
+def webhook_event_replayable(event: WebhookEvent, *, now: datetime | None = None) -> bool:
+    """Failed and rejected events, and events stuck in processing: claimed longer ago than
+    any live worker holds a claim (a worker that died, a task that was lost)."""
+    if event.state in (State.FAILED, State.REJECTED):
+        return True
+    now = now or timezone.now()
+    return (
+        event.state == State.PROCESSING
+        and event.claimed_at is not None
+        and event.claimed_at < now - STALE_CLAIM
+    )
+
+
 def webhook_event_replay(*, event_id: int, actor: Any) -> ReplayOutcome:
-    """Queue a failed or rejected event again (audited). A rejected event is validated again
-    first; if it is still invalid it stays rejected, with the new error."""
+    """Queue a failed, rejected or stuck event again (audited). A rejected event is
+    validated again first; if it is still invalid it stays rejected, with the new error. A
+    stuck one is taken from its stale claim (the old worker's re-check then fails)."""
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-        if event.state not in (State.FAILED, State.REJECTED):
-            raise NotReplayable(f"only failed or rejected events can be replayed ({event.state})")
+        if not webhook_event_replayable(event):
+            raise NotReplayable(
+                f"only failed, rejected or stuck events can be replayed ({event.state})"
+            )
         before = {"state": event.state, "error": event.error, "attempts": event.attempts}
         try:
             parsed = parse_detailed(event.kind, bytes(event.body))

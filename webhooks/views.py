@@ -78,7 +78,7 @@ def detail(request: AuthedRequest, event_id: int) -> HttpResponse:
         "body": selectors.body_pretty(event),
         "headers": selectors.headers_redacted(event),
         "status_events": selectors.status_events_of(event),
-        "replayable": event.state in (WebhookEvent.State.FAILED, WebhookEvent.State.REJECTED),
+        "replayable": services.webhook_event_replayable(event),
     }
     return render(request, "webhooks/detail.html", context)
 

@@ -22,6 +22,7 @@ from core.models import AuditEntry
 from tests.fixtures import client_for
 from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.services import (
+    NotReplayable,
     webhook_event_claim,
     webhook_event_process,
     webhook_event_receive,
@@ -147,6 +148,31 @@ def test_replay_failed_and_rejected(people: Any) -> None:
     assert r.status_code == 302, r
     assert r["Location"] == f"/webhooks/{bad.event_id}/", r["Location"]
     assert AuditEntry.objects.filter(action="webhook.replay").count() == 3
+
+
+@pytest.mark.django_db
+def test_an_event_stuck_in_processing_can_be_retried_from_the_inbox(people: Any) -> None:
+    """Claimed long ago by a worker that never finished: the inbox offers "Process again",
+    with the last error shown; a fresh claim (a live worker) is not offered."""
+    event_id = receive()
+    WebhookEvent.objects.filter(pk=event_id).update(
+        state=State.PROCESSING, claimed_at=timezone.now(), error="worker lost: timeout"
+    )
+    admin = client_for(people.admin)
+    page = admin.get(f"/webhooks/{event_id}/").content.decode()
+    assert "worker lost: timeout" in page and f"/webhooks/{event_id}/replay/" not in page
+    with pytest.raises(NotReplayable):
+        webhook_event_replay(event_id=event_id, actor=people.admin)
+
+    WebhookEvent.objects.filter(pk=event_id).update(
+        claimed_at=timezone.now() - timedelta(minutes=5)
+    )
+    page = admin.get(f"/webhooks/{event_id}/").content.decode()
+    assert f"/webhooks/{event_id}/replay/" in page
+    assert admin.post(f"/webhooks/{event_id}/replay/").status_code == 302
+    assert WebhookEvent.objects.get(pk=event_id).state == State.PENDING
+    assert webhook_event_process(event_id=event_id).state == "processed"
+    assert_applied_once()
 
 
 def _db_url() -> str:
