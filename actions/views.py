@@ -65,7 +65,7 @@ def action_new(request: AuthedRequest) -> HttpResponse:
     warnings: list[str] = []
     if request.method == "POST" and form.is_valid() and form.spec is not None:
         spec = form.spec
-        table = intake.precheck([spec])
+        table = intake.precheck(user=request.user, specs=[spec])
         warnings = intake.warnings_for(spec, table)
         if not warnings or form.cleaned_data.get("confirm"):
             created = intake.actions_queue(user=request.user, specs=[spec], warnings=table)
