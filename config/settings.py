@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* count only from TRUSTED_PROXY_NETS (core/net.py).
+    "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -131,7 +133,8 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client address through TRUSTED_PROXY_NETS (behind nginx, REMOTE_ADDR is the proxy).
+AXES_CLIENT_IP_CALLABLE = "core.net.client_address"
 
 # --- i18n -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -330,8 +333,9 @@ _check_webhook_auth()
 ACTION_LANE_INTERVAL = env.float("ACTION_LANE_INTERVAL", default=10.0)
 
 # --- Metrics --------------------------------------------------------------------
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# Without a token, /metrics answers only these networks (the scraper's).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # production requires it (core/checks.py)
+# Without a token (development), /metrics answers only these networks: the client address
+# as core.net reads it (through TRUSTED_PROXY_NETS), never the proxy's own address.
 METRICS_ALLOWED_NETS = env.list("METRICS_ALLOWED_NETS", default=["127.0.0.0/8", "::1/128"])
 
 # --- Logging --------------------------------------------------------------------
@@ -347,7 +351,8 @@ LOGGING = {
     "formatters": {
         "json": {"()": "core.logging.JsonFormatter"},
         "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(task_id)s] %(message)s"
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(task_id)s %(client)s] "
+            "%(message)s"
         },
     },
     "handlers": {

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from core.logging import reset_request_id, set_request_id
+from core.logging import reset_client, reset_request_id, set_client, set_request_id
+from core.net import client_address, peer_is_trusted_proxy
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -22,9 +23,28 @@ class RequestIdMiddleware:
         request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = set_request_id(request_id)
+        client_token = set_client(client_address(request))
         try:
             response = self.get_response(request)
         finally:
+            reset_client(client_token)
             reset_request_id(token)
         response["X-Request-Id"] = request_id
         return response
+
+
+class TrustedProxyMiddleware:
+    """First in the chain: `X-Forwarded-*` headers count only from a trusted proxy
+    (TRUSTED_PROXY_NETS). From anyone else they are dropped, so `SECURE_PROXY_SSL_HEADER`
+    (X-Forwarded-Proto) cannot make a plain request look like HTTPS."""
+
+    HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not peer_is_trusted_proxy(request):
+            for name in self.HEADERS:
+                request.META.pop(name, None)
+        return self.get_response(request)

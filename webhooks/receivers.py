@@ -107,7 +107,7 @@ def receive(request: HttpRequest, kind: str) -> HttpResponse:
         metrics.REJECTED.labels(kind, "unavailable").inc()
         return _answer(503, "Temporarily unavailable, retry later")
 
-    headers = headers_to_store(request.headers, request.META.get("REMOTE_ADDR", ""))
+    headers = headers_to_store(request.headers, client_address(request))
     try:
         receipt = webhook_event_receive(kind=kind, body=body, headers=headers)
     except DatabaseError:
