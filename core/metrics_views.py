@@ -16,11 +16,18 @@ _registry = CollectorRegistry(auto_describe=False)
 _registry.register(SharedCollector())
 
 
-def _allowed(request: HttpRequest) -> bool:
+def metrics_token_given(request: HttpRequest) -> bool:
+    """`Authorization: Bearer <METRICS_TOKEN>` (never true while no token is set)."""
     token = settings.METRICS_TOKEN
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), token.encode())
+    if not token:
+        return False
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())
+
+
+def _allowed(request: HttpRequest) -> bool:
+    if settings.METRICS_TOKEN:
+        return metrics_token_given(request)
     return client_in(request, settings.METRICS_ALLOWED_NETS, "METRICS_ALLOWED_NETS")
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -11,7 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import selectors
 from core.access import accounts_visible_to, require, require_login, sees_everything
-from core.health import health_report
+from core.health import health_report, health_summary
+from core.metrics_views import metrics_token_given
 from core.models import CspReport
 from core.roles import Cap
 from core.types import AuthedRequest
@@ -35,10 +35,17 @@ def home(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    try:
-        report = health_report()
-    except DatabaseError:  # pragma: no cover - health_report already catches
-        report = {"ok": False}
+    """Anonymous callers get `{"ok": true|false}` (200 or 503, never 500); the checks'
+    details (latency, errors, the upstream's address) only with the metrics token. Admins
+    see them on the health page."""
+    if metrics_token_given(request):
+        try:
+            report = health_report()
+        except Exception:
+            log.exception("health report failed")
+            report = {"ok": False}
+    else:
+        report = {"ok": health_summary()}
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 
