@@ -3,8 +3,7 @@ render one template (or its fragment when htmx asks)."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +12,6 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -49,6 +47,7 @@ from core.access import (
     require_login,
     sees_everything,
 )
+from core.csvexport import csv_response, csv_stream
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -61,25 +60,6 @@ def _page(
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, f"{template}#{fragment}", context)
     return render(request, template, context)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(["" if v is None else v for v in row])
-
-
-def _csv_response(filename: str, stream: Iterator[str]) -> HttpResponse:
-    resp = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp["Cache-Control"] = "no-store"
-    return resp  # type: ignore[return-value]
 
 
 def _selected_accounts(request: AuthedRequest) -> list[WhatsAppAccount]:
@@ -222,10 +202,30 @@ def _export(request: AuthedRequest) -> HttpResponse:
             ]
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    return _csv_response(f"accounts-{stamp}.csv", _csv_stream(header, rows()))
+    return csv_response(f"accounts-{stamp}.csv", csv_stream(header, rows()))
 
 
 # --- jobs ---------------------------------------------------------------------------
+
+
+@require_login
+@require_GET
+def job_export(request: AuthedRequest, job_id: int) -> HttpResponse:
+    """A bulk job's items (whatsapp, state, error) as CSV; its owner (or a supervisor)."""
+    job = get_owned_or_404(request.user, BulkJob.objects.all(), pk=job_id)
+    header = ["whatsapp", "state", "error", "attempts", "updated_at"]
+
+    def rows() -> Iterator[list[Any]]:
+        for item in job.items.order_by("id").iterator(chunk_size=2000):
+            yield [
+                item.whatsapp,
+                item.state,
+                item.error,
+                item.attempts,
+                item.updated_at.isoformat(),
+            ]
+
+    return csv_response(f"job-{job.pk}.csv", csv_stream(header, rows()))
 
 
 @require_login
@@ -661,7 +661,7 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
             ]
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    return _csv_response(f"status-events-{stamp}.csv", _csv_stream(header, rows()))
+    return csv_response(f"status-events-{stamp}.csv", csv_stream(header, rows()))
 
 
 @require(Cap.VIEW_LOGS)

@@ -282,6 +282,7 @@ MATRIX: dict[str, Door] = {
     "csp-report": Door(same(405), post=same(204), data={"csp-report": {}}, json_body=True),
     "metrics": Door(same(403), client_kwargs={"REMOTE_ADDR": FAR_ADDRESS}),
     "audit": Door(ADMIN_ONLY),
+    "audit-export": Door(ADMIN_ONLY),
     "tokens": Door(LOGGED_IN),
     "token-create": Door(
         NOT_ALLOWED_LOGIN, post=e(302, 200, 200, 200, 200, 200), data={"name": "ci"}
@@ -320,6 +321,9 @@ MATRIX: dict[str, Door] = {
         NOT_ALLOWED_LOGIN, post=e(302, 200, 200, 200, 200, 200), data={"action": "export"}
     ),
     "accounts:job": Door(e(302, 404, 404, 200, 200, 404), args=lambda w: {"job_id": w.job.pk}),
+    "accounts:job_export": Door(
+        e(302, 404, 404, 200, 200, 404), args=lambda w: {"job_id": w.job.pk}
+    ),
     "accounts:job_retry": Door(
         NOT_ALLOWED_SUP, args=lambda w: {"job_id": w.job.pk}, post=e(302, 403, 403, 302, 302, 403)
     ),
@@ -375,6 +379,7 @@ MATRIX: dict[str, Door] = {
     "qrlogin:task_status": Door(OWN, args=lambda w: {"pk": w.task.pk}),
     # actions
     "actions:list": Door(ACT),
+    "actions:export": Door(ACT),
     "actions:new": Door(ACT),
     "actions:upload": Door(ACT),
     "actions:detail": Door(OWN, args=lambda w: {"pk": w.action.pk}),
