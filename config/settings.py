@@ -216,6 +216,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# CSP reports (/csp-report/): per client per minute, rows kept at most, days kept.
+CSP_REPORT_RATE = env.int("CSP_REPORT_RATE", default=20)
+CSP_REPORT_MAX_ROWS = env.int("CSP_REPORT_MAX_ROWS", default=1000)
+CSP_REPORT_RETENTION_DAYS = env.int("CSP_REPORT_RETENTION_DAYS", default=30)
+
 # --- DRF ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -115,4 +115,15 @@ def heartbeat() -> float:
     return record_heartbeat()
 
 
-BEAT = {"core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0}}
+@task(queue=SLOW, retry_transient=True, name="core.csp_reports_prune")
+def csp_reports_prune() -> int:
+    """Delete CSP reports older than CSP_REPORT_RETENTION_DAYS."""
+    from core.csp import csp_reports_prune as prune
+
+    return prune()
+
+
+BEAT = {
+    "core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
+    "core-csp-reports-prune": {"task": "core.csp_reports_prune", "schedule": 24 * 3600.0},
+}

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import selectors
 from core.access import accounts_visible_to, require, require_login, sees_everything
+from core.csp import Limited, csp_report_record
 from core.health import health_report, health_summary
 from core.metrics_views import metrics_token_given
-from core.models import CspReport
+from core.net import client_address
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -66,13 +67,8 @@ def csp_report(request: HttpRequest) -> HttpResponse:
     report = payload.get("csp-report", payload) if isinstance(payload, dict) else {}
     if not isinstance(report, dict):
         return HttpResponse(status=400)
-    CspReport.objects.create(
-        document_uri=str(report.get("document-uri", ""))[:500],
-        violated_directive=str(report.get("violated-directive", ""))[:200],
-        blocked_uri=str(report.get("blocked-uri", ""))[:500],
-        raw=report,
-    )
-    log.warning(
-        "CSP violation: %s on %s", report.get("violated-directive"), report.get("document-uri")
-    )
+    try:
+        csp_report_record(client=client_address(request), report=report)
+    except Limited:
+        return HttpResponse(status=429)
     return HttpResponse(status=204)
