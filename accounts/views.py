@@ -48,6 +48,7 @@ from core.access import (
     sees_everything,
 )
 from core.csvexport import csv_response, csv_stream
+from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -352,6 +353,7 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
 
 @require_login
 @require_GET
+@vendor_calls_limited
 def account_vendor(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     """Lazy fragment: the vendor's profile and where the account is online."""
     account = get_account_for_user(request.user, whatsapp)
@@ -588,6 +590,7 @@ def agent_add(request: AuthedRequest) -> HttpResponse:
 
 @require(Cap.VIEW_AGENTS)
 @require_GET
+@vendor_calls_limited
 def agents_vendor(request: AuthedRequest) -> HttpResponse:
     """Lazy fragment: online agents per source, and each agent's latest 10 online accounts."""
     overview = lookups.vendor_agents_overview(agent=request.GET.get("agent", "").strip())
@@ -677,6 +680,7 @@ def logs_chart(request: AuthedRequest) -> JsonResponse:
 
 @require(Cap.VIEW_LOGS)
 @require_GET
+@vendor_calls_limited
 def logs_vendor(request: AuthedRequest) -> HttpResponse:
     """Lazy fragment: the vendor's own latest-50 log (queryUserStatusLog), to compare."""
     try:

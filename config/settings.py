@@ -338,6 +338,11 @@ def _check_webhook_auth() -> None:
 
 _check_webhook_auth()
 
+# Abuse of vendor calls: open QR/pair sessions per agent (each locks a cloud port for 10
+# minutes), and vendor-calling pages per user per minute.
+QR_SESSIONS_MAX_OPEN = env.int("QR_SESSIONS_MAX_OPEN", default=3)
+VENDOR_VIEWS_PER_MINUTE = env.int("VENDOR_VIEWS_PER_MINUTE", default=12)
+
 # Open-chat lanes: the vendor's spacing rule (seconds between two actions of a pair).
 ACTION_LANE_INTERVAL = env.float("ACTION_LANE_INTERVAL", default=10.0)
 
