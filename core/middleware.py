@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
 from core.logging import reset_client, reset_request_id, set_client, set_request_id
@@ -47,4 +50,39 @@ class TrustedProxyMiddleware:
         if not peer_is_trusted_proxy(request):
             for name in self.HEADERS:
                 request.META.pop(name, None)
+        return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """`Permissions-Policy` on every answer: no page uses camera, microphone, location..."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+IDLE_KEY = "_sb_last_seen"
+
+
+class IdleTimeoutMiddleware:
+    """Signed out after SESSION_IDLE_TIMEOUT seconds without a request, besides the absolute
+    SESSION_COOKIE_AGE. The last-seen time is written at most once a minute."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is not None and user.is_authenticated and session is not None:
+            now = int(time.time())
+            last = session.get(IDLE_KEY)
+            if isinstance(last, int) and now - last > settings.SESSION_IDLE_TIMEOUT:
+                logout(request)
+            elif not isinstance(last, int) or now - last >= 60:
+                session[IDLE_KEY] = now
         return self.get_response(request)

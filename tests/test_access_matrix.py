@@ -292,9 +292,9 @@ MATRIX: dict[str, Door] = {
     "logout": Door(same(405), post=same(302)),
     "set_language": Door(same(302), post=same(302), data={"language": "en", "next": "/"}),
     # the API
-    # The OpenAPI schema and its docs page are public documentation: no data in them.
-    "schema": Door(EVERYONE),
-    "api-docs": Door(EVERYONE),
+    # The OpenAPI schema and its docs page: signed-in users only (issue 15).
+    "schema": Door(API_LOGGED_IN),
+    "api-docs": Door(API_LOGGED_IN),
     "api-me": Door(API_LOGGED_IN),
     "api-accounts": Door(API_LOGGED_IN),
     "api-account": Door(e(401, 200, 404, 200, 200, 404), args=lambda w: ALICE),

@@ -168,7 +168,7 @@ def test_production_needs_a_shared_cache() -> None:
 
 def test_demo_commands_refuse_production() -> None:
     env = _production_env()
-    for command in (("demo_seed",), ("simulate_upstream", "--port", "0")):
+    for command in (("demo_seed", "--users"), ("simulate_upstream", "--port", "0")):
         result = _manage(*command, env=env)
         assert result.returncode != 0
         assert "refuses to run in production" in result.stderr, result.stderr
