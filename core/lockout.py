@@ -49,9 +49,8 @@ def lockout_response(
         "retry_minutes": max(1, math.ceil(seconds / 60)) if until else None,
         "failure_limit": settings.AXES_FAILURE_LIMIT,
     }
-    response = render(
-        request, settings.AXES_LOCKOUT_TEMPLATE, context, status=settings.AXES_HTTP_RESPONSE_CODE
-    )
+    status = int(getattr(settings, "AXES_HTTP_RESPONSE_CODE", 429))
+    response = render(request, settings.AXES_LOCKOUT_TEMPLATE, context, status=status)
     if until:
         response["Retry-After"] = str(seconds)
     return response

@@ -30,8 +30,10 @@ def behind_proxy(settings: Any) -> None:
 
 
 def _request(peer: str, forwarded: str = "") -> HttpRequest:
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
-    return RequestFactory().get("/", REMOTE_ADDR=peer, **extra)
+    request = RequestFactory().get("/", REMOTE_ADDR=peer)
+    if forwarded:
+        request.META["HTTP_X_FORWARDED_FOR"] = forwarded
+    return request
 
 
 def test_client_address_reads_forwarded_for_only_from_a_trusted_proxy(
