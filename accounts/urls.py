@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.account_list, name="list"),
     path("bulk/", views.account_bulk, name="bulk"),
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
+    path("jobs/<int:job_id>/export.csv", views.job_export, name="job_export"),
     path("jobs/<int:job_id>/retry/", views.job_retry, name="job_retry"),
     path("import/", views.import_upload, name="import"),
     path("import/<int:job_id>/", views.import_preview, name="import_preview"),

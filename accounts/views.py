@@ -3,9 +3,8 @@ render one template (or its fragment when htmx asks)."""
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -15,7 +14,6 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -50,6 +48,8 @@ from core.access import (
     require_login,
     sees_everything,
 )
+from core.csvexport import csv_response, csv_stream
+from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -62,25 +62,6 @@ def _page(
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, f"{template}#{fragment}", context)
     return render(request, template, context)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(["" if v is None else v for v in row])
-
-
-def _csv_response(filename: str, stream: Iterator[str]) -> HttpResponse:
-    resp = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp["Cache-Control"] = "no-store"
-    return resp  # type: ignore[return-value]
 
 
 def _selected_accounts(request: AuthedRequest) -> list[WhatsAppAccount]:
@@ -229,10 +210,30 @@ def _export(request: AuthedRequest) -> HttpResponse:
             ]
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    return _csv_response(f"accounts-{stamp}.csv", _csv_stream(header, rows()))
+    return csv_response(f"accounts-{stamp}.csv", csv_stream(header, rows()))
 
 
 # --- jobs ---------------------------------------------------------------------------
+
+
+@require_login
+@require_GET
+def job_export(request: AuthedRequest, job_id: int) -> HttpResponse:
+    """A bulk job's items (whatsapp, state, error) as CSV; its owner (or a supervisor)."""
+    job = get_owned_or_404(request.user, BulkJob.objects.all(), pk=job_id)
+    header = ["whatsapp", "state", "error", "attempts", "updated_at"]
+
+    def rows() -> Iterator[list[Any]]:
+        for item in job.items.order_by("id").iterator(chunk_size=2000):
+            yield [
+                item.whatsapp,
+                item.state,
+                item.error,
+                item.attempts,
+                item.updated_at.isoformat(),
+            ]
+
+    return csv_response(f"job-{job.pk}.csv", csv_stream(header, rows()))
 
 
 @require_login
@@ -380,6 +381,7 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
 
 @require_login
 @require_GET
+@vendor_calls_limited
 def account_vendor(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     """Lazy fragment: the vendor's profile and where the account is online."""
     account = get_account_for_user(request.user, whatsapp)
@@ -639,6 +641,7 @@ def agent_add(request: AuthedRequest) -> HttpResponse:
 
 @require(Cap.VIEW_AGENTS)
 @require_GET
+@vendor_calls_limited
 def agents_vendor(request: AuthedRequest) -> HttpResponse:
     """Lazy fragment: online agents per source, and each agent's latest 10 online accounts."""
     overview = lookups.vendor_agents_overview(agent=request.GET.get("agent", "").strip())
@@ -714,7 +717,7 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
             ]
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    return _csv_response(f"status-events-{stamp}.csv", _csv_stream(header, rows()))
+    return csv_response(f"status-events-{stamp}.csv", csv_stream(header, rows()))
 
 
 @require(Cap.VIEW_LOGS)
@@ -730,6 +733,7 @@ def logs_chart(request: AuthedRequest) -> JsonResponse:
 
 @require(Cap.VIEW_LOGS)
 @require_GET
+@vendor_calls_limited
 def logs_vendor(request: AuthedRequest) -> HttpResponse:
     """Lazy fragment: the vendor's own latest-50 log (queryUserStatusLog), to compare."""
     try:

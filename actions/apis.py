@@ -138,6 +138,10 @@ class ActionListCreate(generics.ListAPIView):
         agents = intake.agents_by_account(
             str(i.get("agent_account", "")).strip() for i in items if isinstance(i, dict)
         )
+        visible = intake.visible_numbers(
+            user=request.user,
+            among=(str(i.get("whatsapp", "")).strip() for i in items if isinstance(i, dict)),
+        )
         for item in items:
             if not isinstance(item, dict):
                 c = intake.Checked()
@@ -153,6 +157,7 @@ class ActionListCreate(generics.ListAPIView):
                     platform=item.get("platform"),
                     content=item.get("content", ""),
                     agents=agents,
+                    visible=visible,
                 )
             )
         if any(c.forbidden for c in checked):
@@ -170,7 +175,7 @@ class ActionListCreate(generics.ListAPIView):
             )
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         specs = [c.spec for c in checked if c.spec is not None]
-        warnings = intake.precheck(specs)
+        warnings = intake.precheck(user=request.user, specs=specs)
         batch = (
             intake.batch_create(user=request.user, source=ActionBatch.Source.API) if many else None
         )

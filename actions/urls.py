@@ -7,6 +7,7 @@ from actions import views
 app_name = "actions"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.action_list, name="list"),
+    path("export.csv", views.action_export, name="export"),
     path("new/", views.action_new, name="new"),
     path("upload/", views.action_upload, name="upload"),
     path("<int:pk>/", views.action_detail, name="detail"),

@@ -53,6 +53,9 @@ FAST_SETTINGS: dict[str, Any] = {
     "ACTION_AMBIGUOUS_HOLD": 1.0,
     "ACTION_RESULT_DEADLINE": 8.0,
     "QRLOGIN_LOCK_SECONDS": 6.0,
+    # One agent opens Config.sessions logins at once here (a load scenario); the per-agent
+    # cap itself is tested in qrlogin/tests/test_abuse.py.
+    "QR_SESSIONS_MAX_OPEN": 16,
 }
 SIM_OPTIONS = {"lock_seconds": 6, "action_delay": 0.05, "action_login_wait": 1.0}
 CHUNK = 6  # bulk job chunk (accounts per vendor call): several calls per job, several faults

@@ -54,7 +54,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* count only from TRUSTED_PROXY_NETS (core/net.py).
+    "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -62,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -117,7 +121,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -125,13 +132,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# django-axes: lock a username+IP pair after 10 failures within an hour.
+# django-axes: lock a username+IP pair after 10 failures within an hour. The cool-off is
+# fixed, counted from the lock: failures during the lockout are not recorded, so they do
+# not restart it (core/lockout.py says when to try again). A success resets the counter.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 1  # hours
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client address through TRUSTED_PROXY_NETS (behind nginx, REMOTE_ADDR is the proxy).
+AXES_CLIENT_IP_CALLABLE = "core.net.client_address"
 
 # --- i18n -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -173,7 +185,16 @@ if PRODUCTION and FIELD_ENCRYPTION_KEYS_DEFAULT_IN_USE():
     raise ImproperlyConfigured("Production needs its own FIELD_ENCRYPTION_KEYS.")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)  # absolute
+# Signed out after this many seconds without a request (core.middleware.IdleTimeoutMiddleware).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+# API tokens expire after this many days (0: never); a password change revokes them.
+API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=0)
+# Browser features no page uses.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the body's hx-headers, not the cookie
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
@@ -211,6 +232,11 @@ CONTENT_SECURITY_POLICY = {
         "report-uri": "/csp-report/",
     }
 }
+
+# CSP reports (/csp-report/): per client per minute, rows kept at most, days kept.
+CSP_REPORT_RATE = env.int("CSP_REPORT_RATE", default=20)
+CSP_REPORT_MAX_ROWS = env.int("CSP_REPORT_MAX_ROWS", default=1000)
+CSP_REPORT_RETENTION_DAYS = env.int("CSP_REPORT_RETENTION_DAYS", default=30)
 
 # --- DRF ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -333,6 +359,11 @@ def _check_webhook_auth() -> None:
 
 _check_webhook_auth()
 
+# Abuse of vendor calls: open QR/pair sessions per agent (each locks a cloud port for 10
+# minutes), and vendor-calling pages per user per minute.
+QR_SESSIONS_MAX_OPEN = env.int("QR_SESSIONS_MAX_OPEN", default=3)
+VENDOR_VIEWS_PER_MINUTE = env.int("VENDOR_VIEWS_PER_MINUTE", default=12)
+
 # --- Open-chat actions (seconds unless named otherwise; docs/actions.md) ------------
 # The vendor's spacing rule: seconds between two actions of one pair.
 ACTION_LANE_INTERVAL = env.float("ACTION_LANE_INTERVAL", default=10.0)
@@ -374,8 +405,9 @@ QRLOGIN_API_START_RATE = env.str("QRLOGIN_API_START_RATE", default="20/min")
 CONTACT_LOOKUP_INTERVAL = env.int("CONTACT_LOOKUP_INTERVAL", default=60)
 
 # --- Metrics --------------------------------------------------------------------
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# Without a token, /metrics answers only these networks (the scraper's).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # production requires it (core/checks.py)
+# Without a token (development), /metrics answers only these networks: the client address
+# as core.net reads it (through TRUSTED_PROXY_NETS), never the proxy's own address.
 METRICS_ALLOWED_NETS = env.list("METRICS_ALLOWED_NETS", default=["127.0.0.0/8", "::1/128"])
 
 # --- Logging --------------------------------------------------------------------
@@ -391,7 +423,8 @@ LOGGING = {
     "formatters": {
         "json": {"()": "core.logging.JsonFormatter"},
         "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(task_id)s] %(message)s"
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(task_id)s %(client)s] "
+            "%(message)s"
         },
     },
     "handlers": {

@@ -8,8 +8,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         import core.api  # noqa: F401 - registers the OpenAPI token auth scheme
+        from core.checks import refuse_to_start_if_unsafe
         from core.groups import ensure_groups
 
         # Groups and their permissions are configuration, kept in code: re-applied
         # after every migrate so a deploy can never drift from DESIGN.md section 6.
         post_migrate.connect(ensure_groups, sender=self)
+        # SWITCHBOARD_ENV=production: no process starts with a demo, empty or short secret.
+        refuse_to_start_if_unsafe()

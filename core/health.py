@@ -75,8 +75,18 @@ def check_upstream() -> dict[str, Any]:
     return _timed(run)
 
 
+def check_cache() -> dict[str, Any]:
+    def run() -> None:
+        cache.get(HEARTBEAT_KEY)
+
+    return _timed(run)
+
+
 def check_worker() -> dict[str, Any]:
-    last = cache.get(HEARTBEAT_KEY)
+    try:
+        last = cache.get(HEARTBEAT_KEY)
+    except Exception as exc:
+        return {"ok": False, "error": f"cache unavailable: {type(exc).__name__}", "age_s": None}
     if last is None:
         return {
             "ok": False,
@@ -90,9 +100,19 @@ def check_worker() -> dict[str, Any]:
 def health_report() -> dict[str, Any]:
     checks = {
         "database": check_database(),
+        "cache": check_cache(),
         "broker": check_broker(),
         "upstream": check_upstream(),
         "worker": check_worker(),
     }
-    # Only the database is fatal for serving pages and storing webhooks.
-    return {"ok": checks["database"]["ok"], "checks": checks}
+    # The database and the shared cache (webhook nonces, sessions' limits) are fatal for
+    # serving pages and storing webhooks; the rest is reported.
+    return {"ok": checks["database"]["ok"] and checks["cache"]["ok"], "checks": checks}
+
+
+def health_summary() -> bool:
+    """Anonymous /healthz: one boolean, never an exception."""
+    try:
+        return bool(health_report()["ok"])
+    except Exception:
+        return False

@@ -12,6 +12,8 @@ from typing import Any
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id", default=None)
+# The client's address (core.net.client_address: read through TRUSTED_PROXY_NETS).
+_client: contextvars.ContextVar[str | None] = contextvars.ContextVar("client", default=None)
 
 # Field names whose values are secrets wherever they appear (JSON, query strings, reprs).
 SECRET_FIELDS = (
@@ -47,6 +49,18 @@ def set_request_id(value: str | None) -> contextvars.Token[str | None]:
 
 def reset_request_id(token: contextvars.Token[str | None]) -> None:
     _request_id.reset(token)
+
+
+def set_client(value: str | None) -> contextvars.Token[str | None]:
+    return _client.set(value)
+
+
+def reset_client(token: contextvars.Token[str | None]) -> None:
+    _client.reset(token)
+
+
+def current_client() -> str | None:
+    return _client.get()
 
 
 def set_task_id(value: str | None) -> contextvars.Token[str | None]:
@@ -94,6 +108,7 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get() or "-"
         record.task_id = _task_id.get() or "-"
+        record.client = _client.get() or "-"
         return True
 
 
@@ -121,6 +136,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or _request_id.get(),
             "task_id": getattr(record, "task_id", None) or _task_id.get(),
+            "client": getattr(record, "client", None) or _client.get(),
         }
         if record.exc_text or record.exc_info:
             payload["exc"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]

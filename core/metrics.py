@@ -107,8 +107,12 @@ def gauge(name: str, help_text: str) -> Callable[[GaugeSource], GaugeSource]:
 
 class SharedCollector(Collector):
     def collect(self):  # type: ignore[no-untyped-def]
-        index: list[str] = cache.get(INDEX_KEY) or []
-        values = cache.get_many(index) if index else {}
+        try:
+            index: list[str] = cache.get(INDEX_KEY) or []
+            values = cache.get_many(index) if index else {}
+        except Exception:  # the shared cache (Redis) is down: the gauges still answer
+            log.warning("metrics: the shared cache is unavailable", exc_info=True)
+            index, values = [], {}
         counters: dict[str, list[tuple[dict[str, str], float]]] = {}
         hist_buckets: dict[str, dict[str, dict[str, float]]] = {}
         hist_sums: dict[str, dict[str, float]] = {}

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -11,21 +10,25 @@ from prometheus_client.registry import CollectorRegistry
 
 import core.metrics_gauges  # noqa: F401 - registers the gauges
 from core.metrics import SharedCollector
+from core.net import client_in
 
 _registry = CollectorRegistry(auto_describe=False)
 _registry.register(SharedCollector())
 
 
-def _allowed(request: HttpRequest) -> bool:
+def metrics_token_given(request: HttpRequest) -> bool:
+    """`Authorization: Bearer <METRICS_TOKEN>` (never true while no token is set)."""
     token = settings.METRICS_TOKEN
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), token.encode())
-    try:
-        addr = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
+    if not token:
         return False
-    return any(addr in ipaddress.ip_network(net) for net in settings.METRICS_ALLOWED_NETS)
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())
+
+
+def _allowed(request: HttpRequest) -> bool:
+    if settings.METRICS_TOKEN:
+        return metrics_token_given(request)
+    return client_in(request, settings.METRICS_ALLOWED_NETS, "METRICS_ALLOWED_NETS")
 
 
 @require_GET

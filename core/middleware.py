@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from core.logging import reset_request_id, set_request_id
+from core.logging import reset_client, reset_request_id, set_client, set_request_id
+from core.net import client_address, peer_is_trusted_proxy
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -22,9 +26,66 @@ class RequestIdMiddleware:
         request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = set_request_id(request_id)
+        client_token = set_client(client_address(request))
         try:
             response = self.get_response(request)
         finally:
+            reset_client(client_token)
             reset_request_id(token)
         response["X-Request-Id"] = request_id
         return response
+
+
+class TrustedProxyMiddleware:
+    """First in the chain: `X-Forwarded-*` headers count only from a trusted proxy
+    (TRUSTED_PROXY_NETS). From anyone else they are dropped, so `SECURE_PROXY_SSL_HEADER`
+    (X-Forwarded-Proto) cannot make a plain request look like HTTPS."""
+
+    HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not peer_is_trusted_proxy(request):
+            for name in self.HEADERS:
+                request.META.pop(name, None)
+        return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """`Permissions-Policy` on every answer: no page uses camera, microphone, location..."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+IDLE_KEY = "_sb_last_seen"
+
+
+class IdleTimeoutMiddleware:
+    """Signed out after SESSION_IDLE_TIMEOUT seconds without a request, besides the absolute
+    SESSION_COOKIE_AGE. The last-seen time is written at most once a minute."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+        if not (key.isascii() and key.isalnum()):  # no session (or a forged cookie): nothing
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is not None and user.is_authenticated and session is not None:
+            now = int(time.time())
+            last = session.get(IDLE_KEY)
+            if isinstance(last, int) and now - last > settings.SESSION_IDLE_TIMEOUT:
+                logout(request)
+            elif not isinstance(last, int) or now - last >= 60:
+                session[IDLE_KEY] = now
+        return self.get_response(request)

@@ -68,6 +68,11 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Optional expiry (API_TOKEN_MAX_AGE_DAYS, or set per token); none: never.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # A fingerprint of the owner's password hash when the token was made: a password change
+    # revokes the token (core.tokens).
+    password_mark = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -68,6 +69,8 @@ def task(
                 if not retry_transient or self.request.called_directly:
                     raise
                 countdown = min(60, 2 ** (self.request.retries + 1))
+                # A vendor 429: wait at least as long as it asked.
+                countdown = max(countdown, math.ceil(getattr(exc, "retry_after", 0) or 0))
                 raise self.retry(exc=exc, countdown=countdown) from exc  # type: ignore[arg-type]
             finally:
                 reset_task_id(task_token)
@@ -115,4 +118,15 @@ def heartbeat() -> float:
     return record_heartbeat()
 
 
-BEAT = {"core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0}}
+@task(queue=SLOW, retry_transient=True, name="core.csp_reports_prune")
+def csp_reports_prune() -> int:
+    """Delete CSP reports older than CSP_REPORT_RETENTION_DAYS."""
+    from core.csp import csp_reports_prune as prune
+
+    return prune()
+
+
+BEAT = {
+    "core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
+    "core-csp-reports-prune": {"task": "core.csp_reports_prune", "schedule": 24 * 3600.0},
+}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework import authentication, exceptions
@@ -19,10 +20,26 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_token_create(*, user: User, name: str, actor: Any = None) -> tuple[ApiToken, str]:
+def password_mark(user: User) -> str:
+    """Changes whenever the user's password changes (Django's session auth hash is an HMAC
+    of the password hash); stored hashed again, never the hash itself."""
+    return hashlib.sha256(user.get_session_auth_hash().encode()).hexdigest()
+
+
+def api_token_create(
+    *, user: User, name: str, actor: Any = None, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     key = secrets.token_hex(20)
+    max_age = settings.API_TOKEN_MAX_AGE_DAYS
+    if expires_at is None and max_age > 0:
+        expires_at = timezone.now() + timedelta(days=max_age)
     token = ApiToken.objects.create(
-        user=user, name=name[:100] or "token", digest=_digest(key), prefix=key[:8]
+        user=user,
+        name=name[:100] or "token",
+        digest=_digest(key),
+        prefix=key[:8],
+        expires_at=expires_at,
+        password_mark=password_mark(user),
     )
     audit_record(
         actor=actor or user,
@@ -66,6 +83,13 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
         now = timezone.now()
+        if token.expires_at is not None and token.expires_at <= now:
+            raise exceptions.AuthenticationFailed("Token expired.")
+        if token.password_mark != password_mark(token.user):
+            if token.password_mark:  # the password changed since: the token is revoked
+                api_token_revoke(token=token, actor=None)
+                raise exceptions.AuthenticationFailed("Invalid token.")
+            ApiToken.objects.filter(pk=token.pk).update(password_mark=password_mark(token.user))
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -11,6 +11,7 @@ urlpatterns = [
     path("csp-report/", views.csp_report, name="csp-report"),
     path("metrics", metrics_views.metrics, name="metrics"),
     path("audit/", audit_views.audit_log, name="audit"),
+    path("audit/export.csv", audit_views.audit_export, name="audit-export"),
     path("tokens/", token_views.tokens, name="tokens"),
     path("tokens/new/", token_views.token_create, name="token-create"),
     path("tokens/revoke/", token_views.token_revoke, name="token-revoke"),

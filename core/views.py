@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -11,8 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import selectors
 from core.access import accounts_visible_to, require, require_login, sees_everything
-from core.health import CHECK_LABELS, health_report
-from core.models import CspReport
+from core.csp import Limited, csp_report_record
+from core.health import CHECK_LABELS, health_report, health_summary
+from core.metrics_views import metrics_token_given
+from core.net import client_address
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -35,10 +36,17 @@ def home(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    try:
-        report = health_report()
-    except DatabaseError:  # pragma: no cover - health_report already catches
-        report = {"ok": False}
+    """Anonymous callers get `{"ok": true|false}` (200 or 503, never 500); the checks'
+    details (latency, errors, the upstream's address) only with the metrics token. Admins
+    see them on the health page."""
+    if metrics_token_given(request):
+        try:
+            report = health_report()
+        except Exception:
+            log.exception("health report failed")
+            report = {"ok": False}
+    else:
+        report = {"ok": health_summary()}
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 
@@ -64,13 +72,8 @@ def csp_report(request: HttpRequest) -> HttpResponse:
     report = payload.get("csp-report", payload) if isinstance(payload, dict) else {}
     if not isinstance(report, dict):
         return HttpResponse(status=400)
-    CspReport.objects.create(
-        document_uri=str(report.get("document-uri", ""))[:500],
-        violated_directive=str(report.get("violated-directive", ""))[:200],
-        blocked_uri=str(report.get("blocked-uri", ""))[:500],
-        raw=report,
-    )
-    log.warning(
-        "CSP violation: %s on %s", report.get("violated-directive"), report.get("document-uri")
-    )
+    try:
+        csp_report_record(client=client_address(request), report=report)
+    except Limited:
+        return HttpResponse(status=429)
     return HttpResponse(status=204)

@@ -159,7 +159,7 @@ def main() -> int:
         _wait_http(f"http://127.0.0.1:{SIM_PORT}/_sim/state")
         _wait_http(f"http://127.0.0.1:{WEB_PORT}/login/")
         print(f"demo: first page served after {time.monotonic() - started:.1f} s", flush=True)
-        stack.run("demo_seed")
+        stack.run("demo_seed", "--users")  # the only path that creates the demo users
         stack.start("worker")
         stack.run("demo_seed", "--activity")
         stack.start("beat")

@@ -333,7 +333,11 @@ class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
                 description="The vendor refused to lock a port (1001 quota used up, "
                 "1003 unsupported type, 1004 no pairing target)",
             ),
-            429: OpenApiResponse(ApiErrorSerializer, description="Too many starts; retry later"),
+            429: OpenApiResponse(
+                ApiErrorSerializer,
+                description="Too many starts, or too many sessions open (QR_SESSIONS_MAX_OPEN "
+                "per agent); retry later",
+            ),
             503: OpenApiResponse(
                 VendorUnavailableSerializer, description="The vendor did not answer"
             ),
@@ -371,15 +375,18 @@ class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
                 errors["target"].append(targets_error)
             return _error(400, "The input is not valid.", errors=errors)
         cleaned = form.cleaned_data
-        session = sessions.qr_session_start(
-            user=request.user,
-            pc_type=cleaned["pc_type"],
-            target=cleaned["target"],
-            mode=cleaned["mode"],
-            phone=cleaned["phone"],
-            is_easy=cleaned["is_easy"],
-            proxy=cleaned["proxy"],
-        )
+        try:
+            session = sessions.qr_session_start(
+                user=request.user,
+                pc_type=cleaned["pc_type"],
+                target=cleaned["target"],
+                mode=cleaned["mode"],
+                phone=cleaned["phone"],
+                is_easy=cleaned["is_easy"],
+                proxy=cleaned["proxy"],
+            )
+        except sessions.TooManyOpen as exc:
+            return _error(429, str(exc))
         if not session.port_id:
             if session.reason_code:
                 return _error(409, session.reason, id=session.pk, vendor_code=session.reason_code)

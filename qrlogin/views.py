@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.access import agent_for_user, require, sees_everything
+from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.tasks import enqueue_on_commit
 from core.types import AuthedRequest
@@ -54,20 +55,25 @@ def start(request: AuthedRequest) -> HttpResponse:
     targets_error = pair_targets.pair_targets_ensure_fresh()
     form = StartForm(request.POST or None, targets=selectors.pair_target_choices())
     start_error = ""
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        session = sessions.qr_session_start(
-            user=request.user,
-            pc_type=data["pc_type"],
-            target=data["target"],
-            mode=data["mode"],
-            phone=data["phone"],
-            is_easy=data["is_easy"],
-            proxy=data["proxy"],
-        )
-        if session.port_id:
-            return redirect("qrlogin:session", pk=session.pk)
-        start_error = session.reason
+        try:
+            session = sessions.qr_session_start(
+                user=request.user,
+                pc_type=data["pc_type"],
+                target=data["target"],
+                mode=data["mode"],
+                phone=data["phone"],
+                is_easy=data["is_easy"],
+                proxy=data["proxy"],
+            )
+        except sessions.TooManyOpen as exc:
+            start_error, status = str(exc), 429
+        else:
+            if session.port_id:
+                return redirect("qrlogin:session", pk=session.pk)
+            start_error = session.reason
     recent = selectors.qr_session_list(user=request.user)[:10]
     context = {
         "form": form,
@@ -75,7 +81,6 @@ def start(request: AuthedRequest) -> HttpResponse:
         "targets_error": targets_error,
         "recent": recent,
     }
-    status = 400 if request.method == "POST" else 200
     return render(request, "qrlogin/start.html", context, status=status)
 
 
@@ -141,7 +146,11 @@ def session_status(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def session_retry(request: AuthedRequest, pk: int) -> HttpResponse:
     old = selectors.qr_session_get(user=request.user, pk=pk)
-    new = sessions.qr_session_retry(session=old, user=request.user)
+    try:
+        new = sessions.qr_session_retry(session=old, user=request.user)
+    except sessions.TooManyOpen as exc:
+        messages.error(request, str(exc))
+        return redirect("qrlogin:session", pk=old.pk)
     if not new.port_id:
         messages.error(request, new.reason)
         return redirect("qrlogin:session", pk=old.pk)
@@ -203,6 +212,7 @@ def ports_table(request: AuthedRequest) -> HttpResponse:
 
 @require(Cap.MANAGE_PORTS)
 @require_POST
+@vendor_calls_limited
 def ports_refresh(request: AuthedRequest) -> HttpResponse:
     try:
         ports.ports_refresh()

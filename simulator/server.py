@@ -24,7 +24,7 @@ from simulator.webhooks import Dispatcher
 
 log = logging.getLogger("simulator")
 
-FAULT_KINDS = ("500", "timeout", "garbage", "business", "busy")
+FAULT_KINDS = ("500", "timeout", "garbage", "business", "busy", "429")
 MAX_LOGGED_BODY = 64 * 1024
 
 
@@ -302,6 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         sim.record_call(**entry)
         if fault == "500":
             self.send(500, b"Internal Server Error", "text/plain")
+            return
+        if fault == "429":
+            # Rate limited: nothing was done; the gateway asks the caller to wait.
+            self.send(429, envelope(None, 429, "Too Many Requests"), extra={"Retry-After": "1"})
             return
         if fault == "garbage":
             self.send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")

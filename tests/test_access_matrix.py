@@ -283,6 +283,7 @@ MATRIX: dict[str, Door] = {
     "csp-report": Door(same(405), post=same(204), data={"csp-report": {}}, json_body=True),
     "metrics": Door(same(403), client_kwargs={"REMOTE_ADDR": FAR_ADDRESS}),
     "audit": Door(ADMIN_ONLY),
+    "audit-export": Door(ADMIN_ONLY),
     "tokens": Door(LOGGED_IN),
     "token-create": Door(
         NOT_ALLOWED_LOGIN, post=e(302, 200, 200, 200, 200, 200), data={"name": "ci"}
@@ -292,9 +293,9 @@ MATRIX: dict[str, Door] = {
     "logout": Door(same(405), post=same(302)),
     "set_language": Door(same(302), post=same(302), data={"language": "en", "next": "/"}),
     # the API
-    # The OpenAPI schema and its docs page are public documentation: no data in them.
-    "schema": Door(EVERYONE),
-    "api-docs": Door(EVERYONE),
+    # The OpenAPI schema and its docs page: signed-in users only (issue 15).
+    "schema": Door(API_LOGGED_IN),
+    "api-docs": Door(API_LOGGED_IN),
     "api-me": Door(API_LOGGED_IN),
     "api-accounts": Door(API_LOGGED_IN),
     "api-account": Door(e(401, 200, 404, 200, 200, 404), args=lambda w: ALICE),
@@ -329,6 +330,9 @@ MATRIX: dict[str, Door] = {
         NOT_ALLOWED_LOGIN, post=e(302, 200, 200, 200, 200, 200), data={"action": "export"}
     ),
     "accounts:job": Door(e(302, 404, 404, 200, 200, 404), args=lambda w: {"job_id": w.job.pk}),
+    "accounts:job_export": Door(
+        e(302, 404, 404, 200, 200, 404), args=lambda w: {"job_id": w.job.pk}
+    ),
     "accounts:job_retry": Door(
         NOT_ALLOWED_SUP, args=lambda w: {"job_id": w.job.pk}, post=e(302, 403, 403, 302, 302, 403)
     ),
@@ -384,6 +388,7 @@ MATRIX: dict[str, Door] = {
     "qrlogin:task_status": Door(OWN, args=lambda w: {"pk": w.task.pk}),
     # actions
     "actions:list": Door(ACT),
+    "actions:export": Door(ACT),
     "actions:new": Door(ACT),
     "actions:upload": Door(ACT),
     "actions:detail": Door(OWN, args=lambda w: {"pk": w.action.pk}),
@@ -812,3 +817,84 @@ def test_group_admins_who_are_not_staff_meet_the_admin_login(people: People) -> 
 def test_roles_exist(people: People) -> None:
     assert set(Group.objects.values_list("name", flat=True)) >= {"admin", "supervisor", "agent"}
     assert Agent.objects.filter(agent_account="alice01", user=people.agent).exists()
+
+
+# --- an agent names another agent's account (issue 15) ------------------------------------
+
+UNKNOWN_NUMBER = "8613700000999"  # no account at all
+ACTION_REFUSED = "You may only name your own WhatsApp accounts"
+
+
+def _names_a_number(world: World, number: str) -> list[tuple[str, int, str]]:
+    """Alice sends `number` through every form and API that takes one: (door, status, body)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    alice = clients(world.people)["agent"]
+    action = {
+        "agent_account": "alice01",
+        "whatsapp": number,
+        "friend_whatsapp": ALICE_FRIEND,
+        "platform": 1,
+        "content": "hi",
+    }
+    out: list[tuple[str, int, str]] = []
+    r = alice.post(reverse("actions:new"), {**action, "confirm": "1"})
+    out.append(("actions:new", r.status_code, r.content.decode()))
+    csv_text = (
+        "agentAccount,whatsId,friendWhatsId,platformType,content\n"
+        f"alice01,{number},{ALICE_FRIEND},1,hi\n"
+    )
+    r = alice.post(
+        reverse("actions:upload"),
+        {
+            "file": SimpleUploadedFile("a.csv", csv_text.encode(), "text/csv"),
+            "confirm_offline": "on",
+        },
+        follow=True,
+    )
+    out.append(("actions:upload", r.status_code, r.content.decode()))
+    r = alice.post(reverse("api-actions"), json.dumps(action), content_type="application/json")
+    out.append(("api-actions", r.status_code, r.content.decode()))
+    r = alice.post(reverse("api-actions"), json.dumps([action]), content_type="application/json")
+    out.append(("api-actions (list)", r.status_code, r.content.decode()))
+    # Pair mode names the phone in the agent's hand (it may be new to everyone): the answer
+    # must not depend on whether the number is someone else's account.
+    pair = {"mode": "pair", "platform": 1, "phone": number, "pair_style": "native"}
+    r = alice.post(reverse("api-qr-sessions"), json.dumps(pair), content_type="application/json")
+    out.append(("api-qr-sessions", r.status_code, ""))
+    r = alice.post(
+        reverse("qrlogin:start"),
+        {"pc_type": 1, "mode": "pair", "phone": number, "is_easy": "", "proxy": ""},
+    )
+    out.append(("qrlogin:start", r.status_code, ""))
+    return out
+
+
+def _same_page(body: str, number: str) -> str:
+    """The page without what differs per request (CSRF tokens, the new batch's id)."""
+    import re
+
+    body = body.replace(number, "N")
+    body = re.sub(r'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]+', r"\1T", body)
+    return re.sub(r"(Batch #|/batches/)\d+", r"\1B", body)
+
+
+def test_agent_names_another_agents_account(world: World) -> None:
+    """Every form and API that takes a number: bob's number gets exactly the answer an
+    unknown number gets, nothing is queued for it, and nothing of bob's shows."""
+    theirs = _names_a_number(world, BOB_NUMBER)
+    nobody = _names_a_number(world, UNKNOWN_NUMBER)
+    problems = []
+    for (door, status, body), (_door, status_u, body_u) in zip(theirs, nobody, strict=True):
+        if status != status_u:
+            problems.append(f"{door}: {status} for bob's number, {status_u} for an unknown one")
+        if _same_page(body, BOB_NUMBER) != _same_page(body_u, UNKNOWN_NUMBER):
+            problems.append(f"{door}: the answer differs for bob's number and an unknown one")
+        for mark in ("bob01", "Bob Shop"):
+            if mark in body:
+                problems.append(f"{door} shows {mark}")
+        if door.startswith(("actions", "api-actions")) and ACTION_REFUSED not in body:
+            problems.append(f"{door}: not refused ({status})")
+    if Action.objects.filter(whatsapp=BOB_NUMBER, created_by=world.people.agent).exists():
+        problems.append("an action was queued on bob's account for alice")
+    assert not problems, "\n".join(problems)

@@ -132,4 +132,39 @@ def release_probe() -> None:
 
 def reset() -> None:
     """Close the breaker and forget the streak (tests, admin action)."""
-    cache.delete_many([FAILURES_KEY, OPENED_KEY, PROBE_KEY])
+    cache.delete_many([FAILURES_KEY, OPENED_KEY, PROBE_KEY, SLOW_DOWN_KEY, SLOW_DOWN_KEY + ":last"])
+
+
+# --- "slow down" (HTTP 429): a shared pause, not a failure ---------------------------------
+
+SLOW_DOWN_KEY = "upstream:slowdown_until"
+SLOW_DOWN_DEFAULT = 5.0
+SLOW_DOWN_MAX = 120.0
+
+
+def slow_down(retry_after: str) -> float:
+    """The vendor said 429: pause every call until Retry-After (seconds) has passed; the
+    pause doubles while 429s keep coming (up to SLOW_DOWN_MAX). Returns the wait."""
+    try:
+        wait = float(retry_after)
+    except (TypeError, ValueError):
+        wait = 0.0
+    try:
+        previous = cache.get(SLOW_DOWN_KEY + ":last")
+        if wait <= 0:
+            wait = min(SLOW_DOWN_MAX, float(previous) * 2) if previous else SLOW_DOWN_DEFAULT
+        wait = max(0.5, min(SLOW_DOWN_MAX, wait))
+        cache.set(SLOW_DOWN_KEY, time.time() + wait, int(wait) + 1)
+        cache.set(SLOW_DOWN_KEY + ":last", wait, int(SLOW_DOWN_MAX) * 2)
+    except Exception:
+        log.warning("upstream: cache unavailable, the 429 pause is not shared")
+    log.warning("upstream: rate limited by the vendor, pausing calls for %.1f s", wait)
+    return wait
+
+
+def slow_down_remaining() -> float:
+    try:
+        until = cache.get(SLOW_DOWN_KEY)
+    except Exception:
+        return 0.0
+    return max(0.0, float(until) - time.time()) if until else 0.0

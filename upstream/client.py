@@ -25,7 +25,14 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from upstream import breaker, metrics
 from upstream.codes import Family, is_transient, message_for
-from upstream.errors import CircuitOpen, NotSent, UpstreamError, UpstreamUnavailable, VendorBusy
+from upstream.errors import (
+    CircuitOpen,
+    NotSent,
+    SlowDown,
+    UpstreamError,
+    UpstreamUnavailable,
+    VendorBusy,
+)
 from upstream.parsing import as_int, as_text
 from upstream.signing import get_signer
 
@@ -132,6 +139,10 @@ def call(
     not JSON, not an envelope) or UpstreamError (envelope code != 200, HTTP 401/403/4xx).
     """
     op = endpoint.operation
+    wait = breaker.slow_down_remaining()
+    if wait > 0:
+        metrics.record_call(op, "rate_limited", None)
+        raise SlowDown(f"upstream {op}: rate limited, retry in {wait:.0f} s", retry_after=wait)
     try:
         ticket = breaker.before_call(op)
     except CircuitOpen as exc:
@@ -168,6 +179,10 @@ def call(
                 kind="connection", operation=op
             ) from exc
         status = response.status_code
+        if status == 429:  # "slow down": not a failure, nothing was done
+            outcome = "rate_limited"
+            wait = breaker.slow_down(response.headers.get("Retry-After", ""))
+            raise SlowDown(f"upstream {op}: HTTP 429, retry in {wait:.0f} s", retry_after=wait)
         try:
             with _gc_paused(len(content)):
                 data = _read_envelope(endpoint, response.status_code, content)
@@ -192,6 +207,9 @@ def call(
         elapsed = time.perf_counter() - started
         if outcome in ("ok", "business_error", "auth_error"):
             breaker.record_success(ticket)
+        elif outcome == "rate_limited":
+            if ticket.probe:
+                breaker.release_probe()
         elif outcome != "error":
             breaker.record_failure(ticket)
         elif ticket.probe:

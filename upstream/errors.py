@@ -50,6 +50,15 @@ class CircuitOpen(NotSent):
     """The breaker is open: the call was not sent."""
 
 
+class SlowDown(NotSent):
+    """The vendor answered 429 (nothing was done), or we are still waiting out its last
+    Retry-After: send again after `retry_after` seconds. Not a breaker failure."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UpstreamError(UpstreamProblem):
     """The vendor answered with an envelope whose code is not 200."""
 

@@ -4,9 +4,8 @@ that must all pass.
 - `hmac` (the default): the signing scheme of `upstream.signing` over the raw bytes, any of
   `WEBHOOK_SECRETS`, fresh timestamp, unseen nonce.
 - `api-key`: header `X-Api-Key` equals one of `WEBHOOK_API_KEYS`.
-- `ip`: the client address is in `WEBHOOK_ALLOWED_NETS`. The client address is the direct
-  peer, unless the peer is in `TRUSTED_PROXY_NETS`: then `X-Forwarded-For` is read from the
-  right, skipping trusted proxies, and the first address that is not one is the client.
+- `ip`: the client address is in `WEBHOOK_ALLOWED_NETS`. The client address is read by
+  `core.net.client_address` (the one helper, shared with axes, /metrics and the logs).
 
 The cheap checks run first and `hmac` last (it records the nonce). A refusal is an
 `AuthRefused` naming the check and a short reason (a metric label); `webhooks.services.
@@ -16,20 +15,16 @@ refused_delivery_record` keeps the last 100 for the inbox, without the body.
 from __future__ import annotations
 
 import hmac
-import ipaddress
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest
 
+from core.net import address_in, client_address, nets, parse_address
 from upstream.signing import SignatureError, get_signer
-from webhooks.authconfig import CHECKS, parse_checks, parse_nets
+from webhooks.authconfig import CHECKS, parse_checks
 
-__all__ = ["CHECKS", "AuthRefused", "AuthUnavailable", "webhook_authenticate"]
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = ["CHECKS", "AuthRefused", "AuthUnavailable", "client_address", "webhook_authenticate"]
 
 
 class AuthRefused(Exception):
@@ -44,57 +39,15 @@ class AuthUnavailable(Exception):
     """The nonce store (the shared cache) is down: answer 503 so the vendor retries."""
 
 
-@lru_cache(maxsize=8)
-def _nets(values: tuple[str, ...], setting: str) -> tuple[Network, ...]:
-    return parse_nets(values, setting)
-
-
-def _address(text: str) -> Address | None:
-    text = text.strip()
-    if text.startswith("[") and "]" in text:  # [v6]:port
-        text = text[1 : text.index("]")]
-    elif text.count(":") == 1:  # v4:port
-        text = text.split(":", 1)[0]
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
-def _in(address: Address | None, nets: Sequence[Network]) -> bool:
-    if address is None:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address.version == n.version and address in n for n in nets)
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address: the direct peer, or read through X-Forwarded-For when (and only
-    as far as) the hops are trusted proxies (TRUSTED_PROXY_NETS)."""
-    peer = str(request.META.get("REMOTE_ADDR", "") or "")
-    trusted = _nets(tuple(settings.TRUSTED_PROXY_NETS), "TRUSTED_PROXY_NETS")
-    if not trusted or not _in(_address(peer), trusted):
-        return peer
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", "") or "")
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    client = peer
-    for hop in reversed(hops):
-        client = hop
-        if not _in(_address(hop), trusted):
-            break
-    return client[:64]
-
-
 def _check_ip(request: HttpRequest) -> None:
-    allowed = _nets(tuple(settings.WEBHOOK_ALLOWED_NETS), "WEBHOOK_ALLOWED_NETS")
+    allowed = nets(tuple(settings.WEBHOOK_ALLOWED_NETS), "WEBHOOK_ALLOWED_NETS")
     client = client_address(request)
     if not allowed:
         raise AuthRefused("ip", "no_allowed_nets", "WEBHOOK_ALLOWED_NETS is empty")
-    address = _address(client)
+    address = parse_address(client)
     if address is None:
         raise AuthRefused("ip", "bad_address", f"client address {client[:64]!r} is unreadable")
-    if not _in(address, allowed):
+    if not address_in(address, allowed):
         raise AuthRefused("ip", "address_not_allowed", f"{client} is not in WEBHOOK_ALLOWED_NETS")
 
 

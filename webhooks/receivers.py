@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -107,14 +107,21 @@ def receive(request: HttpRequest, kind: str) -> HttpResponse:
         metrics.REJECTED.labels(kind, "unavailable").inc()
         return _answer(503, "Temporarily unavailable, retry later")
 
-    headers = headers_to_store(request.headers, request.META.get("REMOTE_ADDR", ""))
+    # From here on the nonce is recorded: whatever fails before the event is stored must
+    # forget it, or the vendor's retry (same headers) would be refused as a replay and the
+    # event lost.
     try:
+        headers = headers_to_store(request.headers, client_address(request))
         receipt = webhook_event_receive(kind=kind, body=body, headers=headers)
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):  # InterfaceError is not a DatabaseError
         log.exception("webhook %s not stored: database unavailable; answering 503", kind)
         metrics.REJECTED.labels(kind, "unavailable").inc()
         _forget_nonce(request)
         return _answer(503, "Temporarily unavailable, retry later")
+    except BaseException:
+        log.exception("webhook %s not stored: unexpected failure; its retry is let in", kind)
+        _forget_nonce(request)
+        raise
     if receipt.error:
         return _answer(400, receipt.error)
     return HttpResponse(OK_BODY, content_type="application/json")

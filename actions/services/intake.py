@@ -18,7 +18,7 @@ from accounts.choices import DetailStatus, OnlineStatus, Presence
 from accounts.choices import label as code_label
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
-from core.access import agent_for_user, can
+from core.access import accounts_visible_to, agent_for_user, can, sees_everything
 from core.audit import audit_record
 from core.roles import Cap
 
@@ -95,9 +95,14 @@ def action_validate(
     platform: Any,
     content: Any,
     agents: Mapping[str, Agent] | None = None,
+    visible: frozenset[str] | None = None,
 ) -> Checked:
-    """Validate one action's fields for `user`. `agents` (agent_account -> Agent) may be
-    passed by callers validating many rows, to avoid one query per row."""
+    """Validate one action's fields for `user`. `agents` (agent_account -> Agent) and
+    `visible` (`visible_numbers(user=...)`) may be passed by callers validating many rows,
+    to avoid queries per row.
+
+    Someone who does not see the whole fleet may only name WhatsApp accounts they see: any
+    other number is refused with one message, whether or not it exists."""
     out = Checked()
     agent_account_s = _text(agent_account)
     whatsapp_s = _text(whatsapp)
@@ -141,6 +146,16 @@ def action_validate(
         problem = _number_error(value, str(label))
         if problem:
             out.errors.setdefault(key, []).append(problem)
+    if "whatsapp" not in out.errors and not sees_everything(user):
+        mine = visible if visible is not None else visible_numbers(user=user, among=[whatsapp_s])
+        if whatsapp_s not in mine:
+            out.errors.setdefault("whatsapp", []).append(
+                _(
+                    "You may only name your own WhatsApp accounts; %(w)s is not one of the "
+                    "accounts you can see."
+                )
+                % {"w": whatsapp_s}
+            )
     if whatsapp_s and whatsapp_s == friend_s:
         out.errors.setdefault("friend_whatsapp", []).append(
             _("The friend's number must differ from the WhatsApp account.")
@@ -184,14 +199,25 @@ def logging_in(account: WhatsAppAccount) -> bool:
     return not documented and account.detail_status == DetailStatus.PC_QR_LOGIN
 
 
-def precheck(specs: Iterable[ActionSpec]) -> dict[tuple[str, str], list[str]]:
+def visible_numbers(*, user: Any, among: Iterable[str]) -> frozenset[str]:
+    """Which of `among` name accounts `user` sees (one query)."""
+    numbers = {n for n in among if n and "\x00" not in n}
+    if not numbers:
+        return frozenset()
+    return frozenset(
+        accounts_visible_to(user).filter(whatsapp__in=numbers).values_list("whatsapp", flat=True)
+    )
+
+
+def precheck(*, user: Any, specs: Iterable[ActionSpec]) -> dict[tuple[str, str], list[str]]:
     """Warnings per (agent account, WhatsApp account) pair that is not online by our state.
 
     Online means the account exists here and either its onlineStatus is 2 or its presence
-    is 10. The vendor fails an action after a minute when the pair is not logged in."""
+    is 10. The vendor fails an action after a minute when the pair is not logged in.
+    Only accounts `user` sees are read: a warning never tells about anyone else's."""
     pairs = {(s.agent_account, s.whatsapp) for s in specs}
     numbers = {w for _a, w in pairs}
-    accounts = {a.whatsapp: a for a in WhatsAppAccount.objects.filter(whatsapp__in=numbers)}
+    accounts = {a.whatsapp: a for a in accounts_visible_to(user).filter(whatsapp__in=numbers)}
     warnings: dict[tuple[str, str], list[str]] = {}
     for agent_account, whatsapp in sorted(pairs):
         account = accounts.get(whatsapp)
@@ -279,7 +305,7 @@ def actions_queue(
 
     if not specs:
         return []
-    table = warnings if warnings is not None else precheck(specs)
+    table = warnings if warnings is not None else precheck(user=user, specs=specs)
     with transaction.atomic():
         lanes = _lanes_for(specs)
         agents = {
@@ -304,14 +330,14 @@ def actions_queue(
             for s in specs
         ]
         created = Action.objects.bulk_create(rows, batch_size=1000)
-        if can(user, Cap.MANAGE_ACTIONS):
-            audit_record(
-                actor=user,
-                action="actions.queue",
-                target_type="action_batch" if batch else "action",
-                target_id=str(batch.pk if batch else created[0].pk),
-                after={"count": len(created), "pairs": len(lanes)},
-            )
+        # Everyone's queued actions are audited, agents' too.
+        audit_record(
+            actor=user,
+            action="actions.queue",
+            target_type="action_batch" if batch else "action",
+            target_id=str(batch.pk if batch else created[0].pk),
+            after={"count": len(created), "pairs": len(lanes)},
+        )
         wake_dispatcher()
     return created
 
@@ -434,6 +460,14 @@ def csv_parse(*, user: Any, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvRe
         for _line, record in parsed
         if len(record) > index["agentAccount"]
     )
+    visible = visible_numbers(
+        user=user,
+        among=(
+            record[index["whatsId"]].strip()
+            for _line, record in parsed
+            if len(record) > index["whatsId"]
+        ),
+    )
     seen: dict[tuple[str, str, str, str], int] = {}
     for line, record in parsed:
         if len(record) != len(names):
@@ -457,6 +491,7 @@ def csv_parse(*, user: Any, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvRe
             platform=values.get("platformType"),
             content=values.get("content", ""),
             agents=agents,
+            visible=visible,
         )
         if not checked.ok or checked.spec is None:
             messages = [m for msgs in checked.errors.values() for m in msgs]
@@ -475,7 +510,7 @@ def csv_parse(*, user: Any, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvRe
             continue
         seen[key] = line
         report.rows.append((line, spec))
-    report.warnings = precheck(spec for _line, spec in report.rows)
+    report.warnings = precheck(user=user, specs=[spec for _line, spec in report.rows])
     return report
 
 
@@ -517,6 +552,9 @@ def draft_confirm(*, user: Any, batch: ActionBatch) -> int:
         if locked.status != ActionBatch.Status.DRAFT:
             return 0
         agents = agents_by_account(r.get("agent_account", "") for r in locked.draft_rows)
+        visible = visible_numbers(
+            user=user, among=(str(r.get("whatsapp") or "") for r in locked.draft_rows)
+        )
         specs: list[ActionSpec] = []
         for row in locked.draft_rows:
             checked = action_validate(
@@ -527,6 +565,7 @@ def draft_confirm(*, user: Any, batch: ActionBatch) -> int:
                 platform=row.get("platform"),
                 content=row.get("content"),
                 agents=agents,
+                visible=visible,
             )
             if checked.spec is not None:
                 specs.append(checked.spec)

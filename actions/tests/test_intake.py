@@ -26,11 +26,23 @@ GOOD: dict[str, Any] = {
 HEADER = "agentAccount,whatsId,friendWhatsId,platformType,content\n"
 
 
-def online(number: str, agent: str = "alice01") -> None:
+def online(number: str, agent: str = "alice01", *, status: int = 2, presence: int = 10) -> None:
+    """An account of `agent` (owned by its user: the agent sees it)."""
     WhatsAppAccount.objects.update_or_create(
         whatsapp=number,
-        defaults={"agent_account": agent, "online_status": 2, "presence_status": 10},
+        defaults={
+            "agent": Agent.objects.filter(agent_account=agent).first(),
+            "agent_account": agent,
+            "online_status": status,
+            "presence_status": presence,
+        },
     )
+
+
+@pytest.fixture(autouse=True)
+def alices_account(people: Any) -> None:
+    """GOOD names alice's own account (offline by our state): agents may only name theirs."""
+    online(GOOD["whatsapp"], status=4, presence=30)
 
 
 def upload(client: Any, text: str | bytes, **extra: Any) -> Any:
@@ -87,7 +99,7 @@ def test_precheck_warns_for_offline_unknown_and_other_agent(people: Any) -> None
         intake.ActionSpec("alice01", n, "8613900000001", 1)
         for n in ("8613800000001", "8613800000002", "8613800000003", "8613800000004")
     ]
-    table = intake.precheck(specs)
+    table = intake.precheck(user=people.supervisor, specs=specs)
     assert ("alice01", "8613800000001") not in table
     assert "not online" in table[("alice01", "8613800000002")][0]
     assert "under agent bob01" in table[("alice01", "8613800000003")][0]
@@ -106,7 +118,8 @@ def test_precheck_reads_the_seeds_status_1_with_detail_11_as_logging_in(people: 
     assert webhook_events_process_batch().processed == 1
     account = WhatsAppAccount.objects.get(whatsapp="8617633819542")
     assert account.presence_status == 1 and account.detail_status == 11
-    table = intake.precheck([intake.ActionSpec("alice01", "8617633819542", "8613900000001", 1)])
+    spec = intake.ActionSpec("alice01", "8617633819542", "8613900000001", 1)
+    table = intake.precheck(user=people.supervisor, specs=[spec])
     warning = table[("alice01", "8617633819542")][0]
     assert "is logging in" in warning and "PC QR code login" in warning
     assert "not online" not in warning
@@ -140,7 +153,7 @@ def test_form_offline_asks_to_confirm(people: Any) -> None:
     first = client.post("/actions/new/", GOOD)
     assert first.status_code == 200
     body = first.content.decode()
-    assert "Queue anyway" in body and "not known to Switchboard" in body
+    assert "Queue anyway" in body and "not online by our latest status" in body
     assert 'name="confirm" value="True"' in body or 'name="confirm" value="1"' in body
     assert not Action.objects.exists()
     second = client.post("/actions/new/", {**GOOD, "confirm": "1"})
@@ -213,7 +226,7 @@ def test_csv_discard(people: Any) -> None:
 
 
 def test_csv_offline_pairs_need_confirmation(people: Any) -> None:
-    text = HEADER + "alice01,8613800000009,8613900000001,1,hi\n"
+    text = HEADER + "alice01,8613800000001,8613900000001,1,hi\n"  # offline
     client = client_for(people.agent)
     upload(client, text)
     assert ActionBatch.objects.get().status == ActionBatch.Status.DRAFT
@@ -281,7 +294,7 @@ def test_api_queues_one_with_warnings(people: Any) -> None:
     assert response.status_code == 201, response.content
     data = response.json()
     assert data["state"] == "queued"
-    assert data["warnings"] and "not known" in data["warnings"][0]
+    assert data["warnings"] and "not online" in data["warnings"][0]
     assert data["callback_id"] == ""
     detail = client_for(people.agent).get(f"/api/v1/actions/{data['id']}/").json()
     assert detail["id"] == data["id"]
@@ -342,3 +355,76 @@ def test_api_cancel(people: Any) -> None:
     response = client.post(f"/api/v1/actions/{pk}/cancel/")
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
     assert client.post(f"/api/v1/actions/{pk}/cancel/").status_code == 409
+
+
+# --- an agent names another agent's account (issue 15, point 1) -------------------------
+
+REFUSED = "You may only name your own WhatsApp accounts"
+
+
+@pytest.fixture
+def bobs_account(people: Any) -> str:
+    online("8613800000077", agent="bob01")  # bob's, online
+    return "8613800000077"
+
+
+def test_validate_refuses_other_and_unknown_numbers_alike(people: Any, bobs_account: str) -> None:
+    theirs = intake.action_validate(user=people.agent, **{**GOOD, "whatsapp": bobs_account})
+    unknown = intake.action_validate(user=people.agent, **{**GOOD, "whatsapp": "8613800000078"})
+    assert not theirs.ok and not unknown.ok
+    # One message shape: nothing tells whether the number exists, or whose it is.
+    assert theirs.errors["whatsapp"][0].replace(bobs_account, "N") == unknown.errors["whatsapp"][
+        0
+    ].replace("8613800000078", "N")
+    assert REFUSED in theirs.errors["whatsapp"][0]
+    assert "bob01" not in str(theirs.errors) and not theirs.warnings
+    assert intake.action_validate(user=people.supervisor, **{**GOOD, "whatsapp": bobs_account}).ok
+
+
+def test_api_agent_names_another_agents_account(people: Any, bobs_account: str) -> None:
+    response = post(client_for(people.agent), {**GOOD, "whatsapp": bobs_account})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert REFUSED in body
+    assert "bob01" not in body and "online" not in body
+    assert not Action.objects.exists()
+
+
+def test_form_agent_names_another_agents_account(people: Any, bobs_account: str) -> None:
+    response = client_for(people.agent).post(
+        "/actions/new/", {**GOOD, "whatsapp": bobs_account, "confirm": "1"}
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert REFUSED in body and "bob01" not in body
+    assert not Action.objects.exists()
+
+
+def test_csv_agent_names_another_agents_account(people: Any, bobs_account: str) -> None:
+    text = HEADER + f"alice01,{bobs_account},8613900000001,1,hi\n"
+    client = client_for(people.agent)
+    upload(client, text, confirm_offline="on")
+    batch = ActionBatch.objects.get()
+    assert batch.status == ActionBatch.Status.DRAFT
+    assert REFUSED in batch.draft_errors[0]["messages"][0]
+    assert not batch.draft_warnings and not batch.draft_rows
+    client.post(f"/actions/batches/{batch.pk}/confirm/")
+    assert not Action.objects.exists()
+
+
+def test_warnings_only_from_visible_accounts(people: Any, bobs_account: str) -> None:
+    spec = intake.ActionSpec("alice01", bobs_account, "8613900000001", 1)
+    as_alice = intake.precheck(user=people.agent, specs=[spec])
+    as_sam = intake.precheck(user=people.supervisor, specs=[spec])
+    assert "under agent bob01" in as_sam[("alice01", bobs_account)][0]
+    assert "bob01" not in str(as_alice) and "online" not in str(as_alice).replace(
+        "cannot be confirmed online", ""
+    )
+
+
+def test_agents_queued_actions_are_audited(people: Any) -> None:
+    from core.models import AuditEntry
+
+    assert post(client_for(people.agent), GOOD).status_code == 201
+    entry = AuditEntry.objects.get(action="actions.queue")
+    assert entry.actor == people.agent

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.choices import AccountStatus
@@ -28,8 +28,11 @@ def test_demo_seed_imports_keys_and_a_week_through_webhooks(
     simulator: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator.reset(demo=True)
-    call_command("demo_seed")
-    call_command("demo_seed")  # idempotent: nothing twice
+    with pytest.raises(CommandError, match="make demo"):
+        call_command("demo_seed")  # demo users only with --users, as `make demo` runs it
+    assert not User.objects.exists()
+    call_command("demo_seed", users=True)
+    call_command("demo_seed", users=True)  # idempotent: nothing twice
     out = capsys.readouterr().out
     assert "supervisor-demo-pass" in out
     assert "already in the database" in out

@@ -57,6 +57,41 @@ def _fail(session: QrSession, *, code: str, words: str) -> None:
     session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
 
 
+class TooManyOpen(Exception):
+    """The user already has QR_SESSIONS_MAX_OPEN sessions waiting (each holds a port)."""
+
+
+def qr_sessions_open_count(*, user: Any) -> int:
+    """Sessions of `user` that still hold (or are about to hold) a port."""
+    return (
+        QrSession.objects.filter(
+            created_by=user, state__in=[QrSession.State.STARTING, QrSession.State.SHOWING]
+        )
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__gt=timezone.now()))
+        .count()
+    )
+
+
+def _check_open_cap(user: Any) -> None:
+    """Agents may hold at most QR_SESSIONS_MAX_OPEN ports at once (each locks a cloud port
+    of the company's quota for 10 minutes); supervisors and admins are not capped."""
+    from django.conf import settings
+
+    from core.access import sees_everything
+
+    cap = settings.QR_SESSIONS_MAX_OPEN
+    if sees_everything(user) or not getattr(user, "is_authenticated", False):
+        return
+    if qr_sessions_open_count(user=user) >= cap:
+        raise TooManyOpen(
+            _(
+                "You already have %(n)d logins waiting for a scan (the limit is %(n)d): finish "
+                "or cancel one, or wait until its 10-minute port lock ends."
+            )
+            % {"n": cap}
+        )
+
+
 def qr_session_start(
     *,
     user: Any,
@@ -70,7 +105,9 @@ def qr_session_start(
 ) -> QrSession:
     """Lock a port and fetch its first code. Never raises for vendor problems: the
     session comes back FAILED with the reason in plain words (and no port when the lock
-    itself failed)."""
+    itself failed). Raises TooManyOpen, before any vendor call, when the user's cap is
+    reached."""
+    _check_open_cap(user)
     session = QrSession.objects.create(
         created_by=user if getattr(user, "is_authenticated", False) else None,
         pc_type=pc_type,

@@ -304,10 +304,11 @@ def test_scan_task_from_creation_to_80(
 def test_ports_page_for_a_supervisor(
     people: People, phone: Any, live_server: Any, chromium: Any, artifacts: Path
 ) -> None:
+    # Four ports locked by the supervisor (an agent may hold only QR_SESSIONS_MAX_OPEN).
     for number in ("8613900000101", "8613900000102", "8613900000103"):
-        s = qr_session_start(user=people.agent, pc_type=2, target="10085")
+        s = qr_session_start(user=people.supervisor, pc_type=2, target="10085")
         phone.scan(s.port_id, number)
-    qr_session_start(user=people.agent, pc_type=1, target="10085")
+    qr_session_start(user=people.supervisor, pc_type=1, target="10085")
     phone.state.max_ports = 2
     ports.ports_refresh()
     page = sign_in(chromium, live_server, people.supervisor, path="/qr/ports/")

@@ -25,13 +25,24 @@ def _failures() -> int:
     return int(cache.get(breaker.FAILURES_KEY) or 0)
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_5xx_is_unavailable(vendor: VendorServer, status: int) -> None:
     vendor.reply(PORT, b"<html>oops</html>", status=status)
     with pytest.raises(UpstreamUnavailable) as exc:
         operations.select_cloud_port()
     assert not isinstance(exc.value, UpstreamError)
     assert _failures() == 1
+
+
+def test_429_is_slow_down_not_a_breaker_failure(vendor: VendorServer) -> None:
+    """Issue 15, point 9: a 429 is "slow down" (with backoff), not a failure."""
+    from upstream.errors import SlowDown
+
+    vendor.reply(PORT, b"<html>busy</html>", status=429)
+    with pytest.raises(SlowDown) as exc:
+        operations.select_cloud_port()
+    assert exc.value.retry_after > 0  # no Retry-After: the default pause
+    assert _failures() == 0
 
 
 @pytest.mark.parametrize(

@@ -245,3 +245,31 @@ def test_simulator_rejects_a_wrong_secret_with_401(simulator: Any, settings: Any
         operations.select_cloud_port()
     assert exc.value.code == 401
     assert breaker.breaker_state() == "closed"
+
+
+def test_a_vendor_429_slows_down_instead_of_opening_the_breaker(simulator: Any) -> None:
+    """Issue 15, point 9: five 429s (or more) never block the vendor for everyone; calls
+    pause for the vendor's Retry-After and then go out again."""
+    import time
+
+    from upstream.errors import NotSent, SlowDown
+
+    simulator.set_faults(1.0, ["429"])
+    for _ in range(6):
+        with pytest.raises(SlowDown) as exc:
+            operations.select_cloud_port()
+        assert isinstance(exc.value, NotSent)  # nothing was done: safe to send again
+        assert 0 < exc.value.retry_after <= 1.0
+        time.sleep(exc.value.retry_after + 0.05)
+    assert breaker.breaker_state() == "closed"
+    assert len(_called(simulator)) == 6
+    # During the pause nothing is sent; after it, the call goes out.
+    with pytest.raises(SlowDown):
+        operations.select_cloud_port()  # the 7th 429
+    simulator.set_faults(0, [])
+    with pytest.raises(SlowDown, match="retry in"):
+        operations.select_cloud_port()  # held back: still in the pause
+    assert len(_called(simulator)) == 7
+    time.sleep(1.1)
+    operations.select_cloud_port()
+    assert len(_called(simulator)) == 8

@@ -230,7 +230,7 @@ def test_production_refuses_an_empty_webhook_auth_list() -> None:
     production = {
         "SWITCHBOARD_ENV": "production",
         "DEBUG": "false",
-        "SECRET_KEY": "a-real-secret-key-" + "x" * 40,
+        "SECRET_KEY": "a-real-secret-key-" + "Zq8Vw2Kp4Ln7Rt1Ys5Mb9Hc3Jd6Fg0Xe",
         "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktZm9yLXRoZS10ZXN0LW9ubHk=",
     }
     empty = _settings_load({**production, "WEBHOOK_AUTH": ""})
@@ -240,5 +240,15 @@ def test_production_refuses_an_empty_webhook_auth_list() -> None:
     assert unknown.returncode != 0 and "unknown check 'password'" in unknown.stderr
     keyless = _settings_load({"WEBHOOK_AUTH": "api-key"})
     assert keyless.returncode != 0 and "set WEBHOOK_API_KEYS" in keyless.stderr
-    fine = _settings_load({**production, "WEBHOOK_AUTH": "hmac,ip", "WEBHOOK_ALLOWED_NETS": "::1"})
+    # Production also needs real secrets and a shared cache (issue 15, core/checks.py).
+    real = {
+        "UPSTREAM_API_KEY": "k" + "0123456789abcdefghijklmnopqrstuvwxyz",
+        "UPSTREAM_API_SECRET": "s" + "0123456789abcdefghijklmnopqrstuvwxyz",
+        "WEBHOOK_SECRETS": "w" + "0123456789abcdefghijklmnopqrstuvwxyz",
+        "METRICS_TOKEN": "m" + "0123456789abcdefghijklmnopqrstuvwxyz",
+        "CACHE_URL": "rediscache://127.0.0.1:6379/15",
+    }
+    fine = _settings_load(
+        {**production, **real, "WEBHOOK_AUTH": "hmac,ip", "WEBHOOK_ALLOWED_NETS": "::1"}
+    )
     assert fine.returncode == 0, fine.stderr

@@ -468,3 +468,59 @@ def test_receipts_rejections_and_lag_reach_metrics() -> None:
     assert 'switchboard_webhook_rejected_total{kind="online_status",reason="signature"}' in body
     assert 'switchboard_webhook_processed_total{kind="online_status",outcome="processed"}' in body
     assert "switchboard_webhook_processing_lag_seconds_bucket" in body
+
+
+# --- failing closed in the corners (issue 15, point 8) --------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_interface_error_is_a_database_failure_503_and_the_retry_is_accepted(
+    monkeypatch: Any,
+) -> None:
+    from django.db import InterfaceError
+    from django.db.backends.utils import CursorWrapper
+
+    raw = load_bytes("webhook_sync_whatsapp_status")
+    headers = sign(raw)
+    real_execute = CursorWrapper.execute
+
+    def closed(self: Any, sql: str, params: Any = None) -> Any:
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr(CursorWrapper, "execute", closed)
+    r = Client().post(
+        url(K.ACCOUNT_STATUS), data=raw, content_type="application/json", headers=headers
+    )
+    monkeypatch.setattr(CursorWrapper, "execute", real_execute)
+    assert r.status_code == 503 and r.json()["code"] == 503
+    assert WebhookEvent.objects.count() == 0
+    r = Client().post(
+        url(K.ACCOUNT_STATUS), data=raw, content_type="application/json", headers=headers
+    )
+    assert r.status_code == 200
+    assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_any_failure_after_the_signature_check_lets_the_retry_in(monkeypatch: Any) -> None:
+    from django.db.backends.utils import CursorWrapper
+
+    raw = load_bytes("webhook_sync_whatsapp_status")
+    headers = sign(raw)
+    real_execute = CursorWrapper.execute
+
+    def broken(self: Any, sql: str, params: Any = None) -> Any:
+        raise RuntimeError("something unexpected")
+
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    r = Client(raise_request_exception=False).post(
+        url(K.ACCOUNT_STATUS), data=raw, content_type="application/json", headers=headers
+    )
+    monkeypatch.setattr(CursorWrapper, "execute", real_execute)
+    assert r.status_code == 500  # never a 200: the vendor retries
+    assert WebhookEvent.objects.count() == 0
+    r = Client().post(
+        url(K.ACCOUNT_STATUS), data=raw, content_type="application/json", headers=headers
+    )
+    assert r.status_code == 200, r.content
+    assert WebhookEvent.objects.count() == 1

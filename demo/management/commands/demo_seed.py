@@ -24,9 +24,18 @@ def _sim_control(path: str, body: dict[str, Any] | None) -> Any:
 
 
 class Command(BaseCommand):
-    help = "Create the demo users, fleet (with keys) and a week of history (idempotent)."
+    help = (
+        "Create the demo fleet (with keys), a week of history and, with --users, the demo "
+        "users (idempotent)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--users",
+            action="store_true",
+            help="also create the demo users with their well-known passwords (`make demo` "
+            "passes it; no other path creates them)",
+        )
         parser.add_argument(
             "--activity",
             action="store_true",
@@ -39,7 +48,12 @@ class Command(BaseCommand):
 
         if settings.PRODUCTION:
             raise CommandError("demo_seed refuses to run in production.")
-        logins = users_seed()
+        if not (options["users"] or options["activity"]):
+            raise CommandError(
+                "demo_seed creates demo users with well-known passwords; it runs only from "
+                "`make demo` (which passes --users)."
+            )
+        logins = users_seed() if options["users"] else []
         if options["activity"]:
             try:
                 for line in activity_seed(sim=_sim_control):
@@ -48,9 +62,12 @@ class Command(BaseCommand):
                 raise CommandError(f"demo activity: {exc}") from exc
             return
         imported, deliveries, records = fleet_seed(now=timezone.now())
-        self.stdout.write("Demo logins (role, username, password):")
-        for role, username, password in logins:
-            self.stdout.write(f"  {role:<11} {username:<11} {password}")
+        if logins:
+            self.stdout.write("Demo logins (role, username, password):")
+            for role, username, password in logins:
+                self.stdout.write(f"  {role:<11} {username:<11} {password}")
+        else:
+            self.stdout.write("No demo users created (only `make demo` passes --users).")
         if imported:
             self.stdout.write(f"Demo fleet: {imported} accounts imported with keys.")
         if deliveries:

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -47,6 +47,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from simulator.server import start_simulator
+
+        if settings.PRODUCTION:
+            raise CommandError("simulate_upstream refuses to run in production.")
 
         handle = start_simulator(
             options["host"],
