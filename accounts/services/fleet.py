@@ -160,8 +160,14 @@ def bulk_job_run(*, job_id: int) -> BulkJob | None:
                 _("The vendor did not answer in time. Retry the failed accounts."),
             )
         _refresh_counts(job)
-    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.DONE, finished_at=timezone.now())
-    job.refresh_from_db()
+    with transaction.atomic():
+        BulkJob.objects.filter(pk=job.pk).update(
+            state=BulkJob.State.DONE, finished_at=timezone.now()
+        )
+        job.refresh_from_db()
+        from notify.hooks import job_finished
+
+        job_finished(job=job)  # the outbox (notify)
     return job
 
 

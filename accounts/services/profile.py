@@ -2,26 +2,25 @@
 
 WhatsApp wants a reachable image URL, square, 16, 32, 64 or 128 px. We fetch it ourselves
 (short timeouts, a size cap, public addresses only, every redirect checked again) and
-open it with Pillow. AVATAR_FETCH_ALLOWED_NETS lists private networks an intranet
-deployment (or a test) may fetch from anyway.
+open it with Pillow. OUTBOUND_ALLOWED_NETS (core.outbound) lists private networks an
+intranet deployment (or a test) may fetch from anyway.
 """
 
 from __future__ import annotations
 
 import io
-import ipaddress
 import socket
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from accounts.models import BulkJob, WhatsAppAccount
 from accounts.services.fleet import JobError, bulk_job_create
+from core.outbound import address_allowed, outbound_guard
 
 ALLOWED_SIZES = (16, 32, 64, 128)
 MAX_IMAGE_BYTES = 512 * 1024
@@ -41,7 +40,6 @@ def _check_target(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise AvatarError(_("The avatar must be an http:// or https:// URL."))
-    allowed = [ipaddress.ip_network(n) for n in getattr(settings, "AVATAR_FETCH_ALLOWED_NETS", [])]
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
@@ -50,8 +48,7 @@ def _check_target(url: str) -> None:
             _("The avatar URL cannot be reached (%(err)s).") % {"err": type(exc).__name__}
         ) from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global and not any(address in net for net in allowed):
+        if not address_allowed(str(info[4][0])):
             raise AvatarError(_("The avatar URL must point to a public internet address."))
 
 
@@ -90,8 +87,11 @@ def _fetch(url: str) -> bytes:
 def avatar_check(*, url: str) -> tuple[int, int]:
     """Fetch `url` and check it is a square image of an allowed size; returns its size."""
     try:
-        body = _fetch(url)
+        with outbound_guard() as guard:  # checked again at connect time (core.outbound)
+            body = _fetch(url)
     except requests.RequestException as exc:
+        if guard.refused:
+            raise AvatarError(_("The avatar URL must point to a public internet address.")) from exc
         raise AvatarError(
             _("The avatar URL cannot be reached (%(err)s).") % {"err": type(exc).__name__}
         ) from exc

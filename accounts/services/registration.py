@@ -91,6 +91,10 @@ def registration_submit_phone(
         ) from exc
     with transaction.atomic():
         reg.save()
+        if reg.state == Registration.State.FAILED:
+            from notify.hooks import registration_finished
+
+            registration_finished(registration=reg)  # the outbox (notify)
         audit_record(
             actor=actor,
             action="accounts.register.phone",

@@ -79,7 +79,12 @@ def ports_refresh() -> PortQuota:
     UpstreamProblem, storing nothing when the first call fails)."""
     quota = operations.select_cloud_port()
     stored = port_quota_store(current_port=quota.current_port, max_port=quota.max_port)
-    cloud_ports_store(ports=operations.select_cloud_port_detail())
+    ports = operations.select_cloud_port_detail()
+    with transaction.atomic():
+        cloud_ports_store(ports=ports)
+        from notify.services.watch import quota_check
+
+        quota_check(quota=stored)  # names the accounts at risk (notify: alert, event)
     return stored
 
 
