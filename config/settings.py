@@ -374,5 +374,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Alert channel URLs (Apprise) and delivery URLs carry tokens: the HTTP libraries
+        # and Apprise log them at DEBUG/INFO. Their warnings and errors do not.
+        "apprise": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }
