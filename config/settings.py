@@ -374,9 +374,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
-        # Alert channel URLs (Apprise) and delivery URLs carry tokens: the HTTP libraries
-        # and Apprise log them at DEBUG/INFO. Their warnings and errors do not.
-        "apprise": {"level": "WARNING"},
+        # Alert channel URLs (Apprise) carry tokens, and Apprise logs whole URLs even at
+        # ERROR ("Unsupported URL: ..."): it is silenced; notify reports failures in its
+        # own words (AlertChannel.last_error). urllib3 logs request paths at DEBUG.
+        "apprise": {"level": "CRITICAL", "propagate": False},
         "urllib3": {"level": "WARNING"},
     },
 }

@@ -117,7 +117,11 @@ def _send_one(delivery: Delivery, timeout: float) -> Attempt:
     sub = delivery.subscription
     at = timezone.now()
     body = event_body(event)
-    headers = sign(secret=sub.secret.reveal(), msg_id=event.msg_id, at=at, body=body)
+    try:
+        headers = sign(secret=sub.secret.reveal(), msg_id=event.msg_id, at=at, body=body)
+    except Exception as exc:  # a damaged secret fails this subscription, not the batch
+        error = f"the signing secret cannot be used ({type(exc).__name__})"
+        return Attempt(delivery.pk, False, None, 0, "", error, at)
     headers["content-type"] = "application/json"
     headers["user-agent"] = USER_AGENT
     started = time.monotonic()
