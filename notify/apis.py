@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -105,8 +105,8 @@ class SubscriptionUpdate(SubscriptionInput):
     enabled = serializers.BooleanField(default=True)
 
 
-MANAGE_EVENTS = [IsAuthenticated, HasCap.of(Cap.MANAGE_EVENTS)]
-MANAGE_ALERTS = [IsAuthenticated, HasCap.of(Cap.MANAGE_ALERTS)]
+MANAGE_EVENTS: list[type[BasePermission]] = [IsAuthenticated, HasCap.of(Cap.MANAGE_EVENTS)]
+MANAGE_ALERTS: list[type[BasePermission]] = [IsAuthenticated, HasCap.of(Cap.MANAGE_ALERTS)]
 
 
 class SubscriptionList(generics.ListAPIView[Subscription]):

@@ -176,7 +176,7 @@ def _dispatch_later() -> None:
 def alert_title(alert: Alert) -> str:
     p = alert.params
     n = alert.count
-    titles = {
+    titles: dict[str, str] = {
         RuleKey.ACCOUNT_BANNED: _("%(n)s account(s) banned") % {"n": n},
         RuleKey.DISCONNECT_SPIKE: _("Spike: %(n)s disconnections or bans in %(m)s minutes")
         % {"n": n, "m": p.get("window_minutes", "?")},
