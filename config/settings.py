@@ -263,6 +263,10 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventStateEnum": "webhooks.models.WebhookEvent.State",
         "WebhookKindEnum": "webhooks.models.WebhookKind",
         "StatusEventOriginEnum": "accounts.models.StatusEvent.Origin",
+        "EventTypeEnum": "notify.models.EventType",
+        "AlertRuleKeyEnum": "notify.models.RuleKey",
+        "AlertChannelLanguageEnum": "notify.models.AlertChannel.Language",
+        "EventDeliveryStateEnum": "notify.models.Delivery.State",
     },
 }
 

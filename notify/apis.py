@@ -96,7 +96,7 @@ class SubscriptionCreatedSerializer(SubscriptionSerializer):
 class SubscriptionInput(serializers.Serializer[Any]):
     url = serializers.CharField(max_length=1000)
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.values), allow_empty=False
+        child=serializers.ChoiceField(choices=EventType.choices), allow_empty=False
     )
     description = serializers.CharField(max_length=255, allow_blank=True, default="")
 
@@ -245,15 +245,15 @@ class ChannelSerializer(serializers.ModelSerializer[AlertChannel]):
 class ChannelInput(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
     url = serializers.CharField(max_length=2000)
-    rules = serializers.ListField(child=serializers.ChoiceField(choices=RuleKey.values))
-    language = serializers.ChoiceField(choices=AlertChannel.Language.values, default="en")
+    rules = serializers.ListField(child=serializers.ChoiceField(choices=RuleKey.choices))
+    language = serializers.ChoiceField(choices=AlertChannel.Language.choices, default="en")
 
 
 class ChannelUpdate(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
     url = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
-    rules = serializers.ListField(child=serializers.ChoiceField(choices=RuleKey.values))
-    language = serializers.ChoiceField(choices=AlertChannel.Language.values, default="en")
+    rules = serializers.ListField(child=serializers.ChoiceField(choices=RuleKey.choices))
+    language = serializers.ChoiceField(choices=AlertChannel.Language.choices, default="en")
     enabled = serializers.BooleanField(default=True)
 
 
