@@ -7,27 +7,27 @@ from notify import apis
 urlpatterns: list[URLPattern | URLResolver] = [
     path("event-subscriptions/", apis.SubscriptionList.as_view(), name="api-event-subscriptions"),
     path(
-        "event-subscriptions/<int:pk>/",
+        "event-subscriptions/<str:pk>/",
         apis.SubscriptionDetail.as_view(),
         name="api-event-subscription",
     ),
     path(
-        "event-subscriptions/<int:pk>/deliveries/",
+        "event-subscriptions/<str:pk>/deliveries/",
         apis.DeliveryList.as_view(),
         name="api-event-deliveries",
     ),
     path(
-        "event-deliveries/<int:pk>/redeliver/",
+        "event-deliveries/<str:pk>/redeliver/",
         apis.DeliveryRedeliver.as_view(),
         name="api-event-delivery-redeliver",
     ),
     path("alert-channels/", apis.ChannelList.as_view(), name="api-alert-channels"),
-    path("alert-channels/<int:pk>/", apis.ChannelDetail.as_view(), name="api-alert-channel"),
+    path("alert-channels/<str:pk>/", apis.ChannelDetail.as_view(), name="api-alert-channel"),
     path(
-        "alert-channels/<int:pk>/test/", apis.ChannelTest.as_view(), name="api-alert-channel-test"
+        "alert-channels/<str:pk>/test/", apis.ChannelTest.as_view(), name="api-alert-channel-test"
     ),
     path("alert-rules/", apis.RuleList.as_view(), name="api-alert-rules"),
     path("alert-rules/<str:key>/", apis.RuleDetail.as_view(), name="api-alert-rule"),
     path("alerts/", apis.AlertList.as_view(), name="api-alerts"),
-    path("alerts/<int:pk>/acknowledge/", apis.AlertAcknowledge.as_view(), name="api-alert-ack"),
+    path("alerts/<str:pk>/acknowledge/", apis.AlertAcknowledge.as_view(), name="api-alert-ack"),
 ]

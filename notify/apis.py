@@ -4,9 +4,11 @@ alerts (supervisors and admins). Secrets are returned once (a new subscription's
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -46,6 +48,13 @@ ERRORS: dict[int, Any] = {
     403: OpenApiResponse(ERROR, description="Not allowed"),
     404: OpenApiResponse(ERROR, description="No such object"),
 }
+
+
+def _get(model: Any, pk: str) -> Any:
+    """One row by a path id (any text: a non-number is a JSON 404 like a missing row)."""
+    if not re.fullmatch(r"[0-9]{1,18}", str(pk)):  # not str.isdigit: "¹" is a digit
+        raise Http404
+    return get_object_or_404(model, pk=int(pk))
 
 
 def _bad(detail: str, errors: dict[str, Any] | None = None) -> Response:
@@ -120,7 +129,7 @@ class SubscriptionList(generics.ListAPIView[Subscription]):
         return selectors.subscription_list()
 
     @extend_schema(
-        request=SubscriptionInput,
+        request={"application/json": SubscriptionInput},
         responses={201: SubscriptionCreatedSerializer, **ERRORS},
         description="Create a subscription: `url`, `events`, `description`. The answer "
         "carries `secret` (whsec_...) once; it is never shown again.",
@@ -146,12 +155,15 @@ class SubscriptionDetail(APIView):
     permission_classes = MANAGE_EVENTS
 
     @extend_schema(responses={200: SubscriptionSerializer, **ERRORS})
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(SubscriptionSerializer(get_object_or_404(Subscription, pk=pk)).data)
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(SubscriptionSerializer(_get(Subscription, pk)).data)
 
-    @extend_schema(request=SubscriptionUpdate, responses={200: SubscriptionSerializer, **ERRORS})
-    def put(self, request: Request, pk: int) -> Response:
-        sub = get_object_or_404(Subscription, pk=pk)
+    @extend_schema(
+        request={"application/json": SubscriptionUpdate},
+        responses={200: SubscriptionSerializer, **ERRORS},
+    )
+    def put(self, request: Request, pk: str) -> Response:
+        sub = _get(Subscription, pk)
         form = SubscriptionUpdate(data=request.data)
         if not form.is_valid():
             return _invalid(form)
@@ -164,8 +176,8 @@ class SubscriptionDetail(APIView):
         return Response(SubscriptionSerializer(sub).data)
 
     @extend_schema(responses={204: None, **ERRORS})
-    def delete(self, request: Request, pk: int) -> Response:
-        sub = get_object_or_404(Subscription, pk=pk)
+    def delete(self, request: Request, pk: str) -> Response:
+        sub = _get(Subscription, pk)
         event_services.subscription_delete(actor=request.user, subscription=sub)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -203,7 +215,7 @@ class DeliveryList(generics.ListAPIView[Delivery]):
     pagination_class = Pagination
 
     def get_queryset(self) -> QuerySet[Delivery]:
-        sub = get_object_or_404(Subscription, pk=self.kwargs["pk"])
+        sub = _get(Subscription, self.kwargs["pk"])
         return selectors.delivery_list(subscription=sub)
 
 
@@ -211,8 +223,8 @@ class DeliveryRedeliver(APIView):
     permission_classes = MANAGE_EVENTS
 
     @extend_schema(request=None, responses={202: DeliverySerializer, **ERRORS})
-    def post(self, request: Request, pk: int) -> Response:
-        delivery = get_object_or_404(Delivery.objects.select_related("event"), pk=pk)
+    def post(self, request: Request, pk: str) -> Response:
+        delivery = _get(Delivery.objects.select_related("event"), pk)
         delivery = event_services.delivery_redeliver(actor=request.user, delivery=delivery)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
@@ -267,7 +279,9 @@ class ChannelList(generics.ListAPIView[AlertChannel]):
     def get_queryset(self) -> QuerySet[AlertChannel]:
         return selectors.alert_channel_list()
 
-    @extend_schema(request=ChannelInput, responses={201: ChannelSerializer, **ERRORS})
+    @extend_schema(
+        request={"application/json": ChannelInput}, responses={201: ChannelSerializer, **ERRORS}
+    )
     def post(self, request: Request) -> Response:
         form = ChannelInput(data=request.data)
         if not form.is_valid():
@@ -283,12 +297,14 @@ class ChannelDetail(APIView):
     permission_classes = MANAGE_ALERTS
 
     @extend_schema(responses={200: ChannelSerializer, **ERRORS})
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(ChannelSerializer(get_object_or_404(AlertChannel, pk=pk)).data)
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(ChannelSerializer(_get(AlertChannel, pk)).data)
 
-    @extend_schema(request=ChannelUpdate, responses={200: ChannelSerializer, **ERRORS})
-    def put(self, request: Request, pk: int) -> Response:
-        channel = get_object_or_404(AlertChannel, pk=pk)
+    @extend_schema(
+        request={"application/json": ChannelUpdate}, responses={200: ChannelSerializer, **ERRORS}
+    )
+    def put(self, request: Request, pk: str) -> Response:
+        channel = _get(AlertChannel, pk)
         form = ChannelUpdate(data=request.data)
         if not form.is_valid():
             return _invalid(form)
@@ -301,8 +317,8 @@ class ChannelDetail(APIView):
         return Response(ChannelSerializer(channel).data)
 
     @extend_schema(responses={204: None, **ERRORS})
-    def delete(self, request: Request, pk: int) -> Response:
-        channel = get_object_or_404(AlertChannel, pk=pk)
+    def delete(self, request: Request, pk: str) -> Response:
+        channel = _get(AlertChannel, pk)
         alert_services.alert_channel_delete(actor=request.user, channel=channel)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -316,8 +332,8 @@ class ChannelTest(APIView):
     permission_classes = MANAGE_ALERTS
 
     @extend_schema(request=None, responses={200: TEST_RESULT, **ERRORS})
-    def post(self, request: Request, pk: int) -> Response:
-        channel = get_object_or_404(AlertChannel, pk=pk)
+    def post(self, request: Request, pk: str) -> Response:
+        channel = _get(AlertChannel, pk)
         ok, error = alert_services.alert_channel_test(actor=request.user, channel=channel)
         return Response({"ok": ok, "error": error})
 
@@ -359,7 +375,9 @@ class RuleDetail(APIView):
             return Response({"detail": "No such rule.", "code": 404}, status=404)
         return Response(RuleSerializer(alert_services.alert_rule_get(key)).data)
 
-    @extend_schema(request=RuleSerializer, responses={200: RuleSerializer, **ERRORS})
+    @extend_schema(
+        request={"application/json": RuleSerializer}, responses={200: RuleSerializer, **ERRORS}
+    )
     def put(self, request: Request, key: str) -> Response:
         if key not in RuleKey.values:
             return Response({"detail": "No such rule.", "code": 404}, status=404)
@@ -422,7 +440,7 @@ class AlertAcknowledge(APIView):
     permission_classes = MANAGE_ALERTS
 
     @extend_schema(request=None, responses={200: AlertSerializer, **ERRORS})
-    def post(self, request: Request, pk: int) -> Response:
-        alert = get_object_or_404(Alert, pk=pk)
+    def post(self, request: Request, pk: str) -> Response:
+        alert = _get(Alert, pk)
         alert = alert_services.alert_acknowledge(actor=request.user, alert=alert)
         return Response(AlertSerializer(alert).data)
