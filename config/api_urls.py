@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("qrlogin.api_urls")),
     path("", include("actions.api_urls")),
     path("", include("webhooks.api_urls")),
+    path("", include("notify.api_urls")),
 ]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "qrlogin",
     "actions",
     "webhooks",
+    "notify",
     "demo",
 ]
 
@@ -214,6 +215,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 # Avatar URLs are fetched to check them; private networks are refused unless listed here.
 AVATAR_FETCH_ALLOWED_NETS = env.list("AVATAR_FETCH_ALLOWED_NETS", default=[])
+# Outgoing deliveries (event subscriptions, alert channels, avatar fetches) refuse
+# loopback, private and link-local addresses at connect time unless listed here
+# (core.outbound; DESIGN.md section 3). AVATAR_FETCH_ALLOWED_NETS is an older alias.
+OUTBOUND_ALLOWED_NETS = env.list("OUTBOUND_ALLOWED_NETS", default=[])
+# Outgoing events and alerts (notify app, issue 17).
+EVENT_RETRY_HOURS = env.float("EVENT_RETRY_HOURS", default=24.0)
+EVENT_DISABLE_AFTER_DAYS = env.float("EVENT_DISABLE_AFTER_DAYS", default=3.0)
+EVENT_DELIVERY_TIMEOUT = env.float("EVENT_DELIVERY_TIMEOUT", default=10.0)
+EVENT_DELIVERY_THREADS = env.int("EVENT_DELIVERY_THREADS", default=8)
+ALERT_GROUP_SECONDS = env.float("ALERT_GROUP_SECONDS", default=30.0)
+# Absolute links in alert messages ("" sends paths only).
+SITE_URL = env.str("SITE_URL", default="")
 
 # Content Security Policy: no inline script or style, no eval. The base layout and
 # every page keep to that, so this header holds everywhere.
@@ -279,6 +292,10 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventStateEnum": "webhooks.models.WebhookEvent.State",
         "WebhookKindEnum": "webhooks.models.WebhookKind",
         "StatusEventOriginEnum": "accounts.models.StatusEvent.Origin",
+        "EventTypeEnum": "notify.models.EventType",
+        "AlertRuleKeyEnum": "notify.models.RuleKey",
+        "AlertChannelLanguageEnum": "notify.models.AlertChannel.Language",
+        "EventDeliveryStateEnum": "notify.models.Delivery.State",
     },
 }
 
@@ -438,5 +455,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Alert channel URLs (Apprise) carry tokens, and Apprise logs whole URLs even at
+        # ERROR ("Unsupported URL: ..."): it is silenced; notify reports failures in its
+        # own words (AlertChannel.last_error). urllib3 logs request paths at DEBUG.
+        "apprise": {"level": "CRITICAL", "propagate": False},
+        "urllib3": {"level": "WARNING"},
     },
 }

@@ -21,6 +21,8 @@ NAV: list[tuple[Any, str, tuple[Cap, ...]]] = [
     (_("Logs"), "accounts:logs", (Cap.VIEW_LOGS,)),
     (_("Webhooks"), "webhooks:inbox", (Cap.VIEW_INBOX,)),
     (_("Vendor connection"), "webhooks:vendor", (Cap.VIEW_INBOX,)),
+    (_("Alerts"), "notify:alerts", (Cap.MANAGE_ALERTS,)),
+    (_("Events"), "notify:subscriptions", (Cap.MANAGE_EVENTS,)),
     (_("Audit"), "audit", (Cap.VIEW_AUDIT,)),
     (_("Admin"), "admin:index", (Cap.MANAGE_USERS,)),
 ]
@@ -40,7 +42,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:  # the page's issue has not landed yet
             continue
-        items.append({"label": label, "url": url, "active": False})
+        item: dict[str, Any] = {"label": label, "url": url, "active": False}
+        if name == "notify:alerts":  # the count of open alerts (issue 17)
+            from notify.selectors import open_alert_count
+
+            item["count"] = open_alert_count()
+        items.append(item)
     # The current section is the item with the longest URL that prefixes the path
     # (/qr/ports/ is "Ports", not also "QR login").
     path = request.path

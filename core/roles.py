@@ -28,6 +28,8 @@ class Cap(enum.StrEnum):
     VIEW_INBOX = "view_inbox"  # webhook inbox, replays
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
+    MANAGE_EVENTS = "manage_events"  # event subscriptions and their delivery log
+    MANAGE_ALERTS = "manage_alerts"  # alert channels and rules; alerts in the console
 
 
 CAPABILITY_LABELS: dict[Cap, str] = {
@@ -41,6 +43,8 @@ CAPABILITY_LABELS: dict[Cap, str] = {
     Cap.VIEW_INBOX: "View and replay the webhook inbox",
     Cap.VIEW_AUDIT: "View the audit log",
     Cap.MANAGE_USERS: "Manage users",
+    Cap.MANAGE_EVENTS: "Manage event subscriptions",
+    Cap.MANAGE_ALERTS: "Manage alert channels and rules",
 }
 
 ROLE_CAPS: dict[Role, frozenset[Cap]] = {
@@ -54,6 +58,7 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.VIEW_LOGS,
             Cap.QR_LOGIN,
             Cap.OWN_ACTIONS,
+            Cap.MANAGE_ALERTS,
         }
     ),
     Role.AGENT: frozenset({Cap.QR_LOGIN, Cap.OWN_ACTIONS}),

@@ -949,6 +949,15 @@ ZH = {
     "(removed)": "（已移除）",
     "No field changed.": "没有字段变更。",
     "and %(n)s more": "以及另外 %(n)s 项",
+    # hardening (issue 15)
+    "The avatar URL could not be fetched: it must be a public http(s) address that answers with an image of at most %(kb)s KiB within %(s)d seconds.": "无法获取头像链接：它必须是公网 http(s) 地址，并在 %(s)d 秒内返回不超过 %(kb)s KiB 的图片。",
+    "You may only name your own WhatsApp accounts; %(w)s is not one of the accounts you can see.": "只能填写您自己的客服号；%(w)s 不在您可见的客服号中。",
+    "Too many vendor look-ups: at most %(n)d a minute. Wait a minute and try again.": "向供应商查询过于频繁：每分钟最多 %(n)d 次。请稍候一分钟再试。",
+    "Save": "保存",
+    "You already have %(n)d logins waiting for a scan (the limit is %(n)d): finish or cancel one, or wait until its 10-minute port lock ends.": "您已有 %(n)d 个登录在等待扫码（上限为 %(n)d）：请完成或取消其中一个，或等待其 10 分钟的端口锁定结束。",
+    "answers only ok or not to anonymous callers; with the metrics token (Authorization: Bearer) it serves these details as JSON.": "对匿名调用方只回答是否正常；带上监控令牌（Authorization: Bearer）时以 JSON 返回这些详情。",
+    "This username is locked from this address after too many failed attempts. Try again after %(when)s (in about %(minutes)s minutes); further attempts before then do not extend the lock. An administrator can also unlock it.": "该用户名因失败次数过多已在此地址被锁定。请在 %(when)s 之后（约 %(minutes)s 分钟后）再试；在此之前的尝试不会延长锁定。管理员也可以为其解锁。",
+    "This username is locked from this address after too many failed attempts. Ask an administrator to unlock it.": "该用户名因失败次数过多已在此地址被锁定。请联系管理员解锁。",
 }
 
 

@@ -39,6 +39,7 @@ from accounts.models import (
 from actions.models import Action, ActionBatch, Lane, State
 from core.models import ApiToken, AuditEntry, CspReport
 from core.roles import Role
+from notify.models import Alert, AlertChannel, Delivery, Event, Subscription
 from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
 from qrlogin.services import scan_tasks
 from qrlogin.services.sessions import qr_session_start
@@ -214,6 +215,7 @@ def build_world(people: People, simulator: Any) -> World:
     ApiToken.objects.create(user=token_owner, name="t", digest="0" * 64, prefix="00000000")
     CspReport.objects.create(document_uri="/x", violated_directive="script-src")
     AuditEntry.objects.create(actor=people.admin, actor_name="ada", action="matrix.seed")
+    notify_rows = build_notify_rows(people)
     return World(
         people=people,
         alice_account=alice_account,
@@ -230,7 +232,33 @@ def build_world(people: People, simulator: Any) -> World:
         lane=lane,
         event=event,
         port=port,
+        objects=notify_rows,
     )
+
+
+def build_notify_rows(people: People) -> dict[str, Any]:
+    """Issue 17: an event subscription with one delivery, an alert channel (a TEST-NET
+    address: the outbound guard refuses it without any traffic) and an alert."""
+    sub = Subscription.objects.create(
+        url="https://example.com/hook", events=["account.banned"], secret="whsec_bWF0cml4"
+    )
+    ev = Event.objects.create(
+        type="account.banned", msg_id="msg_matrix", occurred_at=timezone.now(), data={}
+    )
+    delivery = Delivery.objects.create(
+        event=ev, subscription=sub, next_attempt_at=timezone.now(), state="failed"
+    )
+    channel = AlertChannel.objects.create(
+        name="ops", url="json://192.0.2.10/alerts", url_scheme="json", rules=["account_banned"]
+    )
+    alert = Alert.objects.create(
+        rule="account_banned",
+        numbers=[ALICE_NUMBER],
+        count=1,
+        first_at=timezone.now(),
+        last_at=timezone.now(),
+    )
+    return {"subscription": sub, "delivery": delivery, "channel": channel, "alert": alert}
 
 
 def make_admin_staff(people: People) -> None:
@@ -436,6 +464,71 @@ MATRIX: dict[str, Door] = {
         args=lambda w: {"event_id": w.event.pk},
         post=e(302, 403, 403, 403, 302, 403),
         prep=_failed_event,
+    ),
+    # notify (issue 17): alerts and channels for supervisors, event subscriptions for admins
+    "notify:alerts": Door(SUP),
+    "notify:alert_ack": Door(
+        same(405),
+        args=lambda w: {"pk": w.objects["alert"].pk},
+        post=e(302, 403, 403, 302, 302, 403),
+    ),
+    "notify:channels": Door(SUP, post=e(302, 403, 403, 400, 400, 403)),
+    "notify:channel": Door(
+        SUP, args=lambda w: {"pk": w.objects["channel"].pk}, post=e(302, 403, 403, 400, 400, 403)
+    ),
+    "notify:channel_test": Door(
+        same(405),
+        args=lambda w: {"pk": w.objects["channel"].pk},
+        post=e(302, 403, 403, 302, 302, 403),
+    ),
+    "notify:channel_delete": Door(
+        same(405),
+        args=lambda w: {"pk": w.objects["channel"].pk},
+        post=e(302, 403, 403, 302, 302, 403),
+        post_only_as=REFUSALS,
+    ),
+    "notify:rules": Door(SUP, post=e(302, 403, 403, 400, 400, 403)),
+    "notify:subscriptions": Door(ADMIN_ONLY, post=e(302, 403, 403, 403, 400, 403)),
+    "notify:subscription": Door(
+        ADMIN_ONLY,
+        args=lambda w: {"pk": w.objects["subscription"].pk},
+        post=e(302, 403, 403, 403, 400, 403),
+    ),
+    "notify:subscription_delete": Door(
+        same(405),
+        args=lambda w: {"pk": w.objects["subscription"].pk},
+        post=e(302, 403, 403, 403, 302, 403),
+        post_only_as=(*REFUSALS, "supervisor"),
+    ),
+    "notify:redeliver": Door(
+        same(405),
+        args=lambda w: {"pk": w.objects["delivery"].pk},
+        post=e(302, 403, 403, 403, 302, 403),
+    ),
+    "api-event-subscriptions": Door(
+        API_ADMIN, post=e(401, 403, 403, 403, 400, 403), json_body=True
+    ),
+    "api-event-subscription": Door(API_ADMIN, args=lambda w: {"pk": w.objects["subscription"].pk}),
+    "api-event-deliveries": Door(API_ADMIN, args=lambda w: {"pk": w.objects["subscription"].pk}),
+    "api-event-delivery-redeliver": Door(
+        e(401, 403, 403, 403, 405, 403),
+        args=lambda w: {"pk": w.objects["delivery"].pk},
+        post=e(401, 403, 403, 403, 202, 403),
+    ),
+    "api-alert-channels": Door(API_SUP, post=e(401, 403, 403, 400, 400, 403), json_body=True),
+    "api-alert-channel": Door(API_SUP, args=lambda w: {"pk": w.objects["channel"].pk}),
+    "api-alert-channel-test": Door(
+        e(401, 403, 403, 405, 405, 403),
+        args=lambda w: {"pk": w.objects["channel"].pk},
+        post=e(401, 403, 403, 200, 200, 403),
+    ),
+    "api-alert-rules": Door(API_SUP),
+    "api-alert-rule": Door(API_SUP, args=lambda w: {"key": "account_banned"}),
+    "api-alerts": Door(API_SUP),
+    "api-alert-ack": Door(
+        e(401, 403, 403, 405, 405, 403),
+        args=lambda w: {"pk": w.objects["alert"].pk},
+        post=e(401, 403, 403, 200, 200, 403),
     ),
 }
 

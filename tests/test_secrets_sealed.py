@@ -13,19 +13,24 @@ import json
 import logging
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AccountKeys, BulkJob, WhatsAppAccount
 from accounts.services import fleet
+from accounts.services.status import account_status_apply
 from core.crypto import EncryptedTextField
 from core.logging import ContextFilter, JsonFormatter, RedactingFilter
+from notify.services import alerts, deliveries
+from notify.tests.sink import running_sink
 from qrlogin.models import QrSession
 from tests.fixtures import People
 from tests.test_access_matrix import (
@@ -60,6 +65,7 @@ WEBHOOK_SECRET = f"MARKER-webhook_secret-{TAG}"
 PROXY_PASSWORD = f"MARKER-proxy_password-{TAG}"
 PORT_PROXY_PASSWORD = f"MARKER-port_proxy_password-{TAG}"
 IMPORTED = "8613600000007"
+CHANNEL_TOKEN = f"MARKER-channel_url_token-{TAG}"
 
 
 def marker(what: str) -> str:
@@ -229,6 +235,38 @@ def run_secret_flows(world: World, simulator: Any) -> dict[str, Any]:
     out["webhook_answer"] += body_of(r)
     out["events"] = list(WebhookEvent.objects.order_by("id"))
     assert admin.get(reverse("webhooks:inbox")).status_code == 200
+
+    # 7. Issue 17: an event subscription (its whsec_ secret is shown once) and an alert
+    #    channel whose Apprise URL carries a token; a ban delivered to both, on a local sink.
+    with running_sink() as sink, override_settings(OUTBOUND_ALLOWED_NETS=["127.0.0.1/32"]):
+        r = admin.post(
+            reverse("api-event-subscriptions"),
+            data=json.dumps({"url": sink.url(), "events": ["account.banned"]}),
+            content_type="application/json",
+        )
+        assert r.status_code == 201
+        out["subscription_secret"] = r.json()["secret"]
+        r = sup.post(
+            reverse("api-alert-channels"),
+            data=json.dumps(
+                {
+                    "name": "ops",
+                    "url": f"json://127.0.0.1:{sink.port}/{CHANNEL_TOKEN}",
+                    "rules": ["account_banned"],
+                }
+            ),
+            content_type="application/json",
+        )
+        assert r.status_code == 201
+        channel_id = r.json()["id"]
+        r = sup.post(reverse("notify:channel_test", kwargs={"pk": channel_id}), follow=True)
+        out["channel_test_page"] = body_of(r)
+        account_status_apply(
+            whatsapp=ALICE_NUMBER, status=2, online_status=4, reason="", received_at=timezone.now()
+        )
+        deliveries.deliveries_drain(budget_seconds=10)
+        alerts.alerts_dispatch(now=timezone.now() + timedelta(seconds=60))
+        out["sink"] = sink.wait_for(3)
     return out
 
 
@@ -320,6 +358,9 @@ def test_no_secret_is_ever_shown_logged_or_dumped(
         UPSTREAM_SECRET,
         *settings.WEBHOOK_SECRETS,
         flows["token_key"],
+        flows["subscription_secret"],
+        flows["subscription_secret"].removeprefix("whsec_"),
+        CHANNEL_TOKEN,
     ]
     # The flows really carried the secrets to the vendor (the simulator got them).
     calls = json.dumps(simulator.calls(), default=str)
@@ -332,6 +373,7 @@ def test_no_secret_is_ever_shown_logged_or_dumped(
     pages["qr start with a bad proxy"] = flows["bad_proxy_page"]
     pages["ports page after online with proxy"] = flows["port_page"]
     pages["webhook answers"] = flows["webhook_answer"]
+    pages["alert channel test"] = flows["channel_test_page"]
     for where, text in pages.items():
         problems += [f"page {where}: {m}" for m in hits(text, markers)]
 
@@ -371,3 +413,13 @@ def test_no_secret_is_ever_shown_logged_or_dumped(
     assert any(e.state == WebhookEvent.State.REJECTED for e in flows["events"])
     # The flows did carry keys to the vendor (its call log masks them).
     assert "privateKey" in calls and "ipConfig" in calls
+    # The secrets were really used: the sink got the signed event (verified with the
+    # secret), the channel's test and its ban alert (through the tokened URL).
+    from standardwebhooks.webhooks import Webhook
+
+    paths = [r.path for r in flows["sink"]]
+    assert paths.count(f"/{CHANNEL_TOKEN}") == 2, paths
+    signed = [r for r in flows["sink"] if "webhook-signature" in {k.lower() for k in r.headers}]
+    assert len(signed) == 1
+    headers = {k.lower(): v for k, v in signed[0].headers.items()}
+    Webhook(flows["subscription_secret"]).verify(signed[0].body, headers)

@@ -236,8 +236,14 @@ def bulk_job_run(*, job_id: int) -> BulkJob | None:
                 only_pending=True,
             )
         _refresh_counts(job)
-    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.DONE, finished_at=timezone.now())
-    job.refresh_from_db()
+    with transaction.atomic():
+        BulkJob.objects.filter(pk=job.pk).update(
+            state=BulkJob.State.DONE, finished_at=timezone.now()
+        )
+        job.refresh_from_db()
+        from notify.hooks import job_finished
+
+        job_finished(job=job)  # the outbox (notify)
     return job
 
 

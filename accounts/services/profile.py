@@ -3,8 +3,9 @@
 WhatsApp wants a reachable image URL, square, 16, 32, 64 or 128 px. We fetch it ourselves
 (one overall deadline, a size cap, public addresses only, every redirect checked again,
 connecting to the very address that was checked: no second DNS look-up) and open it with
-Pillow. Every fetch failure gets one generic message. AVATAR_FETCH_ALLOWED_NETS lists
-private networks an intranet deployment (or a test) may fetch from anyway.
+Pillow. Every fetch failure gets one generic message. OUTBOUND_ALLOWED_NETS (core.outbound,
+shared with event deliveries and alert channels) lists private networks an intranet
+deployment (or a test) may fetch from anyway.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
 
 from accounts.models import BulkJob, WhatsAppAccount
 from accounts.services.fleet import JobError, bulk_job_create
+from core.outbound import address_allowed, outbound_guard
 
 ALLOWED_SIZES = (16, 32, 64, 128)
 MAX_IMAGE_BYTES = 512 * 1024
@@ -59,7 +60,6 @@ def _resolve_public(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fetch_failed()
-    allowed = [ipaddress.ip_network(n) for n in getattr(settings, "AVATAR_FETCH_ALLOWED_NETS", [])]
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
@@ -68,9 +68,8 @@ def _resolve_public(url: str) -> tuple[str, str, int]:
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     if not addresses:
         raise _fetch_failed()
-    for address in addresses:
-        if not address.is_global and not any(address in net for net in allowed):
-            raise _fetch_failed()
+    if not all(address_allowed(address) for address in addresses):
+        raise _fetch_failed()
     return parts.scheme, str(addresses[0]), port
 
 
@@ -133,7 +132,11 @@ def _fetch(url: str) -> bytes:
 
 def avatar_check(*, url: str) -> tuple[int, int]:
     """Fetch `url` and check it is a square image of an allowed size; returns its size."""
-    body = _fetch(url)
+    try:
+        with outbound_guard():  # and checked again at connect time (core.outbound)
+            body = _fetch(url)
+    except requests.RequestException:
+        raise _fetch_failed() from None
     try:
         with Image.open(io.BytesIO(body)) as img:
             width, height = img.size

@@ -97,16 +97,25 @@ def registration_submit_phone(
         reg.error = exc.message[:255]
         reg.completed_at = timezone.now()
     except NotSent as exc:  # certainly never reached the vendor
-        Registration.objects.filter(pk=reg.pk).update(
-            state=Registration.State.FAILED,
-            error=unavailable_message(exc)[:255],
-            completed_at=timezone.now(),
-        )
+        reg.state = Registration.State.FAILED
+        reg.error = unavailable_message(exc)[:255]
+        reg.completed_at = timezone.now()
+        _save_submitted(reg)
         raise RegistrationError(unavailable_message(exc) + " " + _("Try again.")) from exc
     except UpstreamUnavailable as exc:
         reg.error = unavailable_message(exc)[:255]
-    reg.save(update_fields=["task_id", "state", "error", "completed_at", "updated_at"])
+    _save_submitted(reg)
     return reg
+
+
+def _save_submitted(reg: Registration) -> None:
+    """Record what submitPhone answered; a refusal is a finished registration (outbox)."""
+    with transaction.atomic():
+        reg.save(update_fields=["task_id", "state", "error", "completed_at", "updated_at"])
+        if reg.state == Registration.State.FAILED:
+            from notify.hooks import registration_finished
+
+            registration_finished(registration=reg)  # the outbox (notify)
 
 
 def registration_submit_code(*, actor: Any, registration: Registration, code: str) -> Registration:

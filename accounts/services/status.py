@@ -206,9 +206,10 @@ def _presence_update(records: Sequence[PresenceLike], received_at: datetime) -> 
                    AND (a.last_event_received_at IS NULL
                         OR a.last_event_received_at <= %s)))
     """  # noqa: S608 - table names from _meta; values are bound
+    sql = _with_changes(sql, table, "v.whatsapp")
     with connection.cursor() as cursor:
         cursor.execute(sql, [received_at, *rows, received_at])
-        return max(cursor.rowcount, 0)
+        return _changes_emit(cursor.fetchall())
 
 
 Delivery = tuple[int | None, datetime, Sequence[PresenceLike]]
@@ -356,13 +357,38 @@ def _presence_update_many(newest: Sequence[tuple[PresenceLike, datetime]]) -> in
                    AND (a.last_event_received_at IS NULL
                         OR a.last_event_received_at <= v.r)))
     """  # noqa: S608 - table names from _meta; values are bound
+    sql = _with_changes(sql, table, "v.w")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {table} WHERE whatsapp = ANY(%s) ORDER BY whatsapp FOR UPDATE",  # noqa: S608
             [[rec.whatsapp for rec, _at in newest]],
         )
         cursor.execute(sql, [_json_rows(rows)])
-        return max(cursor.rowcount, 0)
+        return _changes_emit(cursor.fetchall())
+
+
+# The outbox (notify, issue 17): the presence UPDATEs join the row as it was ("o") and
+# return old and new values, so the events are written in the same transaction.
+_CHANGE_COLUMNS = """
+    RETURNING a.whatsapp, o.status, o.presence_status, o.detail_status, o.online_status,
+        a.status, a.online_status, a.presence_status, a.detail_status, a.reason_code,
+        a.reason, a.agent_account, a.platform, a.last_event_at
+"""
+
+
+def _with_changes(sql: str, table: str, key: str) -> str:
+    head, where = sql.rsplit("WHERE a.whatsapp = ", 1)
+    return (
+        f"{head}JOIN {table} AS o ON o.whatsapp = {key}\n"
+        f"        WHERE a.id = o.id AND a.whatsapp = {where}{_CHANGE_COLUMNS}"
+    )
+
+
+def _changes_emit(rows: Sequence[Sequence[Any]], source: str = "presence") -> int:
+    from notify.hooks import AccountChange, account_changes
+
+    account_changes(changes=[AccountChange(*row) for row in rows], source=source)
+    return len(rows)
 
 
 def sync_reason_words(reason: str) -> tuple[str, str]:
@@ -396,15 +422,17 @@ def account_status_apply(
         accounts_ensure(numbers=[whatsapp])
         table = WhatsAppAccount._meta.db_table
         sql = f"""
-            UPDATE {table} SET status = %s, online_status = %s, online_status_at = %s,
+            UPDATE {table} AS a SET status = %s, online_status = %s, online_status_at = %s,
                 reason_code = %s, reason = %s, updated_at = now()
-            WHERE whatsapp = %s AND (online_status_at IS NULL OR online_status_at <= %s)
+            FROM (SELECT * FROM {table} WHERE whatsapp = %s FOR UPDATE) AS o
+            WHERE a.id = o.id AND (a.online_status_at IS NULL OR a.online_status_at <= %s)
+            {_CHANGE_COLUMNS}
         """  # noqa: S608 - table name from _meta; values are bound
         with connection.cursor() as cursor:
             cursor.execute(
                 sql, [status, online_status, received_at, code, words, whatsapp, received_at]
             )
-            return cursor.rowcount > 0
+            return _changes_emit(cursor.fetchall(), source="account_status") > 0
 
 
 def _phone_candidates(phone: str) -> list[str]:
@@ -481,6 +509,9 @@ def registration_result_apply(
                     reg.completed_at = received_at
                     reg.save(update_fields=["state", "error", "completed_at", "updated_at"])
                     changed = True
+                    from notify.hooks import registration_finished
+
+                    registration_finished(registration=reg)  # the outbox (notify)
         created = False
         if ok:
             created = (

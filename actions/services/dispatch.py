@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, Lane, State
 from actions.services import config
+from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
 from upstream.types import ActionItem
@@ -171,6 +172,8 @@ def _finish(
             done += Action.objects.filter(
                 pk=c.id, state=State.SENDING, attempt_id=c.attempt_id
             ).update(**fields)
+        if state in (State.FAILED, State.UNKNOWN):
+            actions_finished(ids=[c.id for c in chunk], finished_at=now)  # the outbox (notify)
         Lane.objects.filter(id__in={c.lane_id for c in chunk}).update(next_allowed_at=lane_next)
     return done
 

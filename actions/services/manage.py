@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, Lane, State
 from core.audit import audit_record
+from notify.hooks import actions_finished
 
 
 class NotAllowedNow(Exception):
@@ -35,6 +36,7 @@ def action_cancel(*, user: Any, action: Action) -> Action:
                 _("Only queued actions can be cancelled; this one is %(state)s.")
                 % {"state": Action.objects.get(pk=action.pk).get_state_display()}
             )
+        actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
         audit_record(
             actor=user,
             action="actions.cancel",
@@ -115,6 +117,7 @@ def action_mark_failed(*, user: Any, action: Action, note: str = "") -> Action:
         )
         if not updated:
             raise NotAllowedNow(_("Only actions in the unknown state can be marked failed."))
+        actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
         audit_record(
             actor=user,
             action="actions.mark_failed",

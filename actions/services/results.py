@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ExecuteStatus, Lane, State
 from actions.services import config
+from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable
 from upstream.types import ActionResult
@@ -121,6 +122,8 @@ def apply_results(pairs: Sequence[tuple[int, ActionResult | None]]) -> dict[str,
                 ),
                 updated_at=now,
             )
+        finished = [pk for pks in (*ok_by_time.values(), *failed.values()) for pk in pks]
+        actions_finished(ids=finished, finished_at=now)  # the outbox (notify)
         for status, pks in pending.items():
             Action.objects.filter(pk__in=pks, state=State.SENT).update(
                 seen_by_vendor=True,
@@ -152,9 +155,11 @@ def expire_overdue(*, now: datetime | None = None) -> int:
                 "No result from the vendor by %(deadline)s: it never reported this callback "
                 "id, so whether the chat opened is unknown."
             ) % {"deadline": deadline}
-        done += Action.objects.filter(pk=action.pk, state=State.SENT).update(
-            state=state, reason=reason, finished_at=now, updated_at=now
-        )
+        with transaction.atomic():
+            done += Action.objects.filter(pk=action.pk, state=State.SENT).update(
+                state=state, reason=reason, finished_at=now, updated_at=now
+            )
+            actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
     return done
 
 
@@ -233,6 +238,7 @@ def sweep_stuck(*, now: datetime | None = None) -> int:
         done = Action.objects.filter(
             id__in=[s[0] for s in stuck], state=State.SENDING, claimed_at__lt=cutoff
         ).update(state=State.UNKNOWN, reason=reason, finished_at=now, updated_at=now)
+        actions_finished(ids=[s[0] for s in stuck], finished_at=now)  # the outbox (notify)
         Lane.objects.filter(id__in={s[1] for s in stuck}).update(
             next_allowed_at=Greatest(F("next_allowed_at"), now + config.lane_interval())
         )

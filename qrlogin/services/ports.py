@@ -148,7 +148,12 @@ def ports_refresh() -> PortQuota:
     quota = operations.select_cloud_port()
     stored = port_quota_store(current_port=quota.current_port, max_port=quota.max_port)
     asked_at = timezone.now()
-    cloud_ports_store(ports=operations.select_cloud_port_detail(), seen_at=asked_at)
+    ports = operations.select_cloud_port_detail()
+    with transaction.atomic():
+        cloud_ports_store(ports=ports, seen_at=asked_at)
+        from notify.services.watch import quota_check
+
+        quota_check(quota=stored)  # names the accounts at risk (notify: alert, event)
     return stored
 
 

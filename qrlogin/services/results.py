@@ -26,6 +26,7 @@ from django.db.models import Q
 
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.status import accounts_ensure
+from notify.hooks import qr_session_finished, scan_task_finished
 from qrlogin.models import CloudPort, QrSession, ScanTask
 
 FINAL = (QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED)
@@ -78,6 +79,7 @@ def qr_login_result_apply(
                     update_fields=["state", "finished_at", "whatsapp", "reason_code", "reason"]
                 )
                 changed = True
+                qr_session_finished(session=session)  # the outbox (notify)
         if ok and whatsapp:
             accounts_ensure(numbers=[whatsapp])
             # The port row is keyed by selectCloudPortDetail's id; when the vendor's QR id is
@@ -167,4 +169,6 @@ def scan_task_status_apply(
                 )
                 agent = Agent.objects.filter(user_id__in=creator).first()
             _link_agent(whatsapp, agent)
+        if changed and _STAGE.get(task_status, 2) == 2:
+            scan_task_finished(task_id=task_id)  # the outbox (notify)
     return ScanOutcome(found=found, changed=changed)

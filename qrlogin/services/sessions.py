@@ -16,6 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from core.access import can
 from core.crypto import Secret
 from core.roles import Cap
+from notify.hooks import qr_session_finished
 from qrlogin import conf
 from qrlogin.errors import explain
 from qrlogin.models import FINAL_STATES, QrSession
@@ -54,7 +56,9 @@ def _fail(session: QrSession, *, code: str, words: str) -> None:
     session.reason = words[:255]
     session.qr_string = ""
     session.finished_at = timezone.now()
-    session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
+    with transaction.atomic():
+        session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
+        qr_session_finished(session=session)  # the outbox (notify)
 
 
 class TooManyOpen(Exception):
@@ -200,16 +204,18 @@ def qr_session_expire(*, session: QrSession) -> bool:
     port itself when its lock ends (seed: "if unused ... the port is released"); the seed
     has no release call to make."""
     now = timezone.now()
-    changed = QrSession.objects.filter(pk=session.pk, state__in=OPEN_STATES).update(
-        state=QrSession.State.EXPIRED,
-        reason_code="",
-        reason=expired_words(),
-        qr_string="",
-        finished_at=now,
-        next_poll_at=now,  # one more look: the phone may have scanned, unreported
-    )
-    if changed:
-        session.refresh_from_db()
+    with transaction.atomic():
+        changed = QrSession.objects.filter(pk=session.pk, state__in=OPEN_STATES).update(
+            state=QrSession.State.EXPIRED,
+            reason_code="",
+            reason=expired_words(),
+            qr_string="",
+            finished_at=now,
+            next_poll_at=now,  # one more look: the phone may have scanned, unreported
+        )
+        if changed:
+            session.refresh_from_db()
+            qr_session_finished(session=session)  # the outbox (notify)
     return bool(changed)
 
 
@@ -243,14 +249,22 @@ def qr_session_expire_if_due(*, session: QrSession) -> bool:
 def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
     """The beat sweep: every open session whose port lock has ended becomes expired."""
     now = now or timezone.now()
-    return QrSession.objects.filter(Q(state__in=OPEN_STATES) & Q(locked_until__lte=now)).update(
-        state=QrSession.State.EXPIRED,
-        reason_code="",
-        reason=expired_words(),
-        qr_string="",
-        finished_at=now,
-        next_poll_at=now,  # one more look: the phone may have scanned, unreported
-    )
+    with transaction.atomic():
+        due = QrSession.objects.select_for_update(skip_locked=True).filter(
+            Q(state__in=OPEN_STATES) & Q(locked_until__lte=now)
+        )
+        ids = list(due.values_list("pk", flat=True))
+        count = QrSession.objects.filter(pk__in=ids, state__in=OPEN_STATES).update(
+            state=QrSession.State.EXPIRED,
+            reason_code="",
+            reason=expired_words(),
+            qr_string="",
+            finished_at=now,
+            next_poll_at=now,  # one more look: the phone may have scanned, unreported
+        )
+        for session in QrSession.objects.filter(pk__in=ids, finished_at=now):
+            qr_session_finished(session=session)  # the outbox (notify)
+    return count
 
 
 def qr_session_fetch_info(*, session: QrSession) -> QrSession:
@@ -338,13 +352,17 @@ def qr_session_poll_result(*, session: QrSession) -> str:
             return "waiting"
         QrSession.objects.filter(pk=session.pk).update(next_poll_at=None)
         if session.locked_until and now < session.locked_until - LOCK_END_TOLERANCE:
-            failed = QrSession.objects.filter(pk=session.pk, state__in=OPEN_STATES).update(
-                state=QrSession.State.FAILED,
-                reason_code=code,
-                reason=words[:255],
-                qr_string="",
-                finished_at=now,
-            )
+            with transaction.atomic():
+                failed = QrSession.objects.filter(pk=session.pk, state__in=OPEN_STATES).update(
+                    state=QrSession.State.FAILED,
+                    reason_code=code,
+                    reason=words[:255],
+                    qr_string="",
+                    finished_at=now,
+                )
+                if failed:
+                    session.refresh_from_db()
+                    qr_session_finished(session=session)  # the outbox (notify)
             if failed:
                 log.info("QR session %s: port released before its lock ended", session.pk)
                 return "failed"

@@ -1,0 +1,144 @@
+"""The outbound guard: connections to addresses that someone typed in (event subscription
+URLs, alert channel URLs, avatar URLs) may only reach public internet addresses.
+
+The check runs at connect time, on the address the socket is about to connect to (a
+`socket.connect` audit hook, PEP 578), so a host name that resolves to a public address
+when the URL is saved and to 127.0.0.1 when it is used (DNS rebinding), a redirect to an
+internal host, or an Apprise plugin that opens its own SMTP or HTTP connection is refused
+all the same. Loopback, private, link-local (cloud metadata), shared, multicast and
+reserved addresses are refused unless they fall in `OUTBOUND_ALLOWED_NETS` (an intranet
+deployment, or a test's local sink). `AVATAR_FETCH_ALLOWED_NETS` is still honoured as an
+older name for the same list.
+
+Usage::
+
+    with outbound_guard():
+        requests.post(url, ...)   # raises OutboundRefused (from socket.connect)
+
+The guard is a context variable, so it follows the code into the threads Apprise starts
+(it copies the context), and nothing else in the process (the database, Redis, the
+vendor client) is affected.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class OutboundRefused(ConnectionError):
+    """A connection to a non-public address was refused by the outbound guard.
+
+    A ConnectionError (an OSError), so HTTP clients treat it as a failed connection and
+    give up on that address; `refusals()` tells the caller why."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"outbound connection to {address} refused (not a public address)")
+        self.address = address
+
+
+@dataclass
+class _Guard:
+    refused: list[str] = field(default_factory=list)
+
+
+_ACTIVE: contextvars.ContextVar[_Guard | None] = contextvars.ContextVar(
+    "outbound_guard", default=None
+)
+_installed = False
+_install_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _networks(spec: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in spec if n.strip())
+
+
+def allowed_networks() -> tuple[IPNetwork, ...]:
+    spec = [
+        *getattr(settings, "OUTBOUND_ALLOWED_NETS", []),
+        *getattr(settings, "AVATAR_FETCH_ALLOWED_NETS", []),
+    ]
+    return _networks(tuple(spec))
+
+
+def address_allowed(address: str | IPAddress) -> bool:
+    """Public addresses, and those in OUTBOUND_ALLOWED_NETS."""
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in allowed_networks() if net.version == ip.version):
+        return True
+    return ip.is_global and not ip.is_multicast
+
+
+def _resolved(host: str, port: int) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host.split("%", 1)[0]))]
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event != "socket.connect":
+        return
+    guard = _ACTIVE.get()
+    if guard is None:
+        return
+    sock, address = args
+    if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6):
+        # A Unix socket names a file, not a network peer: never allowed under the guard.
+        guard.refused.append(str(address))
+        raise OutboundRefused(str(address))
+    host, port = str(address[0]), int(address[1])
+    for ip in _resolved(host, port):
+        if not address_allowed(ip):
+            guard.refused.append(ip)
+            raise OutboundRefused(ip)
+
+
+def install() -> None:
+    """Register the audit hook once per process (hooks cannot be removed; it does nothing
+    outside `outbound_guard()`)."""
+    global _installed
+    with _install_lock:
+        if not _installed:
+            sys.addaudithook(_audit)
+            _installed = True
+
+
+@contextmanager
+def outbound_guard() -> Iterator[_Guard]:
+    """Refuse connections to non-public addresses made inside the block (by this thread,
+    and by threads started with a copy of its context)."""
+    install()
+    guard = _Guard()
+    token = _ACTIVE.set(guard)
+    try:
+        yield guard
+    finally:
+        _ACTIVE.reset(token)
+
+
+def host_allowed(host: str, port: int) -> bool:
+    """A save-time courtesy check (the connect-time guard is the real one): does `host`
+    resolve only to allowed addresses? Unresolvable hosts are let through here."""
+    try:
+        return all(address_allowed(ip) for ip in _resolved(host, port))
+    except (OSError, ValueError):
+        return True

@@ -1,0 +1,1 @@
+"""Services of the notify app: events (outbox, subscriptions, deliveries) and alerts."""
