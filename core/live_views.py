@@ -1,0 +1,75 @@
+"""The live stream: Server-Sent Events for the signed-in user (see core/live.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from core import live
+from core.roles import Cap
+
+PING_SECONDS = 15.0
+
+
+def _caps(user: object) -> frozenset[str]:
+    return frozenset(c.value for c in Cap if getattr(user, "has_perm")(f"core.{c.value}"))
+
+
+def _since(request: HttpRequest) -> float | None:
+    try:
+        value = float(request.GET.get("since", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _message(events: list[str]) -> str:
+    return "".join(f"event: {name}\ndata: {name}\n\n" for name in events)
+
+
+async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
+    coalesce = float(getattr(settings, "LIVE_COALESCE_SECONDS", 0.2))
+    try:
+        # Reconnect after 2 s; a first comment so proxies pass the headers at once.
+        yield "retry: 2000\n: open\n\n"
+        while True:
+            try:
+                first = await asyncio.wait_for(sub.queue.get(), PING_SECONDS)
+            except TimeoutError:
+                yield ": ping\n\n"
+                continue
+            if coalesce:
+                await asyncio.sleep(coalesce)  # several changes close together: one write
+            names = dict.fromkeys(first)
+            while not sub.queue.empty():
+                names.update(dict.fromkeys(sub.queue.get_nowait()))
+            if sub.overflowed:
+                sub.overflowed = False
+                names = {live.RESYNC: None}
+            yield _message(list(names))
+    finally:
+        hub.unsubscribe(sub)
+
+
+@require_GET
+async def stream(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=403)
+    if not isinstance(request, ASGIRequest):
+        # A WSGI server cannot hold the stream open: 204 tells EventSource not to retry,
+        # and the pages poll instead.
+        return HttpResponse(status=204)
+    caps = await sync_to_async(_caps)(user)
+    hub = live.hub()
+    sub = hub.subscribe(user_id=user.pk, caps=caps, since=_since(request))
+    response = StreamingHttpResponse(_events(sub, hub), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache, no-store"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
