@@ -90,12 +90,27 @@ def job_changed(*, job_id: int, owner: int | None) -> None:
     live_publish(events=[f"job-{job_id}", "jobs"], owners=[owner])
 
 
-def actions_changed(
-    *, action_ids: Iterable[int], batch_ids: Iterable[int | None] = (), owners: Iterable[int | None]
-) -> None:
-    events = [f"action-{i}" for i in action_ids]
-    events += [f"batch-{b}" for b in batch_ids if b]
-    live_publish(events=[*events, "lanes", "actions"], owners=owners, cap=Cap.MANAGE_ACTIONS)
+def actions_changed(*, action_ids: Iterable[int]) -> None:
+    """Open-chat actions changed state: their detail, their batch, the lanes and lists.
+    An action is the agent's (its agent account's user); a batch also its creator's."""
+    from actions.models import Action
+
+    ids = sorted(set(action_ids))
+    if not ids:
+        return
+    rows = Action.objects.filter(pk__in=ids).values_list(
+        "id", "batch_id", "agent__user_id", "batch__created_by_id"
+    )
+    by_owner: dict[int | None, list[str]] = {}
+    batches: dict[int, set[int | None]] = {}
+    for pk, batch_id, agent_user, batch_owner in rows:
+        by_owner.setdefault(agent_user, []).append(f"action-{pk}")
+        if batch_id:
+            batches.setdefault(batch_id, set()).update({agent_user, batch_owner})
+    for owner, events in by_owner.items():
+        live_publish(events=[*events, "lanes", "actions"], owners=[owner], cap=Cap.MANAGE_ACTIONS)
+    for batch_id, owners in batches.items():
+        live_publish(events=[f"batch-{batch_id}"], owners=owners, cap=Cap.MANAGE_ACTIONS)
 
 
 def qr_session_changed(*, session_id: int, owner: int | None) -> None:
@@ -106,8 +121,17 @@ def scan_task_changed(*, task_id: int, owner: int | None) -> None:
     live_publish(events=[f"task-{task_id}", "tasks"], owners=[owner])
 
 
+INBOX_NOTE = json.dumps({"e": ["inbox"], "u": [], "c": Cap.VIEW_INBOX.value})
+
+
 def inbox_changed() -> None:
+    """Webhook events were received or processed: the admins' inbox pages."""
     live_publish(events=["inbox"], cap=Cap.VIEW_INBOX)
+
+
+def inbox_notify_args() -> tuple[str, str]:
+    """(channel, payload) for a `pg_notify(%s, %s)` in the receiver's own INSERT."""
+    return CHANNEL, INBOX_NOTE
 
 
 # --- listening (one per process and event loop) -----------------------------------

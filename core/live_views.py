@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -17,8 +18,8 @@ from core.roles import Cap
 PING_SECONDS = 15.0
 
 
-def _caps(user: object) -> frozenset[str]:
-    return frozenset(c.value for c in Cap if getattr(user, "has_perm")(f"core.{c.value}"))
+def _caps(user: Any) -> frozenset[str]:
+    return frozenset(c.value for c in Cap if user.has_perm(f"core.{c.value}"))
 
 
 def _since(request: HttpRequest) -> float | None:

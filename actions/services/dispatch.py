@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, Lane, State
 from actions.services import config
+from core import live
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
 from upstream.types import ActionItem
@@ -128,6 +129,7 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, params)
         rows = cursor.fetchall()
+        live.actions_changed(action_ids=[r[0] for r in rows])
     return [
         Claimed(
             id=r[0],
@@ -180,6 +182,7 @@ def _finish(
                 pk=c.id, state=State.SENDING, attempt_id=c.attempt_id
             ).update(**fields)
         Lane.objects.filter(id__in={c.lane_id for c in chunk}).update(next_allowed_at=lane_next)
+        live.actions_changed(action_ids=[c.id for c in chunk])
     return done
 
 
@@ -215,6 +218,7 @@ def _record_sent(
             "UPDATE actions_lane SET next_allowed_at = %s WHERE id = ANY(%s)",
             [lane_next, sorted({c.lane_id for c in chunk})],
         )
+        live.actions_changed(action_ids=[c.id for c in chunk])
     return done
 
 

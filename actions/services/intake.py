@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
+from core import live
 from core.access import agent_for_user, can
 from core.audit import audit_record
 from core.roles import Cap
@@ -290,6 +291,7 @@ def actions_queue(
                 target_id=str(batch.pk if batch else created[0].pk),
                 after={"count": len(created), "pairs": len(lanes)},
             )
+        live.actions_changed(action_ids=[a.pk for a in created])
         wake_dispatcher()
     return created
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ExecuteStatus, Lane, State
 from actions.services import config
+from core import live
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable
 from upstream.types import ActionResult
@@ -128,6 +129,7 @@ def apply_results(pairs: Sequence[tuple[int, ActionResult | None]]) -> dict[str,
                 reason=_("The vendor has not executed it yet; checking again."),
                 updated_at=now,
             )
+        live.actions_changed(action_ids=[pk for pk, result in pairs if result is not None])
     return done
 
 
@@ -152,9 +154,12 @@ def expire_overdue(*, now: datetime | None = None) -> int:
                 "No result from the vendor by %(deadline)s: it never reported this callback "
                 "id, so whether the chat opened is unknown."
             ) % {"deadline": deadline}
-        done += Action.objects.filter(pk=action.pk, state=State.SENT).update(
+        changed = Action.objects.filter(pk=action.pk, state=State.SENT).update(
             state=state, reason=reason, finished_at=now, updated_at=now
         )
+        if changed:
+            live.actions_changed(action_ids=[action.pk])
+        done += changed
     return done
 
 
@@ -236,6 +241,7 @@ def sweep_stuck(*, now: datetime | None = None) -> int:
         Lane.objects.filter(id__in={s[1] for s in stuck}).update(
             next_allowed_at=Greatest(F("next_allowed_at"), now + config.lane_interval())
         )
+        live.actions_changed(action_ids=[s[0] for s in stuck])
     if done:
         log.warning("actions: %d actions stuck in sending became unknown", done)
     return done

@@ -16,10 +16,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import live
 from core.crypto import Secret
 from qrlogin import conf
 from qrlogin.errors import explain
@@ -53,6 +55,7 @@ def _fail(session: QrSession, *, code: str, words: str) -> None:
     session.qr_string = ""
     session.finished_at = timezone.now()
     session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
+    live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
 
 
 def qr_session_start(
@@ -171,6 +174,7 @@ def qr_session_expire(*, session: QrSession) -> bool:
     )
     if changed:
         session.refresh_from_db()
+        live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return bool(changed)
 
 
@@ -197,6 +201,7 @@ def qr_session_expire_if_due(*, session: QrSession) -> bool:
         ).update(state=QrSession.State.EXPIRED, reason=expired_words(), qr_string="")
         if changed:
             session.refresh_from_db()
+            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
         return bool(changed)
     return False
 
@@ -204,14 +209,20 @@ def qr_session_expire_if_due(*, session: QrSession) -> bool:
 def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
     """The beat sweep: every open session whose port lock has ended becomes expired."""
     now = now or timezone.now()
-    return QrSession.objects.filter(Q(state__in=OPEN_STATES) & Q(locked_until__lte=now)).update(
-        state=QrSession.State.EXPIRED,
-        reason_code="",
-        reason=expired_words(),
-        qr_string="",
-        finished_at=now,
-        next_poll_at=now,  # one more look: the phone may have scanned, unreported
-    )
+    due = QrSession.objects.filter(Q(state__in=OPEN_STATES) & Q(locked_until__lte=now))
+    with transaction.atomic():
+        expired = list(due.select_for_update().values_list("pk", "created_by_id"))
+        changed = QrSession.objects.filter(pk__in=[pk for pk, _o in expired]).update(
+            state=QrSession.State.EXPIRED,
+            reason_code="",
+            reason=expired_words(),
+            qr_string="",
+            finished_at=now,
+            next_poll_at=now,  # one more look: the phone may have scanned, unreported
+        )
+        for pk, owner in expired:
+            live.qr_session_changed(session_id=pk, owner=owner)
+    return changed
 
 
 def qr_session_fetch_info(*, session: QrSession) -> QrSession:
@@ -307,6 +318,7 @@ def qr_session_poll_result(*, session: QrSession) -> str:
                 finished_at=now,
             )
             if failed:
+                live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
                 log.info("QR session %s: port released before its lock ended", session.pk)
                 return "failed"
         return "released"
