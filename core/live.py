@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from core.roles import Cap
 
@@ -84,6 +84,9 @@ def accounts_changed(*, whatsapps: Iterable[str]) -> None:
             by_owner.setdefault(owner, []).append(number)
     for owner, group in by_owner.items():
         live_publish(events=["fleet", *(f"account-{n}" for n in group)], owners=[owner])
+    from accounts.selectors import account_state_counts_stale
+
+    transaction.on_commit(account_state_counts_stale)
 
 
 def job_changed(*, job_id: int, owner: int | None) -> None:
