@@ -209,6 +209,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Live updates: changes within this window go to a page in one write (core/live_views.py).
+LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.2)
+
 # --- DRF ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

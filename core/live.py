@@ -82,8 +82,8 @@ def accounts_changed(*, whatsapps: Iterable[str]) -> None:
         rows = WhatsAppAccount.objects.filter(whatsapp__in=numbers[start : start + 5000])
         for number, owner in rows.values_list("whatsapp", "agent__user_id"):
             by_owner.setdefault(owner, []).append(number)
-    for owner, group in by_owner.items():
-        live_publish(events=["fleet", *(f"account-{n}" for n in group)], owners=[owner])
+    for who, group in by_owner.items():
+        live_publish(events=["fleet", *(f"account-{n}" for n in group)], owners=[who])
     from accounts.selectors import account_state_counts_stale
 
     transaction.on_commit(account_state_counts_stale)

@@ -59,7 +59,7 @@ async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
 
 
 @require_GET
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=403)
