@@ -9,6 +9,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -58,18 +59,31 @@ async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
         hub.unsubscribe(sub)
 
 
+def _audience(request: HttpRequest) -> tuple[int, frozenset[str]] | None:
+    """Who is asking, and what they may hear. The request's database connection is closed
+    here: an open stream lasts for hours and must not hold one (500 pages would be 500
+    connections); the hub's one LISTEN connection serves them all."""
+    try:
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        return user.pk, _caps(user)
+    finally:
+        connections.close_all()
+
+
 @require_GET
 async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = await request.auser()
-    if not user.is_authenticated:
+    audience = await sync_to_async(_audience)(request)
+    if audience is None:
         return HttpResponse(status=403)
     if not isinstance(request, ASGIRequest):
         # A WSGI server cannot hold the stream open: 204 tells EventSource not to retry,
         # and the pages poll instead.
         return HttpResponse(status=204)
-    caps = await sync_to_async(_caps)(user)
+    user_id, caps = audience
     hub = live.hub()
-    sub = hub.subscribe(user_id=user.pk, caps=caps, since=_since(request))
+    sub = hub.subscribe(user_id=user_id, caps=caps, since=_since(request))
     response = StreamingHttpResponse(_events(sub, hub), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
