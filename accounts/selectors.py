@@ -246,9 +246,23 @@ def _scope_key(visible: QuerySet[WhatsAppAccount]) -> str:
     return hashlib.sha256(str(visible.query).encode()).hexdigest()[:24]
 
 
+COUNTS_GENERATION = "accounts:counts:gen"
+
+
+def account_state_counts_stale() -> None:
+    """Accounts changed: the tiles' cached counts are recomputed on their next read (the
+    live pages refresh their tiles right after). Called on commit, so a read between the
+    change and its commit cannot cache the old figures under the new generation."""
+    try:
+        cache.incr(COUNTS_GENERATION)
+    except ValueError:  # not set yet (or evicted)
+        cache.set(COUNTS_GENERATION, 1, None)
+
+
 def account_state_counts(*, visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:
-    """The tiles: one aggregate, cached for COUNTS_TTL seconds per scope."""
-    key = f"accounts:counts:{_scope_key(visible)}"
+    """The tiles: one aggregate, cached for COUNTS_TTL seconds per scope and generation."""
+    generation = cache.get(COUNTS_GENERATION, 0)
+    key = f"accounts:counts:{generation}:{_scope_key(visible)}"
     counts = cache.get(key)
     if counts is None:
         counts = _state_counts(visible)

@@ -83,6 +83,18 @@ def _selected_accounts(request: AuthedRequest) -> list[WhatsAppAccount]:
 @require_GET
 def account_list(request: AuthedRequest) -> HttpResponse:
     visible = accounts_visible_to(request.user)
+    if request.htmx and request.GET.get("part") == "counts":  # live tiles
+        counts = selectors.account_state_counts(visible=visible)
+        return render(request, "accounts/list.html#counts", {"counts": counts})
+    if request.htmx and "row" in request.GET:  # one live row: empty once it is not visible
+        one = selectors.account_list(
+            visible=visible.filter(whatsapp=request.GET["row"]),
+            filters=selectors.FleetFilters(),
+            cursor=None,
+        )
+        if not one.rows:
+            return HttpResponse("")
+        return render(request, "accounts/list.html#row", {"a": one.rows[0]})
     choices = selectors.fleet_choices(visible=visible, everything=sees_everything(request.user))
     form = FleetFilterForm(request.GET or None)
     filters = form.filters() if request.GET else selectors.FleetFilters()
@@ -376,6 +388,9 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         else [],
         "detail_codes": list(DetailStatus),
     }
+    part = request.GET.get("part")
+    if request.htmx and part in ("badges", "facts"):  # live parts
+        return render(request, f"accounts/detail.html#{part}", context)
     return _page(request, "accounts/detail.html", "events", context)
 
 

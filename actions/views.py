@@ -233,7 +233,10 @@ def _own_draft(request: AuthedRequest, pk: int) -> ActionBatch:
 @require_GET
 def action_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     action = selectors.action_get(request.user, pk)
-    return render(request, "actions/detail.html", {"action": action, "fail_form": MarkFailedForm()})
+    context = {"action": action, "fail_form": MarkFailedForm()}
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        return render(request, "actions/detail.html#live", context)  # the live refresh
+    return render(request, "actions/detail.html", context)
 
 
 def _manual(request: AuthedRequest, pk: int, what: str) -> HttpResponse:
@@ -278,6 +281,8 @@ def action_mark_failed(request: AuthedRequest, pk: int) -> HttpResponse:
 def lane_list(request: AuthedRequest) -> HttpResponse:
     lanes = selectors.lane_list(request.user).order_by("agent_account", "whatsapp")
     page = Paginator(lanes, 100).get_page(request.GET.get("page"))
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        return render(request, "actions/lanes.html#live", {"page": page})  # the live refresh
     return render(request, "actions/lanes.html", {"page": page})
 
 

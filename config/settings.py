@@ -251,6 +251,9 @@ CSP_REPORT_RATE = env.int("CSP_REPORT_RATE", default=20)
 CSP_REPORT_MAX_ROWS = env.int("CSP_REPORT_MAX_ROWS", default=1000)
 CSP_REPORT_RETENTION_DAYS = env.int("CSP_REPORT_RETENTION_DAYS", default=30)
 
+# Live updates: changes within this window go to a page in one write (core/live_views.py).
+LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.2)
+
 # --- DRF ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.http import HttpRequest
@@ -56,4 +57,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if matches:
         max(matches, key=lambda i: len(str(i["url"])))["active"] = True
-    return {"nav_items": items, "user_role": role_of(user)}
+    # The live stream (core/live.py) replays from a little before this render.
+    live_url = f"{reverse('live')}?since={time.time() - 2.0:.3f}"
+    return {"nav_items": items, "user_role": role_of(user), "live_url": live_url}

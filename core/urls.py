@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import audit_views, metrics_views, token_views, views
+from core import audit_views, live_views, metrics_views, token_views, views
 from core.forms import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("health/", views.health_page, name="health"),
+    path("live/", live_views.stream, name="live"),
     path("csp-report/", views.csp_report, name="csp-report"),
     path("metrics", metrics_views.metrics, name="metrics"),
     path("audit/", audit_views.audit_log, name="audit"),

@@ -31,6 +31,8 @@ def home(request: AuthedRequest) -> HttpResponse:
         "webhook_lag": selectors.webhook_lag_seconds() if everything else None,
         "actions": selectors.action_queue_depth(request.user),
     }
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        return render(request, "core/home.html#live", context)  # the live refresh
     return render(request, "core/home.html", context)
 
 

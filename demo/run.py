@@ -45,7 +45,22 @@ def services() -> dict[str, list[str]]:
             "--churn",
             CHURN,
         ),
-        "web": _manage("runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"),
+        # ASGI (uvicorn), as in production: the pages' live stream needs it. One worker
+        # starts in about a second; static files come from WhiteNoise.
+        "web": [
+            PY,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(WEB_PORT),
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "3",
+        ],
         "worker": [
             PY,
             "-m",

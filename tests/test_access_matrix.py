@@ -307,6 +307,9 @@ MATRIX: dict[str, Door] = {
     # core
     "home": Door(LOGGED_IN),
     "healthz": Door(EVERYONE),
+    # The live stream: under the test client (not ASGI) a signed-in user gets 204 (read as
+    # 200 here) and pages poll; what a stream carries per user: core/tests/test_live.py.
+    "live": Door(e(403, 200, 200, 200, 200, 200)),
     "health": Door(ADMIN_ONLY),
     "csp-report": Door(same(405), post=same(204), data={"csp-report": {}}, json_body=True),
     "metrics": Door(same(403), client_kwargs={"REMOTE_ADDR": FAR_ADDRESS}),

@@ -30,6 +30,7 @@ from accounts.services.status import (
     presence_records_apply,
     registration_result_apply,
 )
+from core import live
 from core.audit import audit_record
 from core.logging import redact
 from qrlogin.services.results import qr_instance_link, qr_login_result_apply, scan_task_status_apply
@@ -127,11 +128,15 @@ def _insert_event(
     """One INSERT ... RETURNING id. In autocommit it is its own transaction (no BEGIN and
     COMMIT round trips); inside an outer atomic block it joins that block."""
     table = WebhookEvent._meta.db_table
+    # The admins' open inbox pages hear of it in the same statement (NOTIFY on commit).
     sql = f"""
-        INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
-            attempts, records, applied, rejected_records)
-        VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0, %s::jsonb)
-        RETURNING id
+        WITH ins AS (
+            INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
+                attempts, records, applied, rejected_records)
+            VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0, %s::jsonb)
+            RETURNING id
+        )
+        SELECT id, pg_notify(%s, %s) FROM ins
     """  # noqa: S608 - table name from _meta; values are bound
     params: list[Any] = [
         kind,
@@ -143,6 +148,7 @@ def _insert_event(
         error,
         records,
         json.dumps(rejected_records or [], ensure_ascii=False),
+        *live.inbox_notify_args(),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -410,6 +416,7 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
                 records=len(records),
                 error="",
             )
+            live.inbox_changed()
     except LostClaim:
         return ProcessOutcome("skipped")
     except (OperationalError, InterfaceError):
@@ -562,6 +569,7 @@ def _process_presence_batch(
                 deliveries=[(e.pk, e.received_at, r) for e, r in batch]
             )
             done = timezone.now()
+            live.inbox_changed()
             if batch:
                 with connection.cursor() as cursor:
                     cursor.execute(

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsAppAccount
+from core import live
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
 from upstream import operations
@@ -166,6 +167,7 @@ def _refresh_counts(job: BulkJob) -> None:
     )
     BulkJob.objects.filter(pk=job.pk).update(ok_count=agg["ok"], failed_count=agg["failed"])
     job.ok_count, job.failed_count = agg["ok"], agg["failed"]
+    live.job_changed(job_id=job.pk, owner=job.created_by_id)
 
 
 def _mark(
@@ -189,6 +191,7 @@ def _claim(job_id: int) -> BulkJob | None:
         return None
     if not claimed and job.state != BulkJob.State.RUNNING:
         return None  # finished, cancelled or still in preview
+    live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
 
 
@@ -216,6 +219,7 @@ def bulk_job_run(*, job_id: int) -> BulkJob | None:
         try:
             _run_chunk(job, chunk)
             delay = backoff
+            live.accounts_changed(whatsapps=[i.whatsapp for i in chunk])
         except UpstreamError as exc:
             _mark(chunk, BulkJobItem.State.FAILED, exc.message, only_pending=True)
         except UpstreamUnavailable as exc:
@@ -244,6 +248,7 @@ def bulk_job_run(*, job_id: int) -> BulkJob | None:
         from notify.hooks import job_finished
 
         job_finished(job=job)  # the outbox (notify)
+        live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
 
 

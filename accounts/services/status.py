@@ -31,6 +31,7 @@ from django.db import connection, transaction
 
 from accounts.choices import AccountType, SyncReason
 from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
+from core import live
 
 
 class PresenceLike(Protocol):
@@ -124,6 +125,8 @@ def presence_records_apply(
         created = accounts_ensure(numbers=(r.whatsapp for r in records))
         _agents_named(records)
         applied = _presence_update(_newest_per_account(records), received_at)
+        if inserted or applied or created:  # delivered to open pages on commit
+            live.accounts_changed(whatsapps=[r.whatsapp for r in records])
     return PresenceOutcome(inserted=inserted, applied=applied, created=created)
 
 
@@ -241,6 +244,7 @@ def presence_deliveries_apply(
             if cur is None or rank >= cur[0]:
                 best[rec.whatsapp] = (rank, rec, received_at)
     _presence_update_many([(rec, at) for _k, (_rank, rec, at) in sorted(best.items())])
+    live.accounts_changed(whatsapps=numbers)  # delivered to open pages on commit
     return inserted
 
 
@@ -432,7 +436,10 @@ def account_status_apply(
             cursor.execute(
                 sql, [status, online_status, received_at, code, words, whatsapp, received_at]
             )
-            return _changes_emit(cursor.fetchall(), source="account_status") > 0
+            changed = _changes_emit(cursor.fetchall(), source="account_status") > 0
+        if changed:
+            live.accounts_changed(whatsapps=[whatsapp])
+        return changed
 
 
 def _phone_candidates(phone: str) -> list[str]:

@@ -127,7 +127,7 @@ def test_job_progress_fragment_stops_polling_when_done(
     sup = client_for(people.supervisor)
     running = sup.get(f"/accounts/jobs/{job.pk}/", headers=HTMX)
     assert running.status_code == 200 and b"<html" not in running.content
-    assert b'hx-trigger="every 1s"' in running.content
+    assert f'hx-trigger="sse:job-{job.pk}, live-poll"'.encode() in running.content
     BulkJob.objects.filter(pk=job.pk).update(state="done")
     done = sup.get(f"/accounts/jobs/{job.pk}/", headers=HTMX)
     assert done.status_code == 286

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, Lane, State
 from actions.services import config
+from core import live
 from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
@@ -128,6 +129,7 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, params)
         rows = cursor.fetchall()
+        live.actions_changed(action_ids=[r[0] for r in rows])
     return [
         Claimed(
             id=r[0],
@@ -175,6 +177,7 @@ def _finish(
         if state in (State.FAILED, State.UNKNOWN):
             actions_finished(ids=[c.id for c in chunk], finished_at=now)  # the outbox (notify)
         Lane.objects.filter(id__in={c.lane_id for c in chunk}).update(next_allowed_at=lane_next)
+        live.actions_changed(action_ids=[c.id for c in chunk])
     return done
 
 
@@ -210,6 +213,7 @@ def _record_sent(
             "UPDATE actions_lane SET next_allowed_at = %s WHERE id = ANY(%s)",
             [lane_next, sorted({c.lane_id for c in chunk})],
         )
+        live.actions_changed(action_ids=[c.id for c in chunk])
     return done
 
 

@@ -18,6 +18,7 @@ from accounts.choices import DetailStatus, OnlineStatus, Presence
 from accounts.choices import label as code_label
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
+from core import live
 from core.access import accounts_visible_to, agent_for_user, can, sees_everything
 from core.audit import audit_record
 from core.roles import Cap
@@ -338,6 +339,7 @@ def actions_queue(
             target_id=str(batch.pk if batch else created[0].pk),
             after={"count": len(created), "pairs": len(lanes)},
         )
+        live.actions_changed(action_ids=[a.pk for a in created])
         wake_dispatcher()
     return created
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from actions.models import Action, Lane, State
+from core import live
 from core.audit import audit_record
 from notify.hooks import actions_finished
 
@@ -45,6 +46,7 @@ def action_cancel(*, user: Any, action: Action) -> Action:
             before={"state": State.QUEUED},
             after={"state": State.CANCELLED},
         )
+    live.actions_changed(action_ids=[action.pk])
     action.refresh_from_db()
     return action
 
@@ -66,6 +68,9 @@ def actions_cancel_queued(*, user: Any, batch_id: int) -> int:
                 target_type="action_batch",
                 target_id=str(batch_id),
                 after={"cancelled": count},
+            )
+            live.actions_changed(
+                action_ids=Action.objects.filter(batch_id=batch_id).values_list("id", flat=True)
             )
     return count
 
@@ -102,6 +107,7 @@ def action_resend(*, user: Any, action: Action) -> Action:
             after={"state": State.QUEUED},
         )
         wake_dispatcher()
+    live.actions_changed(action_ids=[action.pk])
     action.refresh_from_db()
     return action
 
@@ -126,6 +132,7 @@ def action_mark_failed(*, user: Any, action: Action, note: str = "") -> Action:
             before={"state": State.UNKNOWN, "reason": action.reason},
             after={"state": State.FAILED, "reason": reason[:500]},
         )
+    live.actions_changed(action_ids=[action.pk])
     action.refresh_from_db()
     return action
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ExecuteStatus, Lane, State
 from actions.services import config
+from core import live
 from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable
@@ -131,6 +132,7 @@ def apply_results(pairs: Sequence[tuple[int, ActionResult | None]]) -> dict[str,
                 reason=_("The vendor has not executed it yet; checking again."),
                 updated_at=now,
             )
+        live.actions_changed(action_ids=[pk for pk, result in pairs if result is not None])
     return done
 
 
@@ -156,10 +158,13 @@ def expire_overdue(*, now: datetime | None = None) -> int:
                 "id, so whether the chat opened is unknown."
             ) % {"deadline": deadline}
         with transaction.atomic():
-            done += Action.objects.filter(pk=action.pk, state=State.SENT).update(
+            changed = Action.objects.filter(pk=action.pk, state=State.SENT).update(
                 state=state, reason=reason, finished_at=now, updated_at=now
             )
-            actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
+            if changed:
+                actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
+                live.actions_changed(action_ids=[action.pk])
+        done += changed
     return done
 
 
@@ -242,6 +247,7 @@ def sweep_stuck(*, now: datetime | None = None) -> int:
         Lane.objects.filter(id__in={s[1] for s in stuck}).update(
             next_allowed_at=Greatest(F("next_allowed_at"), now + config.lane_interval())
         )
+        live.actions_changed(action_ids=[s[0] for s in stuck])
     if done:
         log.warning("actions: %d actions stuck in sending became unknown", done)
     return done

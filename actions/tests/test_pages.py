@@ -66,7 +66,7 @@ def test_batch_progress_polls_until_settled(people: Any) -> None:
     actions = queue_for(people, "alice01", n=3, batch=batch)
     client = client_for(people.agent)
     page = client.get(f"/actions/batches/{batch.pk}/").content.decode()
-    assert "<progress" in page and 'hx-trigger="every 1s"' in page
+    assert "<progress" in page and f'hx-trigger="sse:batch-{batch.pk}, live-poll"' in page
     fragment = client.get(f"/actions/batches/{batch.pk}/", HTTP_HX_REQUEST="true")
     assert fragment.status_code == 200 and "0 of 3 settled" in fragment.content.decode()
     Action.objects.filter(pk=actions[0].pk).update(state=State.SUCCEEDED)

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import live
 from core.access import can
 from core.crypto import Secret
 from core.roles import Cap
@@ -59,6 +60,7 @@ def _fail(session: QrSession, *, code: str, words: str) -> None:
     with transaction.atomic():
         session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
         qr_session_finished(session=session)  # the outbox (notify)
+        live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
 
 
 class TooManyOpen(Exception):
@@ -216,6 +218,7 @@ def qr_session_expire(*, session: QrSession) -> bool:
         if changed:
             session.refresh_from_db()
             qr_session_finished(session=session)  # the outbox (notify)
+            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return bool(changed)
 
 
@@ -242,6 +245,7 @@ def qr_session_expire_if_due(*, session: QrSession) -> bool:
         ).update(state=QrSession.State.EXPIRED, reason=expired_words(), qr_string="")
         if changed:
             session.refresh_from_db()
+            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
         return bool(changed)
     return False
 
@@ -253,7 +257,8 @@ def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
         due = QrSession.objects.select_for_update(skip_locked=True).filter(
             Q(state__in=OPEN_STATES) & Q(locked_until__lte=now)
         )
-        ids = list(due.values_list("pk", flat=True))
+        expired = list(due.values_list("pk", "created_by_id"))
+        ids = [pk for pk, _owner in expired]
         count = QrSession.objects.filter(pk__in=ids, state__in=OPEN_STATES).update(
             state=QrSession.State.EXPIRED,
             reason_code="",
@@ -264,6 +269,7 @@ def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
         )
         for session in QrSession.objects.filter(pk__in=ids, finished_at=now):
             qr_session_finished(session=session)  # the outbox (notify)
+            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return count
 
 
@@ -364,6 +370,7 @@ def qr_session_poll_result(*, session: QrSession) -> str:
                     session.refresh_from_db()
                     qr_session_finished(session=session)  # the outbox (notify)
             if failed:
+                live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
                 log.info("QR session %s: port released before its lock ended", session.pk)
                 return "failed"
         return "released"

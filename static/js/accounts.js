@@ -114,6 +114,18 @@
     });
   }
 
+  // The history table refreshed itself (live update): redraw the timeline with it.
+  function redrawTimeline(ev) {
+    if (!ev.target || ev.target.id !== "events") return;
+    document.querySelectorAll("canvas[data-timeline-url]").forEach(function (canvas) {
+      var chart = window.Chart && window.Chart.getChart ? window.Chart.getChart(canvas) : null;
+      if (chart) chart.destroy();
+      delete canvas.dataset.bound;
+      timelineChart(canvas);
+    });
+  }
+  document.addEventListener("htmx:afterSettle", redrawTimeline);
+
   function init(root) {
     bindSelection(root);
     (root.querySelectorAll ? root : document).querySelectorAll("canvas[data-timeline-url]").forEach(timelineChart);

@@ -1,9 +1,14 @@
-"""Every browser test also checks the Content-Security-Policy: Chromium posts each
+"""The browser tests' live server is ASGI (uvicorn in a thread), as in production, so the
+pages' live stream (Server-Sent Events) is served as users get it.
+
+Every browser test also checks the Content-Security-Policy: Chromium posts each
 violation to /csp-report/, and a test that caused one fails. The suite's total is
 written to artifacts/csp-violations.txt for the closing note."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +18,60 @@ import pytest
 
 _TOTAL = {"tests": 0, "violations": 0}
 _ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+class AsgiLiveServer:
+    """What pytest-django's `live_server` offers (`url`, and the settings its helper turns
+    on and off per test), served by uvicorn with Django's ASGI handler and static files."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        import uvicorn
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+        from django.core.asgi import get_asgi_application
+        from django.test.utils import modify_settings
+
+        with socket.socket() as s:
+            s.bind((host, 0))
+            self.port = s.getsockname()[1]
+        self.host = host
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": host})
+        app = ASGIStaticFilesHandler(get_asgi_application())
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            loop="asyncio",
+            timeout_graceful_shutdown=2,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="asgi-live-server")
+        self.thread.daemon = True
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the ASGI live server did not start")
+            time.sleep(0.02)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return self.url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[AsgiLiveServer]:
+    server = AsgiLiveServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

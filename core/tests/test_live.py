@@ -1,0 +1,96 @@
+"""The change feed end to end through PostgreSQL: a committed change reaches the hub's
+streams, filtered by who may see it; a rolled-back one reaches nobody."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from accounts.tests.helpers import make_account
+from core import live
+from core.live_views import _caps
+from tests.fixtures import People
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def _drain(sub: live.Subscriber, wait: float) -> set[str]:
+    heard: set[str] = set()
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return heard
+        try:
+            heard.update(await asyncio.wait_for(sub.queue.get(), left))
+        except TimeoutError:
+            return heard
+
+
+def test_a_stream_carries_only_what_its_user_may_see(people: People) -> None:
+    make_account("8613800000001", agent="alice01")
+    make_account("8613900000002", agent="bob01")
+    users = {"alice": people.agent, "bob": people.peer, "sam": people.supervisor}
+    caps = {name: _caps(u) for name, u in users.items()}
+    inbox_caps = {"ada": _caps(people.admin)}
+
+    def change() -> None:
+        with transaction.atomic():
+            live.accounts_changed(whatsapps=["8613800000001"])
+            live.inbox_changed()
+        with transaction.atomic():  # rolled back: nobody hears of it
+            live.accounts_changed(whatsapps=["8613900000002"])
+            transaction.set_rollback(True)
+
+    async def scenario() -> dict[str, set[str]]:
+        hub = live.hub()
+        subs = {n: hub.subscribe(user_id=users[n].pk, caps=caps[n], since=None) for n in users}
+        subs["ada"] = hub.subscribe(user_id=people.admin.pk, caps=inbox_caps["ada"], since=None)
+        for _ in range(100):  # the hub's LISTEN is up
+            if hub.listening_since is not None:
+                break
+            await asyncio.sleep(0.05)
+        await sync_to_async(change)()
+        heard = {n: await _drain(s, 1.5) for n, s in subs.items()}
+        assert hub.task is not None
+        hub.task.cancel()
+        return heard
+
+    heard = asyncio.run(scenario())
+    assert {"fleet", "account-8613800000001"} <= heard["alice"]
+    assert "inbox" not in heard["alice"]
+    assert heard["bob"] == set()  # another agent's account, and a rolled-back change
+    assert {"fleet", "account-8613800000001"} <= heard["sam"]
+    assert "inbox" not in heard["sam"]  # supervisors do not see the webhook inbox
+    assert {"inbox", "account-8613800000001"} <= heard["ada"]
+    assert all("account-8613900000002" not in h for h in heard.values())
+
+
+def test_a_page_that_missed_a_change_gets_it_replayed_or_a_resync(people: Any) -> None:
+    make_account("8613800000001", agent="alice01")
+    caps = _caps(people.agent)
+
+    async def scenario() -> tuple[set[str], set[str]]:
+        hub = live.hub()
+        first = hub.subscribe(user_id=people.agent.pk, caps=caps, since=1.0)  # long ago
+        resync = await _drain(first, 0.5)
+        for _ in range(100):
+            if hub.listening_since is not None:
+                break
+            await asyncio.sleep(0.05)
+        since = hub.listening_since or 0.0
+        await sync_to_async(live.accounts_changed)(whatsapps=["8613800000001"])
+        await _drain(first, 1.0)
+        late = hub.subscribe(user_id=people.agent.pk, caps=caps, since=since)  # opened late
+        replayed = await _drain(late, 0.5)
+        assert hub.task is not None
+        hub.task.cancel()
+        return resync, replayed
+
+    resync, replayed = asyncio.run(scenario())
+    assert resync == {live.RESYNC}
+    assert "account-8613800000001" in replayed

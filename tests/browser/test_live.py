@@ -1,0 +1,134 @@
+"""Live updates in Chromium (issue 16, section 1): pages change by themselves, pushed over
+the live stream (Server-Sent Events), with no reload. The vendor's changes go the real
+way: the simulator's control -> signed webhook -> inbox -> Celery worker -> service ->
+NOTIFY -> stream -> the page fetches its part."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.models import Agent
+from accounts.tests.helpers import make_account
+from qrlogin.models import QrSession
+from tests.browser.test_qrlogin import sign_in
+from tests.fixtures import People
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sim_control(simulator: Any, name: str, body: dict[str, Any]) -> None:
+    """What a person clicks on the simulator's page: POST /_sim/<name>."""
+    req = urllib.request.Request(
+        f"{simulator.url}/_sim/{name}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+
+def mark_no_reload(page: Any) -> None:
+    page.evaluate("window.__sbNoReload = true")
+
+
+def assert_not_reloaded(page: Any) -> None:
+    assert page.evaluate("window.__sbNoReload === true"), "the page was reloaded"
+
+
+def test_a_ban_changes_the_fleet_row_and_the_home_tiles_without_a_reload(
+    people: People,
+    live_server: Any,
+    simulator: Any,
+    celery_worker_live: Any,
+    chromium: Any,
+    artifacts: Path,
+) -> None:
+    simulator.set_webhook_base(live_server.url)
+    now = timezone.now()
+    numbers = ["8613900000001", "8613900000002"]
+    for number in numbers:
+        simulator.state.set_account(number, online=True, agent_account="alice01")
+        make_account(
+            number,
+            agent="alice01",
+            status=1,
+            online_status=2,
+            presence_status=10,
+            platform=1,
+            last_event_at=now,
+        )
+    banned = numbers[1]
+
+    fleet = sign_in(chromium, live_server, people.supervisor, path="/accounts/")
+    home = fleet.context.new_page()
+    home.goto(f"{live_server.url}/")
+    for page in (fleet, home):
+        page.wait_for_selector("body[data-live=open]")
+        mark_no_reload(page)
+    row = fleet.locator(f"#row-{banned}")
+    assert "Banned" not in row.inner_text()
+    banned_tile = home.locator("a.tile[href$='?status=2'] .tile-n")
+    assert banned_tile.inner_text() == "0"
+    fleet_tile = fleet.locator("#counts a.tile[href$='?status=2'] .tile-n")
+    assert fleet_tile.inner_text() == "0"
+    fleet.screenshot(path=str(artifacts / "live-01-fleet-before.png"), full_page=True)
+
+    sim_control(simulator, "ban", {"whatsapp": banned})
+
+    expect(row).to_contain_text("Banned", timeout=10_000)
+    expect(fleet_tile).to_have_text("1", timeout=10_000)
+    expect(banned_tile).to_have_text("1", timeout=10_000)
+    # Only the banned account's row changed.
+    assert "Banned" not in fleet.locator(f"#row-{numbers[0]}").inner_text()
+    for page in (fleet, home):
+        assert_not_reloaded(page)
+    fleet.screenshot(path=str(artifacts / "live-02-fleet-after-ban.png"), full_page=True)
+    home.screenshot(path=str(artifacts / "live-03-home-after-ban.png"), full_page=True)
+    fleet.context.close()
+
+
+def test_a_qr_scan_turns_the_agents_page_to_success_within_2_s(
+    people: People,
+    live_server: Any,
+    simulator: Any,
+    celery_worker_live: Any,
+    chromium: Any,
+    artifacts: Path,
+    settings: Any,
+) -> None:
+    # The page's own polling is slowed to 30 s: only the pushed update can be in time.
+    settings.QRLOGIN_STATUS_POLL_SECONDS = 30
+    agent = Agent.objects.get(user=people.agent)
+    simulator.state.upsert_agent(
+        user_id=int(agent.upstream_user_id), agent_account=agent.agent_account, user_name="Alice A."
+    )
+    simulator.set_webhook_base(live_server.url)
+    simulator.state.set_account("8613811119999", agent_account="alice01")
+    page = sign_in(chromium, live_server, people.agent)
+    page.check("#id_pc_type_1")  # cloud PC
+    page.select_option("#id_target", "10085")
+    page.click("#start-button")
+    page.wait_for_selector("#qr svg")
+    page.wait_for_selector("body[data-live=open]")
+    mark_no_reload(page)
+    assert "every 30" in (page.locator("#status").get_attribute("hx-trigger") or "")
+    session = QrSession.objects.get()
+
+    scanned_at = time.monotonic()
+    sim_control(simulator, "scan", {"id": session.port_id, "whatsapp": "8613811119999", "ok": True})
+    page.wait_for_selector("#status[data-state=succeeded]", timeout=2_000)
+    took = time.monotonic() - scanned_at
+    assert_not_reloaded(page)
+    assert "8613811119999" in page.locator("#status").inner_text()
+    (artifacts / "live-qr-scan-to-success.txt").write_text(f"scan to success: {took:.2f} s\n")
+    page.screenshot(path=str(artifacts / "live-04-qr-success.png"), full_page=True)
+    page.context.close()
