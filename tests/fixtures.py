@@ -93,7 +93,12 @@ def celery_worker_live(transactional_db: Any) -> Iterator[Any]:
         yield worker
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in the
+# main thread while it is open, and Django's async views (the live stream) called through
+# the test client then refuse to run in that thread ("You cannot use AsyncToSync in the
+# same thread as an async event loop"). Closing it after each browser module keeps the
+# tests that follow it in the same worker independent of it.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

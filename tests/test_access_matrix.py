@@ -967,11 +967,13 @@ def _names_a_number(world: World, number: str) -> list[tuple[str, int, str]]:
 
 
 def _same_page(body: str, number: str) -> str:
-    """The page without what differs per request (CSRF tokens, the new batch's id)."""
+    """The page without what differs per request (CSRF tokens, the live stream's start
+    time, the new batch's id)."""
     import re
 
     body = body.replace(number, "N")
     body = re.sub(r'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]+', r"\1T", body)
+    body = re.sub(r'sse-connect="[^"]*"', 'sse-connect="S"', body)
     return re.sub(r"(Batch #|/batches/)\d+", r"\1B", body)
 
 
