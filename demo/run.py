@@ -163,7 +163,10 @@ def main() -> int:
     env.setdefault("LOG_JSON", "false")
     started = time.monotonic()
     stack = Stack(env)
+    # Both set explicitly: a shell that starts make in the background leaves SIGINT ignored
+    # in its children, and Ctrl-C or `kill -INT` must still stop everything.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         if not env.get("DATABASE_URL"):
             print("demo: starting the embedded PostgreSQL under var/pgdata", flush=True)
