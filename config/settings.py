@@ -424,6 +424,10 @@ QRLOGIN_API_START_RATE = env.str("QRLOGIN_API_START_RATE", default="20/min")
 # Contact look-ups: at most one per account per this many seconds (vendor risk control).
 CONTACT_LOOKUP_INTERVAL = env.int("CONTACT_LOOKUP_INTERVAL", default=60)
 
+# The health page and /healthz's details turn "degraded" when the oldest webhook event not
+# yet applied is older than this (seconds); the home page colours the lag against it.
+WEBHOOK_LAG_DEGRADED_SECONDS = env.float("WEBHOOK_LAG_DEGRADED_SECONDS", default=120.0)
+
 # --- Metrics --------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # production requires it (core/checks.py)
 # Without a token (development), /metrics answers only these networks: the client address

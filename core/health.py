@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,16 @@ CHECK_LABELS = {
     "upstream": _("Vendor gateway"),
     "worker": _("Background worker"),
 }
+
+# Checks the domain apps add (e.g. the webhook lag, webhooks/health.py), so core imports
+# none of them. A failing one makes the report "degraded", never "down".
+EXTRA_CHECKS: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def register_check(name: str, label: Any, check: Callable[[], dict[str, Any]]) -> None:
+    CHECK_LABELS[name] = label
+    EXTRA_CHECKS[name] = check
+
 
 HEARTBEAT_KEY = "switchboard:celery:heartbeat"
 HEARTBEAT_STALE_AFTER = 120.0  # beat sends one every 30 s
@@ -105,9 +116,18 @@ def health_report() -> dict[str, Any]:
         "upstream": check_upstream(),
         "worker": check_worker(),
     }
+    for name, extra in EXTRA_CHECKS.items():
+        try:
+            checks[name] = extra()
+        except Exception as exc:  # a broken extra check is reported, never raised
+            checks[name] = {"ok": False, "error": type(exc).__name__}
     # The database and the shared cache (webhook nonces, sessions' limits) are fatal for
-    # serving pages and storing webhooks; the rest is reported.
-    return {"ok": checks["database"]["ok"] and checks["cache"]["ok"], "checks": checks}
+    # serving pages and storing webhooks: without them the report is "down". Any other
+    # failing check (broker, vendor, worker, webhook lag) makes it "degraded".
+    ok = checks["database"]["ok"] and checks["cache"]["ok"]
+    degraded = ok and not all(c["ok"] for c in checks.values())
+    status = "down" if not ok else ("degraded" if degraded else "ok")
+    return {"ok": ok, "status": status, "checks": checks}
 
 
 def health_summary() -> bool:

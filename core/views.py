@@ -20,6 +20,16 @@ from core.types import AuthedRequest
 log = logging.getLogger(__name__)
 
 
+def lag_level(lag: float | None) -> str:
+    """ok under half the degraded threshold, warn under it, bad past it."""
+    from django.conf import settings
+
+    limit = float(settings.WEBHOOK_LAG_DEGRADED_SECONDS)
+    if lag is None or lag < limit / 2:
+        return "ok"
+    return "warn" if lag <= limit else "bad"
+
+
 @require_login
 def home(request: AuthedRequest) -> HttpResponse:
     accounts = accounts_visible_to(request.user)
@@ -28,7 +38,8 @@ def home(request: AuthedRequest) -> HttpResponse:
         "counts": selectors.dashboard_counts(accounts),
         "quota": selectors.port_usage() if everything else None,
         "trouble": selectors.recent_trouble(accounts, everything=everything),
-        "webhook_lag": selectors.webhook_lag_seconds() if everything else None,
+        "webhook_lag": (lag := selectors.webhook_lag_seconds() if everything else None),
+        "webhook_lag_level": lag_level(lag),
         "actions": selectors.action_queue_depth(request.user),
     }
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:

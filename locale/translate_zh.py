@@ -958,6 +958,15 @@ ZH = {
     "answers only ok or not to anonymous callers; with the metrics token (Authorization: Bearer) it serves these details as JSON.": "对匿名调用方只回答是否正常；带上监控令牌（Authorization: Bearer）时以 JSON 返回这些详情。",
     "This username is locked from this address after too many failed attempts. Try again after %(when)s (in about %(minutes)s minutes); further attempts before then do not extend the lock. An administrator can also unlock it.": "该用户名因失败次数过多已在此地址被锁定。请在 %(when)s 之后（约 %(minutes)s 分钟后）再试；在此之前的尝试不会延长锁定。管理员也可以为其解锁。",
     "This username is locked from this address after too many failed attempts. Ask an administrator to unlock it.": "该用户名因失败次数过多已在此地址被锁定。请联系管理员解锁。",
+    # health and lag (issue 16 section 6)
+    "%(h)d h %(m)d min": "%(h)d 小时 %(m)d 分",
+    "%(m)d min %(s)d s": "%(m)d 分 %(s)d 秒",
+    "%(s)d s": "%(s)d 秒",
+    "Oldest waiting event: %(d)s old": "最早的待处理事件已等待 %(d)s",
+    "All checks pass.": "所有检查均通过。",
+    "Degraded: pages and webhooks are served, but a check below is failing.": "降级：页面和回调仍可服务，但下方有检查未通过。",
+    "Down: the database or the shared cache is unreachable.": "故障：无法连接数据库或共享缓存。",
+    "oldest waiting event %(l)s s (degraded past %(m)s s)": "最早的待处理事件 %(l)s 秒（超过 %(m)s 秒即为降级）",
 }
 
 

@@ -6,4 +6,5 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        import webhooks.gauges  # noqa: F401 - registers this app's /metrics gauges
+        import webhooks.gauges
+        import webhooks.health  # noqa: F401 - registers the webhook-lag health check
