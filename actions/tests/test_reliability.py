@@ -20,6 +20,7 @@ from actions.services import dispatch, results
 from actions.services.intake import ActionSpec, actions_queue
 from actions.tests.conftest import INTERVAL, all_settled, drive, make_pair
 from core.models import AuditEntry
+from tests.db_hold import hold_update, sleeping_backends
 from tests.fixtures import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,55 +80,22 @@ def dispatch_process(simulator: Any) -> subprocess.Popen[str]:
     )
 
 
-# From outside, in the database: the record of a send (sending -> sent) sleeps, so the
-# dispatcher is caught after batchAdd answered and before anything is recorded.
-HOLD_RECORD = """
-CREATE FUNCTION test_hold_record() RETURNS trigger AS $$
-BEGIN
-    IF OLD.state = 'sending' AND NEW.state = 'sent' THEN
-        PERFORM pg_sleep(120);
-    END IF;
-    RETURN NEW;
-END $$ LANGUAGE plpgsql
-"""
-
-
-def _sleeping_backends() -> list[int]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event = 'PgSleep'"
-        )
-        return [row[0] for row in cur.fetchall()]
-
-
 def kill_dispatcher_between_send_and_record(simulator: Any) -> None:
-    with connection.cursor() as cur:
-        cur.execute(HOLD_RECORD)
-        cur.execute(
-            "CREATE TRIGGER test_hold_record BEFORE UPDATE ON actions_action "
-            "FOR EACH ROW EXECUTE FUNCTION test_hold_record()"
-        )
-    proc = dispatch_process(simulator)
-    try:
-        deadline = time.monotonic() + 60
-        while not _sleeping_backends():
-            assert proc.poll() is None, proc.communicate()[1][-2000:]
-            assert time.monotonic() < deadline, "the dispatcher never reached the record"
-            time.sleep(0.1)
-        proc.kill()  # SIGKILL: no cleanup, no exception handlers
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        with connection.cursor() as cur:  # the dead process's transaction rolls back
-            for pid in _sleeping_backends():
-                cur.execute("SELECT pg_terminate_backend(%s)", [pid])
-            deadline = time.monotonic() + 30
-            while _sleeping_backends() and time.monotonic() < deadline:
+    """From outside, in the database: the record of a send (sending -> sent) is held, so
+    the dispatcher is caught after batchAdd answered and before anything is recorded."""
+    with hold_update("actions_action", "sending", "sent"):
+        proc = dispatch_process(simulator)
+        try:
+            deadline = time.monotonic() + 60
+            while not sleeping_backends():
+                assert proc.poll() is None, proc.communicate()[1][-2000:]
+                assert time.monotonic() < deadline, "the dispatcher never reached the record"
                 time.sleep(0.1)
-            cur.execute("DROP TRIGGER IF EXISTS test_hold_record ON actions_action")
-            cur.execute("DROP FUNCTION IF EXISTS test_hold_record()")
+            proc.kill()  # SIGKILL: no cleanup, no exception handlers
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_worker_killed_between_send_and_record(people: Any, lanes: Any, settings: Any) -> None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import StatusEvent, WhatsAppAccount
 from core.models import AuditEntry
+from tests.db_hold import hold, release, sleeping_backends
 from tests.fixtures import client_for
 from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.services import (
@@ -208,59 +209,25 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-HOLD_APPLY = """
-CREATE FUNCTION test_hold_apply() RETURNS trigger AS $$
-BEGIN
-    IF OLD.state = 'processing' AND NEW.state = 'processed' THEN
-        PERFORM pg_sleep(120);
-    END IF;
-    RETURN NEW;
-END $$ LANGUAGE plpgsql
-"""
-
-
-def _sleeping_backends() -> list[int]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event = 'PgSleep'"
-        )
-        return [row[0] for row in cur.fetchall()]
-
-
-def _drop_hold() -> None:
-    with connection.cursor() as cur:
-        cur.execute(f"DROP TRIGGER IF EXISTS test_hold_apply ON {WebhookEvent._meta.db_table}")
-        cur.execute("DROP FUNCTION IF EXISTS test_hold_apply()")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_task_applies_exactly_once() -> None:
     """A real worker process is caught with its apply transaction open and SIGKILLed; after
     a restart and the sweeper, the event is applied exactly once. The hold comes from
     outside, in the database: a trigger sleeps when the event is marked processed, after
     the apply and before the commit."""
-    with connection.cursor() as cur:
-        cur.execute(HOLD_APPLY)
-        cur.execute(
-            f"CREATE TRIGGER test_hold_apply BEFORE UPDATE ON {WebhookEvent._meta.db_table} "
-            "FOR EACH ROW EXECUTE FUNCTION test_hold_apply()"
-        )
+    table = WebhookEvent._meta.db_table
+    hold(table, "processing", "processed")
     first = _start_worker({})
     second = None
     try:
         event_id = receive()  # committed (autocommit): the task is enqueued on commit
-        _wait(lambda: _sleeping_backends(), 60, "the worker to hold its apply transaction")
+        _wait(sleeping_backends, 60, "the worker to hold its apply transaction")
         event = WebhookEvent.objects.get(pk=event_id)
         assert event.state == State.PROCESSING and event.attempts == 1
         assert StatusEvent.objects.count() == 0  # the apply transaction is still open
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        with connection.cursor() as cur:  # its connection dies with it: roll it back now
-            for pid in _sleeping_backends():
-                cur.execute("SELECT pg_terminate_backend(%s)", [pid])
-        _wait(lambda: not _sleeping_backends(), 30, "the dead worker's backend to end")
-        _drop_hold()
+        release(table)  # its connection dies with it: roll it back now
         assert WebhookEvent.objects.get(pk=event_id).state == State.PROCESSING
         assert StatusEvent.objects.count() == 0  # rolled back with the dead connection
         # Time passes: the claim goes stale; the beat sweeper re-enqueues it.
@@ -282,10 +249,7 @@ def test_worker_killed_mid_task_applies_exactly_once() -> None:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        with connection.cursor() as cur:
-            for pid in _sleeping_backends():
-                cur.execute("SELECT pg_terminate_backend(%s)", [pid])
-        _drop_hold()
+        release(table)
     event = WebhookEvent.objects.get(pk=event_id)
     assert event.attempts == 2 and event.applied == 3
     assert_applied_once()
