@@ -49,19 +49,10 @@ from core.access import (
     sees_everything,
 )
 from core.csvexport import csv_response, csv_stream
+from core.htmx import STOP_POLLING, render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.types import AuthedRequest
-
-STOP_POLLING = 286  # htmx: stop polling this element
-
-
-def _page(
-    request: AuthedRequest, template: str, fragment: str, context: dict[str, Any]
-) -> HttpResponse:
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        return render(request, f"{template}#{fragment}", context)
-    return render(request, template, context)
 
 
 def _selected_accounts(request: AuthedRequest) -> list[WhatsAppAccount]:
@@ -114,7 +105,7 @@ def account_list(request: AuthedRequest) -> HttpResponse:
         "jobs": selectors.recent_jobs(user=request.user) if sees_everything(request.user) else [],
         "profile_form": ProfileForm(),
     }
-    return _page(request, "accounts/list.html", "results", context)
+    return render_page(request, "accounts/list.html", context, fragment="results")
 
 
 @require_login
@@ -391,7 +382,7 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     part = request.GET.get("part")
     if request.htmx and part in ("badges", "facts"):  # live parts
         return render(request, f"accounts/detail.html#{part}", context)
-    return _page(request, "accounts/detail.html", "events", context)
+    return render_page(request, "accounts/detail.html", context, fragment="events")
 
 
 @require_login
@@ -691,7 +682,7 @@ def logs(request: AuthedRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("cursor", None)
     context = {"form": form, "filters": filters, "page": page, "base_query": query.urlencode()}
-    return _page(request, "accounts/logs.html", "results", context)
+    return render_page(request, "accounts/logs.html", context, fragment="results")
 
 
 @require(Cap.VIEW_LOGS)

@@ -20,11 +20,11 @@ from actions.models import Action, ActionBatch, State
 from actions.services import intake, manage
 from core.access import agent_for_user, require
 from core.csvexport import csv_response, csv_stream
+from core.htmx import render_page
 from core.roles import Cap
 from core.types import AuthedRequest
 
 ACTIONS = (Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)
-HTMX_STOP_POLLING = 286
 
 
 def _filtered_actions(request: AuthedRequest) -> tuple[FilterForm, QuerySet[Action]]:
@@ -62,8 +62,7 @@ def action_list(request: AuthedRequest) -> HttpResponse:
         "filtered": bool(request.GET and any(v for k, v in request.GET.items() if k != "page")),
         "sees_all": selectors.sees_all_actions(request.user),
     }
-    template = "actions/list.html#results" if request.htmx else "actions/list.html"
-    return render(request, template, context)
+    return render_page(request, "actions/list.html", context, fragment="results")
 
 
 @require(*ACTIONS)
@@ -177,12 +176,9 @@ def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "actions": selectors.action_list(request.user).filter(batch=batch).order_by("id")[:200],
         "unknown": progress.counts.get(State.UNKNOWN, 0),
     }
-    if request.htmx:
-        response = render(request, "actions/batch.html#progress", context)
-        if progress.done:
-            response.status_code = HTMX_STOP_POLLING
-        return response
-    return render(request, "actions/batch.html", context)
+    return render_page(
+        request, "actions/batch.html", context, fragment="progress", stop_polling=progress.done
+    )
 
 
 @require(*ACTIONS)
@@ -234,9 +230,7 @@ def _own_draft(request: AuthedRequest, pk: int) -> ActionBatch:
 def action_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     action = selectors.action_get(request.user, pk)
     context = {"action": action, "fail_form": MarkFailedForm()}
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        return render(request, "actions/detail.html#live", context)  # the live refresh
-    return render(request, "actions/detail.html", context)
+    return render_page(request, "actions/detail.html", context, fragment="live")
 
 
 def _manual(request: AuthedRequest, pk: int, what: str) -> HttpResponse:
@@ -281,9 +275,7 @@ def action_mark_failed(request: AuthedRequest, pk: int) -> HttpResponse:
 def lane_list(request: AuthedRequest) -> HttpResponse:
     lanes = selectors.lane_list(request.user).order_by("agent_account", "whatsapp")
     page = Paginator(lanes, 100).get_page(request.GET.get("page"))
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        return render(request, "actions/lanes.html#live", {"page": page})  # the live refresh
-    return render(request, "actions/lanes.html", {"page": page})
+    return render_page(request, "actions/lanes.html", {"page": page}, fragment="live")
 
 
 @require(*ACTIONS)

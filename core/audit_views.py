@@ -8,12 +8,12 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 
 from core.access import require
 from core.audit_diff import audit_changes
 from core.csvexport import csv_response, csv_stream
+from core.htmx import render_page
 from core.models import AuditEntry
 from core.roles import Cap
 from core.types import AuthedRequest
@@ -51,8 +51,8 @@ def audit_log(request: AuthedRequest) -> HttpResponse:
     for entry in page.object_list:
         entry.changes = audit_changes(entry.before, entry.after)  # type: ignore[attr-defined]
     actions = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
-    template = "core/audit.html#rows" if request.htmx else "core/audit.html"
-    return render(request, template, {"page": page, "actions": sorted(set(actions)), "filters": f})
+    context = {"page": page, "actions": sorted(set(actions)), "filters": f}
+    return render_page(request, "core/audit.html", context, fragment="rows")
 
 
 @require(Cap.VIEW_AUDIT)

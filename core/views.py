@@ -12,6 +12,7 @@ from core import selectors
 from core.access import accounts_visible_to, require, require_login, sees_everything
 from core.csp import Limited, csp_report_record
 from core.health import CHECK_LABELS, health_report, health_summary
+from core.htmx import render_page
 from core.metrics_views import metrics_token_given
 from core.net import client_address
 from core.roles import Cap
@@ -42,9 +43,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         "webhook_lag_level": lag_level(lag),
         "actions": selectors.action_queue_depth(request.user),
     }
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        return render(request, "core/home.html#live", context)  # the live refresh
-    return render(request, "core/home.html", context)
+    return render_page(request, "core/home.html", context, fragment="live")
 
 
 @require_GET

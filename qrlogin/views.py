@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.access import agent_for_user, require, sees_everything
+from core.htmx import STOP_POLLING
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.tasks import enqueue_on_commit
@@ -29,8 +30,6 @@ from qrlogin.services import pair_targets, ports, scan_tasks, sessions
 from upstream.errors import UpstreamProblem
 
 log = logging.getLogger(__name__)
-
-STOP_POLLING = 286  # htmx: stop polling this element
 
 
 def _ms(dt: datetime | None) -> int:
