@@ -201,3 +201,19 @@ def test_logs_pager_previous_and_count(people: Any) -> None:
     assert "51–60 of 60" in second
     back = sup.get("/accounts/logs/" + _links(second)["prev"], headers=HTMX).content.decode()
     assert "1–50 of 60" in back and "prev" not in _links(back)
+
+
+def test_account_history_pager_previous(people: Any) -> None:
+    account = make_account("8613800000001")
+    at = timezone.now()
+    for i in range(30):
+        make_event(account.whatsapp, 10, 11, at - timedelta(seconds=i // 3))
+    sup = client_for(people.supervisor)
+    url = f"/accounts/{account.whatsapp}/"
+    first = sup.get(url).content.decode()
+    older = sup.get(url + _links(first)["next"], headers=HTMX).content.decode()
+    assert "next" not in _links(older) and older.count("<tr><td><time") == 5
+    latest = sup.get(url + _links(older)["prev"], headers=HTMX).content.decode()
+    assert latest.count("<tr><td><time") == 25 and "prev" not in _links(latest)
+    times = re.findall(r"<tr><td><time[^>]*>", latest)
+    assert times == re.findall(r"<tr><td><time[^>]*>", first)[: len(times)]
