@@ -1,8 +1,10 @@
 """Reads for the accounts console: fleet list, events, jobs. No writes here.
 
-Big tables are paged by keyset (a cursor holding the last row's sort values and id),
-never by OFFSET, and never counted per page: the only counts are the per-state tiles,
-computed once per request over an index-friendly aggregate and cached briefly.
+Big tables are paged by keyset (a cursor holding the last row's sort values and id; a
+`before` cursor pages backwards from the first row), never by OFFSET. A list's total is
+counted only up to LIST_EXACT_COUNT_LIMIT rows and estimated by PostgreSQL above it
+(core.listing); the per-state tiles are computed over an index-friendly aggregate and
+cached briefly.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from accounts.models import (
     StatusEvent,
     WhatsAppAccount,
 )
+from core.listing import RowCount, row_count
 
 M = TypeVar("M", bound=Model)
 
@@ -57,6 +60,7 @@ class Page(Generic[M]):
     next_cursor: str | None
     has_previous: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    prev_cursor: str | None = None  # keyset backwards: the page before the first row
 
 
 def _encode(values: list[Any]) -> str:
@@ -111,17 +115,45 @@ def _after(keys: Sequence[SortKey], values: list[Any], id_desc: bool) -> Q:
     return cond
 
 
-def _order(keys: Sequence[SortKey], id_desc: bool) -> list[Any]:
+def _before(keys: Sequence[SortKey], values: list[Any], id_desc: bool) -> Q:
+    """Rows strictly before `values` in the order (keys..., id). NULLs sort last."""
+    *vals, last_id = values
+    if keys and keys[-1].unique and vals[-1] is not None:
+        op = "gt" if keys[-1].desc else "lt"
+        cond = Q(**{f"{keys[-1].field}__{op}": vals[-1]})
+        keys, vals = keys[:-1], vals[:-1]
+    else:
+        cond = Q(id__gt=last_id) if id_desc else Q(id__lt=last_id)
+    for key, value in reversed(list(zip(keys, vals, strict=False))):
+        if value is None:
+            # In the NULL section (last): every non-NULL row comes before it.
+            cond = Q(**{f"{key.field}__isnull": False}) | (
+                Q(**{f"{key.field}__isnull": True}) & cond
+            )
+            continue
+        op = "gt" if key.desc else "lt"
+        cond = Q(**{f"{key.field}__{op}": value}) | (Q(**{key.field: value}) & cond)
+    return cond
+
+
+def _order(keys: Sequence[SortKey], id_desc: bool, *, reverse: bool = False) -> list[Any]:
+    """The list order (NULLs last), or its exact mirror image when `reverse`."""
     order: list[Any] = []
     for key in keys:
         expr = F(key.field)
+        desc = key.desc != reverse
         if key.nullable:
-            order.append(expr.desc(nulls_last=True) if key.desc else expr.asc(nulls_last=True))
+            nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+            order.append(expr.desc(**nulls) if desc else expr.asc(**nulls))
         else:
-            order.append(expr.desc() if key.desc else expr.asc())
+            order.append(expr.desc() if desc else expr.asc())
     if not (keys and keys[-1].unique):
-        order.append("-id" if id_desc else "id")
+        order.append("-id" if id_desc != reverse else "id")
     return order
+
+
+def _cursor_of(row: Model, keys: Sequence[SortKey]) -> str:
+    return _encode([getattr(row, k.field) for k in keys] + [row.pk])
 
 
 def keyset_page(
@@ -131,8 +163,31 @@ def keyset_page(
     *,
     size: int = PAGE_SIZE,
     id_desc: bool = False,
+    before: str | None = None,
 ) -> Page[M]:
-    """One page after `cursor` (None: the first page); fetches size+1 rows, no COUNT."""
+    """One page after `cursor`, or the page just before `before` (keyset backwards);
+    neither: the first page. Fetches size+1 rows, no COUNT and no OFFSET."""
+    back = _decode(before, keys) if before and not cursor else None
+    if back is not None:
+        rows = list(
+            qs.filter(_before(keys, back, id_desc)).order_by(*_order(keys, id_desc, reverse=True))[
+                : size + 1
+            ]
+        )
+        more_before = len(rows) > size
+        rows = rows[:size][::-1]
+        if not rows:  # nothing before it any more: show the first page
+            return keyset_page(qs, keys, None, size=size, id_desc=id_desc)
+        end = rows[-1]
+        has_next = qs.filter(
+            _after(keys, [getattr(end, k.field) for k in keys] + [end.pk], id_desc)
+        ).exists()
+        return Page(
+            rows=rows,
+            next_cursor=_cursor_of(end, keys) if has_next else None,
+            has_previous=more_before,
+            prev_cursor=_cursor_of(rows[0], keys) if more_before else None,
+        )
     values = _decode(cursor, keys) if cursor else None
     if values is not None:
         qs = qs.filter(_after(keys, values, id_desc))
@@ -140,9 +195,13 @@ def keyset_page(
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
-        last = rows[-1]
-        next_cursor = _encode([getattr(last, k.field) for k in keys] + [last.pk])
-    return Page(rows=rows, next_cursor=next_cursor, has_previous=values is not None)
+        next_cursor = _cursor_of(rows[-1], keys)
+    return Page(
+        rows=rows,
+        next_cursor=next_cursor,
+        has_previous=values is not None,
+        prev_cursor=_cursor_of(rows[0], keys) if values is not None and rows else None,
+    )
 
 
 # --- fleet list ---------------------------------------------------------------------
@@ -224,11 +283,22 @@ def fleet_filter(qs: QuerySet[WhatsAppAccount], f: FleetFilters) -> QuerySet[Wha
 
 
 def account_list(
-    *, visible: QuerySet[WhatsAppAccount], filters: FleetFilters, cursor: str | None
+    *,
+    visible: QuerySet[WhatsAppAccount],
+    filters: FleetFilters,
+    cursor: str | None,
+    before: str | None = None,
 ) -> Page[WhatsAppAccount]:
     sort = filters.sort if filters.sort in FLEET_SORTS else "whatsapp"
     qs = fleet_filter(visible, filters).only(*FLEET_LIST_FIELDS)
-    return keyset_page(qs, FLEET_SORTS[sort], cursor, id_desc=FLEET_ID_DESC.get(sort, False))
+    return keyset_page(
+        qs, FLEET_SORTS[sort], cursor, id_desc=FLEET_ID_DESC.get(sort, False), before=before
+    )
+
+
+def account_count(*, visible: QuerySet[WhatsAppAccount], filters: FleetFilters) -> RowCount:
+    """How many accounts match: exact on small sets, PostgreSQL's estimate on big ones."""
+    return row_count(fleet_filter(visible, filters))
 
 
 def account_export_rows(
@@ -407,9 +477,20 @@ def events_visible_to(user: Any) -> QuerySet[StatusEvent]:
 
 
 def event_list(
-    *, events: QuerySet[StatusEvent], filters: EventFilters, cursor: str | None, size: int = 50
+    *,
+    events: QuerySet[StatusEvent],
+    filters: EventFilters,
+    cursor: str | None,
+    size: int = 50,
+    before: str | None = None,
 ) -> Page[StatusEvent]:
-    return keyset_page(event_filter(events, filters), EVENT_KEYS, cursor, size=size, id_desc=True)
+    return keyset_page(
+        event_filter(events, filters), EVENT_KEYS, cursor, size=size, id_desc=True, before=before
+    )
+
+
+def event_count(*, events: QuerySet[StatusEvent], filters: EventFilters) -> RowCount:
+    return row_count(event_filter(events, filters))
 
 
 def event_export_rows(*, events: QuerySet[StatusEvent], filters: EventFilters) -> Any:

@@ -39,6 +39,7 @@ from accounts.services import imports as import_services
 from accounts.services import lookups
 from accounts.services import registration as registration_services
 from accounts.services.profile import profile_update_queue
+from core import listing
 from core.access import (
     accounts_visible_to,
     can,
@@ -90,15 +91,35 @@ def account_list(request: AuthedRequest) -> HttpResponse:
     form = FleetFilterForm(request.GET or None)
     filters = form.filters() if request.GET else selectors.FleetFilters()
     page = selectors.account_list(
-        visible=visible, filters=filters, cursor=request.GET.get("cursor")
+        visible=visible,
+        filters=filters,
+        cursor=request.GET.get("cursor"),
+        before=request.GET.get("before"),
     )
     query = request.GET.copy()
-    query.pop("cursor", None)
+    for name in listing.PAGING_PARAMS:
+        query.pop(name, None)
+    sort = filters.sort if filters.sort in selectors.FLEET_SORTS else "whatsapp"
     context = {
         "form": form,
         "choices": choices,
         "filters": filters,
         "page": page,
+        "pager": listing.pager(
+            request.GET,
+            page,
+            size=selectors.PAGE_SIZE,
+            count=selectors.account_count(visible=visible, filters=filters),
+        ),
+        "sorts": listing.sort_headers(
+            request.GET,
+            sort,
+            {
+                "whatsapp": (_("Number"), False),
+                "name": (_("Name"), False),
+                "last_event_at": (_("Last event"), True),
+            },
+        ),
         "counts": selectors.account_state_counts(visible=visible),
         "base_query": query.urlencode(),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
@@ -364,11 +385,13 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         filters=selectors.EventFilters(whatsapp=account.whatsapp),
         cursor=request.GET.get("cursor"),
         size=25,
+        before=request.GET.get("before"),
     )
     context = {
         "account": account,
         "agent": account.agent,
         "events": events,
+        "pager": listing.pager(request.GET, events, size=25),
         "port": fleet_services.cloud_port_for(account.whatsapp),
         "port_error": _port_error(account.whatsapp),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
@@ -674,14 +697,28 @@ def _event_filters(request: AuthedRequest) -> tuple[EventFilterForm, selectors.E
 @require_GET
 def logs(request: AuthedRequest) -> HttpResponse:
     form, filters = _event_filters(request)
+    events = selectors.events_visible_to(request.user)
     page = selectors.event_list(
-        events=selectors.events_visible_to(request.user),
+        events=events,
         filters=filters,
         cursor=request.GET.get("cursor"),
+        before=request.GET.get("before"),
     )
     query = request.GET.copy()
-    query.pop("cursor", None)
-    context = {"form": form, "filters": filters, "page": page, "base_query": query.urlencode()}
+    for name in listing.PAGING_PARAMS:
+        query.pop(name, None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "pager": listing.pager(
+            request.GET,
+            page,
+            size=50,
+            count=selectors.event_count(events=events, filters=filters),
+        ),
+        "base_query": query.urlencode(),
+    }
     return render_page(request, "accounts/logs.html", context, fragment="results")
 
 

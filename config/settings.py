@@ -384,6 +384,11 @@ _check_webhook_auth()
 QR_SESSIONS_MAX_OPEN = env.int("QR_SESSIONS_MAX_OPEN", default=3)
 VENDOR_VIEWS_PER_MINUTE = env.int("VENDOR_VIEWS_PER_MINUTE", default=12)
 
+# --- Lists (docs/accounts.md) ---------------------------------------------------------
+# Up to this many matching rows a list shows its exact count; above it, PostgreSQL's
+# row estimate ("1–50 of about 100,000"), so a page never counts a big table.
+LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=10_000)
+
 # --- Open-chat actions (seconds unless named otherwise; docs/actions.md) ------------
 # The vendor's spacing rule: seconds between two actions of one pair.
 ACTION_LANE_INTERVAL = env.float("ACTION_LANE_INTERVAL", default=10.0)
