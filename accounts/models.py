@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import (
@@ -128,6 +131,12 @@ class WhatsAppAccount(models.Model):
     def detail_status_label(self) -> str:
         return label(DetailStatus, self.detail_status)
 
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """For core.access.visible: an agent's accounts are those of the agent rows linked
+        to them."""
+        return Q(agent__user=user)
+
 
 class AccountKeys(models.Model):
     """The account's keys, sealed at rest, in their own table so fleet queries never
@@ -233,6 +242,11 @@ class Registration(models.Model):
     def __str__(self) -> str:
         return f"{self.area_code} {self.phone} ({self.state})"
 
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """Whose rows these are, for core.access.visible: the person who made them."""
+        return Q(created_by=user)
+
 
 class BulkJob(models.Model):
     """One supervisor action on many accounts (or one), run by a Celery task.
@@ -288,6 +302,11 @@ class BulkJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.CANCELLED)
+
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """Whose rows these are, for core.access.visible: the person who made them."""
+        return Q(created_by=user)
 
 
 class BulkJobItem(models.Model):

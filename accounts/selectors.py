@@ -561,9 +561,9 @@ def online_over_time(*, events: QuerySet[StatusEvent], filters: EventFilters) ->
 
 
 def jobs_visible_to(user: Any) -> QuerySet[BulkJob]:
-    from core.access import scope_to_owner
+    from core.access import visible
 
-    return scope_to_owner(user, BulkJob.objects.all())
+    return visible(user, BulkJob.objects.all())
 
 
 def job_items(*, job: BulkJob, state: str = "", limit: int = 500) -> list[BulkJobItem]:
@@ -582,9 +582,9 @@ def contact_lookups(*, account: WhatsAppAccount, limit: int = 10) -> list[Contac
 
 
 def registrations_visible_to(user: Any) -> QuerySet[Registration]:
-    from core.access import scope_to_owner
+    from core.access import visible
 
-    return scope_to_owner(user, Registration.objects.all())
+    return visible(user, Registration.objects.all())
 
 
 def agent_directory() -> list[Agent]:

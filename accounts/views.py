@@ -44,7 +44,7 @@ from core.access import (
     accounts_visible_to,
     can,
     get_account_for_user,
-    get_owned_or_404,
+    get_visible_or_404,
     require,
     require_login,
     sees_everything,
@@ -244,7 +244,7 @@ def _export(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def job_export(request: AuthedRequest, job_id: int) -> HttpResponse:
     """A bulk job's items (whatsapp, state, error) as CSV; its owner (or a supervisor)."""
-    job = get_owned_or_404(request.user, BulkJob.objects.all(), pk=job_id)
+    job = get_visible_or_404(request.user, BulkJob.objects.all(), pk=job_id)
     header = ["whatsapp", "state", "error", "attempts", "updated_at"]
 
     def rows() -> Iterator[list[Any]]:
@@ -263,7 +263,7 @@ def job_export(request: AuthedRequest, job_id: int) -> HttpResponse:
 @require_login
 @require_GET
 def job_detail(request: AuthedRequest, job_id: int) -> HttpResponse:
-    job = get_owned_or_404(request.user, BulkJob.objects.all(), pk=job_id)
+    job = get_visible_or_404(request.user, BulkJob.objects.all(), pk=job_id)
     if job.kind == BulkJob.Kind.IMPORT and job.state == BulkJob.State.PREVIEW:
         return redirect("accounts:import_preview", job_id=job.pk)
     failed = selectors.job_items(job=job, state=BulkJobItem.State.FAILED, limit=200)
@@ -284,7 +284,7 @@ def job_detail(request: AuthedRequest, job_id: int) -> HttpResponse:
 @require(Cap.MANAGE_ACCOUNTS)
 @require_POST
 def job_retry(request: AuthedRequest, job_id: int) -> HttpResponse:
-    job = get_owned_or_404(request.user, BulkJob.objects.all(), pk=job_id)
+    job = get_visible_or_404(request.user, BulkJob.objects.all(), pk=job_id)
     try:
         n = fleet_services.bulk_job_retry_failed(actor=request.user, job=job)
     except fleet_services.JobError as exc:
@@ -585,7 +585,7 @@ def register(request: AuthedRequest) -> HttpResponse:
 @require(Cap.MANAGE_ACCOUNTS)
 @require_http_methods(["GET", "POST"])
 def registration_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    reg = get_owned_or_404(request.user, Registration.objects.all(), pk=pk)
+    reg = get_visible_or_404(request.user, Registration.objects.all(), pk=pk)
     form = VerifyCodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():

@@ -8,8 +8,11 @@ action may leave. See docs/actions.md for the dispatch protocol.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -61,6 +64,14 @@ class Lane(models.Model):
     def __str__(self) -> str:
         return f"{self.agent_account} / {self.whatsapp}"
 
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """For core.access.visible: the lanes of the user's agent accounts."""
+        from accounts.models import Agent
+
+        mine = Agent.objects.filter(user=user).values("agent_account")
+        return Q(agent_account__in=mine)
+
 
 class ActionBatch(models.Model):
     """A group of actions submitted together (a CSV upload, a multi-action API call).
@@ -96,6 +107,13 @@ class ActionBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch #{self.pk} ({self.get_source_display()})"
+
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """For core.access.visible: the batches the user submitted, and the batches holding
+        their actions."""
+        holding = Action.objects.filter(batch=models.OuterRef("pk"), agent__user=user)
+        return Q(created_by=user) | Q(models.Exists(holding))
 
 
 class Action(models.Model):
@@ -158,3 +176,8 @@ class Action(models.Model):
     @property
     def is_settled(self) -> bool:
         return self.state in SETTLED_STATES
+
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """For core.access.visible: the actions of the agent rows linked to the user."""
+        return Q(agent__user=user)

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from actions.models import Action, ActionBatch, Lane, State
-from core.access import can
+from core.access import can, visible
 from core.roles import Cap
 
 
@@ -21,12 +21,7 @@ def sees_all_actions(user: Any) -> bool:
 
 
 def action_list(user: Any) -> QuerySet[Action]:
-    qs = Action.objects.select_related("batch")
-    if sees_all_actions(user):
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    return qs.filter(agent__user=user)
+    return visible(user, Action.objects.select_related("batch"), sees_all=Cap.MANAGE_ACTIONS)
 
 
 def action_get(user: Any, pk: int) -> Action:
@@ -42,14 +37,7 @@ def lane_list(user: Any) -> QuerySet[Lane]:
         in_flight=Count("actions", filter=Q(actions__state__in=[State.SENDING, State.SENT])),
         unknown=Count("actions", filter=Q(actions__state=State.UNKNOWN)),
     )
-    if sees_all_actions(user):
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    from accounts.models import Agent
-
-    mine = Agent.objects.filter(user=user).values_list("agent_account", flat=True)
-    return qs.filter(agent_account__in=list(mine))
+    return visible(user, qs, sees_all=Cap.MANAGE_ACTIONS)
 
 
 def lane_get(user: Any, pk: int) -> Lane:
@@ -60,13 +48,7 @@ def lane_get(user: Any, pk: int) -> Lane:
 
 
 def batch_list(user: Any) -> QuerySet[ActionBatch]:
-    qs = ActionBatch.objects.all()
-    if sees_all_actions(user):
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    # An agent sees the batches they submitted, and batches holding their actions.
-    return qs.filter(Q(created_by=user) | Q(actions__agent__user=user)).distinct()
+    return visible(user, ActionBatch.objects.all(), sees_all=Cap.MANAGE_ACTIONS)
 
 
 def batch_get(user: Any, pk: int) -> ActionBatch:

@@ -3,9 +3,11 @@
 - `role_of(user)`: the user's role.
 - `can(user, cap)`: one capability.
 - `require(cap)`: view decorator (anonymous -> login, lacking the capability -> 403).
-- `*_visible_to(user)`: querysets scoped to what the user may see (agents: their own).
-- `get_*_for_user(user, key)`: one object, or 404 when it is not the user's to see,
+- `visible(user, qs)`: the one scoping idiom. Those who see everything get `qs`, anonymous
+  callers nothing, everyone else the rows the model's own `owned_by(user)` (a Q) selects:
+  each model declares how it is owned. `get_visible_or_404` fetches one row the same way,
   so a stranger's object is indistinguishable from a missing one.
+- `signed_in(user)` / `acting_user(user)`: the one test for a real, signed-in user.
 """
 
 from __future__ import annotations
@@ -28,8 +30,18 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., HttpResponse])
 
 
+def signed_in(user: Any) -> bool:
+    """A real, signed-in user (not anonymous, not a task's missing actor: None)."""
+    return user is not None and bool(user.is_authenticated)
+
+
+def acting_user(user: Any) -> Any | None:
+    """The user to record as the actor of a change, or None for the system."""
+    return user if signed_in(user) else None
+
+
 def role_of(user: Any) -> Role | None:
-    if not getattr(user, "is_authenticated", False):
+    if not signed_in(user):
         return None
     if user.is_superuser:
         return Role.ADMIN
@@ -41,7 +53,7 @@ def role_of(user: Any) -> Role | None:
 
 
 def can(user: Any, cap: Cap) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(f"core.{cap.value}")
+    return signed_in(user) and user.has_perm(f"core.{cap.value}")
 
 
 def sees_everything(user: Any) -> bool:
@@ -86,10 +98,29 @@ class HasCap(BasePermission):
 # --- scoping ----------------------------------------------------------------------
 
 
+def visible(user: Any, qs: QuerySet[Any], *, sees_all: Cap = Cap.MANAGE_ACCOUNTS) -> QuerySet[Any]:
+    """All of `qs` for holders of `sees_all` (supervisors, admins), nothing for anonymous
+    callers, else the rows `qs.model.owned_by(user)` selects."""
+    if can(user, sees_all):
+        return qs
+    if not signed_in(user):
+        return qs.none()
+    return qs.filter(qs.model.owned_by(user))
+
+
+def get_visible_or_404(
+    user: Any, qs: QuerySet[Any], *, sees_all: Cap = Cap.MANAGE_ACCOUNTS, **lookup: Any
+) -> Any:
+    obj = visible(user, qs, sees_all=sees_all).filter(**lookup).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
 def agent_for_user(user: Any) -> Agent | None:
     from accounts.models import Agent
 
-    if not getattr(user, "is_authenticated", False):
+    if not signed_in(user):
         return None
     return Agent.objects.filter(user=user).first()
 
@@ -97,12 +128,7 @@ def agent_for_user(user: Any) -> Agent | None:
 def accounts_visible_to(user: Any) -> QuerySet[WhatsAppAccount]:
     from accounts.models import WhatsAppAccount
 
-    qs = WhatsAppAccount.objects.all()
-    if sees_everything(user):
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    return qs.filter(agent__user=user)
+    return visible(user, WhatsAppAccount.objects.all())
 
 
 def get_account_for_user(user: Any, whatsapp: str) -> WhatsAppAccount:
@@ -110,21 +136,3 @@ def get_account_for_user(user: Any, whatsapp: str) -> WhatsAppAccount:
     if account is None:
         raise Http404("No such account")
     return account
-
-
-def scope_to_owner(user: Any, qs: QuerySet[Any], owner_field: str = "created_by") -> QuerySet[Any]:
-    """Supervisors/admins: all rows; everyone else: rows they own."""
-    if sees_everything(user):
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    return qs.filter(**{owner_field: user})
-
-
-def get_owned_or_404(
-    user: Any, qs: QuerySet[Any], owner_field: str = "created_by", **lookup: Any
-) -> Any:
-    obj = scope_to_owner(user, qs, owner_field).filter(**lookup).first()
-    if obj is None:
-        raise Http404
-    return obj

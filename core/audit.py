@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.access import acting_user
 from core.logging import current_request_id
 from core.models import AuditEntry
 
@@ -17,7 +18,7 @@ def audit_record(
     before: Any = None,
     after: Any = None,
 ) -> AuditEntry:
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     return AuditEntry.objects.create(
         actor=user,
         actor_name=user.get_username() if user else "system",

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedTextField
@@ -186,6 +189,11 @@ class QrSession(models.Model):
         """What the status block shows, in one word (the poll's `seen`)."""
         return f"{self.state}.{self.reason_code}" if self.state == self.State.FAILED else self.state
 
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """Whose rows these are, for core.access.visible: the person who made them."""
+        return Q(created_by=user)
+
 
 FINAL_STATES = frozenset(
     {QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED}
@@ -226,3 +234,12 @@ class ScanTask(models.Model):
     def is_scanned(self) -> bool:
         """The phone scanned: stop showing the code (70 and every final status)."""
         return self.status is not None
+
+    @classmethod
+    def owned_by(cls, user: Any) -> Q:
+        """For core.access.visible: the tasks an agent created, and the tasks allocated to
+        their upstream agent."""
+        from accounts.models import Agent
+
+        ids = Agent.objects.filter(user=user).exclude(upstream_user_id="")
+        return Q(created_by=user) | Q(upstream_user_id__in=ids.values("upstream_user_id"))

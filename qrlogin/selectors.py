@@ -13,7 +13,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Value,
@@ -23,7 +22,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Agent, WhatsAppAccount
-from core.access import agent_for_user, scope_to_owner, sees_everything
+from core.access import visible
 from qrlogin import conf
 from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
 
@@ -31,7 +30,7 @@ from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
 
 
 def qr_session_list(*, user: Any) -> QuerySet[QrSession]:
-    return scope_to_owner(user, QrSession.objects.select_related("created_by"))
+    return visible(user, QrSession.objects.select_related("created_by"))
 
 
 def qr_session_get(*, user: Any, pk: int) -> QrSession:
@@ -71,16 +70,7 @@ def pair_targets_stale() -> bool:
 
 def scan_task_list(*, user: Any) -> QuerySet[ScanTask]:
     """Agents: the tasks they created and the tasks allocated to their upstream agent."""
-    qs = ScanTask.objects.select_related("created_by")
-    if sees_everything(user):
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    agent = agent_for_user(user)
-    cond = Q(created_by=user)
-    if agent is not None and agent.upstream_user_id:
-        cond |= Q(upstream_user_id=agent.upstream_user_id)
-    return qs.filter(cond)
+    return visible(user, ScanTask.objects.select_related("created_by"))
 
 
 def scan_task_get(*, user: Any, pk: int) -> ScanTask:

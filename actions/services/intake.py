@@ -19,7 +19,7 @@ from accounts.choices import label as code_label
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
 from core import live
-from core.access import accounts_visible_to, agent_for_user, can, sees_everything
+from core.access import accounts_visible_to, acting_user, agent_for_user, can, sees_everything
 from core.audit import audit_record
 from core.roles import Cap
 
@@ -326,7 +326,7 @@ def actions_queue(
                 state=State.QUEUED,
                 reason=str(_("Waiting for its turn in the lane.")),
                 warnings=warnings_for(s, table),
-                created_by=user if getattr(user, "is_authenticated", False) else None,
+                created_by=acting_user(user),
             )
             for s in specs
         ]
@@ -348,7 +348,7 @@ def batch_create(*, user: Any, source: str, name: str = "") -> ActionBatch:
     return ActionBatch.objects.create(
         source=source,
         name=name[:255],
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=acting_user(user),
     )
 
 

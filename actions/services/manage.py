@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, Lane, State
 from core import live
+from core.access import signed_in
 from core.audit import audit_record
 from notify.hooks import actions_finished
 
@@ -20,7 +21,7 @@ class NotAllowedNow(Exception):
 
 
 def _who(user: Any) -> str:
-    return user.get_username() if getattr(user, "is_authenticated", False) else "system"
+    return user.get_username() if signed_in(user) else "system"
 
 
 def action_cancel(*, user: Any, action: Action) -> Action:

@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.access import acting_user
 from core.outbound import outbound_guard
 from notify.models import Alert, AlertChannel, AlertRule, RuleKey
 
@@ -330,7 +331,7 @@ def alert_channel_create(
         url_scheme=urlsplit(clean).scheme[:32],
         rules=clean_rules,
         language=language,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     audit_record(
         actor=actor,

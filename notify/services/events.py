@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.access import acting_user
 from notify.models import AccountSequence, Delivery, Event, EventType, Subscription
 
 KICK_KEY = "notify:deliveries:kick"
@@ -155,7 +156,7 @@ def subscription_create(
         events=clean_events,
         description=description.strip()[:255],
         secret=secret,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     audit_record(
         actor=actor,

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import live
-from core.access import can
+from core.access import acting_user, can, signed_in
 from core.crypto import Secret
 from core.roles import Cap
 from notify.hooks import qr_session_finished
@@ -86,7 +86,7 @@ def _check_open_cap(user: Any) -> None:
     from core.access import sees_everything
 
     cap = settings.QR_SESSIONS_MAX_OPEN
-    if sees_everything(user) or not getattr(user, "is_authenticated", False):
+    if sees_everything(user) or not signed_in(user):
         return
     if qr_sessions_open_count(user=user) >= cap:
         raise TooManyOpen(
@@ -115,7 +115,7 @@ def qr_session_start(
     reached."""
     _check_open_cap(user)
     session = QrSession.objects.create(
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=acting_user(user),
         pc_type=pc_type,
         target=target or "",
         mode=mode,
