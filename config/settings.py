@@ -361,7 +361,8 @@ TRUSTED_PROXY_NETS = env.list("TRUSTED_PROXY_NETS", default=[])
 
 
 def _check_webhook_auth() -> None:
-    from webhooks.authconfig import parse_checks, parse_nets
+    from core.net import parse_nets
+    from webhooks.authconfig import parse_checks
 
     try:
         checks = parse_checks(WEBHOOK_AUTH)

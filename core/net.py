@@ -12,13 +12,11 @@ CSP report limit and the logs (`core.middleware.RequestIdMiddleware`).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-
-from webhooks.authconfig import parse_nets
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -83,3 +81,18 @@ def client_address(request: Any) -> str:
 def client_in(request: Any, networks: Sequence[str], setting: str) -> bool:
     """Whether the client address is in the comma list `networks` (a setting's value)."""
     return address_in(parse_address(client_address(request)), nets(tuple(networks), setting))
+
+
+def parse_nets(
+    raw: Iterable[str], setting: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for item in raw:
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"{setting}: {text!r} is not an address or network") from None
+    return tuple(nets)

@@ -34,10 +34,13 @@ FAST = "fast"  # webhooks, UI jobs, login results: latency matters
 SLOW = "slow"  # reconcile, imports, contact look-ups: throughput matters
 
 
-def transient_errors() -> tuple[type[BaseException], ...]:
-    from upstream.errors import UpstreamUnavailable
+class TransientError(Exception):
+    """Retried by the task decorator with backoff: a domain app's error that may pass by
+    itself (the vendor unreachable or busy) inherits this; core needs to know no app."""
 
-    return (UpstreamUnavailable, OperationalError, InterfaceError)
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    return (TransientError, OperationalError, InterfaceError)
 
 
 class SwitchboardTask(Task):  # type: ignore[misc]

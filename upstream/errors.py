@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.tasks import TransientError
+
 
 class UpstreamProblem(Exception):
     """Base class for everything the upstream door raises."""
 
 
-class UpstreamUnavailable(UpstreamProblem):
+class UpstreamUnavailable(UpstreamProblem, TransientError):
     """Transient: timeout, connection error, 5xx, a body that is not JSON, "system busy"
     or an unknown server-side envelope code, or an open circuit breaker. Safe to retry
     later (unless the call was not idempotent).

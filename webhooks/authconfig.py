@@ -3,7 +3,6 @@ imports nothing of Django."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 
 CHECKS = ("ip", "api-key", "hmac")  # the order they run in (hmac last: it records the nonce)
@@ -21,18 +20,3 @@ def parse_checks(raw: Iterable[str]) -> tuple[str, ...]:
         if name not in checks:
             checks.append(name)
     return tuple(c for c in CHECKS if c in checks)
-
-
-def parse_nets(
-    raw: Iterable[str], setting: str
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    nets = []
-    for item in raw:
-        text = item.strip()
-        if not text:
-            continue
-        try:
-            nets.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            raise ValueError(f"{setting}: {text!r} is not an address or network") from None
-    return tuple(nets)
