@@ -971,6 +971,12 @@ ZH = {
     "Degraded: pages and webhooks are served, but a check below is failing.": "降级：页面和回调仍可服务，但下方有检查未通过。",
     "Down: the database or the shared cache is unreachable.": "故障：无法连接数据库或共享缓存。",
     "oldest waiting event %(l)s s (degraded past %(m)s s)": "最早的待处理事件 %(l)s 秒（超过 %(m)s 秒即为降级）",
+    # labelled badges on the account page (issue 16 section 3)
+    "Status: %(v)s": "状态：%(v)s",
+    "Login: %(v)s": "登录：%(v)s",
+    "Login: unknown": "登录：未知",
+    "Presence: %(v)s": "在线情况：%(v)s",
+    "Recycled": "已回收",
 }
 
 

@@ -41,3 +41,16 @@ def test_platform_type_is_labelled_in_pages_csv_and_api(people: Any) -> None:
         (2, "Android"),
         (None, ""),
     }
+
+
+def test_the_account_page_labels_each_badge(people: Any) -> None:
+    """Status, login state and presence are three facts: each badge says which it is, so
+    "Online" never stands beside "Offline" unexplained."""
+    from accounts.models import WhatsAppAccount
+
+    make_account("8613800000072", agent="agent01", status=1, online_status=4, presence_status=10)
+    page = client_for(people.supervisor).get("/accounts/8613800000072/").content.decode()
+    assert "Status: Normal" in page and "Login: Offline" in page and "Presence: Online" in page
+    WhatsAppAccount.objects.filter(whatsapp="8613800000072").update(online_status=None)
+    page = client_for(people.supervisor).get("/accounts/8613800000072/").content.decode()
+    assert "Login: unknown" in page
