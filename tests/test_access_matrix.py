@@ -357,9 +357,11 @@ MATRIX: dict[str, Door] = {
     "status-event-list": Door(API_LOGGED_IN),
     # accounts
     "accounts:list": Door(LOGGED_IN),
-    "accounts:bulk": Door(
-        NOT_ALLOWED_LOGIN, post=e(302, 200, 200, 200, 200, 200), data={"action": "export"}
-    ),
+    "accounts:bulk_export": Door(NOT_ALLOWED_LOGIN, post=e(302, 200, 200, 200, 200, 200)),
+    # Nothing selected: a supervisor is sent back to the list to select some.
+    "accounts:bulk_online": Door(NOT_ALLOWED_SUP, post=e(302, 403, 403, 302, 302, 403)),
+    "accounts:bulk_recycle": Door(NOT_ALLOWED_SUP, post=e(302, 403, 403, 302, 302, 403)),
+    "accounts:bulk_profile": Door(NOT_ALLOWED_SUP, post=e(302, 403, 403, 302, 302, 403)),
     "accounts:job": Door(e(302, 404, 404, 200, 200, 404), args=lambda w: {"job_id": w.job.pk}),
     "accounts:job_export": Door(
         e(302, 404, 404, 200, 200, 404), args=lambda w: {"job_id": w.job.pk}
@@ -851,7 +853,7 @@ def test_the_peer_sees_none_of_alices_things(world: World) -> None:
         body = r.content.decode()
         leaks += [f"{name} shows {m}" for m in marks if m in body]
     # The fleet export (CSV), the whole fleet.
-    r = bob.post(reverse("accounts:bulk"), {"action": "export"})
+    r = bob.post(reverse("accounts:bulk_export"), {})
     body = b"".join(r.streaming_content).decode()  # type: ignore[attr-defined]
     assert BOB_NUMBER in body
     leaks += [f"fleet export shows {m}" for m in marks if m in body]

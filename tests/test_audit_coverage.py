@@ -105,14 +105,14 @@ def test_import_online_recycle_profile_are_recorded(world: World) -> None:
             "msg_private_key": "ms",
         },
     )
-    c.post(reverse("accounts:bulk"), {"action": "online", "ids": [alice_id]})
+    c.post(reverse("accounts:bulk_online"), {"ids": [alice_id]})
     job = BulkJob.objects.filter(kind=BulkJob.Kind.ONLINE).latest("id")
     entry = recorded("accounts.online", sup, str(job.pk))
     assert entry.before["accounts"][ALICE_NUMBER]["online_status"] == 2
     assert entry.after["whatsapps"] == [ALICE_NUMBER]
     no_secret_in(entry)
     # Recycle (confirmed).
-    c.post(reverse("accounts:bulk"), {"action": "recycle", "ids": [alice_id], "confirmed": "1"})
+    c.post(reverse("accounts:bulk_recycle"), {"ids": [alice_id], "confirmed": "1"})
     job = BulkJob.objects.filter(kind=BulkJob.Kind.RECYCLE).latest("id")
     entry = recorded("accounts.recycle", sup, str(job.pk))
     assert entry.before["accounts"][ALICE_NUMBER]["recycled"] is False

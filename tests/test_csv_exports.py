@@ -45,7 +45,7 @@ def test_csv_safe() -> None:
 def test_fleet_export(people: People) -> None:
     for i, name in enumerate(FORMULAS):
         WhatsAppAccount.objects.create(whatsapp=f"861380000{i:04d}", name=name)
-    r = client_for(people.supervisor).post("/accounts/bulk/", {"action": "export"})
+    r = client_for(people.supervisor).post("/accounts/bulk/export/", {})
     _assert_defused(_cells(r))
 
 

@@ -171,7 +171,7 @@ def run_secret_flows(world: World, simulator: Any) -> dict[str, Any]:
             "id", flat=True
         )
     )
-    r = sup.post(reverse("accounts:bulk"), {"action": "online", "ids": ids})
+    r = sup.post(reverse("accounts:bulk_online"), {"ids": ids})
     assert r.status_code == 302, r.status_code
     online_job = BulkJob.objects.filter(kind=BulkJob.Kind.ONLINE).latest("id")
     fleet.bulk_job_run(job_id=online_job.pk)
@@ -309,7 +309,7 @@ def render_everything(world: World, extra_urls: list[str]) -> dict[str, str]:
         pages[f"admin {url}"] = body_of(cs["admin"].get(url))
     # Exports: the fleet CSV and the status log CSV, for each role that has them.
     for role in ("admin", "supervisor", "agent"):
-        r = cs[role].post(reverse("accounts:bulk"), {"action": "export"})
+        r = cs[role].post(reverse("accounts:bulk_export"), {})
         pages[f"{role} fleet.csv"] = body_of(r)
     for role in ("admin", "supervisor"):
         pages[f"{role} logs.csv"] = body_of(cs[role].get(reverse("accounts:logs_export")))

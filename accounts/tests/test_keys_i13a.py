@@ -122,14 +122,14 @@ def test_bulk_online_lists_accounts_without_keys_and_banned_before_sending(
     simulator.state.set_account(ready.whatsapp)
     ids = [a.pk for a in (ready, bare, half, banned)]
     sup = client_for(people.supervisor)
-    page = sup.post("/accounts/bulk/", {"action": "online", "ids": ids}).content.decode()
+    page = sup.post("/accounts/bulk/online/", {"ids": ids}).content.decode()
     keyless = page.split('id="without-keys"')[1].split("</section>")[0]
     assert "573120000012" in keyless and "573120000013" in keyless
     assert "573120000014" in page.split('id="banned"')[1].split("</section>")[0]
     assert "/accounts/import/?replace_keys=1" in keyless
     assert not BulkJob.objects.exists() and simulator.calls("/whatsapp/batchOnline") == []
     # Going on brings only the account with keys online.
-    resp = sup.post("/accounts/bulk/", {"action": "online", "ids": [ready.pk], "confirmed": "1"})
+    resp = sup.post("/accounts/bulk/online/", {"ids": [ready.pk], "confirmed": "1"})
     job = BulkJob.objects.get()
     assert resp.status_code == 302 and job.total == 1
     fleet.bulk_job_run(job_id=job.pk)

@@ -134,11 +134,9 @@ def test_bulk_online_sends_revealed_keys_with_override(people: Any, simulator: A
     c = make_account("8613800000013")  # no keys: listed first, left out
     sup = client_for(people.supervisor)
     ids = [a.pk, b.pk, c.pk]
-    page = sup.post("/accounts/bulk/", {"action": "online", "override": "1", "ids": ids})
+    page = sup.post("/accounts/bulk/online/", {"override": "1", "ids": ids})
     assert c.whatsapp in page.content.decode() and not BulkJob.objects.exists()
-    resp = sup.post(
-        "/accounts/bulk/", {"action": "online", "override": "1", "ids": ids, "confirmed": "1"}
-    )
+    resp = sup.post("/accounts/bulk/online/", {"override": "1", "ids": ids, "confirmed": "1"})
     job = BulkJob.objects.get()
     assert resp["Location"] == f"/accounts/jobs/{job.pk}/"
     fleet.bulk_job_run(job_id=job.pk)
@@ -238,9 +236,8 @@ def test_profile_update_validates_then_sends(people: Any, simulator: Any, images
     assert resp.status_code == 400 and "must be square" in resp.content.decode()
     assert not BulkJob.objects.exists()
     resp = sup.post(
-        "/accounts/bulk/",
+        "/accounts/bulk/profile/",
         {
-            "action": "profile",
             "ids": [a.pk, b.pk],
             "confirmed": "1",
             "device_type": "0",

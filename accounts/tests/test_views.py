@@ -82,7 +82,7 @@ def test_agents_and_logs_need_their_capability(people: Any) -> None:
 def test_agent_cannot_act_on_accounts(people: Any, fleet: dict[str, WhatsAppAccount]) -> None:
     agent = client_for(people.agent)
     own = fleet["alice"]
-    resp = agent.post("/accounts/bulk/", {"action": "online", "ids": [own.pk]})
+    resp = agent.post("/accounts/bulk/online/", {"ids": [own.pk]})
     assert resp.status_code == 403
     resp = agent.post(f"/accounts/{own.whatsapp}/action/", {"action": "recycle"})
     assert resp.status_code == 403
@@ -91,9 +91,7 @@ def test_agent_cannot_act_on_accounts(people: Any, fleet: dict[str, WhatsAppAcco
 
 def test_peer_cannot_see_others_job(people: Any, fleet: dict[str, WhatsAppAccount]) -> None:
     sup = client_for(people.supervisor)
-    resp = sup.post(
-        "/accounts/bulk/", {"action": "recycle", "ids": [fleet["bob"].pk], "confirmed": "1"}
-    )
+    resp = sup.post("/accounts/bulk/recycle/", {"ids": [fleet["bob"].pk], "confirmed": "1"})
     job = BulkJob.objects.get()
     assert resp["Location"] == f"/accounts/jobs/{job.pk}/"
     assert client_for(people.peer).get(f"/accounts/jobs/{job.pk}/").status_code == 404
@@ -139,11 +137,11 @@ def test_recycle_asks_first_listing_the_numbers(
 ) -> None:
     sup = client_for(people.supervisor)
     ids = [fleet["alice"].pk, fleet["bob"].pk]
-    resp = sup.post("/accounts/bulk/", {"action": "recycle", "ids": ids})
+    resp = sup.post("/accounts/bulk/recycle/", {"ids": ids})
     assert resp.status_code == 200
     assert b"8613800000001" in resp.content and b"8613800000002" in resp.content
     assert not BulkJob.objects.exists()
-    resp = sup.post("/accounts/bulk/", {"action": "recycle", "ids": ids, "confirmed": "1"})
+    resp = sup.post("/accounts/bulk/recycle/", {"ids": ids, "confirmed": "1"})
     job = BulkJob.objects.get()
     assert job.kind == "recycle" and job.total == 2
     from core.models import AuditEntry
@@ -154,7 +152,7 @@ def test_recycle_asks_first_listing_the_numbers(
 def test_export_csv_streams_without_secrets(people: Any) -> None:
     make_account("8613800000009", with_keys=True, name="Keyed")
     sup = client_for(people.supervisor)
-    resp = sup.post("/accounts/bulk/", {"action": "export"})
+    resp = sup.post("/accounts/bulk/export/", {})
     assert resp.status_code == 200 and resp.streaming
     body = b"".join(cast(Any, resp).streaming_content).decode()
     assert "8613800000009" in body and "Keyed" in body

@@ -1,0 +1,51 @@
+"""Contact look-ups from the account page."""
+
+from __future__ import annotations
+
+from django.http import (
+    HttpResponse,
+)
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from accounts import selectors
+from accounts.forms import (
+    ContactLookupForm,
+)
+from accounts.services import contacts as contact_services
+from core.access import (
+    get_account_for_user,
+    require,
+)
+from core.roles import Cap
+from core.types import AuthedRequest
+
+
+@require(Cap.MANAGE_ACCOUNTS)
+@require_http_methods(["GET", "POST"])
+def account_contacts(request: AuthedRequest, whatsapp: str) -> HttpResponse:
+    account = get_account_for_user(request.user, whatsapp)
+    form = ContactLookupForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_services.contact_lookup_request(
+                actor=request.user,
+                account=account,
+                kind=form.cleaned_data["kind"],
+                phone=form.cleaned_data.get("phone") or "",
+                confirmed=bool(form.cleaned_data.get("confirm")),
+            )
+            form = ContactLookupForm()
+        except contact_services.LookupError_ as exc:
+            error = str(exc)
+    lookup_rows = selectors.contact_lookups(account=account)
+    context = {
+        "account": account,
+        "contact_form": form,
+        "contact_error": error,
+        "lookups": lookup_rows,
+        "can_manage": True,
+    }
+    resp = render(request, "accounts/detail.html#contacts", context, status=400 if error else 200)
+    return resp

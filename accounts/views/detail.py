@@ -1,0 +1,157 @@
+"""One account's page: state, history, the vendor's view, single-account actions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import selectors
+from accounts.choices import DetailStatus, Presence, Source, label
+from accounts.forms import (
+    ContactLookupForm,
+    ProfileForm,
+)
+from accounts.models import BulkJob
+from accounts.services import fleet as fleet_services
+from accounts.services import lookups
+from core import listing
+from core.access import (
+    can,
+    get_account_for_user,
+    require,
+    require_login,
+)
+from core.htmx import render_page
+from core.ratelimit import vendor_calls_limited
+from core.roles import Cap
+from core.types import AuthedRequest
+
+
+def _port_error(whatsapp: str) -> str:
+    """Why the port operations cannot be sent for this account ("" when they can)."""
+    from qrlogin.services.ports import PortNotLinked
+
+    if fleet_services.cloud_port_for(whatsapp) is None:
+        return ""
+    try:
+        fleet_services.port_call_id_for(whatsapp)
+    except PortNotLinked as exc:
+        return str(exc)
+    return ""
+
+
+@require_login
+@require_GET
+def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
+    account = get_account_for_user(request.user, whatsapp)
+    events = selectors.event_list(
+        events=selectors.StatusEvent.objects.all(),
+        filters=selectors.EventFilters(whatsapp=account.whatsapp),
+        cursor=request.GET.get("cursor"),
+        size=25,
+        before=request.GET.get("before"),
+    )
+    context = {
+        "account": account,
+        "agent": account.agent,
+        "events": events,
+        "pager": listing.pager(request.GET, events, size=25),
+        "port": fleet_services.cloud_port_for(account.whatsapp),
+        "port_error": _port_error(account.whatsapp),
+        "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
+        "profile_form": ProfileForm(initial={"nickname": account.name}),
+        "contact_form": ContactLookupForm(),
+        "lookups": selectors.contact_lookups(account=account)
+        if can(request.user, Cap.MANAGE_ACCOUNTS)
+        else [],
+        "detail_codes": list(DetailStatus),
+    }
+    part = request.GET.get("part")
+    if request.htmx and part in ("badges", "facts"):  # live parts
+        return render(request, f"accounts/detail.html#{part}", context)
+    return render_page(request, "accounts/detail.html", context, fragment="events")
+
+
+@require_login
+@require_GET
+@vendor_calls_limited
+def account_vendor(request: AuthedRequest, whatsapp: str) -> HttpResponse:
+    """Lazy fragment: the vendor's profile and where the account is online."""
+    account = get_account_for_user(request.user, whatsapp)
+    profile, profile_error = lookups.vendor_profile(whatsapp=account.whatsapp)
+    online, online_error = lookups.vendor_online_where(whatsapp=account.whatsapp)
+    return render(
+        request,
+        "accounts/detail.html#vendor",
+        {
+            "account": account,
+            "profile": profile,
+            "profile_error": profile_error,
+            "online": [(o, label(Source, o.source)) for o in online],
+            "online_error": online_error,
+            "fetched_at": timezone.now(),
+        },
+    )
+
+
+@require_login
+@require_GET
+def account_timeline(request: AuthedRequest, whatsapp: str) -> JsonResponse:
+    account = get_account_for_user(request.user, whatsapp)
+    points = selectors.account_timeline(whatsapp=account.whatsapp)
+    for p in points:
+        p["label"] = label(Presence, p["status"])
+        p["detail_label"] = label(DetailStatus, p["detail_status"])
+    return JsonResponse({"points": points})
+
+
+@require(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def account_action(request: AuthedRequest, whatsapp: str) -> HttpResponse:
+    account = get_account_for_user(request.user, whatsapp)
+    kinds = {
+        "online": BulkJob.Kind.PORT_ONLINE,
+        "offline": BulkJob.Kind.PORT_OFFLINE,
+        "logout": BulkJob.Kind.PORT_LOGOUT,
+        "recycle": BulkJob.Kind.RECYCLE,
+        "bulk_online": BulkJob.Kind.ONLINE,
+    }
+    kind = kinds.get(request.POST.get("action", ""))
+    if kind is None:
+        return HttpResponseBadRequest(_("Unknown action."))
+    if (
+        kind in fleet_services.PORT_KINDS
+        and fleet_services.cloud_port_for(account.whatsapp) is None
+    ):
+        messages.error(
+            request,
+            _(
+                "This account has no cloud port: use “Bring online (keys)” "
+                "or the fleet list instead."
+            ),
+        )
+        return redirect("accounts:detail", whatsapp=account.whatsapp)
+    if kind in fleet_services.PORT_KINDS and (why := _port_error(account.whatsapp)):
+        messages.error(request, why)  # nothing is sent: the vendor would answer 1002
+        return redirect("accounts:detail", whatsapp=account.whatsapp)
+    params = (
+        {"override": request.POST.get("override") == "1"} if kind == BulkJob.Kind.ONLINE else {}
+    )
+    job = fleet_services.bulk_job_create(
+        actor=request.user, kind=kind, accounts=[account], params=params
+    )
+    # A single account's action stays on its page and confirms there (no jump to the job).
+    messages.success(
+        request,
+        _("%(what)s: sent to the vendor (job #%(n)s). The account's state updates here.")
+        % {"what": job.get_kind_display(), "n": job.pk},
+    )
+    return redirect("accounts:detail", whatsapp=account.whatsapp)

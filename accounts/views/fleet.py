@@ -1,0 +1,225 @@
+"""The fleet list, its bulk actions (one view each) and the fleet CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.http import (
+    HttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import selectors
+from accounts.forms import (
+    FleetFilterForm,
+    ProfileForm,
+)
+from accounts.models import BulkJob, WhatsAppAccount
+from accounts.services import fleet as fleet_services
+from accounts.services.profile import profile_update_queue
+from core import listing
+from core.access import (
+    accounts_visible_to,
+    can,
+    require,
+    require_login,
+    sees_everything,
+)
+from core.csvexport import csv_response, csv_stream
+from core.htmx import render_page
+from core.roles import Cap
+from core.types import AuthedRequest
+
+
+def _selected_accounts(request: AuthedRequest) -> list[WhatsAppAccount]:
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:5000]
+    if not ids:
+        return []
+    return list(
+        accounts_visible_to(request.user)
+        .filter(id__in=ids)
+        .only("id", "whatsapp")
+        .order_by("whatsapp")
+    )
+
+
+# --- fleet list ---------------------------------------------------------------------
+
+
+@require_login
+@require_GET
+def account_list(request: AuthedRequest) -> HttpResponse:
+    visible = accounts_visible_to(request.user)
+    if request.htmx and request.GET.get("part") == "counts":  # live tiles
+        counts = selectors.account_state_counts(visible=visible)
+        return render(request, "accounts/list.html#counts", {"counts": counts})
+    if request.htmx and "row" in request.GET:  # one live row: empty once it is not visible
+        one = selectors.account_list(
+            visible=visible.filter(whatsapp=request.GET["row"]),
+            filters=selectors.FleetFilters(),
+            cursor=None,
+        )
+        if not one.rows:
+            return HttpResponse("")
+        return render(request, "accounts/list.html#row", {"a": one.rows[0]})
+    choices = selectors.fleet_choices(visible=visible, everything=sees_everything(request.user))
+    form = FleetFilterForm(request.GET or None)
+    filters = form.filters() if request.GET else selectors.FleetFilters()
+    page = selectors.account_list(
+        visible=visible,
+        filters=filters,
+        cursor=request.GET.get("cursor"),
+        before=request.GET.get("before"),
+    )
+    query = request.GET.copy()
+    for name in listing.PAGING_PARAMS:
+        query.pop(name, None)
+    sort = filters.sort if filters.sort in selectors.FLEET_SORTS else "whatsapp"
+    context = {
+        "form": form,
+        "choices": choices,
+        "filters": filters,
+        "page": page,
+        "pager": listing.pager(
+            request.GET,
+            page,
+            size=selectors.PAGE_SIZE,
+            count=selectors.account_count(visible=visible, filters=filters),
+        ),
+        "sorts": listing.sort_headers(
+            request.GET,
+            sort,
+            {
+                "whatsapp": (_("Number"), False),
+                "name": (_("Name"), False),
+                "last_event_at": (_("Last event"), True),
+            },
+        ),
+        "counts": selectors.account_state_counts(visible=visible),
+        "base_query": query.urlencode(),
+        "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
+        "jobs": selectors.recent_jobs(user=request.user) if sees_everything(request.user) else [],
+        "profile_form": ProfileForm(),
+    }
+    return render_page(request, "accounts/list.html", context, fragment="results")
+
+
+def _nothing_selected(request: AuthedRequest) -> HttpResponse:
+    messages.warning(request, _("Select at least one account first."))
+    return redirect("accounts:list")
+
+
+@require(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def bulk_online(request: AuthedRequest) -> HttpResponse:
+    """Bring the selected accounts online with their keys; the pre-check names the banned
+    and keyless ones before anything is sent."""
+    accounts = _selected_accounts(request)
+    if not accounts:
+        return _nothing_selected(request)
+    override = request.POST.get("override") == "1"
+    check = fleet_services.bulk_online_precheck(accounts=accounts)
+    if not check.clean and request.POST.get("confirmed") != "1":
+        return render(
+            request, "accounts/online_confirm.html", {"check": check, "override": override}
+        )
+    try:
+        job = fleet_services.bulk_job_create(
+            actor=request.user,
+            kind=BulkJob.Kind.ONLINE,
+            accounts=check.ready,
+            params={"override": override},
+        )
+    except fleet_services.JobError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:list")
+    return redirect("accounts:job", job_id=job.pk)
+
+
+@require(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def bulk_recycle(request: AuthedRequest) -> HttpResponse:
+    accounts = _selected_accounts(request)
+    if not accounts:
+        return _nothing_selected(request)
+    if request.POST.get("confirmed") != "1":
+        return render(request, "accounts/recycle_confirm.html", {"accounts": accounts})
+    try:
+        job = fleet_services.bulk_job_create(
+            actor=request.user, kind=BulkJob.Kind.RECYCLE, accounts=accounts
+        )
+    except fleet_services.JobError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:list")
+    return redirect("accounts:job", job_id=job.pk)
+
+
+@require(Cap.MANAGE_ACCOUNTS)
+@require_POST
+def bulk_profile(request: AuthedRequest) -> HttpResponse:
+    """Avatar/nickname for the selection: checked, shown for confirmation, then queued."""
+    accounts = _selected_accounts(request)
+    if not accounts:
+        return _nothing_selected(request)
+    form = ProfileForm(request.POST)
+    context = {"accounts": accounts, "profile_form": form}
+    if not form.is_valid():
+        return render(request, "accounts/bulk_profile.html", context, status=400)
+    if request.POST.get("confirmed") != "1":
+        return render(request, "accounts/bulk_profile.html", context)
+    try:
+        job = profile_update_queue(actor=request.user, accounts=accounts, **form.cleaned_data)
+    except fleet_services.JobError as exc:
+        form.add_error(None, str(exc))
+        return render(request, "accounts/bulk_profile.html", context, status=400)
+    return redirect("accounts:job", job_id=job.pk)
+
+
+@require_login
+@require_POST
+def bulk_export(request: AuthedRequest) -> HttpResponse:
+    """The selection (or, with none, everything the filters match) as CSV; agents get their
+    own accounts only."""
+    visible = accounts_visible_to(request.user)
+    form = FleetFilterForm(request.POST)
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    qs = selectors.account_export_rows(visible=visible, filters=form.filters(), ids=ids or None)
+    header = [
+        "whatsapp",
+        "name",
+        "account_type",
+        "status",
+        "online_status",
+        "presence",
+        "detail_status",
+        "platform",
+        "source",
+        "country",
+        "agent_account",
+        "last_event_at",
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        for a in qs.iterator(chunk_size=2000):
+            yield [
+                a.whatsapp,
+                a.name,
+                a.get_account_type_display(),
+                a.get_status_display(),
+                a.get_online_status_display() if a.online_status else "",
+                a.presence_label,
+                a.detail_status_label,
+                a.get_platform_display() if a.platform else "",
+                a.get_source_display() if a.source else "",
+                a.country,
+                a.agent_account,
+                a.last_event_at.isoformat() if a.last_event_at else "",
+            ]
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    return csv_response(f"accounts-{stamp}.csv", csv_stream(header, rows()))

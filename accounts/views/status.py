@@ -1,0 +1,143 @@
+"""Status logs: the history list, its chart, CSV export and the vendor's own log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import (
+    Http404,
+    HttpResponse,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts import selectors
+from accounts.choices import DetailStatus, Platform, Presence, label
+from accounts.forms import (
+    EventFilterForm,
+)
+from accounts.services import lookups
+from core import listing
+from core.access import (
+    require,
+)
+from core.csvexport import csv_response, csv_stream
+from core.htmx import render_page
+from core.ratelimit import vendor_calls_limited
+from core.roles import Cap
+from core.types import AuthedRequest
+
+
+def _event_filters(request: AuthedRequest) -> tuple[EventFilterForm, selectors.EventFilters]:
+    form = EventFilterForm(request.GET or None)
+    return form, (form.filters() if request.GET else selectors.EventFilters())
+
+
+@require(Cap.VIEW_LOGS)
+@require_GET
+def logs(request: AuthedRequest) -> HttpResponse:
+    form, filters = _event_filters(request)
+    events = selectors.events_visible_to(request.user)
+    page = selectors.event_list(
+        events=events,
+        filters=filters,
+        cursor=request.GET.get("cursor"),
+        before=request.GET.get("before"),
+    )
+    query = request.GET.copy()
+    for name in listing.PAGING_PARAMS:
+        query.pop(name, None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "pager": listing.pager(
+            request.GET,
+            page,
+            size=50,
+            count=selectors.event_count(events=events, filters=filters),
+        ),
+        "base_query": query.urlencode(),
+    }
+    return render_page(request, "accounts/logs.html", context, fragment="results")
+
+
+@require(Cap.VIEW_LOGS)
+@require_GET
+def logs_export(request: AuthedRequest) -> HttpResponse:
+    _form, filters = _event_filters(request)
+    qs = selectors.event_export_rows(
+        events=selectors.events_visible_to(request.user), filters=filters
+    )
+    header = [
+        "whatsapp",
+        "status",
+        "status_label",
+        "detail_status",
+        "detail_label",
+        "agent_account",
+        "platform",
+        "platform_label",
+        "event_time",
+        "received_at",
+        "source",
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        for w, st, ds, agent, platform, et, ra, src in qs.iterator(chunk_size=5000):
+            yield [
+                w,
+                st,
+                label(Presence, st),
+                ds if ds is not None else "",
+                label(DetailStatus, ds),
+                agent,
+                platform if platform is not None else "",
+                label(Platform, platform),
+                et.isoformat(),
+                ra.isoformat(),
+                src,
+            ]
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    return csv_response(f"status-events-{stamp}.csv", csv_stream(header, rows()))
+
+
+@require(Cap.VIEW_LOGS)
+@require_GET
+def logs_chart(request: AuthedRequest) -> JsonResponse:
+    _form, filters = _event_filters(request)
+    return JsonResponse(
+        selectors.online_over_time(
+            events=selectors.events_visible_to(request.user), filters=filters
+        )
+    )
+
+
+@require(Cap.VIEW_LOGS)
+@require_GET
+@vendor_calls_limited
+def logs_vendor(request: AuthedRequest) -> HttpResponse:
+    """Lazy fragment: the vendor's own latest-50 log (queryUserStatusLog), to compare."""
+    try:
+        source = int(request.GET.get("source", "1"))
+    except ValueError:
+        source = 1
+    if source not in (1, 2):
+        raise Http404
+    whatsapp = request.GET.get("whatsapp", "").strip().lstrip("+")
+    agent = request.GET.get("agent", "").strip()
+    data, error = lookups.vendor_status_log(source=source, agent_account=agent, whatsapp=whatsapp)
+    rows = [
+        (log, e, label(Presence, e.status), label(DetailStatus, e.detail_status))
+        for log in data
+        for e in log.entries
+    ]
+    return render(
+        request,
+        "accounts/logs.html#vendor",
+        {"rows": rows, "error": error, "source": source, "fetched_at": timezone.now()},
+    )
