@@ -82,6 +82,15 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         before, pk = self.audit_snapshot(obj), obj.pk
         super().delete_model(request, obj)
+        self._audit_delete(request, pk, before)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        rows = [(o.pk, self.audit_snapshot(o)) for o in queryset]
+        super().delete_queryset(request, queryset)
+        for pk, before in rows:
+            self._audit_delete(request, pk, before)
+
+    def _audit_delete(self, request: HttpRequest, pk: Any, before: dict[str, Any] | None) -> None:
         audit_record(
             actor=request.user,
             action=f"admin.{self._label()}.delete",
@@ -89,18 +98,6 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             target_id=str(pk),
             before=before,
         )
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        rows = [(o.pk, self.audit_snapshot(o)) for o in queryset]
-        super().delete_queryset(request, queryset)
-        for pk, before in rows:
-            audit_record(
-                actor=request.user,
-                action=f"admin.{self._label()}.delete",
-                target_type=self._label(),
-                target_id=str(pk),
-                before=before,
-            )
 
 
 admin.site.unregister(User)

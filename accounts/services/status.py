@@ -144,20 +144,7 @@ def _history_insert(
         if key in seen:
             continue
         seen.add(key)
-        rows.extend(
-            [
-                rec.whatsapp,
-                rec.status,
-                rec.detail_status,
-                rec.agent_account,
-                rec.platform,
-                rec.event_time,
-                received_at,
-                source,
-                key,
-                webhook_event_id,
-            ]
-        )
+        rows.extend([*_record_values(rec), received_at, source, key, webhook_event_id])
     placeholders = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(seen))
     sql = f"""
         INSERT INTO {table} (whatsapp, status, detail_status, agent_account, platform,
@@ -169,22 +156,25 @@ def _history_insert(
         return max(cursor.rowcount, 0)
 
 
+def _record_values(rec: PresenceLike) -> list[Any]:
+    """The record's own columns, in the order both statements bind them."""
+    return [
+        rec.whatsapp,
+        rec.status,
+        rec.detail_status,
+        rec.agent_account,
+        rec.platform,
+        rec.event_time,
+    ]
+
+
 def _presence_update(records: Sequence[PresenceLike], received_at: datetime) -> int:
     """One UPDATE ... FROM (VALUES ...) whose WHERE only admits a newer record."""
     table = WhatsAppAccount._meta.db_table
     agents = Agent._meta.db_table
     rows: list[Any] = []
     for rec in records:
-        rows.extend(
-            [
-                rec.whatsapp,
-                rec.status,
-                rec.detail_status,
-                rec.agent_account,
-                rec.platform,
-                rec.event_time,
-            ]
-        )
+        rows.extend(_record_values(rec))
     values = ",".join(
         ["(%s, %s::integer, %s::integer, %s, %s::smallint, %s::timestamptz)"] * len(records)
     )

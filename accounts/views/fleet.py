@@ -114,6 +114,24 @@ def _nothing_selected(request: AuthedRequest) -> HttpResponse:
     return redirect("accounts:list")
 
 
+def _start_job(
+    request: AuthedRequest,
+    *,
+    kind: str,
+    accounts: list[WhatsAppAccount],
+    params: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """Queue the job and follow it on its page; a refusal goes back to the list."""
+    try:
+        job = fleet_services.bulk_job_create(
+            actor=request.user, kind=kind, accounts=accounts, params=params or {}
+        )
+    except fleet_services.JobError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:list")
+    return redirect("accounts:job", job_id=job.pk)
+
+
 @require(Cap.MANAGE_ACCOUNTS)
 @require_POST
 def bulk_online(request: AuthedRequest) -> HttpResponse:
@@ -128,17 +146,9 @@ def bulk_online(request: AuthedRequest) -> HttpResponse:
         return render(
             request, "accounts/online_confirm.html", {"check": check, "override": override}
         )
-    try:
-        job = fleet_services.bulk_job_create(
-            actor=request.user,
-            kind=BulkJob.Kind.ONLINE,
-            accounts=check.ready,
-            params={"override": override},
-        )
-    except fleet_services.JobError as exc:
-        messages.error(request, str(exc))
-        return redirect("accounts:list")
-    return redirect("accounts:job", job_id=job.pk)
+    return _start_job(
+        request, kind=BulkJob.Kind.ONLINE, accounts=check.ready, params={"override": override}
+    )
 
 
 @require(Cap.MANAGE_ACCOUNTS)
@@ -149,14 +159,7 @@ def bulk_recycle(request: AuthedRequest) -> HttpResponse:
         return _nothing_selected(request)
     if request.POST.get("confirmed") != "1":
         return render(request, "accounts/recycle_confirm.html", {"accounts": accounts})
-    try:
-        job = fleet_services.bulk_job_create(
-            actor=request.user, kind=BulkJob.Kind.RECYCLE, accounts=accounts
-        )
-    except fleet_services.JobError as exc:
-        messages.error(request, str(exc))
-        return redirect("accounts:list")
-    return redirect("accounts:job", job_id=job.pk)
+    return _start_job(request, kind=BulkJob.Kind.RECYCLE, accounts=accounts)
 
 
 @require(Cap.MANAGE_ACCOUNTS)

@@ -208,12 +208,7 @@ def qr_session_expire(*, session: QrSession) -> bool:
     now = timezone.now()
     with transaction.atomic():
         changed = QrSession.objects.filter(pk=session.pk, state__in=OPEN_STATES).update(
-            state=QrSession.State.EXPIRED,
-            reason_code="",
-            reason=expired_words(),
-            qr_string="",
-            finished_at=now,
-            next_poll_at=now,  # one more look: the phone may have scanned, unreported
+            **_expired_now(now)
         )
         if changed:
             session.refresh_from_db()
@@ -223,6 +218,18 @@ def qr_session_expire(*, session: QrSession) -> bool:
 
 
 LOCK_END_TOLERANCE = timedelta(seconds=5)
+
+
+def _expired_now(now: datetime) -> dict[str, Any]:
+    """The columns an open session takes when it expires at `now`."""
+    return {
+        "state": QrSession.State.EXPIRED,
+        "reason_code": "",
+        "reason": expired_words(),
+        "qr_string": "",
+        "finished_at": now,
+        "next_poll_at": now,  # one more look: the phone may have scanned, unreported
+    }
 
 
 def qr_session_expire_if_due(*, session: QrSession) -> bool:
@@ -260,12 +267,7 @@ def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
         expired = list(due.values_list("pk", "created_by_id"))
         ids = [pk for pk, _owner in expired]
         count = QrSession.objects.filter(pk__in=ids, state__in=OPEN_STATES).update(
-            state=QrSession.State.EXPIRED,
-            reason_code="",
-            reason=expired_words(),
-            qr_string="",
-            finished_at=now,
-            next_poll_at=now,  # one more look: the phone may have scanned, unreported
+            **_expired_now(now)
         )
         for session in QrSession.objects.filter(pk__in=ids, finished_at=now):
             qr_session_finished(session=session)  # the outbox (notify)
