@@ -4,13 +4,13 @@ into the fleet."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from accounts.models import Registration, WhatsAppAccount
 from tests.fixtures import People, client_for
+from tests.waiting import wait_for
 
 PHONE = {
     "country_code": "CN",
@@ -20,15 +20,6 @@ PHONE = {
     "account_type": 2,
 }
 NUMBER = "8613812345670"
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def submit_phone(client: Any, simulator: Any) -> tuple[Registration, Any]:

@@ -4,6 +4,7 @@ behaviour over HTTP (QR rotation, lock expiry, action execution)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -11,18 +12,15 @@ import requests
 from simulator import vendorcodes as vc
 from simulator.server import SimulatorHandle
 from simulator.tests.helpers import call, control, ok, receiver
+from tests.waiting import wait_for as _wait_for
 
 GD = "/group-dispatch-api"
 WS = "/wscrm-bus-api"
 
 
-def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    """The simulator's own threads answer within milliseconds: a short wait, polled often."""
+    _wait_for(predicate, timeout, interval=0.02)
 
 
 # ------------------------------------------------------------------ faults

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,11 +22,10 @@ from webhooks.services import (
     webhook_events_process_batch,
 )
 from webhooks.tests.test_ordering_property import (
-    T0,
     _Rollback,
     assert_newest_wins_and_history_exact,
+    receive_all,
     scenario,
-    vendor_record,
 )
 
 EXAMPLES = max(50, int(os.environ.get("SB_PROPERTY_EXAMPLES", "1000")) // 4)
@@ -52,17 +50,7 @@ def test_batches_equal_one_by_one(sc: dict[str, Any], limit: int, singles: int) 
 
 
 def run(sc: dict[str, Any], limit: int, singles: int) -> None:
-    ids = []
-    for d, batch in enumerate(sc["batches"]):
-        records = [vendor_record(sc["pool"][i]) for i in batch]
-        body = {"whatsAppList": records} if sc["wrapped"][d] else records
-        receipt = webhook_event_receive(
-            kind=WebhookKind.ONLINE_STATUS,
-            body=json.dumps(body).encode(),
-            headers={},
-            received_at=T0 + timedelta(milliseconds=d),
-        )
-        ids.append(receipt.event_id)
+    ids = receive_all(sc)
     # Some events applied alone first (in the drawn order), the rest in batches of `limit`,
     # each batch named after one event (as the task is), then forced re-applications.
     order = list(sc["order"])

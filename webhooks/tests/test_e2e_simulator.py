@@ -3,23 +3,14 @@ worker applies them."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from accounts.models import StatusEvent, WhatsAppAccount
 from qrlogin.models import QrSession
+from tests.waiting import wait_for
 from webhooks.models import WebhookEvent
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.mark.django_db(transaction=True)

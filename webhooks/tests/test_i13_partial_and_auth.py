@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.test import Client
 
 from accounts.models import StatusEvent, WhatsAppAccount
 from tests.fixtures import client_for
+from tests.waiting import wait_for as _wait
 from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
 from webhooks.receivers import PATHS
 from webhooks.services import webhook_event_process
@@ -38,20 +38,11 @@ def _record(i: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _wait(predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def _deliver_via_simulator(simulator: Any, live_server: Any, payload: Any) -> dict[str, Any]:
     simulator.set_quirks(False)
     simulator.set_webhook_base(live_server.url)
     delivery = simulator.sim.dispatcher.enqueue(ONLINE_PATH, payload)
-    _wait(lambda: delivery.attempts >= 1)
+    _wait(lambda: delivery.attempts >= 1, 20.0, interval=0.05)
     simulator.set_webhook_base(None)  # no retries while the test looks
     return {"status": delivery.last_status, "statuses": list(delivery.statuses)}
 

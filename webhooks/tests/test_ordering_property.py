@@ -147,7 +147,8 @@ def assert_newest_wins_and_history_exact(sc: dict[str, Any]) -> None:
     assert got == want
 
 
-def run(sc: dict[str, Any]) -> None:
+def receive_all(sc: dict[str, Any]) -> list[int]:
+    """The scenario's deliveries received in order (some wrapped, as the vendor may)."""
     ids = []
     for d, batch in enumerate(sc["batches"]):
         records = [vendor_record(sc["pool"][i]) for i in batch]
@@ -160,6 +161,11 @@ def run(sc: dict[str, Any]) -> None:
         )
         assert receipt.state == "pending"
         ids.append(receipt.event_id)
+    return ids
+
+
+def run(sc: dict[str, Any]) -> None:
+    ids = receive_all(sc)
     for d in sc["order"]:
         assert webhook_event_process(event_id=ids[d]).state == "processed"
     for d in sc["reruns"]:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from accounts.models import StatusEvent, WhatsAppAccount
 from core.models import AuditEntry
 from tests.db_hold import hold, release, sleeping_backends
 from tests.fixtures import client_for
+from tests.waiting import wait_for as _wait
 from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.services import (
     NotReplayable,
@@ -198,15 +198,6 @@ def _start_worker(extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.django_db(transaction=True)
