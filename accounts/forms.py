@@ -17,7 +17,7 @@ from accounts.choices import (
     Source,
     VerifyType,
 )
-from accounts.selectors import FLEET_SORTS, EventFilters, FleetFilters
+from accounts.selectors import FLEET_SORTS, RECYCLED, EventFilters, FleetFilters
 
 
 def _blank(choices: Any, label: Any) -> list[tuple[Any, Any]]:
@@ -45,7 +45,11 @@ class FleetFilterForm(forms.Form):
         ),
     )
     status = _code_filter(_("Status"), AccountStatus.choices, _("Any status"))
-    online_status = _code_filter(_("Online status"), OnlineStatus.choices, _("Any online status"))
+    online_status = _code_filter(
+        _("Online status"),
+        [*OnlineStatus.choices, (RECYCLED, _("Recycled"))],
+        _("Any online status"),
+    )
     presence = _code_filter(_("Presence"), Presence.choices, _("Any presence"))
     agent = forms.CharField(
         required=False,
@@ -74,6 +78,16 @@ class FleetFilterForm(forms.Form):
             ("last_event_at", _("Oldest event first")),
         ],
     )
+
+    # What an agent's own fleet cannot be narrowed by: they are the only agent in it, and
+    # where their accounts are online is what their QR / pair-code logins chose.
+    AGENT_HIDDEN = ("agent", "source")
+
+    def __init__(self, *args: Any, agent_view: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if agent_view:
+            for name in self.AGENT_HIDDEN:
+                del self.fields[name]
 
     def filters(self) -> FleetFilters:
         if not self.is_valid():

@@ -234,6 +234,12 @@ FLEET_LIST_FIELDS = (
 )
 
 
+# The login-state filter's value for recycled accounts (the vendor's codes are 1-4): a
+# recycled account is in this bucket whatever its last login state was, so the tiles and
+# the lists they link to count it once, as recycled.
+RECYCLED = 0
+
+
 @dataclass(frozen=True)
 class FleetFilters:
     status: int | None = None
@@ -258,8 +264,10 @@ class FleetFilters:
 def fleet_filter(qs: QuerySet[WhatsAppAccount], f: FleetFilters) -> QuerySet[WhatsAppAccount]:
     if f.status is not None:
         qs = qs.filter(status=f.status)
-    if f.online_status is not None:
-        qs = qs.filter(online_status=f.online_status)
+    if f.online_status == RECYCLED:
+        qs = qs.filter(recycled=True)
+    elif f.online_status is not None:
+        qs = qs.filter(online_status=f.online_status, recycled=False)
     if f.presence is not None:
         qs = qs.filter(presence_status=f.presence)
     if f.agent:
@@ -345,7 +353,7 @@ def _state_counts(visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:
     a third cheaper than seven FILTERed counts, which PostgreSQL evaluates per row."""
     groups = (
         visible.order_by()
-        .values_list("online_status", "status", "presence_status")
+        .values_list("online_status", "status", "presence_status", "recycled")
         .annotate(n=Count("id"))
     )
     counts = dict.fromkeys(
@@ -356,16 +364,20 @@ def _state_counts(visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:
             "logging_out",
             "offline",
             "unknown",
+            "recycled",
             "banned",
             "disconnected",
         ),
         0,
     )
     # Every account is in exactly one login-state tile (online, logging in, logging out,
-    # offline, unknown): those five add up to the total.
-    for online_status, status, presence, n in groups:
+    # offline, unknown, recycled): those six add up to the total. A recycled account went
+    # back to the vendor: its last login state no longer describes it.
+    for online_status, status, presence, recycled, n in groups:
         counts["total"] += n
-        if online_status == OnlineStatus.ONLINE:
+        if recycled:
+            counts["recycled"] += n
+        elif online_status == OnlineStatus.ONLINE:
             counts["online"] += n
         elif online_status == OnlineStatus.LOGGING_IN:
             counts["logging_in"] += n
@@ -449,6 +461,40 @@ class EventFilters:
 
     def active(self) -> bool:
         return any(v not in (None, "") for v in self.__dict__.values())
+
+
+def event_current(*, account: WhatsAppAccount) -> StatusEvent | None:
+    """The history row the account's presence mirrors. The presence fields are copied from
+    the newest record by event time, ties broken by receipt (accounts.services.status), and
+    every record is in the history, so exactly one row matches them."""
+    if account.last_event_at is None or account.presence_status is None:
+        return None
+    return (
+        StatusEvent.objects.filter(
+            whatsapp=account.whatsapp,
+            event_time=account.last_event_at,
+            status=account.presence_status,
+            detail_status=account.detail_status,
+            agent_account=account.agent_account,
+            platform=account.platform,
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+def events_current_first(page: Page[StatusEvent], current: StatusEvent | None) -> None:
+    """On the history's first page, the row the account mirrors leads the rows of its
+    time: the history's ties are in insertion order, the account's by receipt, so without
+    this the top row could name another record of the same second than the badges."""
+    if current is None or page.has_previous:
+        return
+    rows = page.rows
+    at = next((i for i, r in enumerate(rows) if r.pk == current.pk), None)
+    if at is None:
+        return
+    first = next(i for i, r in enumerate(rows) if r.event_time == current.event_time)
+    rows.insert(first, rows.pop(at))
 
 
 def event_filter(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[StatusEvent]:

@@ -4,7 +4,6 @@ starts with the same fleet, so a fresh `make demo` shows no drift to reconcile."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 # (upstream user id, agent account, name)
 DEMO_AGENTS = (
@@ -37,35 +36,3 @@ def demo_fleet(count: int = 24) -> list[DemoAccount]:
             )
         )
     return fleet
-
-
-def seed_demo_fleet(count: int = 24) -> int:
-    from django.utils import timezone
-
-    from accounts.choices import AccountStatus, OnlineStatus, Presence
-    from accounts.models import Agent, WhatsAppAccount
-
-    agents = {}
-    for user_id, account, name in DEMO_AGENTS:
-        agents[account], _created = Agent.objects.get_or_create(
-            agent_account=account, defaults={"upstream_user_id": str(user_id), "user_name": name}
-        )
-    now = timezone.now()
-    fleet = demo_fleet(count)
-    for i, demo in enumerate(fleet):
-        presence = Presence.ONLINE if demo.online else Presence.OFFLINE
-        WhatsAppAccount.objects.update_or_create(
-            whatsapp=demo.whatsapp,
-            defaults={
-                "name": demo.name,
-                "status": AccountStatus.BANNED if demo.banned else AccountStatus.NORMAL,
-                "online_status": OnlineStatus.ONLINE if demo.online else OnlineStatus.OFFLINE,
-                "presence_status": Presence.BANNED if demo.banned else presence,
-                "agent": agents[demo.agent_account],
-                "agent_account": demo.agent_account,
-                "platform": 1,
-                "country": "CN",
-                "last_event_at": now - timedelta(minutes=i * 7),
-            },
-        )
-    return len(fleet)

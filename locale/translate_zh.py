@@ -977,6 +977,17 @@ ZH = {
     "Login: unknown": "登录：未知",
     "Presence: %(v)s": "在线情况：%(v)s",
     "Recycled": "已回收",
+    # issue 16: one truth per screen (recycled, last event, registration steps, disabled reasons)
+    "None: the account was recycled (returned to the vendor).": "无：此客服号已回收（已退还给供应商）。",
+    "None yet": "暂无",
+    "Login state reported": "登录状态上报时间",
+    "(account status reports are not in the history)": "（账号状态上报不计入历史）",
+    "Current state": "当前状态",
+    "Registration steps": "注册步骤",
+    "Retry the failed accounts": "重试失败的客服号",
+    "Nothing failed, so there is nothing to retry.": "没有失败的客服号，无需重试。",
+    "Failed accounts can be retried once the job has finished.": "任务结束后才能重试失败的客服号。",
+    "Only a queued action can be cancelled; this one is %(s)s.": "只有排队中的动作可以取消；此动作为“%(s)s”。",
 }
 
 

@@ -59,10 +59,13 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         size=25,
         before=request.GET.get("before"),
     )
+    current = selectors.event_current(account=account)
+    selectors.events_current_first(events, current)
     context = {
         "account": account,
         "agent": account.agent,
         "events": events,
+        "current_event": current,
         "pager": listing.pager(request.GET, events, size=25),
         "port": fleet_services.cloud_port_for(account.whatsapp),
         "port_error": _port_error(account.whatsapp),

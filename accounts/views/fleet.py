@@ -68,7 +68,8 @@ def account_list(request: AuthedRequest) -> HttpResponse:
             return HttpResponse("")
         return render(request, "accounts/list.html#row", {"a": one.rows[0]})
     choices = selectors.fleet_choices(visible=visible, everything=sees_everything(request.user))
-    form = FleetFilterForm(request.GET or None)
+    everything = sees_everything(request.user)
+    form = FleetFilterForm(request.GET or None, agent_view=not everything)
     filters = form.filters() if request.GET else selectors.FleetFilters()
     page = selectors.account_list(
         visible=visible,

@@ -64,7 +64,7 @@ def test_bulk_online_from_the_fleet_list(
     assert page.locator("[data-selected-count]").inner_text() == "6 selected"
     page.select_option("#id_override", "1")
     page.screenshot(path=str(artifacts / "fleet-02-selected.png"), full_page=True)
-    page.click("button[name=action][value=online]")
+    page.click("button[formaction$='/bulk/online/']")
 
     # Before anything is sent: the account without keys is listed, with the way to import.
     page.wait_for_selector("#without-keys")
