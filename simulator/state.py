@@ -50,7 +50,7 @@ def vendor_zone() -> ZoneInfo:
     try:
         from django.conf import settings
 
-        return _zone(getattr(settings, "UPSTREAM_TIMEZONE", "Asia/Shanghai"))
+        return _zone(settings.UPSTREAM_TIMEZONE)
     except Exception:  # settings not configured (plain-Python use)
         return _zone("Asia/Shanghai")
 

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from actions.models import Action, Lane, State
 from actions.services import config
 from core import live
+from core.tasks import enqueue
 from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
@@ -377,8 +378,6 @@ def _wake_now() -> None:
 
 def schedule_dispatch(delay: float) -> None:
     """Enqueue the dispatcher task in `delay` seconds, unless one is already due by then."""
-    from actions.tasks import dispatch_lanes
-
     target = time.time() + max(0.0, delay)
     try:
         existing = cache.get(SCHEDULED_KEY)
@@ -387,10 +386,7 @@ def schedule_dispatch(delay: float) -> None:
         cache.set(SCHEDULED_KEY, target, timeout=int(delay) + 60)
     except Exception:
         log.warning("actions: cache unavailable; scheduling the dispatcher anyway")
-    if delay <= 0:
-        dispatch_lanes.apply_async()
-    else:
-        dispatch_lanes.apply_async(countdown=delay)
+    enqueue("actions.tasks.dispatch_lanes", countdown=delay if delay > 0 else None)
 
 
 def _sleep_until(deadline: float, token: Any) -> None:

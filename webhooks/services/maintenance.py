@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.tasks import enqueue
 from webhooks.models import WebhookEvent
 from webhooks.payloads import PayloadError, parse_detailed
 from webhooks.services.process import STALE_CLAIM
@@ -33,8 +34,6 @@ def webhook_events_sweep(
 ) -> int:
     """Re-enqueue pending events whose enqueue was lost and processing events whose worker
     died. Each event is re-enqueued at most once a minute. Returns how many were sent."""
-    from webhooks.tasks import process_webhook_event
-
     now = timezone.now()
     ids = list(
         WebhookEvent.objects.filter(
@@ -49,7 +48,7 @@ def webhook_events_sweep(
         if not cache.add(f"webhooks:swept:{event_id}", 1, 60):
             continue
         try:
-            process_webhook_event.delay(event_id)
+            enqueue("webhooks.tasks.process_webhook_event", event_id)
             sent += 1
         except Exception:
             log.exception("sweeper could not enqueue webhook event %s", event_id)

@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core import live
+from core.tasks import enqueue
 from webhooks import metrics
 from webhooks.models import RefusedDelivery, WebhookEvent
 from webhooks.payloads import PayloadError, parse_detailed
@@ -71,11 +72,10 @@ class Receipt:
 def event_enqueue(event_id: int) -> None:
     """After commit: hand the event to the FAST queue. A broker failure is logged, not
     raised: the event is committed and the sweeper will enqueue it again."""
-    from webhooks.tasks import process_webhook_event
 
     def send() -> None:
         try:
-            process_webhook_event.delay(event_id)
+            enqueue("webhooks.tasks.process_webhook_event", event_id)
         except Exception:
             log.exception("could not enqueue webhook event %s; the sweeper will retry", event_id)
 
