@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.services.dispatch import dispatcher_run, schedule_dispatch, seconds_until_next_due
+from actions.services.dispatch.claim import seconds_until_next_due
+from actions.services.dispatch.loop import dispatcher_run, schedule_dispatch
 from actions.services.results import expire_overdue, poller_run, sweep_stuck
 from core.tasks import FAST, task
 
