@@ -19,7 +19,7 @@ from typing import Any
 
 from demo.fleet import DemoAccount, demo_fleet
 from simulator import vendorcodes as vc
-from simulator.state import vendor_time
+from simulator.state.fakes import vendor_time
 
 DAYS = 7
 HEADERS = {"Content-Type": "application/json", "X-Demo-Seed": "history"}
