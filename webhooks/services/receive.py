@@ -7,6 +7,7 @@ committed. Refused deliveries (bad signature, unknown source) are kept without t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -138,20 +139,19 @@ def webhook_event_receive(
     (the receiver answers 503). The pre-commit path is one INSERT; the processing task is
     enqueued once the row is committed (at once in autocommit)."""
     received_at = received_at or timezone.now()
+    insert = functools.partial(
+        _insert_event,
+        kind=kind,
+        body=body,
+        headers=headers,
+        received_at=received_at,
+        signature_ok=signature_ok,
+    )
     try:
         parsed = parse_detailed(kind, body)
     except PayloadError as exc:
         error = clean_text(exc, 500)
-        event_id = _insert_event(
-            kind=kind,
-            body=body,
-            headers=headers,
-            received_at=received_at,
-            signature_ok=signature_ok,
-            state=State.REJECTED,
-            records=0,
-            error=error,
-        )
+        event_id = insert(state=State.REJECTED, records=0, error=error)
         metrics.REJECTED.labels(kind, "payload").inc()
         metrics.RECEIVED.labels(kind).inc()
         return Receipt(event_id, State.REJECTED, 0, error)
@@ -161,12 +161,7 @@ def webhook_event_receive(
     if rejected and not parsed.records:
         # The body has the documented shape but no usable record: acknowledged (the
         # vendor's retry would fail the same way forever), kept as rejected for admins.
-        event_id = _insert_event(
-            kind=kind,
-            body=body,
-            headers=headers,
-            received_at=received_at,
-            signature_ok=signature_ok,
+        event_id = insert(
             state=State.REJECTED,
             records=0,
             error=clean_text(f"every record was rejected ({len(rejected)})", 500),
@@ -174,12 +169,7 @@ def webhook_event_receive(
         )
         metrics.RECEIVED.labels(kind).inc()
         return Receipt(event_id, State.REJECTED, 0, rejected=len(rejected))
-    event_id = _insert_event(
-        kind=kind,
-        body=body,
-        headers=headers,
-        received_at=received_at,
-        signature_ok=signature_ok,
+    event_id = insert(
         state=State.PENDING,
         records=len(parsed.records),
         rejected_records=rejected,
