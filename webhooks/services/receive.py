@@ -195,45 +195,22 @@ def refused_delivery_record(
     RefusedDelivery.KEEP. A database failure is logged, not raised: the answer is 401 anyway."""
     try:
         with transaction.atomic():
-            _refused_delivery_insert(
-                path=path,
-                kind=kind,
-                check=check,
-                reason=reason,
-                detail=detail,
-                source_addr=source_addr,
-                header_names=header_names,
+            RefusedDelivery.objects.create(
                 received_at=received_at or timezone.now(),
+                path=clean_text(path, 200),
+                kind=kind,
+                auth_check=check,
+                reason=clean_text(reason, 64),
+                detail=clean_text(detail, 200),
+                source_addr=clean_text(source_addr, 64),
+                header_names=[clean_text(n, 64) for n in header_names],
             )
+            cutoff = list(
+                RefusedDelivery.objects.order_by("-id").values_list("id", flat=True)[
+                    RefusedDelivery.KEEP - 1 : RefusedDelivery.KEEP
+                ]
+            )
+            if cutoff:
+                RefusedDelivery.objects.filter(id__lt=cutoff[0]).delete()
     except DatabaseError:
         log.warning("could not record a refused webhook delivery (%s %s)", path, reason)
-
-
-def _refused_delivery_insert(
-    *,
-    path: str,
-    kind: str,
-    check: str,
-    reason: str,
-    detail: str,
-    source_addr: str,
-    header_names: list[str],
-    received_at: datetime,
-) -> None:
-    RefusedDelivery.objects.create(
-        received_at=received_at,
-        path=clean_text(path, 200),
-        kind=kind,
-        auth_check=check,
-        reason=clean_text(reason, 64),
-        detail=clean_text(detail, 200),
-        source_addr=clean_text(source_addr, 64),
-        header_names=[clean_text(n, 64) for n in header_names],
-    )
-    cutoff = list(
-        RefusedDelivery.objects.order_by("-id").values_list("id", flat=True)[
-            RefusedDelivery.KEEP - 1 : RefusedDelivery.KEEP
-        ]
-    )
-    if cutoff:
-        RefusedDelivery.objects.filter(id__lt=cutoff[0]).delete()
