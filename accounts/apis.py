@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.access import accounts_visible_to, get_account_for_user
 from accounts.choices import (
     AccountStatus,
     AccountType,
@@ -33,13 +34,7 @@ from accounts.models import Agent, BulkJob, Registration, WhatsAppAccount
 from accounts.services import fleet as fleet_services
 from accounts.services import imports as import_services
 from accounts.services.agents import AgentExists, AgentInvalid, agent_create
-from core.access import (
-    HasCap,
-    accounts_visible_to,
-    can,
-    get_account_for_user,
-    sees_everything,
-)
+from core.access import HasCap, can, sees_everything
 from core.api import ChoiceDisplayField, KeysetPagination
 from core.roles import Cap
 

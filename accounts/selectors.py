@@ -514,7 +514,8 @@ def event_filter(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[StatusE
 
 
 def events_visible_to(user: Any) -> QuerySet[StatusEvent]:
-    from core.access import accounts_visible_to, sees_everything
+    from accounts.access import accounts_visible_to
+    from core.access import sees_everything
 
     qs = StatusEvent.objects.all()
     if sees_everything(user):

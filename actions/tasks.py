@@ -11,30 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from actions.services.dispatch.claim import seconds_until_next_due
+from actions.services.dispatch.loop import dispatcher_run, schedule_dispatch
+from actions.services.results import expire_overdue, poller_run, sweep_stuck
 from core.tasks import FAST, task
 
 
 @task(queue=FAST, retry_transient=False, soft_time_limit=90, time_limit=120)
 def dispatch_lanes() -> dict[str, Any]:
-    from actions.services.dispatch import dispatcher_run
-
     out = dispatcher_run()
     return {"outcome": out.outcome, "passes": out.passes, "sent": out.sent}
 
 
 @task(queue=FAST, retry_transient=False, soft_time_limit=90, time_limit=120)
 def poll_results() -> dict[str, Any]:
-    from actions.services.results import poller_run
-
     report = poller_run()
     return {"polled": report.polled, "expired": report.expired}
 
 
 @task(queue=FAST, retry_transient=False)
 def sweep_actions() -> dict[str, Any]:
-    from actions.services.dispatch import schedule_dispatch, seconds_until_next_due
-    from actions.services.results import expire_overdue, sweep_stuck
-
     stuck = sweep_stuck()
     expired = expire_overdue()
     wait = seconds_until_next_due()

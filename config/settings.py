@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "actions",
     "webhooks",
     "notify",
+    "console",
     "demo",
 ]
 
@@ -143,6 +144,7 @@ AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429  # Too Many Requests, with Retry-After (core/lockout.py)
 # The client address through TRUSTED_PROXY_NETS (behind nginx, REMOTE_ADDR is the proxy).
 AXES_CLIENT_IP_CALLABLE = "core.net.client_address"
 

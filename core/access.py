@@ -8,13 +8,16 @@
   each model declares how it is owned. `get_visible_or_404` fetches one row the same way,
   so a stranger's object is indistinguishable from a missing one.
 - `signed_in(user)` / `acting_user(user)`: the one test for a real, signed-in user.
+
+The account-scoped helpers (`agent_for_user`, `accounts_visible_to`, `get_account_for_user`)
+live in accounts/access.py: core imports no domain app.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -23,9 +26,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.permissions import BasePermission
 
 from core.roles import Cap, Role
-
-if TYPE_CHECKING:
-    from accounts.models import Agent, WhatsAppAccount
 
 F = TypeVar("F", bound=Callable[..., HttpResponse])
 
@@ -117,22 +117,20 @@ def get_visible_or_404(
     return obj
 
 
-def agent_for_user(user: Any) -> Agent | None:
-    from accounts.models import Agent
-
-    if not signed_in(user):
-        return None
-    return Agent.objects.filter(user=user).first()
-
-
-def accounts_visible_to(user: Any) -> QuerySet[WhatsAppAccount]:
-    from accounts.models import WhatsAppAccount
-
-    return visible(user, WhatsAppAccount.objects.all())
+# --- moved to accounts/access.py ---------------------------------------------------------
+# Callers still importing these names from here (accounts/views.py, actions/views.py,
+# actions/services/intake.py, bench/pages.py: changes in flight when they moved) get them
+# from the accounts app, which hands them over in its ready(). Drop this once they import
+# accounts.access.
+_MOVED: dict[str, Any] = {}
 
 
-def get_account_for_user(user: Any, whatsapp: str) -> WhatsAppAccount:
-    account = accounts_visible_to(user).filter(whatsapp=whatsapp).first()
-    if account is None:
-        raise Http404("No such account")
-    return account
+def provide_moved(**helpers: Any) -> None:
+    _MOVED.update(helpers)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return _MOVED[name]
+    except KeyError:
+        raise AttributeError(f"module 'core.access' has no attribute {name!r}") from None

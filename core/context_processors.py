@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
@@ -28,6 +29,14 @@ NAV: list[tuple[Any, str, tuple[Cap, ...]]] = [
     (_("Admin"), "admin:index", (Cap.MANAGE_USERS,)),
 ]
 
+# Counts shown beside a nav item, each contributed by the app that owns the page (notify:
+# the open alerts), so core imports none of them.
+NAV_BADGES: dict[str, Callable[[], int]] = {}
+
+
+def register_nav_badge(url_name: str, count: Callable[[], int]) -> None:
+    NAV_BADGES[url_name] = count
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
@@ -44,10 +53,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         except NoReverseMatch:  # the page's issue has not landed yet
             continue
         item: dict[str, Any] = {"label": label, "url": url, "active": False}
-        if name == "notify:alerts":  # the count of open alerts (issue 17)
-            from notify.selectors import open_alert_count
-
-            item["count"] = open_alert_count()
+        if name in NAV_BADGES:
+            item["count"] = NAV_BADGES[name]()
         items.append(item)
     # The current section is the item with the longest URL that prefixes the path
     # (/qr/ports/ is "Ports", not also "QR login").

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -15,12 +14,12 @@ from django.utils.translation import gettext_lazy as _
 CHECK_LABELS = {
     "database": _("Database"),
     "broker": _("Message broker (Redis)"),
-    "upstream": _("Vendor gateway"),
     "worker": _("Background worker"),
 }
 
-# Checks the domain apps add (e.g. the webhook lag, webhooks/health.py), so core imports
-# none of them. A failing one makes the report "degraded", never "down".
+# Checks the domain apps add (the vendor gateway, upstream/health.py; the webhook lag,
+# webhooks/health.py), so core imports none of them. A failing one makes the report
+# "degraded", never "down".
 EXTRA_CHECKS: dict[str, Callable[[], dict[str, Any]]] = {}
 
 
@@ -39,7 +38,8 @@ def record_heartbeat() -> float:
     return now
 
 
-def _timed(fn: Any) -> dict[str, Any]:
+def timed(fn: Any) -> dict[str, Any]:
+    """Run one probe: ok and its latency, or the error it raised (never raises)."""
     started = time.perf_counter()
     try:
         detail = fn()
@@ -60,7 +60,7 @@ def check_database() -> dict[str, Any]:
         with connection.cursor() as cur:
             cur.execute("SELECT 1")
 
-    return _timed(run)
+    return timed(run)
 
 
 def check_broker() -> dict[str, Any]:
@@ -73,24 +73,14 @@ def check_broker() -> dict[str, Any]:
                 "transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "custom"
             }
 
-    return _timed(run)
-
-
-def check_upstream() -> dict[str, Any]:
-    def run() -> dict[str, Any]:
-        from upstream.client import ping
-
-        ping()
-        return {"base_url": settings.UPSTREAM_BASE_URL}
-
-    return _timed(run)
+    return timed(run)
 
 
 def check_cache() -> dict[str, Any]:
     def run() -> None:
         cache.get(HEARTBEAT_KEY)
 
-    return _timed(run)
+    return timed(run)
 
 
 def check_worker() -> dict[str, Any]:
@@ -113,7 +103,6 @@ def health_report() -> dict[str, Any]:
         "database": check_database(),
         "cache": check_cache(),
         "broker": check_broker(),
-        "upstream": check_upstream(),
         "worker": check_worker(),
     }
     for name, extra in EXTRA_CHECKS.items():

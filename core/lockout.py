@@ -49,7 +49,7 @@ def lockout_response(
         "retry_minutes": max(1, math.ceil(seconds / 60)) if until else None,
         "failure_limit": settings.AXES_FAILURE_LIMIT,
     }
-    status = int(getattr(settings, "AXES_HTTP_RESPONSE_CODE", 429))
+    status = int(settings.AXES_HTTP_RESPONSE_CODE)
     response = render(request, settings.AXES_LOCKOUT_TEMPLATE, context, status=status)
     if until:
         response["Retry-After"] = str(seconds)

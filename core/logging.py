@@ -82,12 +82,9 @@ def current_task_id() -> str | None:
 def _known_secret_values() -> list[str]:
     from django.conf import settings
 
-    values = [
-        getattr(settings, "UPSTREAM_API_SECRET", ""),
-        getattr(settings, "UPSTREAM_API_KEY", ""),
-    ]
-    values += list(getattr(settings, "WEBHOOK_SECRETS", []))
-    values += list(getattr(settings, "FIELD_ENCRYPTION_KEYS", []))
+    values = [settings.UPSTREAM_API_SECRET, settings.UPSTREAM_API_KEY]
+    values += list(settings.WEBHOOK_SECRETS)
+    values += list(settings.FIELD_ENCRYPTION_KEYS)
     return [v for v in values if v and len(v) >= 6]
 
 

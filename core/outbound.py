@@ -69,8 +69,8 @@ def _networks(spec: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 def allowed_networks() -> tuple[IPNetwork, ...]:
     spec = [
-        *getattr(settings, "OUTBOUND_ALLOWED_NETS", []),
-        *getattr(settings, "AVATAR_FETCH_ALLOWED_NETS", []),
+        *settings.OUTBOUND_ALLOWED_NETS,
+        *settings.AVATAR_FETCH_ALLOWED_NETS,
     ]
     return _networks(tuple(spec))
 

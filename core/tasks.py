@@ -94,9 +94,23 @@ def task(
     return decorator
 
 
-def enqueue_on_commit(celery_task: Any, *args: Any, **kwargs: Any) -> None:
-    """Send a task only once the surrounding transaction has committed."""
-    transaction.on_commit(lambda: celery_task.delay(*args, **kwargs))
+def task_at(path: str) -> Any:
+    """The task at a dotted path ("webhooks.tasks.process_webhook_event"), imported on first
+    use. Services name the tasks they send rather than import them: tasks modules import
+    services at their top (HackSoft), so the other direction would be a cycle."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def enqueue(path: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+    """Send the task at `path` now (in `countdown` seconds when given)."""
+    options = {} if countdown is None else {"countdown": countdown}
+    task_at(path).apply_async(args, kwargs, **options)
+
+
+def enqueue_on_commit(path: str, *args: Any, **kwargs: Any) -> None:
+    """Send the task at `path` only once the surrounding transaction has committed."""
+    transaction.on_commit(lambda: enqueue(path, *args, **kwargs))
 
 
 def collect_beat_schedule() -> dict[str, dict[str, Any]]:
@@ -111,6 +125,10 @@ def collect_beat_schedule() -> dict[str, dict[str, Any]]:
             continue
         schedule.update(getattr(module, "BEAT", {}))
     return schedule
+
+
+# core's own two tasks import their services lazily, unlike the apps' tasks modules: this
+# module is the decorator every app imports, often while models are still loading.
 
 
 @task(queue=FAST, retry_transient=False, name="core.heartbeat")

@@ -5,7 +5,6 @@ from core import audit_views, live_views, metrics_views, token_views, views
 from core.forms import LoginForm
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("health/", views.health_page, name="health"),
     path("live/", live_views.stream, name="live"),

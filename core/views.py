@@ -8,42 +8,15 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from core import selectors
-from core.access import accounts_visible_to, require, require_login, sees_everything
+from core.access import require
 from core.csp import Limited, csp_report_record
 from core.health import CHECK_LABELS, health_report, health_summary
-from core.htmx import render_page
 from core.metrics_views import metrics_token_given
 from core.net import client_address
 from core.roles import Cap
 from core.types import AuthedRequest
 
 log = logging.getLogger(__name__)
-
-
-def lag_level(lag: float | None) -> str:
-    """ok under half the degraded threshold, warn under it, bad past it."""
-    from django.conf import settings
-
-    limit = float(settings.WEBHOOK_LAG_DEGRADED_SECONDS)
-    if lag is None or lag < limit / 2:
-        return "ok"
-    return "warn" if lag <= limit else "bad"
-
-
-@require_login
-def home(request: AuthedRequest) -> HttpResponse:
-    accounts = accounts_visible_to(request.user)
-    everything = sees_everything(request.user)
-    context = {
-        "counts": selectors.dashboard_counts(accounts),
-        "quota": selectors.port_usage() if everything else None,
-        "trouble": selectors.recent_trouble(accounts, everything=everything),
-        "webhook_lag": (lag := selectors.webhook_lag_seconds() if everything else None),
-        "webhook_lag_level": lag_level(lag),
-        "actions": selectors.action_queue_depth(request.user),
-    }
-    return render_page(request, "core/home.html", context, fragment="live")
 
 
 @require_GET

@@ -19,7 +19,7 @@ from typing import Any
 
 from demo.fleet import DemoAccount, demo_fleet
 from simulator import vendorcodes as vc
-from simulator.state import vendor_time
+from simulator.state.fakes import vendor_time
 
 DAYS = 7
 HEADERS = {"Content-Type": "application/json", "X-Demo-Seed": "history"}
@@ -132,7 +132,8 @@ def history_ingest(*, now: datetime) -> tuple[int, int]:
     the worker does (the tasks the receiver enqueued find them applied and return).
     Returns (deliveries, status events recorded)."""
     from accounts.models import StatusEvent
-    from webhooks.services import webhook_event_receive, webhook_events_process_batch
+    from webhooks.services.process import webhook_events_process_batch
+    from webhooks.services.receive import webhook_event_receive
 
     before = StatusEvent.objects.count()
     sent = 0

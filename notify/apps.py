@@ -8,5 +8,8 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         from core import outbound
+        from core.context_processors import register_nav_badge
+        from notify.selectors import open_alert_count
 
         outbound.install()
+        register_nav_badge("notify:alerts", open_alert_count)  # the open alerts (issue 17)

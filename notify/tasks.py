@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 from core.tasks import FAST, SLOW, task
+from notify.services import alerts, deliveries, watch
 
 
 @task(queue=FAST, name="notify.deliveries_drain", soft_time_limit=90, time_limit=120)
 def deliveries_drain() -> int:
-    from notify.services.deliveries import deliveries_drain as drain
-
-    return drain(budget_seconds=50.0)
+    return deliveries.deliveries_drain(budget_seconds=50.0)
 
 
 @task(queue=FAST, name="notify.alerts_dispatch")
 def alerts_dispatch() -> int:
-    from notify.services.alerts import alerts_dispatch as dispatch
-
-    return dispatch()
+    return alerts.alerts_dispatch()
 
 
 @task(queue=SLOW, name="notify.alerts_evaluate")
 def alerts_evaluate() -> None:
-    from notify.services import watch
-
     watch.spike_check()
     watch.offline_check()
     watch.webhook_lag_check()

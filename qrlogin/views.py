@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.access import agent_for_user, require, sees_everything
+from accounts.access import agent_for_user
+from core.access import require, sees_everything
 from core.htmx import STOP_POLLING
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
@@ -179,9 +180,7 @@ def _ports_context(request: AuthedRequest) -> dict[str, Any]:
 def ports_page(request: AuthedRequest) -> HttpResponse:
     context = _ports_context(request)
     if selectors.quota_stale(context["quota"]):
-        from qrlogin.tasks import refresh_ports
-
-        enqueue_on_commit(refresh_ports)
+        enqueue_on_commit("qrlogin.tasks.refresh_ports")
         context["refreshing_since"] = _ms(context["quota"].fetched_at if context["quota"] else None)
         context["refreshing_until"] = _ms(timezone.now()) + 30_000
     return render(request, "qrlogin/ports.html", context)

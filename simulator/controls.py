@@ -9,7 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from simulator.state import BusinessError
+from simulator.state.records import BusinessError
 
 if TYPE_CHECKING:
     from simulator.server import Simulator, _Handler

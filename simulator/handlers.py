@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.state import BusinessError, VendorState, pair_code
+from simulator.state import VendorState
+from simulator.state.fakes import pair_code
+from simulator.state.records import BusinessError
 
 Body = dict[str, Any]
 Query = dict[str, str]
@@ -272,7 +274,7 @@ def select_cloud_port(s: VendorState, b: Body, q: Query) -> Any:
 
 
 def select_cloud_port_detail(s: VendorState, b: Body, q: Query) -> Any:
-    from simulator.state import vendor_time
+    from simulator.state.fakes import vendor_time
 
     with s.lock:
         s.tick()

@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from simulator import vendorcodes as vc
 from simulator.handlers import BY_PATH, Operation, RawBody, business_fault, busy_fault
-from simulator.state import BusinessError, Options, VendorState
+from simulator.state import VendorState
+from simulator.state.records import BusinessError, Options
 from simulator.webhooks import Dispatcher
 
 log = logging.getLogger("simulator")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from simulator.server import SimulatorHandle, start_simulator
-from simulator.state import Options
+from simulator.state.records import Options
 from upstream.breaker import reset as breaker_reset
 
 TEST_BACKOFF = (0.05, 1.0)

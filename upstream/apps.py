@@ -6,4 +6,5 @@ class UpstreamConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        import upstream.gauges  # noqa: F401 - registers this app's /metrics gauges
+        import upstream.gauges
+        import upstream.health  # noqa: F401 - registers this app's gauges and health check

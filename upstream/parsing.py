@@ -31,7 +31,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def vendor_zone() -> ZoneInfo:
-    return _zone(getattr(settings, "UPSTREAM_TIMEZONE", "Asia/Shanghai"))
+    return _zone(settings.UPSTREAM_TIMEZONE)
 
 
 def as_int(value: Any) -> int | None:

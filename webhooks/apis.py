@@ -10,9 +10,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 
+from accounts.access import accounts_visible_to
 from accounts.choices import DetailStatus, Platform, Presence
 from accounts.models import StatusEvent
-from core.access import HasCap, accounts_visible_to, sees_everything
+from core.access import HasCap, sees_everything
 from core.api import ChoiceDisplayField, KeysetPagination
 from core.roles import Cap
 from webhooks.models import WebhookEvent, WebhookKind

@@ -8,7 +8,7 @@ that must all pass.
   `core.net.client_address` (the one helper, shared with axes, /metrics and the logs).
 
 The cheap checks run first and `hmac` last (it records the nonce). A refusal is an
-`AuthRefused` naming the check and a short reason (a metric label); `webhooks.services.
+`AuthRefused` naming the check and a short reason (a metric label); `webhooks.services.receive.
 refused_delivery_record` keeps the last 100 for the inbox, without the body.
 """
 

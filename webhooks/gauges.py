@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db.models import Count
-from django.utils import timezone
 
 from core.metrics import gauge
 
@@ -22,12 +21,6 @@ def webhook_events() -> Samples:
 
 @gauge("switchboard_webhook_lag_seconds", "Age of the oldest webhook event not yet applied")
 def webhook_lag() -> Samples:
-    from webhooks.models import WebhookEvent
+    from webhooks.selectors import webhook_lag_seconds
 
-    oldest = (
-        WebhookEvent.objects.filter(state__in=["pending", "processing"])
-        .order_by("received_at")
-        .values_list("received_at", flat=True)
-        .first()
-    )
-    return [({}, (timezone.now() - oldest).total_seconds() if oldest else 0.0)]
+    return [({}, webhook_lag_seconds() or 0.0)]

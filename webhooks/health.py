@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.health import register_check
-from core.selectors import webhook_lag_seconds
+from webhooks.selectors import webhook_lag_seconds
 
 
 def check_webhook_lag() -> dict[str, Any]:

@@ -26,7 +26,11 @@ from webhooks.auth import (
     webhook_authenticate,
 )
 from webhooks.models import WebhookKind
-from webhooks.services import headers_to_store, refused_delivery_record, webhook_event_receive
+from webhooks.services.receive import (
+    headers_to_store,
+    refused_delivery_record,
+    webhook_event_receive,
+)
 
 log = logging.getLogger(__name__)
 

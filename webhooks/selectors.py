@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from accounts.models import StatusEvent
 from core.logging import redact
-from core.selectors import webhook_lag_seconds
 from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
 
 
@@ -105,3 +104,18 @@ def inbox_summary() -> dict[str, Any]:
 def refused_delivery_list(*, limit: int = 100) -> list[RefusedDelivery]:
     """The last refused deliveries (webhook authentication), newest first."""
     return list(RefusedDelivery.objects.order_by("-received_at", "-id")[:limit])
+
+
+def webhook_lag_seconds() -> float | None:
+    """Age of the oldest event still waiting to be applied (None: nothing waiting)."""
+    oldest = (
+        WebhookEvent.objects.filter(
+            state__in=[WebhookEvent.State.PENDING, WebhookEvent.State.PROCESSING]
+        )
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    if oldest is None:
+        return None
+    return max(0.0, (timezone.now() - oldest).total_seconds())

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 from core.access import require
 from core.roles import Cap
 from core.types import AuthedRequest
-from webhooks import selectors, services
+from webhooks import selectors
 from webhooks.auth import configured_checks
 from webhooks.forms import InboxFilterForm
 from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.services import maintenance
 
 PAGE = 50
 
@@ -78,7 +79,7 @@ def detail(request: AuthedRequest, event_id: int) -> HttpResponse:
         "body": selectors.body_pretty(event),
         "headers": selectors.headers_redacted(event),
         "status_events": selectors.status_events_of(event),
-        "replayable": services.webhook_event_replayable(event),
+        "replayable": maintenance.webhook_event_replayable(event),
     }
     return render(request, "webhooks/detail.html", context)
 
@@ -89,8 +90,8 @@ def replay(request: AuthedRequest, event_id: int) -> HttpResponse:
     if not WebhookEvent.objects.filter(pk=event_id).exists():
         raise Http404
     try:
-        outcome = services.webhook_event_replay(event_id=event_id, actor=request.user)
-    except services.NotReplayable as exc:
+        outcome = maintenance.webhook_event_replay(event_id=event_id, actor=request.user)
+    except maintenance.NotReplayable as exc:
         messages.error(request, str(exc))
     else:
         if outcome.state == WebhookEvent.State.PENDING:

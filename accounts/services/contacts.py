@@ -61,7 +61,6 @@ def contact_lookup_request(
             _("A look-up ran for this account less than %(s)s seconds ago. Wait, then try again.")
             % {"s": lookup_interval()}
         )
-    from accounts.tasks.fleet import contact_lookup_run
 
     with transaction.atomic():
         lookup = ContactLookup.objects.create(
@@ -74,7 +73,7 @@ def contact_lookup_request(
             target_id=account.whatsapp,
             after={"phone": number} if number else None,
         )
-        enqueue_on_commit(contact_lookup_run, lookup.pk)
+        enqueue_on_commit("accounts.tasks.fleet.contact_lookup_run", lookup.pk)
     return lookup
 
 

@@ -87,9 +87,10 @@ def bulk_online_precheck(*, accounts: Sequence[WhatsAppAccount]) -> OnlinePreche
 
 
 def _enqueue(job: BulkJob) -> None:
-    from accounts.tasks.fleet import bulk_job_run, import_run
-
-    enqueue_on_commit(import_run if job.kind == BulkJob.Kind.IMPORT else bulk_job_run, job.pk)
+    if job.kind == BulkJob.Kind.IMPORT:
+        enqueue_on_commit("accounts.tasks.fleet.import_run", job.pk)
+    else:
+        enqueue_on_commit("accounts.tasks.fleet.bulk_job_run", job.pk)
 
 
 def bulk_job_create(

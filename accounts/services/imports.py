@@ -404,8 +404,6 @@ def import_stage(
 
 
 def import_confirm(*, actor: Any, job: BulkJob) -> BulkJob:
-    from accounts.tasks.fleet import import_run
-
     with transaction.atomic():
         job = BulkJob.objects.select_for_update().get(pk=job.pk)
         if job.kind != BulkJob.Kind.IMPORT or job.state != BulkJob.State.PREVIEW:
@@ -432,7 +430,7 @@ def import_confirm(*, actor: Any, job: BulkJob) -> BulkJob:
                 "summary": job.params.get("summary", {}),
             },
         )
-        enqueue_on_commit(import_run, job.pk)
+        enqueue_on_commit("accounts.tasks.fleet.import_run", job.pk)
     return job
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.services import contacts, fleet
 from core.tasks import FAST, SLOW, task
 
 BEAT: dict[str, dict[str, Any]] = {}
@@ -13,20 +14,14 @@ __all__ = ["bulk_job_run", "contact_lookup_run", "import_run"]
 
 @task(queue=FAST, soft_time_limit=600, time_limit=660, name="accounts.bulk_job_run")
 def bulk_job_run(job_id: int) -> None:
-    from accounts.services.fleet import bulk_job_run as run
-
-    run(job_id=job_id)
+    fleet.bulk_job_run(job_id=job_id)
 
 
 @task(queue=SLOW, soft_time_limit=1800, time_limit=1900, name="accounts.import_run")
 def import_run(job_id: int) -> None:
-    from accounts.services.fleet import bulk_job_run as run
-
-    run(job_id=job_id)
+    fleet.bulk_job_run(job_id=job_id)
 
 
 @task(queue=SLOW, name="accounts.contact_lookup_run")
 def contact_lookup_run(lookup_id: int) -> None:
-    from accounts.services.contacts import contact_lookup_run as run
-
-    run(lookup_id=lookup_id)
+    contacts.contact_lookup_run(lookup_id=lookup_id)

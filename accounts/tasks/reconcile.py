@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from accounts.services.reconcile import upstream_reconcile
 from core.tasks import SLOW, task
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,6 @@ log = logging.getLogger(__name__)
 )
 def reconcile_upstream() -> dict[str, Any]:
     """Pull the upstream's view and repair drift (accounts.services.reconcile)."""
-    from accounts.services.reconcile import upstream_reconcile
-
     report = upstream_reconcile()
     if report.errors:
         log.warning("reconcile: some polls failed: %s", report.errors)

@@ -19,7 +19,7 @@ from accounts.services.reconcile import upstream_reconcile
 from core.audit import AuditEntry
 from tests.fixtures import client_for
 from webhooks.models import WebhookEvent, WebhookKind
-from webhooks.services import webhook_event_process
+from webhooks.services.process import webhook_event_process
 from webhooks.tests.helpers import post
 
 LONG = "c" * 70

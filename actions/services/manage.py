@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from actions.models import Action, Lane, State
+from actions.services.dispatch.loop import wake_dispatcher
 from core import live
 from core.access import signed_in
 from core.audit import audit_record
@@ -79,8 +80,6 @@ def actions_cancel_queued(*, user: Any, batch_id: int) -> int:
 def action_resend(*, user: Any, action: Action) -> Action:
     """A person decided an unknown action did not open the chat: queue it again (at the
     head of its lane, since it keeps its place by id)."""
-    from actions.services.dispatch import wake_dispatcher
-
     now = timezone.now()
     with transaction.atomic():
         updated = Action.objects.filter(pk=action.pk, state=State.UNKNOWN).update(
@@ -157,8 +156,6 @@ def lane_pause(*, user: Any, lane: Lane) -> Lane:
 
 
 def lane_resume(*, user: Any, lane: Lane) -> Lane:
-    from actions.services.dispatch import wake_dispatcher
-
     with transaction.atomic():
         Lane.objects.filter(pk=lane.pk).update(paused=False, paused_at=None, paused_by=None)
         audit_record(

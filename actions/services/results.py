@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from actions.models import Action, ExecuteStatus, Lane, State
 from actions.services import config
 from core import live
+from core.tasks import enqueue
 from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable
@@ -194,15 +195,13 @@ def seconds_until_next_poll(*, now: datetime | None = None) -> float | None:
 def schedule_poll(delay: float | None = None) -> None:
     """Enqueue the poller in `delay` seconds (default: the first poll delay), unless a poll
     is already scheduled."""
-    from actions.tasks import poll_results
-
     delay = config.first_poll_delay().total_seconds() if delay is None else max(0.0, delay)
     try:
         if not cache.add(POLL_SCHEDULED_KEY, time.time() + delay, timeout=max(1, int(delay) + 1)):
             return
     except Exception:
         log.warning("actions: cache unavailable; scheduling the poller anyway")
-    poll_results.apply_async(countdown=delay)
+    enqueue("actions.tasks.poll_results", countdown=delay)
 
 
 def poller_run() -> PollReport:

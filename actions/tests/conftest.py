@@ -40,10 +40,11 @@ def lanes(simulator: Any, settings: Any) -> Any:
     settings.UPSTREAM_READ_TIMEOUT = 1.0
     simulator.set_action_interval(INTERVAL)
     cache.delete_many(list(BREAKER_KEYS))
-    from actions.services import dispatch, results
+    from actions.services import results
+    from actions.services.dispatch import loop
 
     cache.delete_many(
-        [dispatch.LOCK_KEY, dispatch.WAKE_KEY, dispatch.SCHEDULED_KEY, results.POLL_SCHEDULED_KEY]
+        [loop.LOCK_KEY, loop.WAKE_KEY, loop.SCHEDULED_KEY, results.POLL_SCHEDULED_KEY]
     )
     return simulator
 
@@ -84,7 +85,7 @@ def all_settled() -> bool:
 
 def drive(until: Callable[[], bool] = all_settled, timeout: float = 30.0) -> None:
     """Run the dispatcher and the poller in this thread until `until()` holds."""
-    from actions.services.dispatch import dispatch_loop
+    from actions.services.dispatch.loop import dispatch_loop
     from actions.services.results import poll_once
 
     ends = time.monotonic() + timeout

@@ -110,7 +110,8 @@ def test_precheck_reads_the_seeds_status_1_with_detail_11_as_logging_in(people: 
     """The seed's own onlineStatus example (`status: 1`, `detailStatus` 11), applied
     through the webhook path, is a login under way, not an offline account."""
     from tests.vendor_payloads import load_bytes
-    from webhooks.services import webhook_event_receive, webhook_events_process_batch
+    from webhooks.services.process import webhook_events_process_batch
+    from webhooks.services.receive import webhook_event_receive
 
     webhook_event_receive(
         kind="online_status", body=load_bytes("webhook_online_status"), headers={}

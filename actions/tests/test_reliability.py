@@ -16,7 +16,8 @@ import pytest
 from django.db import connection, connections
 
 from actions.models import Action, Lane, State
-from actions.services import dispatch, results
+from actions.services import results
+from actions.services.dispatch import loop, send
 from actions.services.intake import ActionSpec, actions_queue
 from actions.tests.conftest import INTERVAL, all_settled, drive, make_pair
 from core.models import AuditEntry
@@ -67,7 +68,7 @@ def dispatch_process(simulator: Any) -> subprocess.Popen[str]:
     }
     code = (
         "import django; django.setup()\n"
-        "from actions.services.dispatch import dispatch_once\n"
+        "from actions.services.dispatch.send import dispatch_once\n"
         "print(dispatch_once())\n"
     )
     return subprocess.Popen(
@@ -110,7 +111,7 @@ def test_worker_killed_between_send_and_record(people: Any, lanes: Any, settings
     assert len(lanes.calls("/open/action/batchAdd")) == 1
 
     # While its head is in doubt the lane sends nothing, whoever dispatches.
-    assert dispatch.dispatch_once().claimed == 0
+    assert send.dispatch_once().claimed == 0
     settings.ACTION_SENDING_DEADLINE = 0.3
     time.sleep(0.4)
     assert results.sweep_stuck() == 1
@@ -177,7 +178,7 @@ def test_call_that_never_left_is_retried(people: Any, lanes: Any, settings: Any)
     make_pair(lanes, "alice01", "8610000001")
     queue(people, [("alice01", "8610000001")], per_lane=1)
     settings.UPSTREAM_BASE_URL = "http://127.0.0.1:9"  # nothing listens: connection refused
-    report = dispatch.dispatch_once()
+    report = send.dispatch_once()
     assert report.requeued == 1
     action = Action.objects.get()
     assert action.state == State.QUEUED and "retried automatically" in action.reason
@@ -192,12 +193,12 @@ def test_timeout_becomes_unknown_and_resend_is_a_choice(people: Any, lanes: Any)
     make_pair(lanes, "alice01", "8610000001")
     queue(people, [("alice01", "8610000001")], per_lane=1)
     lanes.set_faults(1.0, ["timeout"], timeout_seconds=1.2)
-    dispatch.dispatch_once()
+    send.dispatch_once()
     action = Action.objects.get()
     assert action.state == State.UNKNOWN and "may or may not" in action.reason
     lanes.set_faults(0, [])
     time.sleep(0.5)
-    assert dispatch.dispatch_once().claimed == 0  # never resent by itself
+    assert send.dispatch_once().claimed == 0  # never resent by itself
     client = client_for(people.agent)
     page = client.get(f"/actions/{action.pk}/").content.decode()
     assert "resend" in page.lower() and "Mark it failed" in page
@@ -224,7 +225,7 @@ def test_two_dispatchers_at_once(people: Any, lanes: Any) -> None:
     def worker(poll: bool) -> None:
         try:
             while not stop.is_set():
-                dispatch.dispatch_loop(budget=0.5, hold=1.0)
+                loop.dispatch_loop(budget=0.5, hold=1.0)
                 if poll:
                     results.poll_once()
                 time.sleep(0.005)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from core.access import acting_user
 from core.outbound import outbound_guard
+from core.tasks import enqueue
 from notify.models import Alert, AlertChannel, AlertRule, RuleKey
 
 log = logging.getLogger(__name__)
@@ -166,9 +167,7 @@ def alert_raise(
 
 
 def _dispatch_later() -> None:
-    from notify.tasks import alerts_dispatch
-
-    alerts_dispatch.apply_async(countdown=float(settings.ALERT_GROUP_SECONDS) + 1)
+    enqueue("notify.tasks.alerts_dispatch", countdown=float(settings.ALERT_GROUP_SECONDS) + 1)
 
 
 # --- messages ----------------------------------------------------------------------------------

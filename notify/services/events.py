@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.access import acting_user
+from core.tasks import enqueue
 from notify.models import AccountSequence, Delivery, Event, EventType, Subscription
 
 KICK_KEY = "notify:deliveries:kick"
@@ -122,14 +123,12 @@ def event_emit(
 
 def deliveries_kick() -> None:
     """Queue one drain, unless one is already queued (the drain clears the key first)."""
-    from notify.tasks import deliveries_drain
-
     try:
         first = cache.add(KICK_KEY, 1, timeout=30)
     except Exception:  # the cache is down: the beat drain still runs every few seconds
         first = True
     if first:
-        deliveries_drain.delay()
+        enqueue("notify.tasks.deliveries_drain")
 
 
 def new_secret() -> str:

@@ -79,7 +79,7 @@ def offline_check(*, now: datetime | None = None) -> int:
 
 
 def webhook_lag_check(*, now: datetime | None = None) -> float | None:
-    from core.selectors import webhook_lag_seconds
+    from webhooks.selectors import webhook_lag_seconds
 
     rule = alert_rule_get(RuleKey.WEBHOOK_LAG)
     lag = webhook_lag_seconds()

@@ -19,8 +19,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import agent_for_user
 from accounts.models import Agent
-from core.access import agent_for_user, sees_everything
+from core.access import sees_everything
 from qrlogin import conf
 from qrlogin.errors import explain
 from qrlogin.models import AllocationRole, ScanTask, ScanTaskStatus

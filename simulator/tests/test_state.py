@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from simulator import vendorcodes as vc
-from simulator.state import BusinessError, Options, VendorState, pair_code, qr_string
+from simulator.state import VendorState
+from simulator.state.fakes import pair_code, qr_string
+from simulator.state.records import BusinessError, Options
 
 QR_SHAPE = re.compile(r"^2@[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,1$")
 

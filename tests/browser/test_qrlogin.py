@@ -16,7 +16,7 @@ from core.models import CspReport
 from qrlogin.models import QrSession, ScanTask
 from qrlogin.services import ports
 from qrlogin.services.sessions import qr_session_start
-from simulator.state import qr_string
+from simulator.state.fakes import qr_string
 from tests.fixtures import PASSWORD, People
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -14,7 +14,7 @@ from actions.services.intake import ActionSpec, actions_queue, batch_create
 from core.audit import audit_record
 from tests.fixtures import PASSWORD, People
 from webhooks.models import WebhookEvent, WebhookKind
-from webhooks.services import webhook_event_process
+from webhooks.services.process import webhook_event_process
 from webhooks.tests.helpers import post
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -16,11 +16,8 @@ from hypothesis import strategies as st
 
 from accounts.models import StatusEvent, WhatsAppAccount
 from webhooks.models import WebhookEvent, WebhookKind
-from webhooks.services import (
-    webhook_event_process,
-    webhook_event_receive,
-    webhook_events_process_batch,
-)
+from webhooks.services.process import webhook_event_process, webhook_events_process_batch
+from webhooks.services.receive import webhook_event_receive
 from webhooks.tests.test_ordering_property import (
     _Rollback,
     assert_newest_wins_and_history_exact,
@@ -142,7 +139,7 @@ def test_batch_skips_an_event_whose_claim_was_taken_over() -> None:
 
 @pytest.mark.django_db
 def test_claim_stops_at_the_record_cap_and_takes_at_least_one() -> None:
-    from webhooks.services import _claim_pending
+    from webhooks.services.process import _claim_pending
 
     two = json.dumps(
         [

@@ -19,7 +19,7 @@ from tests.fixtures import client_for
 from tests.waiting import wait_for as _wait
 from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
 from webhooks.receivers import PATHS
-from webhooks.services import webhook_event_process
+from webhooks.services.process import webhook_event_process
 from webhooks.tests.helpers import as_bytes, sign
 
 ONLINE_PATH = "/" + PATHS[WebhookKind.ONLINE_STATUS]

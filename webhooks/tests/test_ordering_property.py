@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from accounts.models import StatusEvent, WhatsAppAccount
 from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.payloads import parse_online_status
-from webhooks.services import webhook_event_process, webhook_event_receive
+from webhooks.services.process import webhook_event_process
+from webhooks.services.receive import webhook_event_receive
 
 EXAMPLES = int(os.environ.get("SB_PROPERTY_EXAMPLES", "1000"))
 NUMBERS = ["8613800000001", "8613800000002", "8613800000003"]

@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from accounts.models import StatusEvent, WhatsAppAccount
 from tests.fixtures import client_for
 from webhooks.models import WebhookKind
-from webhooks.services import webhook_event_process, webhook_event_receive
+from webhooks.services.process import webhook_event_process
+from webhooks.services.receive import webhook_event_receive
 
 SECRET_BODY = {
     "whatsAppList": [

@@ -22,14 +22,9 @@ from tests.db_hold import hold, release, sleeping_backends
 from tests.fixtures import client_for
 from tests.waiting import wait_for as _wait
 from webhooks.models import WebhookEvent, WebhookKind
-from webhooks.services import (
-    NotReplayable,
-    webhook_event_claim,
-    webhook_event_process,
-    webhook_event_receive,
-    webhook_event_replay,
-    webhook_events_sweep,
-)
+from webhooks.services.maintenance import NotReplayable, webhook_event_replay, webhook_events_sweep
+from webhooks.services.process import webhook_event_claim, webhook_event_process
+from webhooks.services.receive import webhook_event_receive
 
 BODY = [
     {

@@ -19,7 +19,7 @@ from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
 from qrlogin.models import CloudPort, PcType, QrSession, ScanTask
 from tests.vendor_payloads import load_bytes
 from webhooks.models import WebhookEvent, WebhookKind
-from webhooks.services import webhook_event_process
+from webhooks.services.process import webhook_event_process
 from webhooks.tests.helpers import post, sign, url
 
 OK = {"code": 200, "message": "Success", "data": ""}

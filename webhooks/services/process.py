@@ -1,27 +1,22 @@
-"""The webhook inbox: store a delivery, apply it once, replay it, sweep what was lost.
+"""Processing: claim an event with a conditional UPDATE and apply it exactly once.
 
-Receipt (`webhook_event_receive`) does the minimum before the commit: validate the body and
-INSERT one row. Everything else runs in the processing task (`webhook_event_process`), which
-claims the event with a conditional UPDATE, applies it through the domain services inside one
+`webhook_event_process` claims one event, applies it through the domain services inside one
 transaction that re-checks its claim under a row lock, and marks it processed in that same
-transaction. A worker killed mid-way leaves the event `processing` with an old `claimed_at`;
-the sweeper re-enqueues it and the next claim applies it (the domain services are idempotent
-besides: dedupe keys and newer-only conditional updates).
+transaction. `webhook_events_process_batch` claims many at once (SKIP LOCKED) and applies the
+onlineStatus ones set-based. A worker killed mid-way leaves the event `processing` with an
+old `claimed_at`; the sweeper (maintenance.py) re-enqueues it and the next claim applies it
+(the domain services are idempotent besides: dedupe keys and newer-only conditional updates).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.services.status import (
@@ -31,11 +26,10 @@ from accounts.services.status import (
     registration_result_apply,
 )
 from core import live
-from core.audit import audit_record
 from core.logging import redact
 from qrlogin.services.results import qr_instance_link, qr_login_result_apply, scan_task_status_apply
 from webhooks import metrics
-from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
+from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.payloads import (
     AccountStatusRecord,
     PayloadError,
@@ -45,242 +39,15 @@ from webhooks.payloads import (
     RegisterRecord,
     ScanTaskRecord,
     parse,
-    parse_detailed,
 )
+from webhooks.services.receive import clean_text
 
 log = logging.getLogger(__name__)
 
 State = WebhookEvent.State
-PENDING_GRACE = timedelta(seconds=30)  # a pending event older than this lost its enqueue
 STALE_CLAIM = timedelta(seconds=60)  # longer than the processing task's hard time limit
-SWEEP_BATCH = 1000
 BATCH_LIMIT = 100  # events claimed by one processing task (5,000 records at 50 each)
 BATCH_RECORDS = 10_000  # ... and records: a batch stays well inside the task's time limit
-
-# Headers worth keeping with the event (lower-case). X-Api-Key is kept redacted.
-KEPT_HEADERS = (
-    "content-type",
-    "content-length",
-    "user-agent",
-    "x-timestamp",
-    "x-nonce",
-    "x-signature",
-    "x-api-key",
-    "x-request-id",
-    "x-forwarded-for",
-    "x-real-ip",
-)
-REDACTED_HEADERS = ("x-api-key", "authorization")
-
-
-def clean_text(value: Any, limit: int = 2000) -> str:
-    """Text safe for PostgreSQL (no NUL) and bounded."""
-    return str(value).replace("\x00", "\\x00")[:limit]
-
-
-def headers_to_store(headers: Mapping[str, str], remote_addr: str = "") -> dict[str, str]:
-    kept: dict[str, str] = {}
-    lowered = {str(k).lower(): v for k, v in headers.items()}
-    for name in KEPT_HEADERS:
-        if name in lowered:
-            value = "[redacted]" if name in REDACTED_HEADERS else clean_text(lowered[name], 500)
-            kept[name] = value
-    if remote_addr:
-        kept["remote-addr"] = clean_text(remote_addr, 64)
-    return kept
-
-
-@dataclass(frozen=True)
-class Receipt:
-    event_id: int
-    state: str
-    records: int
-    error: str = ""  # the body as a whole is unusable (answered 400)
-    rejected: int = 0  # records set aside, each kept with its reason
-
-
-def _enqueue(event_id: int) -> None:
-    """After commit: hand the event to the FAST queue. A broker failure is logged, not
-    raised: the event is committed and the sweeper will enqueue it again."""
-    from webhooks.tasks import process_webhook_event
-
-    def send() -> None:
-        try:
-            process_webhook_event.delay(event_id)
-        except Exception:
-            log.exception("could not enqueue webhook event %s; the sweeper will retry", event_id)
-
-    transaction.on_commit(send)
-
-
-def _insert_event(
-    *,
-    kind: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    received_at: datetime,
-    signature_ok: bool,
-    state: str,
-    records: int,
-    error: str = "",
-    rejected_records: list[dict[str, Any]] | None = None,
-) -> int:
-    """One INSERT ... RETURNING id. In autocommit it is its own transaction (no BEGIN and
-    COMMIT round trips); inside an outer atomic block it joins that block."""
-    table = WebhookEvent._meta.db_table
-    # The admins' open inbox pages hear of it in the same statement (NOTIFY on commit).
-    sql = f"""
-        WITH ins AS (
-            INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
-                attempts, records, applied, rejected_records)
-            VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0, %s::jsonb)
-            RETURNING id
-        )
-        SELECT id, pg_notify(%s, %s) FROM ins
-    """  # noqa: S608 - table name from _meta; values are bound
-    params: list[Any] = [
-        kind,
-        body,
-        json.dumps(dict(headers)),
-        received_at,
-        signature_ok,
-        str(state),
-        error,
-        records,
-        json.dumps(rejected_records or [], ensure_ascii=False),
-        *live.inbox_notify_args(),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def webhook_event_receive(
-    *,
-    kind: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    received_at: datetime | None = None,
-    signature_ok: bool = True,
-) -> Receipt:
-    """Validate and store one signed delivery. Raises DatabaseError if it cannot be stored
-    (the receiver answers 503). The pre-commit path is one INSERT; the processing task is
-    enqueued once the row is committed (at once in autocommit)."""
-    received_at = received_at or timezone.now()
-    try:
-        parsed = parse_detailed(kind, body)
-    except PayloadError as exc:
-        error = clean_text(exc, 500)
-        event_id = _insert_event(
-            kind=kind,
-            body=body,
-            headers=headers,
-            received_at=received_at,
-            signature_ok=signature_ok,
-            state=State.REJECTED,
-            records=0,
-            error=error,
-        )
-        metrics.REJECTED.labels(kind, "payload").inc()
-        metrics.RECEIVED.labels(kind).inc()
-        return Receipt(event_id, State.REJECTED, 0, error)
-    rejected = [r.as_dict() for r in parsed.rejections]
-    if rejected:
-        metrics.RECORDS_REJECTED.labels(kind).inc(len(rejected))
-    if rejected and not parsed.records:
-        # The body has the documented shape but no usable record: acknowledged (the
-        # vendor's retry would fail the same way forever), kept as rejected for admins.
-        event_id = _insert_event(
-            kind=kind,
-            body=body,
-            headers=headers,
-            received_at=received_at,
-            signature_ok=signature_ok,
-            state=State.REJECTED,
-            records=0,
-            error=clean_text(f"every record was rejected ({len(rejected)})", 500),
-            rejected_records=rejected,
-        )
-        metrics.RECEIVED.labels(kind).inc()
-        return Receipt(event_id, State.REJECTED, 0, rejected=len(rejected))
-    event_id = _insert_event(
-        kind=kind,
-        body=body,
-        headers=headers,
-        received_at=received_at,
-        signature_ok=signature_ok,
-        state=State.PENDING,
-        records=len(parsed.records),
-        rejected_records=rejected,
-    )
-    _enqueue(event_id)
-    metrics.RECEIVED.labels(kind).inc()
-    metrics.RECORDS.labels(kind).inc(len(parsed.records))
-    return Receipt(event_id, State.PENDING, len(parsed.records), rejected=len(rejected))
-
-
-def refused_delivery_record(
-    *,
-    path: str,
-    kind: str,
-    check: str,
-    reason: str,
-    detail: str,
-    source_addr: str,
-    header_names: list[str],
-    received_at: datetime | None = None,
-) -> None:
-    """Keep a refused delivery for the inbox (never its body) and only the last
-    RefusedDelivery.KEEP. A database failure is logged, not raised: the answer is 401 anyway."""
-    try:
-        with transaction.atomic():
-            _refused_delivery_insert(
-                path=path,
-                kind=kind,
-                check=check,
-                reason=reason,
-                detail=detail,
-                source_addr=source_addr,
-                header_names=header_names,
-                received_at=received_at or timezone.now(),
-            )
-    except DatabaseError:
-        log.warning("could not record a refused webhook delivery (%s %s)", path, reason)
-
-
-def _refused_delivery_insert(
-    *,
-    path: str,
-    kind: str,
-    check: str,
-    reason: str,
-    detail: str,
-    source_addr: str,
-    header_names: list[str],
-    received_at: datetime,
-) -> None:
-    RefusedDelivery.objects.create(
-        received_at=received_at,
-        path=clean_text(path, 200),
-        kind=kind,
-        auth_check=check,
-        reason=clean_text(reason, 64),
-        detail=clean_text(detail, 200),
-        source_addr=clean_text(source_addr, 64),
-        header_names=[clean_text(n, 64) for n in header_names],
-    )
-    cutoff = list(
-        RefusedDelivery.objects.order_by("-id").values_list("id", flat=True)[
-            RefusedDelivery.KEEP - 1 : RefusedDelivery.KEEP
-        ]
-    )
-    if cutoff:
-        RefusedDelivery.objects.filter(id__lt=cutoff[0]).delete()
-
-
-# --- processing ------------------------------------------------------------------------
 
 
 def _claim(event_id: int, stale_after: timedelta) -> tuple[datetime, WebhookEvent] | None:
@@ -607,99 +374,3 @@ def _process_presence_batch(
         metrics.LAG.labels(event.kind).observe(max(0.0, (done - event.received_at).total_seconds()))
         outcomes[event.pk] = ProcessOutcome(State.PROCESSED, applied=inserted.get(event.pk, 0))
     return outcomes
-
-
-def webhook_events_sweep(
-    *,
-    pending_after: timedelta = PENDING_GRACE,
-    stale_after: timedelta = STALE_CLAIM,
-    limit: int = SWEEP_BATCH,
-) -> int:
-    """Re-enqueue pending events whose enqueue was lost and processing events whose worker
-    died. Each event is re-enqueued at most once a minute. Returns how many were sent."""
-    from webhooks.tasks import process_webhook_event
-
-    now = timezone.now()
-    ids = list(
-        WebhookEvent.objects.filter(
-            Q(state=State.PENDING, received_at__lt=now - pending_after)
-            | Q(state=State.PROCESSING, claimed_at__lt=now - stale_after)
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    sent = 0
-    for event_id in ids:
-        if not cache.add(f"webhooks:swept:{event_id}", 1, 60):
-            continue
-        try:
-            process_webhook_event.delay(event_id)
-            sent += 1
-        except Exception:
-            log.exception("sweeper could not enqueue webhook event %s", event_id)
-            break
-    return sent
-
-
-# --- replay ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReplayOutcome:
-    state: str
-    error: str = ""
-
-
-class NotReplayable(Exception):
-    pass
-
-
-def webhook_event_replayable(event: WebhookEvent, *, now: datetime | None = None) -> bool:
-    """Failed and rejected events, and events stuck in processing: claimed longer ago than
-    any live worker holds a claim (a worker that died, a task that was lost)."""
-    if event.state in (State.FAILED, State.REJECTED):
-        return True
-    now = now or timezone.now()
-    return (
-        event.state == State.PROCESSING
-        and event.claimed_at is not None
-        and event.claimed_at < now - STALE_CLAIM
-    )
-
-
-def webhook_event_replay(*, event_id: int, actor: Any) -> ReplayOutcome:
-    """Queue a failed, rejected or stuck event again (audited). A rejected event is
-    validated again first; if it is still invalid it stays rejected, with the new error. A
-    stuck one is taken from its stale claim (the old worker's re-check then fails)."""
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-        if not webhook_event_replayable(event):
-            raise NotReplayable(
-                f"only failed, rejected or stuck events can be replayed ({event.state})"
-            )
-        before = {"state": event.state, "error": event.error, "attempts": event.attempts}
-        try:
-            parsed = parse_detailed(event.kind, bytes(event.body))
-            if parsed.rejections and not parsed.records:
-                raise PayloadError(f"every record was rejected ({len(parsed.rejections)})")
-        except PayloadError as exc:
-            event.state = State.REJECTED if event.state == State.REJECTED else State.FAILED
-            event.error = clean_text(exc, 500)
-            event.save(update_fields=["state", "error"])
-        else:
-            event.state = State.PENDING
-            event.error = ""
-            event.records = len(parsed.records)
-            event.claimed_at = None
-            event.processed_at = None
-            event.save(update_fields=["state", "error", "records", "claimed_at", "processed_at"])
-            _enqueue(event.pk)
-        audit_record(
-            actor=actor,
-            action="webhook.replay",
-            target_type="webhook_event",
-            target_id=str(event.pk),
-            before=before,
-            after={"state": event.state, "error": event.error},
-        )
-    return ReplayOutcome(event.state, event.error)

@@ -1,0 +1,216 @@
+"""Receipt: validate a delivery and store it in one INSERT, and keep refused deliveries.
+
+`webhook_event_receive` does the minimum before the commit: validate the body and INSERT one
+row; the processing task (webhooks/services/process.py) is enqueued once the row is
+committed. Refused deliveries (bad signature, unknown source) are kept without their body.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from core import live
+from core.tasks import enqueue
+from webhooks import metrics
+from webhooks.models import RefusedDelivery, WebhookEvent
+from webhooks.payloads import PayloadError, parse_detailed
+
+log = logging.getLogger(__name__)
+
+State = WebhookEvent.State
+
+# Headers worth keeping with the event (lower-case). X-Api-Key is kept redacted.
+KEPT_HEADERS = (
+    "content-type",
+    "content-length",
+    "user-agent",
+    "x-timestamp",
+    "x-nonce",
+    "x-signature",
+    "x-api-key",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-real-ip",
+)
+REDACTED_HEADERS = ("x-api-key", "authorization")
+
+
+def clean_text(value: Any, limit: int = 2000) -> str:
+    """Text safe for PostgreSQL (no NUL) and bounded."""
+    return str(value).replace("\x00", "\\x00")[:limit]
+
+
+def headers_to_store(headers: Mapping[str, str], remote_addr: str = "") -> dict[str, str]:
+    kept: dict[str, str] = {}
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    for name in KEPT_HEADERS:
+        if name in lowered:
+            value = "[redacted]" if name in REDACTED_HEADERS else clean_text(lowered[name], 500)
+            kept[name] = value
+    if remote_addr:
+        kept["remote-addr"] = clean_text(remote_addr, 64)
+    return kept
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: int
+    state: str
+    records: int
+    error: str = ""  # the body as a whole is unusable (answered 400)
+    rejected: int = 0  # records set aside, each kept with its reason
+
+
+def event_enqueue(event_id: int) -> None:
+    """After commit: hand the event to the FAST queue. A broker failure is logged, not
+    raised: the event is committed and the sweeper will enqueue it again."""
+
+    def send() -> None:
+        try:
+            enqueue("webhooks.tasks.process_webhook_event", event_id)
+        except Exception:
+            log.exception("could not enqueue webhook event %s; the sweeper will retry", event_id)
+
+    transaction.on_commit(send)
+
+
+def _insert_event(
+    *,
+    kind: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    received_at: datetime,
+    signature_ok: bool,
+    state: str,
+    records: int,
+    error: str = "",
+    rejected_records: list[dict[str, Any]] | None = None,
+) -> int:
+    """One INSERT ... RETURNING id. In autocommit it is its own transaction (no BEGIN and
+    COMMIT round trips); inside an outer atomic block it joins that block."""
+    table = WebhookEvent._meta.db_table
+    # The admins' open inbox pages hear of it in the same statement (NOTIFY on commit).
+    sql = f"""
+        WITH ins AS (
+            INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
+                attempts, records, applied, rejected_records)
+            VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0, %s::jsonb)
+            RETURNING id
+        )
+        SELECT id, pg_notify(%s, %s) FROM ins
+    """  # noqa: S608 - table name from _meta; values are bound
+    params: list[Any] = [
+        kind,
+        body,
+        json.dumps(dict(headers)),
+        received_at,
+        signature_ok,
+        str(state),
+        error,
+        records,
+        json.dumps(rejected_records or [], ensure_ascii=False),
+        *live.inbox_notify_args(),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def webhook_event_receive(
+    *,
+    kind: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    received_at: datetime | None = None,
+    signature_ok: bool = True,
+) -> Receipt:
+    """Validate and store one signed delivery. Raises DatabaseError if it cannot be stored
+    (the receiver answers 503). The pre-commit path is one INSERT; the processing task is
+    enqueued once the row is committed (at once in autocommit)."""
+    received_at = received_at or timezone.now()
+    insert = functools.partial(
+        _insert_event,
+        kind=kind,
+        body=body,
+        headers=headers,
+        received_at=received_at,
+        signature_ok=signature_ok,
+    )
+    try:
+        parsed = parse_detailed(kind, body)
+    except PayloadError as exc:
+        error = clean_text(exc, 500)
+        event_id = insert(state=State.REJECTED, records=0, error=error)
+        metrics.REJECTED.labels(kind, "payload").inc()
+        metrics.RECEIVED.labels(kind).inc()
+        return Receipt(event_id, State.REJECTED, 0, error)
+    rejected = [r.as_dict() for r in parsed.rejections]
+    if rejected:
+        metrics.RECORDS_REJECTED.labels(kind).inc(len(rejected))
+    if rejected and not parsed.records:
+        # The body has the documented shape but no usable record: acknowledged (the
+        # vendor's retry would fail the same way forever), kept as rejected for admins.
+        event_id = insert(
+            state=State.REJECTED,
+            records=0,
+            error=clean_text(f"every record was rejected ({len(rejected)})", 500),
+            rejected_records=rejected,
+        )
+        metrics.RECEIVED.labels(kind).inc()
+        return Receipt(event_id, State.REJECTED, 0, rejected=len(rejected))
+    event_id = insert(
+        state=State.PENDING,
+        records=len(parsed.records),
+        rejected_records=rejected,
+    )
+    event_enqueue(event_id)
+    metrics.RECEIVED.labels(kind).inc()
+    metrics.RECORDS.labels(kind).inc(len(parsed.records))
+    return Receipt(event_id, State.PENDING, len(parsed.records), rejected=len(rejected))
+
+
+def refused_delivery_record(
+    *,
+    path: str,
+    kind: str,
+    check: str,
+    reason: str,
+    detail: str,
+    source_addr: str,
+    header_names: list[str],
+    received_at: datetime | None = None,
+) -> None:
+    """Keep a refused delivery for the inbox (never its body) and only the last
+    RefusedDelivery.KEEP. A database failure is logged, not raised: the answer is 401 anyway."""
+    try:
+        with transaction.atomic():
+            RefusedDelivery.objects.create(
+                received_at=received_at or timezone.now(),
+                path=clean_text(path, 200),
+                kind=kind,
+                auth_check=check,
+                reason=clean_text(reason, 64),
+                detail=clean_text(detail, 200),
+                source_addr=clean_text(source_addr, 64),
+                header_names=[clean_text(n, 64) for n in header_names],
+            )
+            cutoff = list(
+                RefusedDelivery.objects.order_by("-id").values_list("id", flat=True)[
+                    RefusedDelivery.KEEP - 1 : RefusedDelivery.KEEP
+                ]
+            )
+            if cutoff:
+                RefusedDelivery.objects.filter(id__lt=cutoff[0]).delete()
+    except DatabaseError:
+        log.warning("could not record a refused webhook delivery (%s %s)", path, reason)
