@@ -108,10 +108,13 @@ class ActionBatchCreatedSerializer(serializers.Serializer):  # type: ignore[type
 
 
 class ActionErrorsSerializer(ErrorSerializer):
-    """400 for a list: the rows that are not valid, by index, with their field errors."""
+    """400: one object's errors are one key per field (a list of messages); a list's are
+    in `errors`, by index."""
 
-    errors = serializers.ListField(  # type: ignore[assignment]
-        child=serializers.DictField(), help_text="{index, <field>: [messages]} per bad row"
+    errors = serializers.ListField(  # type: ignore[assignment]  # the answer's key
+        child=serializers.DictField(),
+        required=False,
+        help_text="A list only: {index, <field>: [messages]} per row that is not valid",
     )
 
 
@@ -124,12 +127,6 @@ ACTION_INPUT = PolymorphicProxySerializer(
 ACTION_CREATED = PolymorphicProxySerializer(
     component_name="ActionCreated",
     serializers=[ActionSerializer, ActionBatchCreatedSerializer],
-    resource_type_field_name=None,
-    many=False,
-)
-ACTION_ERRORS = PolymorphicProxySerializer(
-    component_name="ActionInputErrors",
-    serializers=[ErrorSerializer, ActionErrorsSerializer],
     resource_type_field_name=None,
     many=False,
 )
@@ -168,7 +165,7 @@ class ActionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
         responses={
             201: ACTION_CREATED,
             400: OpenApiResponse(
-                ACTION_ERRORS,
+                ActionErrorsSerializer,
                 description="Not valid: nothing queued. One object: its field errors; a "
                 "list: `errors` by index",
             ),

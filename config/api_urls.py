@@ -13,5 +13,5 @@ urlpatterns = [
     path("", include("notify.api_urls")),
     # Last: a path ending in "/" that names nothing answers JSON, not the site's HTML 404
     # (without the slash, CommonMiddleware first redirects to it).
-    re_path(r"^.*/$", not_found, name="api-not-found"),
+    re_path(r"^(?:.*/)?$", not_found, name="api-not-found"),
 ]
