@@ -16,7 +16,7 @@ from accounts.tests.helpers import make_account
 from accounts.tests.test_services import _logged_in_port, images  # noqa: F401  (a fixture)
 from actions.models import Action, ActionBatch, Lane, State
 from actions.tests.test_intake import GOOD, HEADER, online
-from qrlogin.models import ScanTask
+from qrlogin.models import AllocationRole, ScanTask
 from qrlogin.tests.helpers import sim_agent_for
 from tests.fixtures import client_for
 from webhooks.models import WebhookEvent, WebhookKind
@@ -134,12 +134,15 @@ def test_scan_tasks_create_and_read(people: Any, simulator: Any) -> None:
     assert task.created_by == people.agent and made.json()["qr"]
     assert len(simulator.calls("/qrCodeTask/create")) == 1
     # An agent's task is theirs whatever they ask for.
-    refused = post(alice, "/api/v1/scan-tasks/", {"allocation_role": 2})
+    refused = post(alice, "/api/v1/scan-tasks/", {"allocation_role": AllocationRole.RANDOM})
     assert refused.status_code == 400 and "only for themselves" in refused.json()["detail"]
     assert alice.get(f"/api/v1/scan-tasks/{task.pk}/").json()["task_id"] == task.task_id
     assert client_for(people.peer).get(f"/api/v1/scan-tasks/{task.pk}/").status_code == 404
     sup = client_for(people.supervisor)
-    assert post(sup, "/api/v1/scan-tasks/", {"allocation_role": 2}).status_code == 201
+    assert (
+        post(sup, "/api/v1/scan-tasks/", {"allocation_role": AllocationRole.RANDOM}).status_code
+        == 201
+    )
     assert len(simulator.calls("/qrCodeTask/create")) == 2
 
 
@@ -283,7 +286,12 @@ def test_bulk_online_can_leave_out_the_unready(people: Any) -> None:
 
 def test_unknown_api_paths_answer_json(people: Any) -> None:
     for client in (client_for(None), client_for(people.agent)):
-        for url in ("/api/v1/nothing/", "/api/v1/actions/-1/", "/api/v1/lanes/1/x/"):
+        for url in ("/api/v1/nothing/", "/api/v1/lanes/1/x/", "/api/v1/actions/1/%2F/"):
             r = client.get(url)
             assert r.status_code == 404 and r.json() == {"detail": "Not found.", "code": 404}
-    assert client_for(people.agent).get("/api/v1/actions/abc/").json()["code"] == 404
+    alice = client_for(people.agent)
+    for url in ("/api/v1/actions/-1/", "/api/v1/actions/abc/", "/api/v1/scan-tasks/1e3/"):
+        r = alice.get(url)
+        assert r.status_code == 404 and r.json()["code"] == 404
+    # Without the slash, Django's redirect to it comes first, as before.
+    assert alice.get("/api/v1/lanes").status_code == 301
