@@ -42,7 +42,7 @@ class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
     code = serializers.IntegerField(help_text="The HTTP status again")
 
 
-def error(status: int, detail: Any, **extra: Any) -> Response:
+def error(status: int, detail: Any, /, **extra: Any) -> Response:
     """An error answer in the shape of ErrorSerializer."""
     return Response({"detail": str(detail), "code": status, **extra}, status=status)
 
@@ -58,12 +58,16 @@ def field_errors(errors: Any) -> dict[str, Any]:
     return str(errors)  # type: ignore[return-value]
 
 
-def invalid(errors: Any, detail: str = "The input is not valid: see the fields.") -> Response:
+def invalid(errors: Any, detail: str = "The input is not valid: see the fields.", /) -> Response:
     """400 for a serializer's errors: one key per field, plus `detail` and `code`."""
     body = field_errors(errors)
     if not isinstance(body, dict):
         body = {"errors": body}
-    return error(400, body.pop("detail", None) or detail, **body)
+    # A field named like the body's own keys ("code": a verification code) goes in `errors`.
+    clash = {k: body.pop(k) for k in ("detail", "code") if k in body}
+    if clash:
+        body.setdefault("errors", clash)
+    return error(400, detail, **body)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

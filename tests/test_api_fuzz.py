@@ -139,18 +139,26 @@ def _with_body(case: Any, body: Any) -> Any:
     return case
 
 
+def _form_encodable(case: Any) -> Any:
+    """A negative form or multipart body that is not an object (`true`, `[1]`, `0.5`)
+    cannot be form-encoded: it is sent as its JSON text under the form content type, which
+    the server must refuse with a 4xx."""
+    odd = not isinstance(case.body, (dict, NotSet)) and case.body is not None
+    if odd and case.media_type != "application/json":
+        case.body = json.dumps(case.body)
+    return case
+
+
 @schema.hook
 def before_generate_case(context: Any, strategy: st.SearchStrategy[Any]) -> Any:
-    """POST /actions/ as JSON: lists of near-valid actions too (one batch). A negative
-    form body that is not an object (`true`, `[1]`) cannot be form-encoded: it is sent as
-    its JSON text under the form content type, which the server must refuse with a 4xx."""
+    """Every operation: bodies the client can encode. POST /actions/ as JSON: lists of
+    near-valid actions too (one batch)."""
+    strategy = strategy.map(_form_encodable)
     if not _posts_actions(context):
         return strategy
 
     def maybe_list(case: Any) -> st.SearchStrategy[Any]:
         if case.media_type != "application/json":
-            if not isinstance(case.body, (dict, NotSet)) and case.body is not None:
-                case.body = json.dumps(case.body)
             return st.just(case)
         lists = st.lists(valid_action, max_size=3).map(lambda body: _with_body(case, body))
         return st.one_of(st.just(case), lists)
