@@ -378,6 +378,16 @@ COMMON_ERRORS: dict[int, Any] = {
 API_FIELDS = {"pc_type": "platform", "is_easy": "pair_style", "__all__": "non_field_errors"}
 
 
+def _started(session: QrSession) -> Response:
+    """A start's answer: 201 with the session once a port is locked; else the vendor's
+    refusal (409, with its code) or silence (503), the failed session kept."""
+    if not session.port_id:
+        if session.reason_code:
+            return _error(409, session.reason, id=session.pk, vendor_code=session.reason_code)
+        return _error(503, session.reason, id=session.pk)
+    return Response(QrSessionSerializer(session).data, status=201)
+
+
 class QrSessionStartThrottle(UserRateThrottle):
     """Each start locks a vendor port for 10 minutes: at most QRLOGIN_API_START_RATE
     (default 20/min) per user."""
@@ -468,11 +478,7 @@ class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
             )
         except sessions.TooManyOpen as exc:
             return _error(429, str(exc))
-        if not session.port_id:
-            if session.reason_code:
-                return _error(409, session.reason, id=session.pk, vendor_code=session.reason_code)
-            return _error(503, session.reason, id=session.pk)
-        return Response(QrSessionSerializer(session).data, status=201)
+        return _started(session)
 
 
 class QrSessionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
@@ -530,11 +536,7 @@ class QrSessionRetry(generics.GenericAPIView):  # type: ignore[type-arg]
             session = sessions.qr_session_retry(session=old, user=request.user)
         except sessions.TooManyOpen as exc:
             return _error(429, str(exc))
-        if not session.port_id:
-            if session.reason_code:
-                return _error(409, session.reason, id=session.pk, vendor_code=session.reason_code)
-            return _error(503, session.reason, id=session.pk)
-        return Response(QrSessionSerializer(session).data, status=201)
+        return _started(session)
 
 
 def _text(value: Any) -> str:
