@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import selectors
 from accounts.access import accounts_visible_to, get_account_for_user
 from accounts.choices import (
     AccountStatus,
@@ -30,13 +31,38 @@ from accounts.choices import (
     Presence,
     VerifyType,
 )
-from accounts.models import Agent, BulkJob, Registration, WhatsAppAccount
+from accounts.models import Agent, BulkJob, ContactLookup, Registration, WhatsAppAccount
+from accounts.services import contacts as contact_services
 from accounts.services import fleet as fleet_services
 from accounts.services import imports as import_services
+from accounts.services import registration as registration_services
 from accounts.services.agents import AgentExists, AgentInvalid, agent_create
+from accounts.services.profile import profile_update_queue
 from core.access import HasCap, can, sees_everything
-from core.api import ChoiceDisplayField, KeysetPagination
+from core.api import ChoiceDisplayField, ErrorSerializer, KeysetPagination, error, invalid
 from core.roles import Cap
+
+ERROR_BODY = ErrorSerializer
+ROW_ERRORS = inline_serializer(
+    "ImportRowErrors",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.IntegerField(),
+        "errors": inline_serializer(
+            "ImportRowError",
+            fields={"line": serializers.IntegerField(), "message": serializers.CharField()},
+            many=True,
+        ),
+    },
+)
+ACCEPTED = inline_serializer("Accepted", fields={"id": serializers.IntegerField()})
+COMMON_ERRORS = {
+    403: OpenApiResponse(ERROR_BODY, description="Not allowed for this user"),
+    429: OpenApiResponse(ERROR_BODY, description="Too many requests"),
+}
+
+
+REG_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The registration id")
 
 
 class AccountSerializer(serializers.ModelSerializer[WhatsAppAccount]):
@@ -242,38 +268,245 @@ class RegistrationSerializer(serializers.ModelSerializer[Registration]):
         ]
 
 
+class RegistrationInputSerializer(serializers.Serializer[Any]):
+    """submitPhone's input, as on the register page."""
+
+    country_code = serializers.CharField(min_length=2, max_length=2, help_text="e.g. CN")
+    area_code = serializers.CharField(max_length=6, help_text="e.g. +86")
+    phone = serializers.CharField(max_length=20)
+    verify_type = serializers.ChoiceField(choices=VerifyType.choices, default=VerifyType.SMS)
+    account_type = serializers.ChoiceField(
+        choices=AccountType.choices, default=AccountType.PERSONAL
+    )
+
+
+class VerifyCodeInputSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=8, help_text="4 to 8 digits")
+
+
+VENDOR_DOWN = OpenApiResponse(ErrorSerializer, description="The vendor did not answer: try again")
+
+
+def _registration_id(pk: str) -> int:
+    if not pk.isascii() or not pk.isdigit() or len(pk) > 18:
+        raise NotFound()
+    return int(pk)
+
+
 class RegistrationList(generics.ListAPIView[Registration]):
+    """Registrations, newest first (supervisors: all; others: their own). POST submits a
+    phone number (submitPhone), as the register page does: 201 with the registration,
+    `state` `failed` and `error` when the vendor refused it."""
+
     serializer_class = RegistrationSerializer
+    parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[Registration]:
-        qs = Registration.objects.all()
-        if sees_everything(self.request.user):
-            return qs
-        return qs.filter(created_by_id=self.request.user.pk or 0)
+        return selectors.registrations_visible_to(self.request.user).order_by("-created_at", "-id")
+
+    @extend_schema(
+        request=RegistrationInputSerializer,
+        responses={201: RegistrationSerializer, 503: VENDOR_DOWN},
+    )
+    def post(self, request: Request) -> Response:
+        if not can(request.user, Cap.MANAGE_ACCOUNTS):
+            return error(403, "Only supervisors and admins may register numbers.")
+        form = RegistrationInputSerializer(data=request.data)
+        if not form.is_valid():
+            return invalid(form.errors)
+        try:
+            reg = registration_services.registration_submit_phone(
+                actor=request.user, **form.validated_data
+            )
+        except registration_services.RegistrationUnavailable as exc:
+            return error(503, exc)
+        except registration_services.RegistrationError as exc:
+            return invalid({"phone": [str(exc)]}, str(exc))
+        return Response(RegistrationSerializer(reg).data, status=status.HTTP_201_CREATED)
+
+
+class RegistrationDetail(APIView):
+    """One registration (supervisors and admins), as its page shows it."""
+
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+
+    @extend_schema(parameters=[REG_ID], responses={200: RegistrationSerializer})
+    def get(self, request: Request, pk: str) -> Response:
+        reg = get_object_or_404(
+            selectors.registrations_visible_to(request.user), pk=_registration_id(pk)
+        )
+        return Response(RegistrationSerializer(reg).data)
+
+
+class RegistrationCode(APIView):
+    """Submit the verification code (submitVerifyCode); the result arrives by webhook."""
+
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        parameters=[REG_ID],
+        request=VerifyCodeInputSerializer,
+        responses={
+            200: RegistrationSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The registration is finished"),
+            503: VENDOR_DOWN,
+        },
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        reg = get_object_or_404(
+            selectors.registrations_visible_to(request.user), pk=_registration_id(pk)
+        )
+        form = VerifyCodeInputSerializer(data=request.data)
+        if not form.is_valid():
+            return invalid(form.errors)
+        try:
+            reg = registration_services.registration_submit_code(
+                actor=request.user, registration=reg, code=form.validated_data["code"]
+            )
+        except registration_services.RegistrationFinished as exc:
+            return error(409, exc)
+        except registration_services.RegistrationUnavailable as exc:
+            return error(503, exc)
+        except registration_services.RegistrationError as exc:
+            return invalid({"code": [str(exc)]}, str(exc))
+        return Response(RegistrationSerializer(reg).data)
+
+
+# --- avatar and nickname, contact look-ups: the account page's tools -----------------------
+
+
+class ProfileInputSerializer(serializers.Serializer[Any]):
+    device_type = serializers.ChoiceField(
+        choices=[(0, "Physical device"), (1, "Cloud port (must be online)")], default=0
+    )
+    avatar = serializers.URLField(
+        required=False, allow_blank=True, max_length=1000, default="",
+        help_text="A reachable image, square: 16, 32, 64 or 128 px",
+    )  # fmt: skip
+    nickname = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class BulkProfileInputSerializer(ProfileInputSerializer):
+    whatsapps = serializers.ListField(
+        child=serializers.CharField(max_length=32), min_length=1, max_length=5000
+    )
+
+
+def _profile_job(
+    request: Request, accounts: list[WhatsAppAccount], data: dict[str, Any]
+) -> Response:
+    try:
+        job = profile_update_queue(
+            actor=request.user,
+            accounts=accounts,
+            device_type=int(data["device_type"]),
+            avatar=data["avatar"],
+            nickname=data["nickname"],
+        )
+    except fleet_services.JobError as exc:
+        return invalid({"avatar": [str(exc)]} if data["avatar"] else {}, str(exc))
+    return Response({"id": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class AccountProfile(APIView):
+    """Set one account's avatar and/or nickname (updateAvatarOrNickname), as its page does:
+    the image is checked first; 202 with the job id."""
+
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=ProfileInputSerializer, responses={202: ACCEPTED})
+    def post(self, request: Request, whatsapp: str) -> Response:
+        account = get_account_for_user(request.user, whatsapp)
+        form = ProfileInputSerializer(data=request.data)
+        if not form.is_valid():
+            return invalid(form.errors)
+        return _profile_job(request, [account], dict(form.validated_data))
+
+
+class ProfileUpdates(APIView):
+    """Avatar and/or nickname for several accounts at once (the fleet page's selection)."""
+
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=BulkProfileInputSerializer, responses={202: ACCEPTED})
+    def post(self, request: Request) -> Response:
+        form = BulkProfileInputSerializer(data=request.data)
+        if not form.is_valid():
+            return invalid(form.errors)
+        numbers = sorted(set(form.validated_data["whatsapps"]))
+        accounts = list(accounts_visible_to(request.user).filter(whatsapp__in=numbers))
+        unknown = sorted(set(numbers) - {a.whatsapp for a in accounts})
+        if unknown:
+            return invalid({"whatsapps": ["Unknown accounts: " + ", ".join(unknown[:50])]})
+        return _profile_job(request, accounts, dict(form.validated_data))
+
+
+class ContactLookupSerializer(serializers.ModelSerializer[ContactLookup]):
+    whatsapp = serializers.CharField(source="account.whatsapp", read_only=True)
+
+    class Meta:
+        model = ContactLookup
+        fields = ["id", "whatsapp", "kind", "phone", "state", "results", "error", "created_at",
+                  "fetched_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ContactLookupInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=ContactLookup.Kind.choices)
+    phone = serializers.CharField(
+        required=False, allow_blank=True, max_length=32, default="",
+        help_text="`single`: the contact's number with its country code",
+    )  # fmt: skip
+    confirm = serializers.BooleanField(
+        help_text="true: you understand the look-up may trigger WhatsApp's risk control"
+    )
+
+
+class AccountContactLookups(APIView):
+    """An account's latest contact look-ups; POST asks for one (selectContact or
+    contact/info, run in the background): confirm first, one per account every
+    CONTACT_LOOKUP_INTERVAL seconds (429 otherwise)."""
+
+    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses={200: ContactLookupSerializer(many=True)})
+    def get(self, request: Request, whatsapp: str) -> Response:
+        account = get_account_for_user(request.user, whatsapp)
+        rows = selectors.contact_lookups(account=account)
+        return Response(ContactLookupSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=ContactLookupInputSerializer,
+        responses={
+            202: ContactLookupSerializer,
+            429: OpenApiResponse(ErrorSerializer, description="A look-up ran too recently"),
+        },
+    )
+    def post(self, request: Request, whatsapp: str) -> Response:
+        account = get_account_for_user(request.user, whatsapp)
+        form = ContactLookupInputSerializer(data=request.data)
+        if not form.is_valid():
+            return invalid(form.errors)
+        try:
+            lookup = contact_services.contact_lookup_request(
+                actor=request.user,
+                account=account,
+                kind=form.validated_data["kind"],
+                phone=form.validated_data["phone"],
+                confirmed=form.validated_data["confirm"],
+            )
+        except contact_services.LookupTooSoon as exc:
+            return error(429, exc)
+        except contact_services.LookupError_ as exc:
+            return error(400, exc)
+        return Response(ContactLookupSerializer(lookup).data, status=status.HTTP_202_ACCEPTED)
 
 
 # --- imports and bulk jobs (issue 13 point 9): the same services as the pages -------------
-
-ERROR_BODY = inline_serializer(
-    "ErrorBody", fields={"detail": serializers.CharField(), "code": serializers.IntegerField()}
-)
-ROW_ERRORS = inline_serializer(
-    "ImportRowErrors",
-    fields={
-        "detail": serializers.CharField(),
-        "code": serializers.IntegerField(),
-        "errors": inline_serializer(
-            "ImportRowError",
-            fields={"line": serializers.IntegerField(), "message": serializers.CharField()},
-            many=True,
-        ),
-    },
-)
-ACCEPTED = inline_serializer("Accepted", fields={"id": serializers.IntegerField()})
-COMMON_ERRORS = {
-    403: OpenApiResponse(ERROR_BODY, description="Not allowed for this user"),
-    429: OpenApiResponse(ERROR_BODY, description="Too many requests"),
-}
 
 
 class JobItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -389,6 +622,11 @@ class JobInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         child=serializers.CharField(max_length=32), min_length=1, max_length=5000
     )
     override = serializers.BooleanField(default=False)
+    skip_unready = serializers.BooleanField(
+        default=False,
+        help_text="online: leave out the accounts without keys and the banned ones (as the "
+        "page does once you confirm) instead of refusing with 409",
+    )
 
 
 NOT_READY = inline_serializer(
@@ -439,7 +677,9 @@ class JobCreate(APIView):
         params: dict[str, Any] = {}
         if kind == BulkJob.Kind.ONLINE:
             check = fleet_services.bulk_online_precheck(accounts=accounts)
-            if not check.clean:  # before anything is sent, as on the page
+            if form.validated_data["skip_unready"] and check.ready:
+                accounts = list(check.ready)
+            elif not check.clean:  # before anything is sent, as on the page
                 return Response(
                     {
                         "detail": "Some accounts cannot be brought online: import the keys of "

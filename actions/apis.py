@@ -1,32 +1,59 @@
-"""JSON API: `GET/POST /api/v1/actions/`, `GET /api/v1/actions/{id}/`,
-`POST /api/v1/actions/{id}/cancel/`.
+"""JSON API of the actions app, the same services as the pages:
 
-POST takes one action (an object) or several (a list, queued as one batch, all or nothing):
-`agent_account, whatsapp, friend_whatsapp, platform, content`. Offline pairs are still
-queued; the answer then carries `warnings` (DESIGN.md section 3)."""
+- `GET/POST /api/v1/actions/`, `GET /api/v1/actions/{id}/`: POST takes one action (an
+  object) or several (a list, queued as one batch, all or nothing): `agent_account,
+  whatsapp, friend_whatsapp, platform, content`. Offline pairs are still queued; the answer
+  then carries `warnings` (DESIGN.md section 3).
+- `POST /api/v1/actions/{id}/cancel/`, `.../resend/`, `.../mark-failed/`: what the action
+  page does by hand.
+- `GET/POST /api/v1/action-batches/` (POST: a CSV upload, as on the upload page),
+  `GET /api/v1/action-batches/{id}/`, `POST .../confirm/`, `.../discard/`, `.../cancel/`.
+- `GET /api/v1/lanes/`, `POST /api/v1/lanes/{id}/pause/`, `.../resume/`.
+
+Serializers check the shape; `actions.services.intake.actions_intake` decides."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from django.db.models import QuerySet
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.choices import Platform
 from actions import selectors
-from actions.models import Action, ActionBatch, ExecuteStatus, State
+from actions.models import Action, ActionBatch, ExecuteStatus, Lane, State
 from actions.services import intake, manage
 from core.access import HasCap
-from core.api import ChoiceDisplayField
+from core.api import ChoiceDisplayField, ErrorSerializer, error, invalid
 from core.roles import Cap
 
 MAX_ITEMS = 1000
+ACTIONS = HasCap.of(Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)
 
 
-class ActionSerializer(serializers.ModelSerializer):
+def object_id(pk: Any) -> int:
+    """An id from the path; anything else is a JSON 404."""
+    text = str(pk)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise NotFound()
+    return int(text)
+
+
+ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
+class ActionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     platform_display = ChoiceDisplayField("platform", Platform)
     execute_status_display = ChoiceDisplayField("execute_status", ExecuteStatus)
@@ -61,22 +88,34 @@ class ActionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActionInputSerializer(serializers.Serializer):
-    """The documented input (validation happens in `intake.action_validate`)."""
+class ActionInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """One action's shape; its rules (digits, own accounts, known agent) are the intake
+    service's, the same for the form and the CSV upload."""
 
     agent_account = serializers.CharField()
     whatsapp = serializers.CharField(help_text="6-20 digits")
     friend_whatsapp = serializers.CharField(help_text="6-20 digits")
     platform = serializers.IntegerField(help_text="1 PC, 2 Android")
-    content = serializers.CharField(required=False, allow_blank=True)
+    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
-class ActionBatchCreatedSerializer(serializers.Serializer):
+class ActionBatchCreatedSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """The answer to a list: the batch they were queued in, one row each, all warnings."""
 
     batch = serializers.IntegerField(allow_null=True)
     results = ActionSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ActionErrorsSerializer(ErrorSerializer):
+    """400: one object's errors are one key per field (a list of messages); a list's are
+    in `errors`, by index."""
+
+    errors = serializers.ListField(  # type: ignore[assignment]  # the answer's key
+        child=serializers.DictField(),
+        required=False,
+        help_text="A list only: {index, <field>: [messages]} per row that is not valid",
+    )
 
 
 ACTION_INPUT = PolymorphicProxySerializer(
@@ -101,13 +140,17 @@ def _filtered(request: Request) -> Any:
         state=p.get("state", "") if p.get("state", "") in State.values else "",
         agent_account=p.get("agent_account", "").strip(),
         whatsapp=p.get("whatsapp", "").strip(),
-        batch=int(batch) if batch.isdigit() else None,
+        batch=int(batch) if batch.isascii() and batch.isdigit() and len(batch) <= 18 else None,
     )
     return selectors.action_filter(qs, f)
 
 
-class ActionListCreate(generics.ListAPIView):
-    permission_classes = [HasCap.of(Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)]
+def _row_errors(checked: intake.Checked) -> dict[str, list[str]]:
+    return {k: [str(m) for m in v] for k, v in checked.errors.items()}
+
+
+class ActionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
+    permission_classes = [ACTIONS]
     serializer_class = ActionSerializer
 
     def get_queryset(self) -> Any:
@@ -119,95 +162,342 @@ class ActionListCreate(generics.ListAPIView):
             "application/x-www-form-urlencoded": ActionInputSerializer,
             "multipart/form-data": ActionInputSerializer,
         },
-        responses={201: ACTION_CREATED},
+        responses={
+            201: ACTION_CREATED,
+            400: OpenApiResponse(
+                ActionErrorsSerializer,
+                description="Not valid: nothing queued. One object: its field errors; a "
+                "list: `errors` by index",
+            ),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="No actions right, or an agent named another agent's account",
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
-        data = request.data
-        many = isinstance(data, list)
-        items = data if many else [data]
-        if not items:
-            return Response(
-                {"detail": "Send one action (an object) or a non-empty list.", "code": 400},
-                status=400,
+        many = isinstance(request.data, list)
+        form: serializers.BaseSerializer[Any] = (
+            ActionInputSerializer(  # type: ignore[call-arg]  # ListSerializer's kwargs
+                data=request.data, many=True, allow_empty=False, max_length=MAX_ITEMS
             )
-        if len(items) > MAX_ITEMS:
-            return Response(
-                {"detail": f"At most {MAX_ITEMS} actions per request.", "code": 400}, status=400
-            )
-        checked: list[intake.Checked] = []
-        agents = intake.agents_by_account(
-            str(i.get("agent_account", "")).strip() for i in items if isinstance(i, dict)
+            if many
+            else ActionInputSerializer(data=request.data)
         )
-        visible = intake.visible_numbers(
+        if not form.is_valid():
+            errors = form.errors
+            if many and isinstance(errors, list):
+                rows = [dict(e, index=i) for i, e in enumerate(errors) if e]
+                return invalid({"errors": rows}, "Some actions are not valid: nothing queued.")
+            return invalid(errors)
+        items = form.validated_data if many else [form.validated_data]
+        result = intake.actions_intake(
             user=request.user,
-            among=(str(i.get("whatsapp", "")).strip() for i in items if isinstance(i, dict)),
+            source=ActionBatch.Source.API,
+            rows=[intake.Row(item) for item in items],
+            confirm=True,  # the API queues offline pairs too, and says so in `warnings`
+            many=many,
         )
-        for item in items:
-            if not isinstance(item, dict):
-                c = intake.Checked()
-                c.errors["non_field_errors"] = ["Each action must be a JSON object."]
-                checked.append(c)
-                continue
-            checked.append(
-                intake.action_validate(
-                    user=request.user,
-                    agent_account=item.get("agent_account"),
-                    whatsapp=item.get("whatsapp"),
-                    friend_whatsapp=item.get("friend_whatsapp"),
-                    platform=item.get("platform"),
-                    content=item.get("content", ""),
-                    agents=agents,
-                    visible=visible,
-                )
-            )
-        if any(c.forbidden for c in checked):
-            first = next(c for c in checked if c.forbidden)
-            return Response(
-                {"detail": first.errors["agent_account"][0], "code": 403},
-                status=status.HTTP_403_FORBIDDEN,
-            )
-        if any(not c.ok for c in checked):
-            errors = [{k: [str(m) for m in v] for k, v in c.errors.items()} for c in checked]
-            body: Any = (
-                {"errors": [dict(e, index=i) for i, e in enumerate(errors) if e], "code": 400}
-                if many
-                else dict(errors[0], code=400)
-            )
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        specs = [c.spec for c in checked if c.spec is not None]
-        warnings = intake.precheck(user=request.user, specs=specs)
-        batch = (
-            intake.batch_create(user=request.user, source=ActionBatch.Source.API) if many else None
-        )
-        created = intake.actions_queue(
-            user=request.user, specs=specs, warnings=warnings, batch=batch
-        )
-        rows = ActionSerializer(created, many=True).data
-        all_warnings = sorted({str(w) for msgs in warnings.values() for w in msgs})
+        forbidden = result.first_forbidden
+        if forbidden is not None:
+            return error(403, forbidden.errors["agent_account"][0])
+        if result.outcome != intake.Outcome.QUEUED:
+            if many:
+                rows = [
+                    dict(_row_errors(c), index=i) for i, c in enumerate(result.rows) if c.errors
+                ]
+                return invalid({"errors": rows}, "Some actions are not valid: nothing queued.")
+            return invalid(_row_errors(result.rows[0]))
+        answer = ActionSerializer(result.created, many=True).data
         if many:
             return Response(
-                {"batch": batch.pk if batch else None, "results": rows, "warnings": all_warnings},
+                {
+                    "batch": result.batch.pk if result.batch else None,
+                    "results": answer,
+                    "warnings": result.all_warnings,
+                },
                 status=status.HTTP_201_CREATED,
             )
-        return Response(dict(rows[0], warnings=all_warnings), status=status.HTTP_201_CREATED)
+        return Response(
+            dict(answer[0], warnings=result.all_warnings), status=status.HTTP_201_CREATED
+        )
 
 
-class ActionDetail(generics.RetrieveAPIView):
-    permission_classes = [HasCap.of(Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)]
+class ActionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+    permission_classes = [ACTIONS]
     serializer_class = ActionSerializer
 
+    @extend_schema(parameters=[ID])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_object(self) -> Action:
-        return selectors.action_get(self.request.user, int(self.kwargs["pk"]))
+        return selectors.action_get(self.request.user, object_id(self.kwargs["pk"]))
 
 
-class ActionCancel(APIView):
-    permission_classes = [HasCap.of(Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)]
+NOT_NOW = OpenApiResponse(ErrorSerializer, description="Not in a state that allows this")
 
-    @extend_schema(request=None, responses={200: ActionSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        action = selectors.action_get(request.user, int(pk))
+
+class _ActionChange(APIView):
+    """What the action page does by hand, on one action the user sees (agents: their own)."""
+
+    permission_classes = [ACTIONS]
+
+    def change(self, request: Request, action: Action) -> Action:
+        raise NotImplementedError
+
+    @extend_schema(request=None, parameters=[ID], responses={200: ActionSerializer, 409: NOT_NOW})
+    def post(self, request: Request, pk: str) -> Response:
+        action = selectors.action_get(request.user, object_id(pk))
         try:
-            action = manage.action_cancel(user=request.user, action=action)
+            action = self.change(request, action)
         except manage.NotAllowedNow as exc:
-            return Response({"detail": str(exc), "code": 409}, status=status.HTTP_409_CONFLICT)
+            return error(409, exc)
         return Response(ActionSerializer(action).data)
+
+
+class ActionCancel(_ActionChange):
+    """Cancel a queued action (409 once it was sent)."""
+
+    def change(self, request: Request, action: Action) -> Action:
+        return manage.action_cancel(user=request.user, action=action)
+
+
+class ActionResend(_ActionChange):
+    """Queue an action of unknown outcome again (409 unless it is unknown)."""
+
+    def change(self, request: Request, action: Action) -> Action:
+        return manage.action_resend(user=request.user, action=action)
+
+
+class MarkFailedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class ActionMarkFailed(_ActionChange):
+    """Decide that an action of unknown outcome failed (409 unless it is unknown)."""
+
+    parser_classes = [JSONParser]
+
+    def change(self, request: Request, action: Action) -> Action:
+        form = MarkFailedSerializer(data=request.data if isinstance(request.data, dict) else {})
+        form.is_valid(raise_exception=True)
+        return manage.action_mark_failed(
+            user=request.user, action=action, note=form.validated_data["note"]
+        )
+
+    @extend_schema(
+        request=MarkFailedSerializer,
+        parameters=[ID],
+        responses={200: ActionSerializer, 409: NOT_NOW},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        return super().post(request, pk)
+
+
+# --- batches: the CSV upload and its drafts -------------------------------------------------
+
+
+class ActionBatchSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    source_display = serializers.CharField(source="get_source_display", read_only=True)
+    draft_errors = serializers.JSONField(
+        read_only=True, help_text="A draft's bad lines: [{line, messages, raw}]"
+    )
+    draft_warnings = serializers.JSONField(
+        read_only=True,
+        help_text="A draft's pairs not online: [{agent_account, whatsapp, messages}]",
+    )
+    draft_rows = serializers.SerializerMethodField(help_text="A draft's valid lines")
+    progress = serializers.SerializerMethodField(help_text="Actions of the batch, per state")
+
+    class Meta:
+        model = ActionBatch
+        fields = [
+            "id",
+            "source",
+            "source_display",
+            "status",
+            "status_display",
+            "name",
+            "created_at",
+            "draft_rows",
+            "draft_errors",
+            "draft_warnings",
+            "progress",
+        ]
+        read_only_fields = fields
+
+    def get_draft_rows(self, batch: ActionBatch) -> int:
+        return len(batch.draft_rows)
+
+    def get_progress(self, batch: ActionBatch) -> dict[str, int]:
+        return selectors.batch_progress(self.context["request"].user, batch).counts
+
+
+class CsvUploadSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    file = serializers.FileField(
+        help_text="UTF-8, first line: agentAccount,whatsId,friendWhatsId,platformType,content"
+    )
+    confirm_offline = serializers.BooleanField(
+        default=False, help_text="Queue even if some pairs are not online by our state"
+    )
+
+    def validate_file(self, upload: Any) -> Any:
+        if upload.size > intake.CSV_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"The file is {upload.size:,} bytes; the limit is {intake.CSV_MAX_BYTES:,}."
+            )
+        return upload
+
+
+class ActionBatchListCreate(generics.ListAPIView):  # type: ignore[type-arg]
+    """Batches (agents: their own), newest first. POST uploads a CSV, as the upload page
+    does: 201 with the batch, `queued` when every line is valid and every pair online (or
+    `confirm_offline`), else a `draft` naming its bad lines and warnings, to confirm or
+    discard."""
+
+    permission_classes = [ACTIONS]
+    serializer_class = ActionBatchSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[ActionBatch]:
+        return selectors.batch_list(self.request.user).order_by("-created_at", "-id")
+
+    @extend_schema(
+        request={"multipart/form-data": CsvUploadSerializer},
+        responses={
+            201: ActionBatchSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="The file itself is unusable"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        form = CsvUploadSerializer(data=request.data)
+        if not form.is_valid():
+            return invalid(form.errors)
+        upload = form.validated_data["file"]
+        result = intake.actions_intake_csv(
+            user=request.user,
+            raw=upload.read(intake.CSV_MAX_BYTES + 1),
+            name=upload.name or "upload.csv",
+            confirm=form.validated_data["confirm_offline"],
+        )
+        if result.batch is None:
+            return error(400, result.file_error, file=[result.file_error])
+        data = ActionBatchSerializer(result.batch, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ActionBatchDetail(APIView):
+    permission_classes = [ACTIONS]
+
+    @extend_schema(parameters=[ID], responses={200: ActionBatchSerializer})
+    def get(self, request: Request, pk: str) -> Response:
+        batch = selectors.batch_get(request.user, object_id(pk))
+        return Response(ActionBatchSerializer(batch, context={"request": request}).data)
+
+
+class BatchCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="How many actions were queued or cancelled")
+
+
+class ActionBatchConfirm(APIView):
+    """Queue a draft's valid lines (its uploader or a supervisor)."""
+
+    permission_classes = [ACTIONS]
+
+    @extend_schema(request=None, parameters=[ID], responses={200: BatchCountSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        batch = selectors.draft_get(request.user, object_id(pk))
+        if batch.status != ActionBatch.Status.DRAFT:
+            return error(409, f"This batch is {batch.get_status_display()}, not a draft.")
+        return Response(
+            {"id": batch.pk, "count": intake.draft_confirm(user=request.user, batch=batch)}
+        )
+
+
+class ActionBatchDiscard(APIView):
+    """Drop a draft: nothing is queued (its uploader or a supervisor)."""
+
+    permission_classes = [ACTIONS]
+
+    @extend_schema(request=None, parameters=[ID], responses={200: BatchCountSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        batch = selectors.draft_get(request.user, object_id(pk))
+        if batch.status != ActionBatch.Status.DRAFT:
+            return error(409, f"This batch is {batch.get_status_display()}, not a draft.")
+        intake.draft_discard(user=request.user, batch=batch)
+        return Response({"id": batch.pk, "count": 0})
+
+
+class ActionBatchCancel(APIView):
+    """Cancel a batch's queued actions (agents: their own of it)."""
+
+    permission_classes = [ACTIONS]
+
+    @extend_schema(request=None, parameters=[ID], responses={200: BatchCountSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        batch = selectors.batch_get(request.user, object_id(pk))
+        count = manage.batch_cancel(user=request.user, batch=batch)
+        return Response({"id": batch.pk, "count": count})
+
+
+# --- lanes ----------------------------------------------------------------------------------
+
+
+class LaneSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    queued = serializers.IntegerField(read_only=True, default=0)
+    in_flight = serializers.IntegerField(read_only=True, default=0)
+    unknown = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Lane
+        fields = [
+            "id",
+            "agent_account",
+            "whatsapp",
+            "paused",
+            "paused_at",
+            "next_allowed_at",
+            "queued",
+            "in_flight",
+            "unknown",
+        ]
+        read_only_fields = fields
+
+
+class LaneList(generics.ListAPIView):  # type: ignore[type-arg]
+    """Lanes, one per (agent account, WhatsApp account) pair (agents: their own)."""
+
+    permission_classes = [ACTIONS]
+    serializer_class = LaneSerializer
+
+    def get_queryset(self) -> QuerySet[Lane]:
+        return selectors.lane_list(self.request.user).order_by("agent_account", "whatsapp", "id")
+
+
+class _LaneChange(APIView):
+    permission_classes = [ACTIONS]
+
+    def change(self, request: Request, lane: Lane) -> Lane:
+        raise NotImplementedError
+
+    @extend_schema(request=None, parameters=[ID], responses={200: LaneSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        lane = self.change(request, selectors.lane_get(request.user, object_id(pk)))
+        return Response(LaneSerializer(selectors.lane_get(request.user, lane.pk)).data)
+
+
+class LanePause(_LaneChange):
+    """Hold a lane: its queued actions wait until it is resumed."""
+
+    def change(self, request: Request, lane: Lane) -> Lane:
+        return manage.lane_pause(user=request.user, lane=lane)
+
+
+class LaneResume(_LaneChange):
+    """Let a paused lane send again."""
+
+    def change(self, request: Request, lane: Lane) -> Lane:
+        return manage.lane_resume(user=request.user, lane=lane)

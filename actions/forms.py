@@ -1,4 +1,5 @@
-"""Forms of the actions pages. Field rules live in `actions.services.intake`."""
+"""Forms of the actions pages: they read the input; the rules live in
+`actions.services.intake` (one service for the form, the CSV upload and the API)."""
 
 from __future__ import annotations
 
@@ -35,30 +36,16 @@ class ActionForm(forms.Form):
     )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.user = user
-        self.spec: intake.ActionSpec | None = None
         for name in ("whatsapp", "friend_whatsapp"):
             self.fields[name].widget.attrs.update({"inputmode": "numeric", "pattern": r"\d{6,20}"})
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if self.errors:
-            return data
-        checked = intake.action_validate(
-            user=self.user,
-            agent_account=data.get("agent_account"),
-            whatsapp=data.get("whatsapp"),
-            friend_whatsapp=data.get("friend_whatsapp"),
-            platform=data.get("platform"),
-            content=data.get("content"),
-        )
-        for field, messages in checked.errors.items():
+    def add_intake_errors(self, errors: dict[str, list[str]]) -> None:
+        """The service's verdict on the row, beside the fields it names."""
+        for name, messages in errors.items():
             for message in messages:
-                self.add_error(field if field in self.fields else None, message)
-        self.spec = checked.spec
-        return data
+                self.add_error(name if name in self.fields else None, message)
 
 
 class CsvUploadForm(forms.Form):
@@ -72,6 +59,15 @@ class CsvUploadForm(forms.Form):
     confirm_offline = forms.BooleanField(
         label=_("Queue even if some accounts are not online by our state"), required=False
     )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > intake.CSV_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s bytes; the limit is %(max)s bytes. Split it.")
+                % {"size": f"{upload.size:,}", "max": f"{intake.CSV_MAX_BYTES:,}"}
+            )
+        return upload
 
 
 class FilterForm(forms.Form):

@@ -58,6 +58,15 @@ def batch_get(user: Any, pk: int) -> ActionBatch:
     return batch
 
 
+def draft_get(user: Any, pk: int) -> ActionBatch:
+    """A batch someone may decide: a draft is decided by whoever uploaded it, or a
+    supervisor (others get 404, as for what they cannot see)."""
+    batch = batch_get(user, pk)
+    if batch.created_by_id != getattr(user, "pk", None) and not sees_all_actions(user):
+        raise Http404("No such batch")
+    return batch
+
+
 @dataclass
 class Progress:
     total: int

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -110,21 +110,27 @@ def action_new(request: AuthedRequest) -> HttpResponse:
     own = agent_for_user(request.user)
     if own is not None:
         initial["agent_account"] = own.agent_account
-    form = ActionForm(request.POST or None, user=request.user, initial=initial)
+    form = ActionForm(request.POST or None, initial=initial)
     warnings: list[str] = []
-    if request.method == "POST" and form.is_valid() and form.spec is not None:
-        spec = form.spec
-        table = intake.precheck(user=request.user, specs=[spec])
-        warnings = intake.warnings_for(spec, table)
-        if not warnings or form.cleaned_data.get("confirm"):
-            created = intake.actions_queue(user=request.user, specs=[spec], warnings=table)
+    if request.method == "POST" and form.is_valid():
+        result = intake.actions_intake(
+            user=request.user,
+            source=ActionBatch.Source.FORM,
+            rows=[intake.Row(form.cleaned_data)],
+            confirm=form.cleaned_data["confirm"],
+        )
+        if result.outcome == intake.Outcome.QUEUED:
             messages.success(request, _("Action queued."))
-            return redirect("actions:detail", pk=created[0].pk)
-        # Ask: the next submit carries confirm=1.
-        data = request.POST.copy()
-        data["confirm"] = "1"
-        form = ActionForm(data, user=request.user)
-        form.is_valid()
+            return redirect("actions:detail", pk=result.created[0].pk)
+        if result.outcome == intake.Outcome.CONFIRM:
+            # Ask: the next submit carries confirm=1.
+            warnings = result.all_warnings
+            data = request.POST.copy()
+            data["confirm"] = "1"
+            form = ActionForm(data)
+            form.is_valid()
+        else:
+            form.add_intake_errors(result.rows[0].errors)
     return render(request, "actions/new.html", {"form": form, "warnings": warnings})
 
 
@@ -133,28 +139,18 @@ def action_upload(request: AuthedRequest) -> HttpResponse:
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > intake.CSV_MAX_BYTES:
-            form.add_error(
-                "file",
-                _("The file is %(size)s bytes; the limit is %(max)s bytes. Split it.")
-                % {"size": f"{upload.size:,}", "max": f"{intake.CSV_MAX_BYTES:,}"},
-            )
-        else:
-            raw = upload.read(intake.CSV_MAX_BYTES + 1)
-            report = intake.csv_parse(user=request.user, raw=raw)
-            if report.file_error:
-                form.add_error("file", report.file_error)
-            else:
-                batch = intake.csv_submit(
-                    user=request.user,
-                    raw=raw,
-                    name=upload.name or "upload.csv",
-                    confirm=form.cleaned_data["confirm_offline"],
-                )
-                if batch is not None:
-                    if batch.status == ActionBatch.Status.QUEUED:
-                        messages.success(request, _("All lines are valid: the actions are queued."))
-                    return redirect("actions:batch", pk=batch.pk)
+        result = intake.actions_intake_csv(
+            user=request.user,
+            raw=upload.read(intake.CSV_MAX_BYTES + 1),
+            name=upload.name or "upload.csv",
+            confirm=form.cleaned_data["confirm_offline"],
+        )
+        if result.outcome == intake.Outcome.FILE_ERROR:
+            form.add_error("file", result.file_error)
+        elif result.batch is not None:
+            if result.outcome == intake.Outcome.QUEUED:
+                messages.success(request, _("All lines are valid: the actions are queued."))
+            return redirect("actions:batch", pk=result.batch.pk)
     return render(request, "actions/upload.html", {"form": form})
 
 
@@ -184,7 +180,7 @@ def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @require(*ACTIONS)
 @require_POST
 def batch_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
-    batch = _own_draft(request, pk)
+    batch = selectors.draft_get(request.user, pk)
     count = intake.draft_confirm(user=request.user, batch=batch)
     messages.success(request, _("%(n)d actions queued.") % {"n": count})
     return redirect("actions:batch", pk=batch.pk)
@@ -193,7 +189,7 @@ def batch_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
 @require(*ACTIONS)
 @require_POST
 def batch_discard(request: AuthedRequest, pk: int) -> HttpResponse:
-    batch = _own_draft(request, pk)
+    batch = selectors.draft_get(request.user, pk)
     intake.draft_discard(user=request.user, batch=batch)
     messages.info(request, _("Upload discarded: nothing was queued."))
     return redirect("actions:upload")
@@ -203,26 +199,9 @@ def batch_discard(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def batch_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     batch = selectors.batch_get(request.user, pk)
-    if selectors.sees_all_actions(request.user):
-        count = manage.actions_cancel_queued(user=request.user, batch_id=batch.pk)
-    else:
-        count = 0
-        for action in selectors.action_list(request.user).filter(batch=batch, state=State.QUEUED):
-            try:
-                manage.action_cancel(user=request.user, action=action)
-                count += 1
-            except manage.NotAllowedNow:
-                continue
+    count = manage.batch_cancel(user=request.user, batch=batch)
     messages.success(request, _("%(n)d queued actions cancelled.") % {"n": count})
     return redirect("actions:batch", pk=batch.pk)
-
-
-def _own_draft(request: AuthedRequest, pk: int) -> ActionBatch:
-    """A draft is decided by whoever uploaded it (or a supervisor)."""
-    batch = selectors.batch_get(request.user, pk)
-    if batch.created_by_id != request.user.pk and not selectors.sees_all_actions(request.user):
-        raise Http404
-    return batch
 
 
 @require(*ACTIONS)

@@ -265,7 +265,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
@@ -296,6 +296,7 @@ SPECTACULAR_SETTINGS = {
         "QrSessionStateEnum": "qrlogin.models.QrSession.State",
         "WebhookEventStateEnum": "webhooks.models.WebhookEvent.State",
         "WebhookKindEnum": "webhooks.models.WebhookKind",
+        "ContactLookupKindEnum": "accounts.models.ContactLookup.Kind",
         "StatusEventOriginEnum": "accounts.models.StatusEvent.Origin",
         "EventTypeEnum": "notify.models.EventType",
         "AlertRuleKeyEnum": "notify.models.RuleKey",

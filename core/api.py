@@ -31,17 +31,57 @@ class KeysetPagination(CursorPagination):
     ordering = ("-id",)
 
 
+# --- errors: one body for every error answer, documented on every operation ----------------
+
+
+class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Every error answer of the API. Input errors add one key per field (a list of
+    messages), or `errors` (per row of a list, per line of an import)."""
+
+    detail = serializers.CharField(help_text="What went wrong, in words")
+    code = serializers.IntegerField(help_text="The HTTP status again")
+
+
+def error(status: int, detail: Any, /, **extra: Any) -> Response:
+    """An error answer in the shape of ErrorSerializer."""
+    return Response({"detail": str(detail), "code": status, **extra}, status=status)
+
+
+def field_errors(errors: Any) -> dict[str, Any]:
+    """A serializer's errors as plain JSON (messages as strings)."""
+    if isinstance(errors, dict):
+        return {str(k): field_errors(v) for k, v in errors.items()}
+    if isinstance(errors, list):
+        return [field_errors(v) for v in errors]  # type: ignore[return-value]
+    if isinstance(errors, (int, float)) or errors is None:
+        return errors  # type: ignore[return-value]  # e.g. a row's index
+    return str(errors)  # type: ignore[return-value]
+
+
+def invalid(errors: Any, detail: str = "The input is not valid: see the fields.", /) -> Response:
+    """400 for a serializer's errors: one key per field, plus `detail` and `code`."""
+    body = field_errors(errors)
+    if not isinstance(body, dict):
+        body = {"errors": body}
+    # A field named like the body's own keys ("code": a verification code) goes in `errors`.
+    clash = {k: body.pop(k) for k in ("detail", "code") if k in body}
+    if clash:
+        body.setdefault("errors", clash)
+    return error(400, detail, **body)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DataError) and "NUL" in str(exc):
         # A NUL character in a query, path or body value: PostgreSQL text cannot hold one.
         # psycopg refuses it before sending, so the transaction is intact (API fuzz).
-        return Response(
-            {"detail": "Text values may not contain NUL (0x00) characters.", "code": 400},
-            status=400,
-        )
+        return error(400, "Text values may not contain NUL (0x00) characters.")
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+    if response is None:
+        return None
+    if isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", response.status_code)
+    elif response.status_code == 400:  # a ValidationError: fields, or a list of messages
+        response.data = invalid(response.data).data
     return response
 
 

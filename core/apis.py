@@ -1,5 +1,9 @@
+"""API views of no app in particular: who am I, and the JSON 404 of the API's paths."""
+
 from __future__ import annotations
 
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -31,3 +35,10 @@ def me(request: Request) -> Response:
             "capabilities": sorted(c.value for c in Cap if can(user, c)),
         }
     )
+
+
+@csrf_exempt  # it changes nothing; a POST gets the same JSON 404, not the CSRF page
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Any /api/v1/ path that names nothing: a JSON 404 (the site's 404 is an HTML page),
+    the same for everyone, signed in or not."""
+    return JsonResponse({"detail": "Not found.", "code": 404}, status=404)

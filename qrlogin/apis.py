@@ -24,9 +24,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from core.access import HasCap
-from core.api import ChoiceDisplayField, Pagination
+from core.api import ChoiceDisplayField, ErrorSerializer, Pagination, invalid
 from core.roles import Cap
 from qrlogin import selectors
+from qrlogin.errors import explain
 from qrlogin.forms import StartForm
 from qrlogin.models import (
     AllocationRole,
@@ -37,7 +38,8 @@ from qrlogin.models import (
     ScanTask,
     ScanTaskStatus,
 )
-from qrlogin.services import pair_targets, sessions
+from qrlogin.services import pair_targets, scan_tasks, sessions
+from upstream.errors import UpstreamError, UpstreamProblem
 
 
 class CloudPortSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -128,10 +130,15 @@ class ScanTaskSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     allocation_role_display = ChoiceDisplayField("allocation_role", AllocationRole)
     status_display = ChoiceDisplayField("status", ScanTaskStatus)
     created_by = serializers.CharField(source="created_by.username", read_only=True, default="")
+    qr = serializers.SerializerMethodField(
+        help_text="The task's QR string to draw; empty once the phone has scanned or while it "
+        "cannot be fetched (see qr_error). GET of one task fetches a fresh one."
+    )
 
     class Meta:
         model = ScanTask
         fields = [
+            "id",
             "task_id",
             "allocation_role",
             "allocation_role_display",
@@ -140,21 +147,95 @@ class ScanTaskSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "status_display",
             "status_updated_at",
             "whatsapp",
+            "qr",
+            "qr_error",
             "created_by",
             "created_at",
         ]
         read_only_fields = fields
 
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_qr(self, obj: ScanTask) -> str:
+        return "" if obj.is_scanned or obj.is_final else obj.qr_string
+
+
+class ScanTaskInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """As on the tasks page: supervisors choose; an agent's task is always theirs."""
+
+    allocation_role = serializers.ChoiceField(
+        choices=AllocationRole.choices,
+        default=AllocationRole.SPECIFIED,
+        help_text="Which agent gets the account: random, or the specified one",
+    )
+    user_id = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=64,
+        help_text="specified: the agent's upstream user id (agents: leave it out)",
+    )
+
+
+def _object_id(pk: Any) -> int:
+    text = str(pk)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise NotFound
+    return int(text)
+
 
 class ScanTaskList(generics.ListAPIView):  # type: ignore[type-arg]
-    """PC scan tasks, newest first. Agents see their own; supervisors and admins all."""
+    """PC scan tasks, newest first. Agents see their own; supervisors and admins all.
+    POST creates one (qrCodeTask/create) and fetches its first QR string, as the tasks page
+    does."""
 
     serializer_class = ScanTaskSerializer
     permission_classes = [IsAuthenticated, HasCap.of(Cap.QR_LOGIN)]
     pagination_class = Pagination
+    parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[ScanTask]:
         return selectors.scan_task_list(user=self.request.user)
+
+    @extend_schema(
+        request=ScanTaskInputSerializer,
+        responses={
+            201: ScanTaskSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, description="Invalid input, or a task this user may not create"
+            ),
+            409: OpenApiResponse(ErrorSerializer, description="The vendor refused the task"),
+            503: OpenApiResponse(ErrorSerializer, description="The vendor did not answer"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        form = ScanTaskInputSerializer(data=request.data)
+        if not form.is_valid():
+            return invalid(form.errors)
+        try:
+            task = scan_tasks.scan_task_create(
+                actor=request.user,
+                allocation_role=int(form.validated_data["allocation_role"]),
+                user_id=form.validated_data["user_id"],
+            )
+        except scan_tasks.ScanTaskRefused as exc:
+            return _error(400, str(exc))
+        except UpstreamProblem as exc:
+            why = explain(exc)[1]
+            return _error(409 if isinstance(exc, UpstreamError) else 503, why)
+        return Response(ScanTaskSerializer(task).data, status=201)
+
+
+class ScanTaskDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+    """One scan task (agents: their own), with a fresh QR string until the phone scans."""
+
+    serializer_class = ScanTaskSerializer
+    permission_classes = [IsAuthenticated, HasCap.of(Cap.QR_LOGIN)]
+
+    @extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        task = selectors.scan_task_get(user=request.user, pk=_object_id(kwargs["pk"]))
+        scan_tasks.scan_task_refresh_code(task=task)
+        return Response(ScanTaskSerializer(task).data)
 
 
 # --- QR / pair-code login sessions ---------------------------------------------------------
@@ -297,6 +378,16 @@ COMMON_ERRORS: dict[int, Any] = {
 API_FIELDS = {"pc_type": "platform", "is_easy": "pair_style", "__all__": "non_field_errors"}
 
 
+def _started(session: QrSession) -> Response:
+    """A start's answer: 201 with the session once a port is locked; else the vendor's
+    refusal (409, with its code) or silence (503), the failed session kept."""
+    if not session.port_id:
+        if session.reason_code:
+            return _error(409, session.reason, id=session.pk, vendor_code=session.reason_code)
+        return _error(503, session.reason, id=session.pk)
+    return Response(QrSessionSerializer(session).data, status=201)
+
+
 class QrSessionStartThrottle(UserRateThrottle):
     """Each start locks a vendor port for 10 minutes: at most QRLOGIN_API_START_RATE
     (default 20/min) per user."""
@@ -387,11 +478,7 @@ class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
             )
         except sessions.TooManyOpen as exc:
             return _error(429, str(exc))
-        if not session.port_id:
-            if session.reason_code:
-                return _error(409, session.reason, id=session.pk, vendor_code=session.reason_code)
-            return _error(503, session.reason, id=session.pk)
-        return Response(QrSessionSerializer(session).data, status=201)
+        return _started(session)
 
 
 class QrSessionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
@@ -417,6 +504,39 @@ class QrSessionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
         elif not session.is_final and session.mode == QrSession.Mode.QR:
             sessions.qr_session_refresh_code(session=session)
         return Response(QrSessionSerializer(session).data)
+
+
+class QrSessionRetry(generics.GenericAPIView):  # type: ignore[type-arg]
+    """Start again from a finished session (same mode, platform, target, phone), as the
+    session page's "try again" does: 201 with the new session."""
+
+    serializer_class = QrSessionSerializer
+    permission_classes = [IsAuthenticated, HasCap.of(Cap.QR_LOGIN)]
+
+    def get_throttles(self) -> list[Any]:
+        return [QrSessionStartThrottle()]
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses={
+            201: QrSessionSerializer,
+            409: OpenApiResponse(
+                VendorRefusalSerializer, description="The vendor refused to lock a port"
+            ),
+            429: OpenApiResponse(ApiErrorSerializer, description="Too many starts or sessions"),
+            503: OpenApiResponse(
+                VendorUnavailableSerializer, description="The vendor did not answer"
+            ),
+        },
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        old = selectors.qr_session_get(user=request.user, pk=_object_id(pk))
+        try:
+            session = sessions.qr_session_retry(session=old, user=request.user)
+        except sessions.TooManyOpen as exc:
+            return _error(429, str(exc))
+        return _started(session)
 
 
 def _text(value: Any) -> str:

@@ -83,6 +83,8 @@ API_OWN = e(401, 200, 404, 200, 200, 403)
 API_SUP = e(401, 403, 403, 200, 200, 403)
 API_ADMIN = e(401, 403, 403, 403, 200, 403)
 API_ACT = e(401, 200, 200, 200, 200, 403)
+API_POST_ONLY_ACT = e(401, 405, 405, 405, 405, 403)  # GET of a POST-only operation
+API_POST_ONLY_SUP = e(401, 403, 403, 405, 405, 403)
 EVERYONE = e(200, 200, 200, 200, 200, 200)
 
 
@@ -331,7 +333,8 @@ MATRIX: dict[str, Door] = {
     "api-accounts": Door(API_LOGGED_IN),
     "api-account": Door(e(401, 200, 404, 200, 200, 404), args=lambda w: ALICE),
     "api-agents": Door(API_LOGGED_IN, post=e(401, 403, 403, 400, 400, 403), json_body=True),
-    "api-registrations": Door(API_LOGGED_IN),
+    # POST: an empty body is refused before any vendor call.
+    "api-registrations": Door(API_LOGGED_IN, post=e(401, 403, 403, 400, 400, 403), json_body=True),
     "api-ports": Door(API_SUP),
     "api-imports": Door(
         e(401, 403, 403, 405, 405, 403), post=e(401, 403, 403, 400, 400, 403), json_body=True
@@ -341,7 +344,13 @@ MATRIX: dict[str, Door] = {
         e(401, 403, 403, 405, 405, 403), post=e(401, 403, 403, 400, 400, 403), json_body=True
     ),
     "api-job": Door(API_SUP, args=lambda w: {"pk": w.job.pk}),
-    "api-scan-tasks": Door(e(401, 200, 200, 200, 200, 403)),
+    # POST: an allocation outside the table is refused before any vendor call.
+    "api-scan-tasks": Door(
+        e(401, 200, 200, 200, 200, 403),
+        post=e(401, 400, 400, 400, 400, 403),
+        data={"allocation_role": 9},
+        json_body=True,
+    ),
     # An empty body is refused before any vendor call.
     "api-qr-sessions": Door(API_ACT, post=e(401, 400, 400, 400, 400, 403), json_body=True),
     "api-qr-session": Door(API_OWN, args=lambda w: {"pk": w.session.pk}),
@@ -353,8 +362,74 @@ MATRIX: dict[str, Door] = {
         post=API_OWN,
         prep=_requeue,
     ),
+    "api-action-resend": Door(
+        API_POST_ONLY_ACT,
+        args=lambda w: {"pk": w.action.pk},
+        post=API_OWN,
+        prep=_unknown,
+    ),
+    "api-action-mark-failed": Door(
+        API_POST_ONLY_ACT,
+        args=lambda w: {"pk": w.action.pk},
+        post=API_OWN,
+        prep=_unknown,
+        json_body=True,
+    ),
+    # A multipart POST without its file is refused before anything is read.
+    "api-action-batches": Door(API_ACT, post=e(401, 400, 400, 400, 400, 403)),
+    "api-action-batch": Door(API_OWN, args=lambda w: {"pk": w.batch.pk}),
+    "api-action-batch-confirm": Door(
+        API_POST_ONLY_ACT, args=lambda w: {"pk": w.batch.pk}, post=API_OWN, prep=_draft
+    ),
+    "api-action-batch-discard": Door(
+        API_POST_ONLY_ACT, args=lambda w: {"pk": w.batch.pk}, post=API_OWN, prep=_draft
+    ),
+    "api-action-batch-cancel": Door(
+        API_POST_ONLY_ACT, args=lambda w: {"pk": w.batch.pk}, post=API_OWN, prep=_requeue
+    ),
+    "api-lanes": Door(API_ACT),
+    "api-lane-pause": Door(API_POST_ONLY_ACT, args=lambda w: {"pk": w.lane.pk}, post=API_OWN),
+    "api-lane-resume": Door(API_POST_ONLY_ACT, args=lambda w: {"pk": w.lane.pk}, post=API_OWN),
+    "api-registration": Door(API_SUP, args=lambda w: {"pk": w.registration.pk}),
+    # An empty body is refused before any vendor call.
+    "api-registration-code": Door(
+        API_POST_ONLY_SUP,
+        args=lambda w: {"pk": w.registration.pk},
+        post=e(401, 403, 403, 400, 400, 403),
+        json_body=True,
+    ),
+    # Neither an avatar nor a nickname: refused before the image is fetched.
+    "api-account-profile": Door(
+        API_POST_ONLY_SUP,
+        args=lambda w: ALICE,
+        post=e(401, 403, 403, 400, 400, 403),
+        json_body=True,
+    ),
+    "api-profile-updates": Door(
+        API_POST_ONLY_SUP, post=e(401, 403, 403, 400, 400, 403), json_body=True
+    ),
+    "api-account-contact-lookups": Door(
+        API_SUP, args=lambda w: ALICE, post=e(401, 403, 403, 400, 400, 403), json_body=True
+    ),
+    "api-scan-task": Door(API_OWN, args=lambda w: {"pk": w.task.pk}),
+    # POST calls the vendor: sent only as the roles it refuses.
+    "api-qr-session-retry": Door(
+        e(401, 405, 405, 405, 405, 403),
+        args=lambda w: {"pk": w.session.pk},
+        post=e(401, 201, 404, 201, 201, 403),
+        post_only_as=("anonymous", "outsider", "peer"),
+    ),
     "webhook-event-list": Door(API_ADMIN),
+    "api-webhook-event": Door(API_ADMIN, args=lambda w: {"pk": w.event.pk}),
+    "api-webhook-event-replay": Door(
+        e(401, 403, 403, 403, 405, 403),
+        args=lambda w: {"pk": w.event.pk},
+        post=e(401, 403, 403, 403, 200, 403),
+        prep=_failed_event,
+    ),
     "status-event-list": Door(API_LOGGED_IN),
+    # Any other /api/v1/ path: a JSON 404, the same for everyone.
+    "api-not-found": Door(same(404), post=same(404), json_body=True),
     # accounts
     "accounts:list": Door(LOGGED_IN),
     "accounts:bulk_export": Door(NOT_ALLOWED_LOGIN, post=e(302, 200, 200, 200, 200, 200)),

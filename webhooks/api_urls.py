@@ -6,5 +6,11 @@ from webhooks import apis
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("webhook-events/", apis.WebhookEventList.as_view(), name="webhook-event-list"),
+    path("webhook-events/<str:pk>/", apis.WebhookEventDetail.as_view(), name="api-webhook-event"),
+    path(
+        "webhook-events/<str:pk>/replay/",
+        apis.WebhookEventReplay.as_view(),
+        name="api-webhook-event-replay",
+    ),
     path("status-events/", apis.StatusEventList.as_view(), name="status-event-list"),
 ]

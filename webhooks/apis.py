@@ -1,4 +1,5 @@
-"""JSON API: the webhook inbox (admins) and the status event history."""
+"""JSON API: the webhook inbox (admins: list, one event, replay) and the status event
+history."""
 
 from __future__ import annotations
 
@@ -6,17 +7,23 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.access import accounts_visible_to
 from accounts.choices import DetailStatus, Platform, Presence
 from accounts.models import StatusEvent
 from core.access import HasCap, sees_everything
-from core.api import ChoiceDisplayField, KeysetPagination
+from core.api import ChoiceDisplayField, ErrorSerializer, KeysetPagination, error
 from core.roles import Cap
+from webhooks import selectors
 from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.services import maintenance
 
 
 class WebhookEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -65,6 +72,54 @@ class WebhookEventList(generics.ListAPIView):  # type: ignore[type-arg]
         if params.get("state"):
             qs = qs.filter(state=params["state"])
         return qs
+
+
+EVENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The event id")
+
+
+def _event(pk: str) -> WebhookEvent:
+    if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+        raise NotFound()
+    event = selectors.webhook_event_get(event_id=int(pk))
+    if event is None:
+        raise NotFound()
+    return event
+
+
+class WebhookEventDetail(APIView):
+    """One inbox event (admins), without its body and headers (the inbox page shows them)."""
+
+    permission_classes = [IsAuthenticated, HasCap.of(Cap.VIEW_INBOX)]
+
+    @extend_schema(parameters=[EVENT_ID], responses={200: WebhookEventSerializer})
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(WebhookEventSerializer(_event(pk)).data)
+
+
+class WebhookEventReplay(APIView):
+    """Process a failed, rejected or stuck event again (admins), as the inbox page's
+    replay does: a rejected body is validated again first; the answer is the event."""
+
+    permission_classes = [IsAuthenticated, HasCap.of(Cap.VIEW_INBOX)]
+
+    @extend_schema(
+        request=None,
+        parameters=[EVENT_ID],
+        responses={
+            200: WebhookEventSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description="Only failed, rejected or stuck events replay"
+            ),
+        },
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        event = _event(pk)
+        try:
+            maintenance.webhook_event_replay(event_id=event.pk, actor=request.user)
+        except maintenance.NotReplayable as exc:
+            return error(409, exc)
+        event.refresh_from_db()
+        return Response(WebhookEventSerializer(event).data)
 
 
 class StatusEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -30,6 +30,10 @@ class LookupError_(Exception):
     pass
 
 
+class LookupTooSoon(LookupError_):
+    """A look-up ran for this account less than CONTACT_LOOKUP_INTERVAL seconds ago."""
+
+
 def lookup_interval() -> int:
     return int(settings.CONTACT_LOOKUP_INTERVAL)
 
@@ -57,7 +61,7 @@ def contact_lookup_request(
     except PortNotLinked as exc:
         raise LookupError_(str(exc)) from None
     if not cache.add(f"contacts:rl:{account.pk}", 1, timeout=lookup_interval()):
-        raise LookupError_(
+        raise LookupTooSoon(
             _("A look-up ran for this account less than %(s)s seconds ago. Wait, then try again.")
             % {"s": lookup_interval()}
         )

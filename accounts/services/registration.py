@@ -20,6 +20,14 @@ class RegistrationError(Exception):
     pass
 
 
+class RegistrationFinished(RegistrationError):
+    """A code for a registration that is already finished."""
+
+
+class RegistrationUnavailable(RegistrationError):
+    """The vendor did not answer (the API says 503: try again)."""
+
+
 def registration_validate_phone(*, phone: str, area_code: str, country_code: str) -> str:
     """The national number (digits) if phone + area code + country agree; else raises."""
     country = country_code.strip().upper()
@@ -101,7 +109,7 @@ def registration_submit_phone(
         reg.error = unavailable_message(exc)[:255]
         reg.completed_at = timezone.now()
         _save_submitted(reg)
-        raise RegistrationError(unavailable_message(exc) + " " + _("Try again.")) from exc
+        raise RegistrationUnavailable(unavailable_message(exc) + " " + _("Try again.")) from exc
     except UpstreamUnavailable as exc:
         reg.error = unavailable_message(exc)[:255]
     _save_submitted(reg)
@@ -126,7 +134,7 @@ def registration_submit_code(*, actor: Any, registration: Registration, code: st
         Registration.State.PHONE_SUBMITTED,
         Registration.State.CODE_SUBMITTED,
     ):
-        raise RegistrationError(_("This registration is already finished."))
+        raise RegistrationFinished(_("This registration is already finished."))
     try:
         operations.submit_verify_code(
             phone=registration.phone, area_code=registration.area_code, verify_code=code
@@ -136,7 +144,7 @@ def registration_submit_code(*, actor: Any, registration: Registration, code: st
         registration.save(update_fields=["error", "updated_at"])
         raise RegistrationError(exc.message) from exc
     except UpstreamUnavailable as exc:
-        raise RegistrationError(
+        raise RegistrationUnavailable(
             unavailable_message(exc) + " " + _("Enter the code again if no result arrives.")
         ) from exc
     before = {"state": registration.state, "error": registration.error}

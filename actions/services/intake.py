@@ -1,6 +1,9 @@
-"""Every way in (form, CSV upload, API) goes through here: one validator, one pre-check,
-one function that queues. Nothing is queued unless every action of the submission is valid,
-or the user explicitly chose to queue the valid ones of a CSV (draft batches)."""
+"""Every way in (the form, a CSV upload, the API) reaches one service, `actions_intake`:
+one validator, one pre-check, one decision, one function that queues. The CSV upload reads
+its file once (`csv_read`) and hands the rows to the same service.
+
+Nothing is queued unless every action of the submission is valid, or the user explicitly
+chose to queue the valid ones of a CSV (draft batches)."""
 
 from __future__ import annotations
 
@@ -14,12 +17,13 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.access import accounts_visible_to, agent_for_user
 from accounts.choices import DetailStatus, OnlineStatus, Presence
 from accounts.choices import label as code_label
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
 from core import live
-from core.access import accounts_visible_to, acting_user, agent_for_user, can, sees_everything
+from core.access import acting_user, can, sees_everything
 from core.audit import audit_record
 from core.roles import Cap
 
@@ -57,6 +61,8 @@ class Checked:
     errors: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     forbidden: bool = False  # an agent asked for someone else's agent account
+    line: int = 0  # where it came from: a CSV's line (the header is line 1), else 0
+    raw: str = ""  # a CSV line as read, for the report
 
     @property
     def ok(self) -> bool:
@@ -357,66 +363,202 @@ def agents_by_account(accounts: Iterable[str]) -> dict[str, Agent]:
     return {a.agent_account: a for a in Agent.objects.filter(agent_account__in=names)}
 
 
+# --- one service for every way in ---------------------------------------------------------
+
+# The fields of one action, by the name every way in uses after reading its input.
+FIELDS = ("agent_account", "whatsapp", "friend_whatsapp", "platform", "content")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One submitted action before validation: its fields as given, and where it came from."""
+
+    fields: Mapping[str, Any]
+    line: int = 0  # a CSV's line number (the header is line 1)
+    raw: str = ""  # a CSV line as read, for the report
+    problem: str = ""  # the row could not be read at all (a CSV line with too few fields)
+
+
+class Outcome:
+    QUEUED = "queued"  # every action is queued (with a batch for a CSV or an API list)
+    INVALID = "invalid"  # some rows are invalid: nothing queued (form, API)
+    FORBIDDEN = "forbidden"  # an agent named another agent's account: nothing queued (API)
+    CONFIRM = "confirm"  # valid, but some pairs are not online: ask first (form)
+    DRAFT = "draft"  # a CSV with bad lines or unconfirmed warnings: kept for the user to decide
+    FILE_ERROR = "file_error"  # the CSV file itself is unusable
+
+
+@dataclass
+class Intake:
+    """What became of one submission, whatever the way in."""
+
+    outcome: str
+    rows: list[Checked] = field(default_factory=list)
+    warnings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    created: list[Action] = field(default_factory=list)
+    batch: ActionBatch | None = None
+    file_error: str = ""
+
+    @property
+    def all_warnings(self) -> list[str]:
+        return sorted({str(w) for msgs in self.warnings.values() for w in msgs})
+
+    @property
+    def first_forbidden(self) -> Checked | None:
+        return next((c for c in self.rows if c.forbidden), None)
+
+
+def rows_check(*, user: Any, rows: Sequence[Row], dedupe: bool = False) -> list[Checked]:
+    """Validate many rows with two queries (agents, visible numbers). With `dedupe`, a row
+    that repeats an earlier one is refused (a CSV's copy-paste slip)."""
+    agents = agents_by_account(_text(r.fields.get("agent_account")) for r in rows)
+    visible = visible_numbers(user=user, among=(_text(r.fields.get("whatsapp")) for r in rows))
+    seen: dict[tuple[str, str, str, str], int] = {}
+    out: list[Checked] = []
+    for row in rows:
+        if row.problem:
+            out.append(Checked(errors={"non_field_errors": [row.problem]}, line=row.line))
+        else:
+            checked = action_validate(
+                user=user, **{k: row.fields.get(k) for k in FIELDS}, agents=agents, visible=visible
+            )
+            checked.line = row.line
+            spec = checked.spec
+            if dedupe and checked.ok and spec is not None:
+                key = (spec.agent_account, spec.whatsapp, spec.friend_whatsapp, spec.content)
+                if key in seen:
+                    checked.spec = None
+                    checked.errors["non_field_errors"] = [
+                        _("Same action as line %(line)d (queued once).") % {"line": seen[key]}
+                    ]
+                else:
+                    seen[key] = row.line
+            out.append(checked)
+        out[-1].raw = row.raw
+    return out
+
+
+def actions_intake(
+    *,
+    user: Any,
+    source: str,
+    rows: Sequence[Row],
+    confirm: bool,
+    many: bool = False,
+    name: str = "",
+) -> Intake:
+    """Validate, pre-check and queue one submission (a form row, an API object or list, a
+    CSV's rows); `many` (an API list) queues them as one batch, as a CSV always is.
+
+    - A CSV with bad lines, or with warnings the user did not confirm, becomes a draft
+      batch holding its valid rows (`draft_confirm` queues them, `draft_discard` drops it).
+    - Otherwise any invalid row refuses the whole submission (FORBIDDEN first: an agent
+      named another agent's account), and unconfirmed warnings ask first (CONFIRM).
+    The API confirms always: offline pairs are queued and their warnings returned."""
+    if not rows:
+        return Intake(Outcome.INVALID)
+    is_csv = source == ActionBatch.Source.CSV
+    checked = rows_check(user=user, rows=rows, dedupe=is_csv)
+    specs = [c.spec for c in checked if c.ok and c.spec is not None]
+    warnings = precheck(user=user, specs=specs)
+    invalid = any(not c.ok for c in checked)
+    if is_csv and (invalid or (warnings and not confirm)):
+        draft = batch_create(user=user, source=source, name=name)
+        draft.status = ActionBatch.Status.DRAFT
+        draft.draft_rows = [
+            {"line": c.line, **c.spec.as_dict()} for c in checked if c.ok and c.spec
+        ]
+        draft.draft_errors = [
+            {
+                "line": c.line,
+                "messages": [str(m) for msgs in c.errors.values() for m in msgs],
+                "raw": c.raw,
+            }
+            for c in checked
+            if not c.ok
+        ]
+        draft.draft_warnings = [
+            {"agent_account": a, "whatsapp": w, "messages": [str(m) for m in msgs]}
+            for (a, w), msgs in sorted(warnings.items())
+        ]
+        draft.save()
+        return Intake(Outcome.DRAFT, rows=checked, warnings=warnings, batch=draft)
+    if any(c.forbidden for c in checked):
+        return Intake(Outcome.FORBIDDEN, rows=checked)
+    if invalid:
+        return Intake(Outcome.INVALID, rows=checked)
+    if warnings and not confirm:
+        return Intake(Outcome.CONFIRM, rows=checked, warnings=warnings)
+    batch = batch_create(user=user, source=source, name=name) if is_csv or many else None
+    created = actions_queue(user=user, specs=specs, warnings=warnings, batch=batch)
+    return Intake(Outcome.QUEUED, rows=checked, warnings=warnings, created=created, batch=batch)
+
+
+def actions_intake_csv(*, user: Any, raw: bytes, name: str, confirm: bool) -> Intake:
+    """A CSV upload: the file is read once, then its rows go through `actions_intake`."""
+    read = csv_read(raw=raw)
+    if read.file_error:
+        return Intake(Outcome.FILE_ERROR, file_error=read.file_error)
+    return actions_intake(
+        user=user,
+        source=ActionBatch.Source.CSV,
+        rows=read.rows,
+        confirm=confirm,
+        name=name or "upload.csv",
+    )
+
+
 # --- CSV ----------------------------------------------------------------------------------
 
 
 @dataclass
-class CsvLineError:
-    line: int
-    messages: list[str]
-    raw: str = ""
-
-
-@dataclass
-class CsvReport:
-    """The parsed upload: valid rows (with their line numbers) and per-line errors, or a
-    file-level error (encoding, columns, size) that stops everything."""
+class CsvRead:
+    """A file read into rows (not yet validated), or the file-level error that stops it."""
 
     file_error: str = ""
-    rows: list[tuple[int, ActionSpec]] = field(default_factory=list)
-    errors: list[CsvLineError] = field(default_factory=list)
-    warnings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
 
-    @property
-    def lines(self) -> int:
-        return len(self.rows) + len(self.errors)
+
+# The CSV's column names (the vendor's words) as the intake's field names.
+CSV_FIELDS = dict(zip(CSV_COLUMNS, FIELDS, strict=True))
 
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8-sig")
 
 
-def csv_parse(*, user: Any, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvReport:
-    """Parse and validate an upload. Line numbers are the file's (the header is line 1)."""
-    report = CsvReport()
+def csv_read(*, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvRead:
+    """Read an upload into rows (no database): encoding, columns, size and shape.
+    Line numbers are the file's (the header is line 1)."""
+    out = CsvRead()
     if len(raw) > max_bytes:
-        report.file_error = _(
+        out.file_error = _(
             "The file is %(size)s bytes; the limit is %(max)s bytes (about %(rows)s lines). "
             "Split it into smaller files."
         ) % {"size": f"{len(raw):,}", "max": f"{max_bytes:,}", "rows": f"{CSV_MAX_ROWS:,}"}
-        return report
+        return out
     if not raw.strip():
-        report.file_error = _("The file is empty. The first line must name the columns: %s.") % (
+        out.file_error = _("The file is empty. The first line must name the columns: %s.") % (
             ", ".join(CSV_COLUMNS)
         )
-        return report
+        return out
     try:
         text = _decode(raw)
     except UnicodeDecodeError as exc:
-        report.file_error = _(
+        out.file_error = _(
             "The file is not UTF-8 text (byte 0x%(byte)02x at position %(pos)d). Save it as "
             "'CSV UTF-8' and upload it again."
         ) % {"byte": raw[exc.start], "pos": exc.start}
-        return report
+        return out
     if "\x00" in text:
-        report.file_error = _("The file contains NUL bytes: it is not a CSV text file.")
-        return report
+        out.file_error = _("The file contains NUL bytes: it is not a CSV text file.")
+        return out
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
-        report.file_error = _("The first line could not be read: %s") % exc
-        return report
+        out.file_error = _("The first line could not be read: %s") % exc
+        return out
     names = [h.strip() for h in header]
     index = {n: i for i, n in enumerate(names) if n}
     missing = [c for c in CSV_REQUIRED_COLUMNS if c not in index]
@@ -429,121 +571,80 @@ def csv_parse(*, user: Any, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvRe
             parts.append(_("unexpected %s") % ", ".join(unknown[:10]))
         if len(index) != len([n for n in names if n]):
             parts.append(_("a column is named twice"))
-        report.file_error = _(
+        out.file_error = _(
             "Wrong columns (%(problems)s). The first line must be: %(expected)s "
             "(content may be left out)."
         ) % {"problems": "; ".join(str(p) for p in parts), "expected": ",".join(CSV_COLUMNS)}
-        return report
+        return out
 
-    parsed: list[tuple[int, list[str]]] = []
     try:
         for record in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue  # blank line
-            parsed.append((line, record))
-            if len(parsed) > CSV_MAX_ROWS:
-                report.file_error = _(
+            text_line = ",".join(record)[:200]
+            if len(record) != len(names):
+                problem = _("Expected %(want)d fields, found %(got)d.") % {
+                    "want": len(names),
+                    "got": len(record),
+                }
+                out.rows.append(Row({}, line=line, raw=text_line, problem=problem))
+            else:
+                fields = {CSV_FIELDS[n]: record[i] for n, i in index.items()}
+                out.rows.append(Row(fields, line=line, raw=text_line))
+            if len(out.rows) > CSV_MAX_ROWS:
+                out.file_error = _(
                     "The file has more than %(max)s lines of actions. Split it into smaller files."
                 ) % {"max": f"{CSV_MAX_ROWS:,}"}
-                return report
+                return out
     except csv.Error as exc:
-        report.file_error = _("Line %(line)d could not be read as CSV: %(error)s") % {
+        out.file_error = _("Line %(line)d could not be read as CSV: %(error)s") % {
             "line": reader.line_num,
             "error": exc,
         }
-        return report
-    if not parsed:
-        report.file_error = _("The file has a header line but no actions.")
-        return report
+        return out
+    if not out.rows:
+        out.file_error = _("The file has a header line but no actions.")
+    return out
 
-    agents = agents_by_account(
-        record[index["agentAccount"]].strip()
-        for _line, record in parsed
-        if len(record) > index["agentAccount"]
-    )
-    visible = visible_numbers(
-        user=user,
-        among=(
-            record[index["whatsId"]].strip()
-            for _line, record in parsed
-            if len(record) > index["whatsId"]
-        ),
-    )
-    seen: dict[tuple[str, str, str, str], int] = {}
-    for line, record in parsed:
-        if len(record) != len(names):
-            report.errors.append(
-                CsvLineError(
-                    line,
-                    [
-                        _("Expected %(want)d fields, found %(got)d.")
-                        % {"want": len(names), "got": len(record)}
-                    ],
-                    ",".join(record)[:200],
-                )
-            )
-            continue
-        values = {n: record[i] for n, i in index.items()}
-        checked = action_validate(
-            user=user,
-            agent_account=values.get("agentAccount"),
-            whatsapp=values.get("whatsId"),
-            friend_whatsapp=values.get("friendWhatsId"),
-            platform=values.get("platformType"),
-            content=values.get("content", ""),
-            agents=agents,
-            visible=visible,
-        )
-        if not checked.ok or checked.spec is None:
-            messages = [m for msgs in checked.errors.values() for m in msgs]
-            report.errors.append(CsvLineError(line, messages, ",".join(record)[:200]))
-            continue
-        spec = checked.spec
-        key = (spec.agent_account, spec.whatsapp, spec.friend_whatsapp, spec.content)
-        if key in seen:
-            report.errors.append(
-                CsvLineError(
-                    line,
-                    [_("Same action as line %(line)d (queued once).") % {"line": seen[key]}],
-                    ",".join(record)[:200],
-                )
-            )
-            continue
-        seen[key] = line
-        report.rows.append((line, spec))
+
+@dataclass
+class CsvLineError:
+    line: int
+    messages: list[str]
+    raw: str = ""
+
+
+@dataclass
+class CsvReport:
+    """A dry run of an upload: valid rows (with their line numbers) and per-line errors,
+    or a file-level error (encoding, columns, size) that stops everything."""
+
+    file_error: str = ""
+    rows: list[tuple[int, ActionSpec]] = field(default_factory=list)
+    errors: list[CsvLineError] = field(default_factory=list)
+    warnings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> int:
+        return len(self.rows) + len(self.errors)
+
+
+def csv_parse(*, user: Any, raw: bytes, max_bytes: int = CSV_MAX_BYTES) -> CsvReport:
+    """Read and validate an upload without queueing anything (the same checks as
+    `actions_intake_csv`)."""
+    read = csv_read(raw=raw, max_bytes=max_bytes)
+    report = CsvReport(file_error=read.file_error)
+    if read.file_error:
+        return report
+    for c in rows_check(user=user, rows=read.rows, dedupe=True):
+        if c.ok and c.spec is not None:
+            report.rows.append((c.line, c.spec))
+        else:
+            messages = [m for msgs in c.errors.values() for m in msgs]
+            report.errors.append(CsvLineError(c.line, messages, c.raw))
     report.warnings = precheck(user=user, specs=[spec for _line, spec in report.rows])
     return report
-
-
-def csv_submit(*, user: Any, raw: bytes, name: str, confirm: bool = False) -> ActionBatch | None:
-    """Queue an upload at once when it is clean (every line valid, every pair online) or
-    the user already confirmed; otherwise keep it as a draft for the user to decide.
-    Returns None when the file itself is unusable (see `csv_parse`)."""
-    report = csv_parse(user=user, raw=raw)
-    if report.file_error:
-        return None
-    batch = batch_create(user=user, source=ActionBatch.Source.CSV, name=name)
-    if report.errors or (report.warnings and not confirm):
-        batch.status = ActionBatch.Status.DRAFT
-        batch.draft_rows = [{"line": line, **spec.as_dict()} for line, spec in report.rows]
-        batch.draft_errors = [
-            {"line": e.line, "messages": [str(m) for m in e.messages], "raw": e.raw}
-            for e in report.errors
-        ]
-        batch.draft_warnings = [
-            {"agent_account": a, "whatsapp": w, "messages": [str(m) for m in msgs]}
-            for (a, w), msgs in sorted(report.warnings.items())
-        ]
-        batch.save()
-        return batch
-    actions_queue(
-        user=user,
-        specs=[spec for _line, spec in report.rows],
-        warnings=report.warnings,
-        batch=batch,
-    )
-    return batch
 
 
 def draft_confirm(*, user: Any, batch: ActionBatch) -> int:
@@ -553,24 +654,8 @@ def draft_confirm(*, user: Any, batch: ActionBatch) -> int:
         locked = ActionBatch.objects.select_for_update().get(pk=batch.pk)
         if locked.status != ActionBatch.Status.DRAFT:
             return 0
-        agents = agents_by_account(r.get("agent_account", "") for r in locked.draft_rows)
-        visible = visible_numbers(
-            user=user, among=(str(r.get("whatsapp") or "") for r in locked.draft_rows)
-        )
-        specs: list[ActionSpec] = []
-        for row in locked.draft_rows:
-            checked = action_validate(
-                user=user,
-                agent_account=row.get("agent_account"),
-                whatsapp=row.get("whatsapp"),
-                friend_whatsapp=row.get("friend_whatsapp"),
-                platform=row.get("platform"),
-                content=row.get("content"),
-                agents=agents,
-                visible=visible,
-            )
-            if checked.spec is not None:
-                specs.append(checked.spec)
+        rows = [Row(r, line=int(r.get("line") or 0)) for r in locked.draft_rows]
+        specs = [c.spec for c in rows_check(user=user, rows=rows) if c.ok and c.spec is not None]
         locked.status = ActionBatch.Status.QUEUED
         locked.draft_rows = []
         locked.save(update_fields=["status", "draft_rows"])

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from actions.models import Action, Lane, State
+from actions.models import Action, ActionBatch, Lane, State
+from actions.selectors import action_list, sees_all_actions
 from actions.services.dispatch.loop import wake_dispatcher
 from core import live
 from core.access import signed_in
@@ -74,6 +75,21 @@ def actions_cancel_queued(*, user: Any, batch_id: int) -> int:
             live.actions_changed(
                 action_ids=Action.objects.filter(batch_id=batch_id).values_list("id", flat=True)
             )
+    return count
+
+
+def batch_cancel(*, user: Any, batch: ActionBatch) -> int:
+    """Cancel the still-queued actions of a batch that `user` may cancel: all of them for a
+    supervisor, their own for an agent. Returns how many were cancelled."""
+    if sees_all_actions(user):
+        return actions_cancel_queued(user=user, batch_id=batch.pk)
+    count = 0
+    for action in action_list(user).filter(batch=batch, state=State.QUEUED):
+        try:
+            action_cancel(user=user, action=action)
+            count += 1
+        except NotAllowedNow:
+            continue  # sent meanwhile
     return count
 
 
