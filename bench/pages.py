@@ -64,13 +64,20 @@ def parse() -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers (deploy: 4)")
     p.add_argument("--port", type=int, default=18752)
-    p.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     p.add_argument(
         "--pages",
         default="",
-        help="comma list of fleet-sup, fleet-agent, logs-sup, logs-agent, home-sup, home-agent",
+        help="comma list of fleet-sup, fleet-agent, logs-sup, home-sup, home-agent\n"
+        "(agents may not open the status logs)",
     )
     p.add_argument("--no-cold", action="store_true")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="in process instead (no HTTP): each page's queries with their times, and the\n"
+        "CPU per request of this process (Django: middleware, view, template)",
+    )
     p.add_argument("--reseed", action="store_true")
     return p.parse_args()
 
@@ -308,6 +315,57 @@ HEADER = (
 )
 
 
+def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs: int = 30) -> None:
+    """Where a request's time goes, in this process: the SQL (each query's time as the
+    database driver saw it) and the CPU of Django itself (process time: middleware, view,
+    template, not PostgreSQL's)."""
+    import cProfile
+    import pstats
+    import statistics
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ALLOWED_HOSTS = ["*"]
+    for name, path, who, _key in pages:
+        client = Client()
+        client.force_login(users[who])
+        client.get(path)
+        client.get(path)
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(path)
+        cpu = []
+        for _ in range(runs):
+            t0 = time.process_time()
+            client.get(path)
+            cpu.append((time.process_time() - t0) * 1000)
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(5):
+            client.get(path)
+        prof.disable()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        total = sum(v[2] for v in stats.values())  # tottime over every function
+        tpl = sum(
+            v[2]
+            for k, v in stats.items()
+            if "/django/template/" in k[0]
+            or "/templatetags/" in k[0]
+            or "template_partials" in k[0]
+        )
+        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        print(
+            f"\n{name} {path}: {len(ctx.captured_queries)} queries, {sql_ms:.0f} ms SQL (driver);"
+            f" Django CPU per request median {statistics.median(cpu):.1f} ms,"
+            f" min {min(cpu):.1f} ms (n={runs}); template code {tpl / max(total, 1e-9):.0%}"
+            f" of the profiled time [{load_line()}]"
+        )
+        for q in ctx.captured_queries:
+            print(f"  {float(q['time']) * 1000:6.1f} ms  {' '.join(q['sql'].split())[:150]}")
+
+
 def main() -> None:
     args = parse()
     var = Path(args.var).resolve()
@@ -355,13 +413,15 @@ def main() -> None:
         ("fleet list, supervisor", "/accounts/", "supervisor", "fleet-sup"),
         ("fleet list, agent", "/accounts/", "agent", "fleet-agent"),
         ("status logs, supervisor", "/accounts/logs/", "supervisor", "logs-sup"),
-        ("status logs, agent", "/accounts/logs/", "agent", "logs-agent"),
         ("home, supervisor", "/", "supervisor", "home-sup"),
         ("home, agent", "/", "agent", "home-agent"),
     ]
     if args.pages:
         wanted = {p.strip() for p in args.pages.split(",")}
         pages = [p for p in pages if p[3] in wanted]
+    if args.profile:
+        profile(pages, {"supervisor": sup, "agent": agent_user})
+        return
     base = f"http://127.0.0.1:{args.port}"
     print(
         f"data: {n_accounts:,} accounts ({n_agent:,} the agent's), {n_events:,} events;"

@@ -130,15 +130,17 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
     return common.start_gunicorn(env(), port, workers=2, threads=8)
 
 
-def sender(url: str, start_at: float, seconds: float, offset: int, size: int, out: Any) -> None:
+def sender(url: str, go: Any, seconds: float, offset: int, size: int, out: Any) -> None:
     import requests
 
     session = requests.Session()
     latencies: list[float] = []
     errors = 0
     seq = offset
-    time.sleep(max(0.0, start_at - time.time()))  # all senders start together
-    end = start_at + seconds
+    signed(make_body(seq, size))  # imports done before the clock starts
+    out.put("ready")
+    go.wait()  # all senders start together
+    end = go.start_at.value + seconds
     while time.time() < end:
         body = make_body(seq, size)  # every delivery distinct: no record is a duplicate
         t0 = time.perf_counter()
@@ -150,6 +152,19 @@ def sender(url: str, start_at: float, seconds: float, offset: int, size: int, ou
     out.put((latencies, errors, time.time()))
 
 
+class Go:
+    """The senders' starting gun: an event and the time it was fired."""
+
+    def __init__(self, event: Any, start_at: Any) -> None:
+        self.event, self.start_at = event, start_at
+
+    def wait(self) -> None:
+        self.event.wait()
+
+    def set(self) -> None:
+        self.event.set()
+
+
 # Spawned, not forked: the bench process may hold threads (the Celery control connection),
 # and a fork taken while one of them holds a lock can hang the child.
 MP = mp.get_context("spawn")
@@ -159,16 +174,20 @@ def closed_loop(
     url: str, senders: int, seconds: float, *, size: int = RECORDS, run: int = 0
 ) -> tuple[list[float], int, float]:
     out: Any = MP.Queue()
-    start_at = time.time() + 3.0  # time for the spawned senders to import
+    go = Go(MP.Event(), MP.Value("d", 0.0))
     procs = [
         MP.Process(
-            target=sender,
-            args=(url, start_at, seconds, run * 100_000_000 + i * 1_000_000, size, out),
+            target=sender, args=(url, go, seconds, run * 100_000_000 + i * 1_000_000, size, out)
         )
         for i in range(senders)
     ]
     for p in procs:
         p.start()
+    for _ in procs:
+        assert out.get() == "ready"
+    start_at = time.time()
+    go.start_at.value = start_at
+    go.set()
     results = [out.get() for _ in procs]
     for p in procs:
         p.join()
@@ -324,8 +343,8 @@ def raw_limit(connections: int, seconds: float) -> tuple[int, float]:
             while time.monotonic() < end:
                 conn.execute(
                     "INSERT INTO webhooks_webhookevent (kind, body, headers, received_at,"
-                    " signature_ok, state, error, attempts, records, applied)"
-                    " VALUES (%s, %s, %s, now(), true, 'skipped', '', 0, %s, 0)",
+                    " signature_ok, state, error, attempts, records, applied, rejected_records)"
+                    " VALUES (%s, %s, %s, now(), true, 'skipped', '', 0, %s, 0, '[]')",
                     ("online_status", bodies[i % 20], "{}", RECORDS),
                 )
                 i += 1
@@ -489,7 +508,7 @@ def main() -> None:
         "   multi-row INSERT of the records (50 rows/statement):"
         f" {rows_records / rows_s:,.0f} rows/s"
     )
-    if acked_rps:
+    if acked_rps and limit_rps:
         print(f"   ratio acknowledged (50 records/POST) / limit: {acked_rps / limit_rps:.2f}")
     flush_redis()
 
