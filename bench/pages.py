@@ -200,7 +200,13 @@ def server_env(db_url: str, redis: str) -> dict[str, str]:
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
+        # As deploy/ runs the web server: under ASGI each request runs in a thread of its
+        # own, so a persistent connection is never reused and only piles up.
+        "CONN_MAX_AGE": "0",
     }
+
+
+LOG = ROOT / "var" / "bench-pages-gunicorn.log"
 
 
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -229,8 +235,8 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # the access log
+        stderr=open(LOG, "ab"),  # noqa: SIM115 - the server's errors, kept for a failed run
         start_new_session=True,
     )
     for _ in range(300):
@@ -326,7 +332,6 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     settings.ALLOWED_HOSTS = ["*"]
     for name, path, who, _key in pages:
@@ -334,7 +339,18 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
         client.force_login(users[who])
         client.get(path)
         client.get(path)
-        with CaptureQueriesContext(connection) as ctx:
+        queries: list[tuple[float, str]] = []
+
+        def timed(
+            execute: Any, sql: str, params: Any, many: bool, context: Any, out: Any = queries
+        ) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                out.append((time.perf_counter() - t0, sql))
+
+        with connection.execute_wrapper(timed):
             client.get(path)
         cpu = []
         for _ in range(runs):
@@ -355,15 +371,15 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
             or "/templatetags/" in k[0]
             or "template_partials" in k[0]
         )
-        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        sql_ms = sum(q[0] for q in queries) * 1000
         print(
-            f"\n{name} {path}: {len(ctx.captured_queries)} queries, {sql_ms:.0f} ms SQL (driver);"
+            f"\n{name} {path}: {len(queries)} queries, {sql_ms:.0f} ms SQL (driver);"
             f" Django CPU per request median {statistics.median(cpu):.1f} ms,"
             f" min {min(cpu):.1f} ms (n={runs}); template code {tpl / max(total, 1e-9):.0%}"
             f" of the profiled time [{load_line()}]"
         )
-        for q in ctx.captured_queries:
-            print(f"  {float(q['time']) * 1000:6.1f} ms  {' '.join(q['sql'].split())[:150]}")
+        for took, sql in queries:
+            print(f"  {took * 1000:6.1f} ms  {' '.join(sql.split())[:150]}")
 
 
 def main() -> None:
@@ -444,15 +460,15 @@ def main() -> None:
                 first = first_request(base + path, cookies[who])
                 r = wrk(base + path, cookies[who], args.clients, args.cold_seconds)
                 results.append((row(f"{name} [cold]", r, first), before))
-                print(f"  {name} [cold] done [{before}]", flush=True)
+                print(f"  {results[-1][0]}  [{before}]", flush=True)
         for name, path, who, _key in pages:
             first_request(base + path, cookies[who])
             wrk(base + path, cookies[who], args.clients, min(5.0, args.seconds))  # warm-up
             before = load_line()
             r = wrk(base + path, cookies[who], args.clients, args.seconds)
-            first_request(base + path, cookies[who])  # still signed in: every answer was a 200
             results.append((row(f"{name} [warm]", r), before))
-            print(f"  {name} [warm] done [{before}]", flush=True)
+            print(f"  {results[-1][0]}  [{before}]", flush=True)
+            first_request(base + path, cookies[who])  # still signed in: every answer was a 200
     finally:
         stop_process(server, 20)
         clear_cache(args.redis)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Choices
 from django.http import (
     HttpResponse,
 )
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
+from accounts.choices import AccountStatus, AccountType, OnlineStatus, Platform
 from accounts.forms import (
     FleetFilterForm,
     ProfileForm,
@@ -55,11 +57,14 @@ def _labelled(rows: list[WhatsAppAccount]) -> list[WhatsAppAccount]:
     """Give each row its cells' labels (`<field>_text`), each code translated once per
     request. The template's get_FOO_display translated and hashed the field's whole choice
     list on every call: four calls a row, about a third of the page's time (bench/pages.py)."""
-    fields = ("status", "online_status", "platform", "account_type")
-    tables = {
-        name: {k: str(v) for k, v in WhatsAppAccount._meta.get_field(name).flatchoices}
-        for name in fields
+    choices: dict[str, type[Choices]] = {  # the model fields' own choices
+        "status": AccountStatus,
+        "online_status": OnlineStatus,
+        "platform": Platform,
+        "account_type": AccountType,
     }
+    fields = tuple(choices)
+    tables = {name: {k: str(v) for k, v in c.choices} for name, c in choices.items()}
     presence: dict[object, str] = {}
     detail: dict[object, str] = {}
     for a in rows:
