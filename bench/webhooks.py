@@ -1,20 +1,25 @@
-"""Figures for webhook ingestion (issue 4). Run: `.venv/bin/python bench/webhooks.py`.
+"""Figures for webhook ingestion (issues 4 and 14). Run: `.venv/bin/python bench/webhooks.py`.
 
 Setup: gunicorn (`config.wsgi -w 2 -k gthread --threads 8`) on loopback with PostgreSQL (a
 database of its own, `sb_bench_webhooks`, created and migrated by this script) and Redis
-(broker db 9, cache db 10). Senders POST signed onlineStatus bodies of 50 records each.
+(broker db 9, cache db 10). Senders POST signed onlineStatus bodies; every record distinct.
 
-1. Acknowledged records/s and acknowledgement latency with concurrent senders (closed loop).
-2. Acknowledgement latency p50/p99 at a paced 100 POST/s.
-3. Applied records/s: the processing task's body (batch claiming: up to 100 events per
-   claim, applied set-based) looped over every acknowledged event in N processes, without
-   the broker (bench/scale.py measures it through real Celery workers).
-4. This machine's limit: a raw psycopg INSERT of the same 50-record bodies into the inbox
-   table, one row and one commit per body, from as many connections as there are senders,
-   no HTTP; and the acknowledged/limit ratio.
+1. Acknowledged (received, not applied): POST/s and records/s with concurrent senders
+   (closed loop) at 1, 2, 10 and 50 records per POST, and the acknowledgement latency.
+2. Acknowledgement latency p50/p99 at a paced 100 POST/s (50 records each).
+3. Apply while posting: real Celery workers (prefork, the fast queue) apply while the
+   senders post; then the bench waits for the backlog to drain. Counted from the inbox
+   table: events processed and the records they applied (`applied`: status rows actually
+   inserted), nothing merely received. Apply lag = processed_at - received_at per event,
+   p50 / p95 / max.
+4. Drain only: the processing task's body (batch claiming) looped over the events left
+   pending by 1-2 in N processes, without the broker; applied records/s counted the same way.
+5. This machine's limit: a raw psycopg INSERT of 50-record bodies into the inbox table,
+   one row and one commit per body, from as many connections as there are senders, no
+   HTTP; and the acknowledged/limit ratio.
 
 Figures are printed, never asserted. Options: --seconds, --senders, --paced-seconds,
---appliers, --port.
+--appliers, --workers, --concurrency, --sizes, --port.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -49,6 +53,9 @@ PATH = "/api/callback/whatsapp/onlineStatus"
 RECORDS = 50
 
 
+SIZES = (1, 2, 10, 50)  # records per POST in part 1
+
+
 def env() -> dict[str, str]:
     return {
         **os.environ,
@@ -63,12 +70,14 @@ def env() -> dict[str, str]:
     }
 
 
-def make_body(seq: int) -> bytes:
+def make_body(seq: int, size: int = RECORDS) -> bytes:
+    """`size` records; distinct for distinct `seq` (times on a stride of 50 seconds)."""
     base = datetime(2024, 7, 3, 7, 0, tzinfo=UTC)
     records = []
-    for i in range(RECORDS):
-        n = (seq * RECORDS + i) % 5000
-        t = base + timedelta(seconds=seq * RECORDS + i)
+    for i in range(size):
+        k = seq * RECORDS + i
+        n = k % 5000
+        t = base + timedelta(seconds=k)
         records.append(
             {
                 "whatsId": f"86138{n:08d}",
@@ -121,37 +130,68 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
     return common.start_gunicorn(env(), port, workers=2, threads=8)
 
 
-def sender(url: str, seconds: float, offset: int, out: Any) -> None:
+def sender(url: str, go: Any, seconds: float, offset: int, size: int, out: Any) -> None:
     import requests
 
     session = requests.Session()
     latencies: list[float] = []
     errors = 0
     seq = offset
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        body = make_body(seq)  # every delivery distinct: no record is a duplicate
+    signed(make_body(seq, size))  # imports done before the clock starts
+    out.put("ready")
+    go.wait()  # all senders start together
+    end = go.start_at.value + seconds
+    while time.time() < end:
+        body = make_body(seq, size)  # every delivery distinct: no record is a duplicate
         t0 = time.perf_counter()
         r = session.post(url, data=body, headers=signed(body), timeout=10)
         latencies.append(time.perf_counter() - t0)
         if r.status_code != 200:
             errors += 1
         seq += 1
-    out.put((latencies, errors))
+    out.put((latencies, errors, time.time()))
 
 
-def closed_loop(url: str, senders: int, seconds: float) -> tuple[list[float], int, float]:
-    out: Any = mp.Queue()
+class Go:
+    """The senders' starting gun: an event and the time it was fired."""
+
+    def __init__(self, event: Any, start_at: Any) -> None:
+        self.event, self.start_at = event, start_at
+
+    def wait(self) -> None:
+        self.event.wait()
+
+    def set(self) -> None:
+        self.event.set()
+
+
+# Spawned, not forked: the bench process may hold threads (the Celery control connection),
+# and a fork taken while one of them holds a lock can hang the child.
+MP = mp.get_context("spawn")
+
+
+def closed_loop(
+    url: str, senders: int, seconds: float, *, size: int = RECORDS, run: int = 0
+) -> tuple[list[float], int, float]:
+    out: Any = MP.Queue()
+    go = Go(MP.Event(), MP.Value("d", 0.0))
     procs = [
-        mp.Process(target=sender, args=(url, seconds, i * 1_000_000, out)) for i in range(senders)
+        MP.Process(
+            target=sender, args=(url, go, seconds, run * 100_000_000 + i * 1_000_000, size, out)
+        )
+        for i in range(senders)
     ]
-    t0 = time.monotonic()
     for p in procs:
         p.start()
+    for _ in procs:
+        assert out.get() == "ready"
+    start_at = time.time()
+    go.start_at.value = start_at
+    go.set()
     results = [out.get() for _ in procs]
     for p in procs:
         p.join()
-    elapsed = time.monotonic() - t0
+    elapsed = max(r[2] for r in results) - start_at
     latencies = [x for r in results for x in r[0]]
     errors = sum(r[1] for r in results)
     return latencies, errors, elapsed
@@ -168,7 +208,7 @@ def paced(url: str, rate: float, seconds: float) -> tuple[list[float], int]:
     def one(seq: int) -> None:
         if not hasattr(local, "s"):
             local.s = requests.Session()
-        body = make_body(9_000_000 + seq)
+        body = make_body(90_000_000 + seq)
         headers = signed(body)
         t0 = time.perf_counter()
         r = local.s.post(url, data=body, headers=headers, timeout=10)
@@ -192,11 +232,68 @@ def paced(url: str, rate: float, seconds: float) -> tuple[list[float], int]:
     return latencies, errors[0]
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+pct = common.pct
+
+
+def inbox_state() -> dict[str, int]:
+    """Events per state in the inbox table."""
+    import psycopg
+
+    with psycopg.connect(DB_URL) as conn:
+        rows = conn.execute(
+            "SELECT state, count(*) FROM webhooks_webhookevent GROUP BY state"
+        ).fetchall()
+    return {state: int(n) for state, n in rows}
+
+
+def applied_since(mark: int) -> dict[str, Any]:
+    """What the events with id > mark came to: only processed events count, with the
+    records they applied (`applied`), their apply lag and the window they were applied in."""
+    import psycopg
+
+    with psycopg.connect(DB_URL) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM processed_at - received_at), applied, records,"
+            " extract(epoch FROM received_at), extract(epoch FROM processed_at),"
+            " extract(epoch FROM claimed_at)"
+            " FROM webhooks_webhookevent WHERE id > %s AND state = 'processed'",
+            [mark],
+        ).fetchall()
+        other = conn.execute(
+            "SELECT state, count(*) FROM webhooks_webhookevent"
+            " WHERE id > %s AND state <> 'processed' GROUP BY state",
+            [mark],
+        ).fetchall()
+    lags = [float(r[0]) for r in rows]
+    return {
+        "events": len(rows),
+        "applied": sum(int(r[1]) for r in rows),
+        "records": sum(int(r[2]) for r in rows),
+        "lags": lags,
+        "first_received": min((float(r[3]) for r in rows), default=0.0),
+        "last_processed": max((float(r[4]) for r in rows), default=0.0),
+        "first_claimed": min((float(r[5]) for r in rows if r[5] is not None), default=0.0),
+        "not_processed": {state: int(n) for state, n in other},
+    }
+
+
+def max_event_id() -> int:
+    import psycopg
+
+    with psycopg.connect(DB_URL) as conn:
+        row = conn.execute("SELECT COALESCE(max(id), 0) FROM webhooks_webhookevent").fetchone()
+    return int(row[0]) if row else 0
+
+
+def wait_drained(timeout: float) -> float:
+    """Seconds until no event is pending or processing (or the timeout)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        states = inbox_state()
+        if not states.get("pending") and not states.get("processing"):
+            break
+        time.sleep(0.5)
+    return time.monotonic() - t0
 
 
 def applier(out: Any) -> None:
@@ -205,7 +302,7 @@ def applier(out: Any) -> None:
     import django
 
     django.setup()
-    from webhooks.services import webhook_events_process_batch
+    from webhooks.services.process import webhook_events_process_batch
 
     applied = 0
     while True:
@@ -216,30 +313,27 @@ def applier(out: Any) -> None:
     out.put(applied)
 
 
-def apply_all(appliers: int) -> tuple[int, int, float]:
-    import psycopg
-
-    with psycopg.connect(DB_URL) as conn:
-        row = conn.execute(
-            "SELECT COALESCE(SUM(records), 0) FROM webhooks_webhookevent WHERE state='pending'"
-        ).fetchone()
-        records = row[0] if row else 0
-    out: Any = mp.Queue()
-    procs = [mp.Process(target=applier, args=(out,)) for _ in range(appliers)]
-    t0 = time.monotonic()
+def apply_all(appliers: int) -> tuple[dict[str, Any], float]:
+    mark_pending = inbox_state().get("pending", 0)
+    out: Any = MP.Queue()
+    procs = [MP.Process(target=applier, args=(out,)) for _ in range(appliers)]
     for p in procs:
         p.start()
-    done = sum(out.get() for _ in procs)
+    for _ in procs:
+        out.get()
     for p in procs:
         p.join()
-    return done, int(records), time.monotonic() - t0
+    result = applied_since(0)
+    result["pending_before"] = mark_pending
+    # From the first claim to the last apply (not the processes' start-up).
+    return result, max(1e-9, result["last_processed"] - result["first_claimed"])
 
 
 def raw_limit(connections: int, seconds: float) -> tuple[int, float]:
     """The inbox INSERT with no HTTP: one row per 50-record body, one commit each."""
     import psycopg
 
-    bodies = [make_body(5_000_000 + i) for i in range(20)]
+    bodies = [make_body(50_000_000 + i) for i in range(20)]
     counts = [0] * connections
 
     def run(k: int) -> None:
@@ -249,8 +343,8 @@ def raw_limit(connections: int, seconds: float) -> tuple[int, float]:
             while time.monotonic() < end:
                 conn.execute(
                     "INSERT INTO webhooks_webhookevent (kind, body, headers, received_at,"
-                    " signature_ok, state, error, attempts, records, applied)"
-                    " VALUES (%s, %s, %s, now(), true, 'processed', '', 0, %s, 0)",
+                    " signature_ok, state, error, attempts, records, applied, rejected_records)"
+                    " VALUES (%s, %s, %s, now(), true, 'skipped', '', 0, %s, 0, '[]')",
                     ("online_status", bodies[i % 20], "{}", RECORDS),
                 )
                 i += 1
@@ -287,52 +381,125 @@ def raw_rows_limit(seconds: float) -> tuple[int, float]:
         return n * RECORDS, time.monotonic() - t0
 
 
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--paced-seconds", type=float, default=10.0)
-    parser.add_argument("--appliers", type=int, default=2)
+    parser.add_argument("--appliers", type=int, default=2, help="processes in part 4")
+    parser.add_argument("--workers", type=int, default=1, help="Celery workers in part 3")
+    parser.add_argument("--concurrency", type=int, default=2, help="prefork children each")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="records per POST")
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--port", type=int, default=18741)
     args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",") if x]
 
     if not redis_dbs_empty():
         raise SystemExit("Redis dbs 9/10 are not empty: refusing to use (and flush) them")
     os.environ.update(env())
-    print(f"preparing database {DB_NAME} ...", flush=True)
+    print(f"preparing database {DB_NAME} ... [{load_line()}]", flush=True)
     prepare_db()
     server = start_gunicorn(args.port)
     url = f"http://127.0.0.1:{args.port}{PATH}"
+    acked_rps = 0.0
+    workers: list[subprocess.Popen[bytes]] = []
     try:
-        lat, errors, elapsed = closed_loop(url, args.senders, args.seconds)
-        posts = len(lat)
-        print(f"\n1. closed loop, {args.senders} sender processes, {elapsed:.1f} s [{load_line()}]")
-        print(f"   POSTs acknowledged: {posts - errors}  (non-200: {errors})")
-        acked_rps = (posts - errors) * RECORDS / elapsed
-        print(f"   acknowledged records/s: {acked_rps:,.0f}  (POST/s: {posts / elapsed:,.0f})")
         print(
-            f"   latency p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms, "
-            f"mean {statistics.mean(lat) * 1000:.1f} ms"
+            f"\n1. acknowledged (received; nothing applied yet), closed loop,"
+            f" {args.senders} sender processes, {args.seconds:g} s each"
         )
+        print("| records/POST | POST/s | records/s | p50 ms | p99 ms | non-200 | load (1 min) |")
+        print("|---:|---:|---:|---:|---:|---:|---|")
+        for run, size in enumerate(sizes, start=1):
+            lat, errors, elapsed = closed_loop(url, args.senders, args.seconds, size=size, run=run)
+            ok = len(lat) - errors
+            if size == RECORDS:
+                acked_rps = ok * size / elapsed
+            print(
+                f"| {size} | {ok / elapsed:,.0f} | {ok * size / elapsed:,.0f} |"
+                f" {pct(lat, 50) * 1000:.1f} | {pct(lat, 99) * 1000:.1f} | {errors} |"
+                f" {load_line()} |",
+                flush=True,
+            )
         plat, perrors = paced(url, 100.0, args.paced_seconds)
         print(
-            f"\n2. paced 100 POST/s for {args.paced_seconds:.0f} s: {len(plat)} POSTs"
-            f" [{load_line()}]"
+            f"\n2. paced 100 POST/s ({RECORDS} records each) for {args.paced_seconds:.0f} s:"
+            f" {len(plat)} POSTs [{load_line()}]"
         )
         print(
             f"   latency p50 {pct(plat, 50) * 1000:.1f} ms, p99 {pct(plat, 99) * 1000:.1f} ms,"
             f" max {max(plat) * 1000:.1f} ms  (non-200: {perrors})"
         )
+
+        # 4 first needs the backlog 1-2 left; 3 is run on a clean slate after it.
+        print(f"\n4. drain only: {args.appliers} processes, no broker [{load_line()}]", flush=True)
+        drained, took = apply_all(args.appliers)
+        print(
+            f"   {drained['events']:,} of {drained['pending_before']:,} pending events processed"
+            f" in {took:.1f} s (first claim to last apply); {drained['applied']:,} records applied"
+            f" ({drained['records']:,} in those events)"
+        )
+        print(f"   applied records/s: {drained['applied'] / took:,.0f}")
+
+        flush_redis()  # the tasks sent for 1-2's events: already done by 4
+        for k in range(args.workers):
+            workers.append(
+                common.start_worker(
+                    env(),
+                    queues="fast",
+                    concurrency=args.concurrency,
+                    hostname=f"bench{k}@%h",
+                    log_level="ERROR",
+                )
+            )
+        from celery import Celery
+
+        if not common.wait_for_workers(Celery(broker=BROKER), args.workers):
+            raise SystemExit("Celery workers did not answer")
+        mark = max_event_id()
+        load_before = load_line()
+        lat, errors, elapsed = closed_loop(url, args.senders, args.seconds, run=50)
+        drain = wait_drained(args.drain_timeout)
+        res = applied_since(mark)
+        lags = res["lags"]
+        ok = len(lat) - errors
+        window = max(1e-9, res["last_processed"] - res["first_received"])
+        print(
+            f"\n3. apply while posting: {args.senders} senders x {args.seconds:g} s"
+            f" ({RECORDS} records/POST), {args.workers} Celery worker(s) x {args.concurrency}"
+            f" children; start [{load_before}], end [{load_line()}]"
+        )
+        print(
+            f"   POSTs acknowledged: {ok:,} ({ok / elapsed:,.0f} POST/s,"
+            f" {ok * RECORDS / elapsed:,.0f} records/s); non-200: {errors}"
+        )
+        print(
+            f"   applied: {res['events']:,} events processed, {res['applied']:,} records applied;"
+            f" not processed: {res['not_processed'] or 'none'};"
+            f" backlog drained {drain:.1f} s after the senders stopped"
+        )
+        print(
+            f"   applied records/s over first receipt to last apply ({window:.1f} s):"
+            f" {res['applied'] / window:,.0f}"
+        )
+        print(
+            f"   apply lag (processed_at - received_at): p50 {ms(pct(lags, 50))},"
+            f" p95 {ms(pct(lags, 95))}, max {ms(max(lags, default=float('nan')))}"
+        )
     finally:
+        for w in workers:
+            common.stop_process(w)
         server.send_signal(signal.SIGTERM)
         server.wait(20)
-    done, records, took = apply_all(args.appliers)
-    print(f"\n3. applied: {done} events, {records:,} records in {took:.1f} s [{load_line()}]")
-    print(f"   applied records/s: {records / took:,.0f}  ({args.appliers} processes)")
     limit_records, limit_s = raw_limit(args.senders, args.seconds)
     limit_rps = limit_records / limit_s
     rows_records, rows_s = raw_rows_limit(min(args.seconds, 5))
-    print(f"\n4. this machine's limit (psycopg, no HTTP) [{load_line()}]")
+    print(f"\n5. this machine's limit (psycopg, no HTTP) [{load_line()}]")
     print(
         f"   inbox INSERT of the same bodies, {args.senders} connections:"
         f" {limit_rps:,.0f} records/s"
@@ -341,7 +508,8 @@ def main() -> None:
         "   multi-row INSERT of the records (50 rows/statement):"
         f" {rows_records / rows_s:,.0f} rows/s"
     )
-    print(f"   ratio acknowledged / limit: {acked_rps / limit_rps:.2f}")
+    if acked_rps and limit_rps:
+        print(f"   ratio acknowledged (50 records/POST) / limit: {acked_rps / limit_rps:.2f}")
     flush_redis()
 
 

@@ -43,6 +43,14 @@ def row_count(qs: QuerySet[Any]) -> RowCount:
     return RowCount(_significant(max(estimate, limit + 1)), estimated=True)
 
 
+def known_count(n: int) -> RowCount:
+    """A total already known (e.g. cached) shown the way row_count shows a count: exact up
+    to LIST_EXACT_COUNT_LIMIT, rounded and marked "about" above it."""
+    if n <= settings.LIST_EXACT_COUNT_LIMIT:
+        return RowCount(n, estimated=False)
+    return RowCount(_significant(n), estimated=True)
+
+
 def _query(base: QueryDict, **params: Any) -> str:
     q = base.copy()
     for name in PAGING_PARAMS:

@@ -4,8 +4,3 @@
 - `process`: claim events with a conditional UPDATE and apply them exactly once;
 - `maintenance`: the sweeper that re-enqueues what was lost, and replay.
 """
-
-# bench/webhooks.py (owned by another change) still imports this name from the package.
-from webhooks.services.process import webhook_events_process_batch
-
-__all__ = ["webhook_events_process_batch"]
