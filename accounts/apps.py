@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         import accounts.gauges  # noqa: F401 - registers this app's /metrics gauges
+        from accounts.live import register
+
+        register()  # what the live stream says when its rows change (core.live)

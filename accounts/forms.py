@@ -72,6 +72,7 @@ class FleetFilterForm(forms.Form):
             ("-name", _("Name ↓")),
             ("-last_event_at", _("Latest event first")),
             ("last_event_at", _("Oldest event first")),
+            ("-id", _("Newest accounts first")),
         ],
     )
 

@@ -4,6 +4,7 @@ render one template (or its fragment when htmx asks)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,6 +79,13 @@ def account_list(request: AuthedRequest) -> HttpResponse:
     if request.htmx and request.GET.get("part") == "counts":  # live tiles
         counts = selectors.account_state_counts(visible=visible)
         return render(request, "accounts/list.html#counts", {"counts": counts})
+    if request.htmx and request.GET.get("part") == "new":  # live: accounts added since render
+        try:
+            since = float(request.GET.get("since", ""))
+        except ValueError:
+            since = 0.0
+        new = selectors.account_new_count(visible=visible, since=since)
+        return render(request, "accounts/list.html#new", {"new_accounts": new, "since": since})
     if request.htmx and "row" in request.GET:  # one live row: empty once it is not visible
         one = selectors.account_list(
             visible=visible.filter(whatsapp=request.GET["row"]),
@@ -121,6 +129,7 @@ def account_list(request: AuthedRequest) -> HttpResponse:
             },
         ),
         "counts": selectors.account_state_counts(visible=visible),
+        "since": time.time(),  # new accounts after this render are offered live
         "base_query": query.urlencode(),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
         "jobs": selectors.recent_jobs(user=request.user) if sees_everything(request.user) else [],

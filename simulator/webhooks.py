@@ -1,5 +1,9 @@
-"""Webhook delivery: a queue and one background thread that POSTs each event, signed, to
+"""Webhook delivery: a queue and a few sender threads that POST each event, signed, to
 `webhook_base + path`, retrying with capped exponential backoff until it gets HTTP 200.
+
+The vendor delivers concurrently (several deliveries in flight at once, so their order on
+arrival is not guaranteed); `senders` threads do the same. One sender alone made the
+simulator, not the receiver, the bottleneck at 100 webhooks/s (bench/live.py).
 
 Each attempt is signed afresh (new timestamp and nonce), as a receiver that guards
 against replays requires. With `quirks` on, payloads are reshaped the way the vendor
@@ -37,6 +41,7 @@ class Delivery:
     last_status: int | str | None = None
     state: str = "pending"  # pending, held, withheld, delivered, skipped
     delivered_at: float | None = None
+    first_attempt_at: float | None = None
     statuses: list[int | str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -50,6 +55,7 @@ class Delivery:
             "state": self.state,
             "created": self.created,
             "deliveredAt": self.delivered_at,
+            "firstAttemptAt": self.first_attempt_at,
         }
 
 
@@ -88,6 +94,7 @@ class Dispatcher:
         timeout: float = 5.0,
         hold_seconds: float = 1.0,
         quirks: bool = False,
+        senders: int = 8,
     ) -> None:
         self.webhook_base = webhook_base
         self.backoff_base = backoff_base
@@ -109,10 +116,12 @@ class Dispatcher:
         self._generation = 0
         self.log: deque[Delivery] = deque(maxlen=5000)
         self._stop = False
-        self._session = requests.Session()
-        self._session.trust_env = False
-        self._thread = threading.Thread(target=self._run, name="sim-webhooks", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"sim-webhooks-{n}", daemon=True)
+            for n in range(max(1, senders))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     # -------------------------------------------------------------- public
     def enqueue(self, path: str, payload: Any) -> Delivery:
@@ -199,8 +208,8 @@ class Dispatcher:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout=5)
-        self._session.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     # -------------------------------------------------------------- internals
     def _push(self, due: float, delivery: Delivery) -> None:
@@ -210,6 +219,14 @@ class Dispatcher:
         return float(min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1))))
 
     def _run(self) -> None:
+        session = requests.Session()  # one per thread: a Session is not thread-safe
+        session.trust_env = False
+        try:
+            self._send_loop(session)
+        finally:
+            session.close()
+
+    def _send_loop(self, session: requests.Session) -> None:
         while True:
             with self._cond:
                 while True:
@@ -224,6 +241,8 @@ class Dispatcher:
                     if self._heap and self._heap[0][0] <= now:
                         _, _, delivery = heapq.heappop(self._heap)
                         self._inflight += 1
+                        if delivery.first_attempt_at is None:
+                            delivery.first_attempt_at = time.time()
                         generation = self._generation
                         base = self.webhook_base
                         break
@@ -231,7 +250,7 @@ class Dispatcher:
                     if self._held is not None:
                         waits.append(self._held[0] - now)
                     self._cond.wait(min([*waits, 0.5]))
-            status = self._attempt(base, delivery)
+            status = self._attempt(session, base, delivery)
             with self._cond:
                 self._inflight -= 1
                 if generation == self._generation:
@@ -248,14 +267,16 @@ class Dispatcher:
                         self._push(time.monotonic() + delay, delivery)
                 self._cond.notify_all()
 
-    def _attempt(self, base: str | None, delivery: Delivery) -> int | str:
+    def _attempt(
+        self, session: requests.Session, base: str | None, delivery: Delivery
+    ) -> int | str:
         if not base:
             return "no webhook base"
         headers = webhook_auth_headers(delivery.body)
         headers["Content-Type"] = "application/json"
         url = base.rstrip("/") + delivery.path
         try:
-            response = self._session.post(
+            response = session.post(
                 url, data=delivery.body, headers=headers, timeout=(2.0, self.timeout)
             )
             status: int | str = response.status_code

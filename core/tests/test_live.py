@@ -26,7 +26,7 @@ async def _drain(sub: live.Subscriber, wait: float) -> set[str]:
         if left <= 0:
             return heard
         try:
-            heard.update(await asyncio.wait_for(sub.queue.get(), left))
+            heard.update(await asyncio.wait_for(sub.take(), left))
         except TimeoutError:
             return heard
 
