@@ -265,6 +265,9 @@ CSP_REPORT_RETENTION_DAYS = env.int("CSP_REPORT_RETENTION_DAYS", default=30)
 
 # Live updates: changes within this window go to a page in one write (core/live_views.py).
 LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.2)
+# Events every page of a kind hears ("fleet": tiles; "lanes", "inbox": lists) at most once
+# per this many seconds per page; row events ("account-<number>") are not slowed.
+LIVE_BROAD_SECONDS = env.float("LIVE_BROAD_SECONDS", default=1.0)
 
 # --- DRF ------------------------------------------------------------------------
 REST_FRAMEWORK = {

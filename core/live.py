@@ -199,15 +199,25 @@ class Subscriber:
         self.pending.update(events)
         self.ready.set()
 
-    async def take(self) -> list[str]:
-        """Wait for events, then take all that are pending (resync alone after an overflow)."""
-        await self.ready.wait()
+    def drain(self) -> set[str]:
+        """Take all that is pending (resync alone after an overflow)."""
         self.ready.clear()
         names, self.pending = self.pending, set()
         if self.overflowed:
             self.overflowed = False
-            return [RESYNC]
-        return sorted(names)
+            return {RESYNC}
+        return names
+
+    async def take(self) -> set[str]:
+        await self.ready.wait()
+        return self.drain()
+
+
+def is_broad(name: str) -> bool:
+    """An event every page of a kind listens to ("fleet", "lanes", "inbox"...), as opposed to
+    one about a row ("account-8613...", "job-12"). A page answers a broad event by fetching a
+    summary (tiles, a whole list), so the stream sends them at a slower pace."""
+    return name != RESYNC and not name[-1:].isdigit()
 
 
 class Hub:

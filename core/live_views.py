@@ -46,6 +46,9 @@ def _release_connections() -> None:
 
 async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
     coalesce = settings.LIVE_COALESCE_SECONDS
+    # Broad events (tiles, lists) at most once per this many seconds per page, the last one
+    # always sent: 50 changes/s must not make 500 pages fetch their tiles 5 times a second.
+    broad_every = settings.LIVE_BROAD_SECONDS
     try:
         # The body starts once every middleware has answered, the session's save included
         # (the idle timeout writes it once a minute): only now is the request done with the
@@ -53,15 +56,27 @@ async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
         await sync_to_async(_release_connections)()
         # Reconnect after 2 s; a first comment so proxies pass the headers at once.
         yield "retry: 2000\n: open\n\n"
+        clock = asyncio.get_running_loop().time
+        held: set[str] = set()  # broad events waiting for their turn
+        last_broad = float("-inf")
         while True:
+            wait = PING_SECONDS if not held else max(0.0, last_broad + broad_every - clock())
             try:
-                await asyncio.wait_for(sub.ready.wait(), PING_SECONDS)
+                await asyncio.wait_for(sub.ready.wait(), wait)
             except TimeoutError:
-                yield ": ping\n\n"
-                continue
-            if coalesce:
-                await asyncio.sleep(coalesce)  # several changes close together: one write
-            yield _message(await sub.take())
+                if not held:
+                    yield ": ping\n\n"
+                    continue
+            else:
+                if coalesce:
+                    await asyncio.sleep(coalesce)  # several changes close together: one write
+            names = sub.drain() | held
+            held = {n for n in names if live.is_broad(n)}
+            if held and clock() - last_broad >= broad_every:
+                last_broad, held = clock(), set()
+            names -= held
+            if names:
+                yield _message(sorted(names))
     finally:
         hub.unsubscribe(sub)
 

@@ -209,6 +209,7 @@ def test_a_registration_page_turns_from_waiting_to_its_result_without_a_reload(
     took = time.monotonic() - released_at
     assert_not_reloaded(page)
     expect(status.locator("a[href='/accounts/8613812345671/']")).to_be_visible()
+    expect(page.locator("form input[name=code]")).to_have_count(0)  # no code form once final
     (artifacts / "live-registration-result.txt").write_text(f"result to page: {took:.2f} s\n")
     page.screenshot(path=str(artifacts / "live-06-registration-result.png"), full_page=True)
     page.context.close()
