@@ -220,6 +220,7 @@ async def drive(
     shown = sorted({n for p in pages for n in p.rows})
     cpu0 = {p: _cpu_seconds(p) for p in web_pids}
     wcpu0 = {p: _cpu_seconds(p) for p in worker}
+    own0 = sum(os.times()[:2])  # this process: the 500 clients reading their streams
     t0 = time.monotonic()
     loop = asyncio.get_running_loop()
     interval = 1.0 / args.rate
@@ -249,6 +250,7 @@ async def drive(
         "updates": updates,
         "web_cpu": 100 * cpu / (elapsed + 3),
         "worker_cpu": 100 * wcpu / (elapsed + 3),
+        "client_cpu": 100 * (sum(os.times()[:2]) - own0) / (elapsed + 3),
         "rss_per_page_kib": (rss_open - rss_before) / max(1, len(pages)),
         "fetching_pages": sum(p.fetches for p in pages),
     }
@@ -400,7 +402,8 @@ def main() -> None:
     print(
         f"server CPU: web {result['web_cpu']:.0f}% of one core, Celery worker "
         f"{result['worker_cpu']:.0f}%; memory per open page: "
-        f"{result['rss_per_page_kib']:.1f} KiB (web RSS)"
+        f"{result['rss_per_page_kib']:.1f} KiB (web RSS); the bench's own clients "
+        f"{result['client_cpu']:.0f}% (same machine)"
     )
     for name, values in result["stages"].items():
         print(

@@ -1,9 +1,11 @@
 """Webhook delivery: a queue and a few sender threads that POST each event, signed, to
 `webhook_base + path`, retrying with capped exponential backoff until it gets HTTP 200.
 
-The vendor delivers concurrently (several deliveries in flight at once, so their order on
-arrival is not guaranteed); `senders` threads do the same. One sender alone made the
-simulator, not the receiver, the bottleneck at 100 webhooks/s (bench/live.py).
+The vendor delivers concurrently; `senders` threads do the same, one lane each: an
+account's deliveries go through one lane, so they arrive in the order they happened (as
+with a single sender), while different accounts' deliveries are in flight at once. One
+sender alone made the simulator, not the receiver, the bottleneck at 100 webhooks/s
+(bench/live.py).
 
 Each attempt is signed afresh (new timestamp and nonce), as a receiver that guards
 against replays requires. With `quirks` on, payloads are reshaped the way the vendor
@@ -19,6 +21,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,7 +110,8 @@ class Dispatcher:
         self.withhold: tuple[str, ...] = ()
         self._withheld: list[Delivery] = []
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Delivery]] = []
+        # One queue per lane, ordered by due time.
+        self._heaps: list[list[tuple[float, int, Delivery]]] = [[] for _ in range(max(1, senders))]
         self._order = itertools.count()
         self._seq = itertools.count(1)
         self._held: tuple[float, Delivery] | None = None
@@ -117,8 +121,8 @@ class Dispatcher:
         self.log: deque[Delivery] = deque(maxlen=5000)
         self._stop = False
         self._threads = [
-            threading.Thread(target=self._run, name=f"sim-webhooks-{n}", daemon=True)
-            for n in range(max(1, senders))
+            threading.Thread(target=self._run, args=(n,), name=f"sim-webhooks-{n}", daemon=True)
+            for n in range(len(self._heaps))
         ]
         for thread in self._threads:
             thread.start()
@@ -176,12 +180,12 @@ class Dispatcher:
 
     def busy(self) -> bool:
         with self._cond:
-            return bool(self._heap or self._held or self._inflight)
+            return bool(any(self._heaps) or self._held or self._inflight)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._heap or self._held or self._inflight:
+            while any(self._heaps) or self._held or self._inflight:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -195,7 +199,8 @@ class Dispatcher:
     def reset(self) -> None:
         """Drop everything queued (and forget the log); in-flight attempts are discarded."""
         with self._cond:
-            self._heap.clear()
+            for heap in self._heaps:
+                heap.clear()
             self._held = None
             self._quirk_count = 0
             self.withhold = ()
@@ -213,20 +218,23 @@ class Dispatcher:
 
     # -------------------------------------------------------------- internals
     def _push(self, due: float, delivery: Delivery) -> None:
-        heapq.heappush(self._heap, (due, next(self._order), delivery))
+        lane = zlib.crc32(_account_of(delivery.payload).encode()) % len(self._heaps)
+        heapq.heappush(self._heaps[lane], (due, next(self._order), delivery))
 
     def _backoff(self, attempts: int) -> float:
         return float(min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1))))
 
-    def _run(self) -> None:
+    def _run(self, lane: int) -> None:
         session = requests.Session()  # one per thread: a Session is not thread-safe
         session.trust_env = False
         try:
-            self._send_loop(session)
+            self._send_loop(session, self._heaps[lane])
         finally:
             session.close()
 
-    def _send_loop(self, session: requests.Session) -> None:
+    def _send_loop(
+        self, session: requests.Session, heap: list[tuple[float, int, Delivery]]
+    ) -> None:
         while True:
             with self._cond:
                 while True:
@@ -238,15 +246,15 @@ class Dispatcher:
                         self._held = None
                         held.state = "pending"
                         self._push(now, held)
-                    if self._heap and self._heap[0][0] <= now:
-                        _, _, delivery = heapq.heappop(self._heap)
+                    if heap and heap[0][0] <= now:
+                        _, _, delivery = heapq.heappop(heap)
                         self._inflight += 1
                         if delivery.first_attempt_at is None:
                             delivery.first_attempt_at = time.time()
                         generation = self._generation
                         base = self.webhook_base
                         break
-                    waits = [self._heap[0][0] - now] if self._heap else []
+                    waits = [heap[0][0] - now] if heap else []
                     if self._held is not None:
                         waits.append(self._held[0] - now)
                     self._cond.wait(min([*waits, 0.5]))
@@ -285,6 +293,20 @@ class Dispatcher:
         if status != 200:
             log.info("webhook %s attempt %d -> %s", delivery.path, delivery.attempts + 1, status)
         return status
+
+
+def _account_of(payload: Any) -> str:
+    """The account a delivery is about (its lane), "" when it names none."""
+    record = payload
+    if isinstance(record, dict) and isinstance(record.get("whatsAppList"), list):
+        record = record["whatsAppList"]
+    if isinstance(record, list):
+        record = record[0] if record else {}
+    if isinstance(record, dict):
+        for key in ("whatsapp", "whatsApp", "whatsId", "phone"):
+            if record.get(key):
+                return str(record[key])
+    return ""
 
 
 def webhook_auth_headers(body: bytes) -> dict[str, str]:
