@@ -133,3 +133,31 @@ def test_a_stream_sends_row_events_at_once_and_broad_ones_at_a_slower_pace(setti
     assert [names for _t, names in writes] == [{"fleet", "account-1"}, {"account-2"}, {"fleet"}]
     assert writes[1][0] < 0.4  # the row was not held back
     assert 0.55 < writes[2][0] < 0.9  # the last broad event went out on its turn, not lost
+
+
+def test_an_event_that_fails_processing_tells_the_inbox(people: People) -> None:
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEvent, WebhookKind
+    from webhooks.services import webhook_event_process
+
+    event = WebhookEvent.objects.create(
+        kind=WebhookKind.ONLINE_STATUS, body=b"not json", received_at=timezone.now()
+    )
+    caps = _caps(people.admin)
+
+    async def scenario() -> set[str]:
+        hub = live.hub()
+        sub = hub.subscribe(user_id=people.admin.pk, caps=caps, since=None)
+        for _ in range(100):
+            if hub.listening_since is not None:
+                break
+            await asyncio.sleep(0.05)
+        outcome = await sync_to_async(webhook_event_process)(event_id=event.pk)
+        assert outcome.state == "failed"
+        heard = await _drain(sub, 1.5)
+        assert hub.task is not None
+        hub.task.cancel()
+        return heard
+
+    assert "inbox" in asyncio.run(scenario())
