@@ -7,12 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         import accounts.gauges  # noqa: F401 - registers this app's /metrics gauges
-        from accounts import access
-        from core.access import provide_moved
+        from accounts.live import register
 
-        # Until the last callers import accounts.access (see core/access.py).
-        provide_moved(
-            agent_for_user=access.agent_for_user,
-            accounts_visible_to=access.accounts_visible_to,
-            get_account_for_user=access.get_account_for_user,
-        )
+        register()  # what the live stream says when its rows change (core.live)

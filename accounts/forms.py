@@ -76,6 +76,7 @@ class FleetFilterForm(forms.Form):
             ("-name", _("Name ↓")),
             ("-last_event_at", _("Latest event first")),
             ("last_event_at", _("Oldest event first")),
+            ("-id", _("Newest accounts first")),
         ],
     )
 

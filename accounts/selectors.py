@@ -13,7 +13,7 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
@@ -213,8 +213,9 @@ FLEET_SORTS: dict[str, tuple[SortKey, ...]] = {
     "-name": (SortKey("name", desc=True),),
     "last_event_at": (SortKey("last_event_at", nullable=True),),
     "-last_event_at": (SortKey("last_event_at", desc=True, nullable=True),),
+    "-id": (SortKey("id", desc=True, unique=True),),  # newest first ("N new accounts — show")
 }
-FLEET_ID_DESC = {"-whatsapp": True, "-name": True, "-last_event_at": True}
+FLEET_ID_DESC = {"-whatsapp": True, "-name": True, "-last_event_at": True, "-id": True}
 
 FLEET_LIST_FIELDS = (
     "id",
@@ -339,6 +340,15 @@ def account_state_counts_stale() -> None:
         cache.incr(COUNTS_GENERATION)
     except ValueError:  # not set yet (or evicted)
         cache.set(COUNTS_GENERATION, 1, None)
+
+
+def account_new_count(*, visible: QuerySet[WhatsAppAccount], since: float) -> int:
+    """Accounts added after `since` (a page's render time, epoch seconds): the fleet list's
+    "N new accounts" (live, on "fleet-new")."""
+    if since <= 0:
+        return 0
+    moment = datetime.fromtimestamp(since, tz=UTC)
+    return visible.filter(created_at__gt=moment).count()
 
 
 def account_state_counts(*, visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:

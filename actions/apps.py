@@ -7,3 +7,6 @@ class ActionsConfig(AppConfig):
 
     def ready(self) -> None:
         import actions.gauges  # noqa: F401 - registers this app's /metrics gauges
+        from actions.live import register
+
+        register()  # what the live stream says when its rows change (core.live)

@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import agent_for_user
 from actions import selectors
 from actions.forms import ActionForm, CsvUploadForm, FilterForm, MarkFailedForm
 from actions.models import Action, ActionBatch, State
 from actions.services import intake, manage
-from core.access import agent_for_user, require
+from core.access import require
 from core.csvexport import csv_response, csv_stream
 from core.htmx import render_page
 from core.roles import Cap

@@ -3,7 +3,8 @@
 Setup, all on loopback: gunicorn with uvicorn ASGI workers (`config.asgi`, --workers 2), a
 Celery worker (prefork, fast and slow queues), the simulator as its own process
 (`simulate_upstream`) sending signed webhooks to the web server, PostgreSQL (a database of
-its own, `sb_bench_live`, created and migrated here) and Redis (broker db 11, cache db 12).
+its own, `sb_bench_live`, created and migrated here) and Redis (db 14: broker, and the
+cache under its own prefix).
 
 N open pages: N signed-in supervisors' fleet pages, each an SSE client on /live/ showing 50
 rows of the fleet. M status changes per second: the bench asks the simulator to disconnect
@@ -47,8 +48,8 @@ def env() -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"{PG}/{DB}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/11",
-        "CACHE_URL": "rediscache://127.0.0.1:6379/12",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+        "CACHE_URL": "rediscache://127.0.0.1:6379/14",
         "CACHE_KEY_PREFIX": "bench-live",
         "WEBHOOK_SECRETS": SECRET,
         "LOG_LEVEL": "ERROR",
@@ -219,6 +220,7 @@ async def drive(
     shown = sorted({n for p in pages for n in p.rows})
     cpu0 = {p: _cpu_seconds(p) for p in web_pids}
     wcpu0 = {p: _cpu_seconds(p) for p in worker}
+    own0 = sum(os.times()[:2])  # this process: the 500 clients reading their streams
     t0 = time.monotonic()
     loop = asyncio.get_running_loop()
     interval = 1.0 / args.rate
@@ -239,16 +241,44 @@ async def drive(
     wcpu = sum(_cpu_seconds(p) - wcpu0[p] for p in worker if os.path.exists(f"/proc/{p}"))
     for t in tasks:
         t.cancel()
+    stages = await loop.run_in_executor(None, _stages, args.sim_url)
     return {
+        "stages": stages,
         "changes": count,
         "elapsed": elapsed,
         "events": events,
         "updates": updates,
         "web_cpu": 100 * cpu / (elapsed + 3),
         "worker_cpu": 100 * wcpu / (elapsed + 3),
+        "client_cpu": 100 * (sum(os.times()[:2]) - own0) / (elapsed + 3),
         "rss_per_page_kib": (rss_open - rss_before) / max(1, len(pages)),
         "fetching_pages": sum(p.fetches for p in pages),
     }
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def _stages(sim_url: str) -> dict[str, list[float]]:
+    """Where the time went, per webhook: waiting in the simulator's queue (created -> first
+    attempt), the POST until its 200 (first attempt -> delivered), and in the inbox (received ->
+    applied: the Celery queue and the apply transaction)."""
+    import psycopg
+
+    out: dict[str, list[float]] = {"sim queue": [], "POST to 200": [], "inbox to applied": []}
+    for d in _get(f"{sim_url}/_sim/deliveries")["data"]:
+        if d.get("firstAttemptAt") and d.get("deliveredAt"):
+            out["sim queue"].append(d["firstAttemptAt"] - d["created"])
+            out["POST to 200"].append(d["deliveredAt"] - d["firstAttemptAt"])
+    with psycopg.connect(f"{PG}/{DB}") as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM processed_at - received_at) FROM webhooks_webhookevent"
+            " WHERE processed_at IS NOT NULL"
+        ).fetchall()
+    out["inbox to applied"] = [float(r[0]) for r in rows]
+    return out
 
 
 def main() -> None:
@@ -259,6 +289,7 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=5000)
     ap.add_argument("--fetch-ratio", type=float, default=0.2)
     ap.add_argument("--web-workers", type=int, default=2)
+    ap.add_argument("--pool", type=int, default=8, help="DB_POOL_MAX_SIZE of the web workers")
     ap.add_argument("--port", type=int, default=8950)
     ap.add_argument("--sim-port", type=int, default=8951)
     args = ap.parse_args()
@@ -267,6 +298,7 @@ def main() -> None:
     started = time.monotonic()
     cookies = prepare(args.accounts, args.pages)
     print(f"prepared (database, fleet, sessions) in {time.monotonic() - started:.0f} s", flush=True)
+    print(f"at the start: {load_line()}", flush=True)
     e = env()
     web = subprocess.Popen(
         [
@@ -284,7 +316,7 @@ def main() -> None:
             "4096",
         ],
         cwd=ROOT,
-        env=e,
+        env={**e, "DB_POOL_MAX_SIZE": str(args.pool)},  # as deploy/ runs the web service
         start_new_session=True,
     )
     sim = subprocess.Popen(
@@ -352,7 +384,7 @@ def main() -> None:
         for proc in (sim, worker, web):
             stop_process(proc, 15)
     ev, up = result["events"], result["updates"]
-    print(load_line())
+    print(f"at the end: {load_line()}")
     print(
         f"changes sent: {result['changes']} in {result['elapsed']:.1f} s "
         f"({result['changes'] / result['elapsed']:.1f}/s); open pages: {args.pages} "
@@ -370,8 +402,15 @@ def main() -> None:
     print(
         f"server CPU: web {result['web_cpu']:.0f}% of one core, Celery worker "
         f"{result['worker_cpu']:.0f}%; memory per open page: "
-        f"{result['rss_per_page_kib']:.1f} KiB (web RSS)"
+        f"{result['rss_per_page_kib']:.1f} KiB (web RSS); the bench's own clients "
+        f"{result['client_cpu']:.0f}% (same machine)"
     )
+    for name, values in result["stages"].items():
+        print(
+            f"  stage {name}: n={len(values)} p50={pct(values, 50) * 1000:.0f} ms "
+            f"p95={pct(values, 95) * 1000:.0f} ms "
+            f"max={max(values, default=float('nan')) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -109,6 +109,18 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A connection pool per process (0: none). For the ASGI web workers: each request runs its
+# sync part in a thread of its own, so without a pool a burst of requests (500 live pages
+# reconnecting at once) opens a connection each and exhausts max_connections; with it,
+# requests wait for one of DB_POOL_MAX_SIZE connections. A pool replaces persistent ones.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -255,6 +267,9 @@ CSP_REPORT_RETENTION_DAYS = env.int("CSP_REPORT_RETENTION_DAYS", default=30)
 
 # Live updates: changes within this window go to a page in one write (core/live_views.py).
 LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.2)
+# Events every page of a kind hears ("fleet": tiles; "lanes", "inbox": lists) at most once
+# per this many seconds per page; row events ("account-<number>") are not slowed.
+LIVE_BROAD_SECONDS = env.float("LIVE_BROAD_SECONDS", default=1.0)
 
 # --- DRF ------------------------------------------------------------------------
 REST_FRAMEWORK = {

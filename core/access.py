@@ -115,22 +115,3 @@ def get_visible_or_404(
     if obj is None:
         raise Http404
     return obj
-
-
-# --- moved to accounts/access.py ---------------------------------------------------------
-# Callers still importing these names from here (accounts/views.py, actions/views.py,
-# actions/services/intake.py, bench/pages.py: changes in flight when they moved) get them
-# from the accounts app, which hands them over in its ready(). Drop this once they import
-# accounts.access.
-_MOVED: dict[str, Any] = {}
-
-
-def provide_moved(**helpers: Any) -> None:
-    _MOVED.update(helpers)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        return _MOVED[name]
-    except KeyError:
-        raise AttributeError(f"module 'core.access' has no attribute {name!r}") from None

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,50 +70,83 @@ def live_publish(
             cur.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
 
 
+# --- topics: what the domain apps register (core imports none of them) ---------------
+
+Audience = Callable[[list[Any]], Iterable[tuple[Iterable[str], Iterable[int | None]]]]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One kind of change: `audience(keys)` reads who owns the changed rows and answers
+    (events, owners) groups; holders of `cap` hear all of them; `on_commit` runs once the
+    change commits (a cache to mark stale, say)."""
+
+    audience: Audience
+    cap: Cap
+    on_commit: Callable[[], None] | None = None
+
+
+_topics: dict[str, Topic] = {}
+
+
+def register_topic(
+    name: str, *, audience: Audience, cap: Cap, on_commit: Callable[[], None] | None = None
+) -> None:
+    """Called from the owning app's AppConfig.ready()."""
+    _topics[name] = Topic(audience=audience, cap=cap, on_commit=on_commit)
+
+
+def topic_changed(name: str, keys: Iterable[Any]) -> None:
+    """Rows of topic `name` changed: tell whoever may see them (inside the transaction)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    topic = _topics[name]  # a KeyError: the app that owns the topic did not register it
+    for events, owners in topic.audience(wanted):
+        live_publish(events=events, owners=owners, cap=topic.cap)
+    if topic.on_commit is not None:
+        transaction.on_commit(topic.on_commit)
+
+
+ACCOUNTS = "accounts"
+ACTIONS = "actions"
+
+
 def accounts_changed(*, whatsapps: Iterable[str]) -> None:
     """Accounts changed (status, presence, agent, profile): their rows, details and tiles."""
-    from accounts.models import WhatsAppAccount
+    topic_changed(ACCOUNTS, whatsapps)
 
-    numbers = sorted(set(whatsapps))
-    if not numbers:
-        return
-    by_owner: dict[int | None, list[str]] = {}
-    for start in range(0, len(numbers), 5000):
-        rows = WhatsAppAccount.objects.filter(whatsapp__in=numbers[start : start + 5000])
-        for number, owner in rows.values_list("whatsapp", "agent__user_id"):
-            by_owner.setdefault(owner, []).append(number)
-    for who, group in by_owner.items():
-        live_publish(events=["fleet", *(f"account-{n}" for n in group)], owners=[who])
-    from accounts.selectors import account_state_counts_stale
 
-    transaction.on_commit(account_state_counts_stale)
+def accounts_created(*, whatsapps: Iterable[str]) -> None:
+    """New accounts: the fleet lists offer to show them ("fleet-new"), besides the above."""
+    numbers = list(whatsapps)
+    if numbers:
+        live_publish(events=["fleet-new"], cap=Cap.MANAGE_ACCOUNTS)
+        topic_changed(ACCOUNTS, numbers)
+
+
+def actions_changed(*, action_ids: Iterable[int]) -> None:
+    """Open-chat actions changed state: their detail, their batch, the lanes and lists."""
+    topic_changed(ACTIONS, action_ids)
 
 
 def job_changed(*, job_id: int, owner: int | None) -> None:
     live_publish(events=[f"job-{job_id}", "jobs"], owners=[owner])
 
 
-def actions_changed(*, action_ids: Iterable[int]) -> None:
-    """Open-chat actions changed state: their detail, their batch, the lanes and lists.
-    An action is the agent's (its agent account's user); a batch also its creator's."""
-    from actions.models import Action
+def registration_changed(*, registration_id: int, owner: int | None) -> None:
+    """A registration moved (code asked, result): its page and the register page."""
+    live_publish(events=[f"registration-{registration_id}", "registrations"], owners=[owner])
 
-    ids = sorted(set(action_ids))
-    if not ids:
-        return
-    rows = Action.objects.filter(pk__in=ids).values_list(
-        "id", "batch_id", "agent__user_id", "batch__created_by_id"
-    )
-    by_owner: dict[int | None, list[str]] = {}
-    batches: dict[int, set[int | None]] = {}
-    for pk, batch_id, agent_user, batch_owner in rows:
-        by_owner.setdefault(agent_user, []).append(f"action-{pk}")
-        if batch_id:
-            batches.setdefault(batch_id, set()).update({agent_user, batch_owner})
-    for owner, events in by_owner.items():
-        live_publish(events=[*events, "lanes", "actions"], owners=[owner], cap=Cap.MANAGE_ACTIONS)
-    for batch_id, owners in batches.items():
-        live_publish(events=[f"batch-{batch_id}"], owners=owners, cap=Cap.MANAGE_ACTIONS)
+
+def lookup_changed(*, whatsapp: str) -> None:
+    """A contact look-up on this account was answered: its account page's contacts."""
+    live_publish(events=[f"contacts-{whatsapp}"], cap=Cap.MANAGE_ACCOUNTS)
+
+
+def ports_changed() -> None:
+    """The cloud ports or the quota changed: the Ports page."""
+    live_publish(events=["ports"], cap=Cap.MANAGE_PORTS)
 
 
 def qr_session_changed(*, session_id: int, owner: int | None) -> None:
@@ -140,21 +173,51 @@ def inbox_notify_args() -> tuple[str, str]:
 # --- listening (one per process and event loop) -----------------------------------
 
 
+# A stream that fell this far behind (its client stopped reading) is told to resync.
+MAX_PENDING = 5000
+
+
 @dataclass(eq=False)
 class Subscriber:
+    """One open stream. What it has not sent yet is a set of event names (a change heard
+    twice before the stream writes is written once) and a flag: offering to a stream that
+    already has something pending costs a set update, no wake-up."""
+
     user_id: int
     caps: frozenset[str]
-    queue: asyncio.Queue[list[str]] = field(default_factory=lambda: asyncio.Queue(maxsize=2000))
+    pending: set[str] = field(default_factory=set)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
 
     def hears(self, note: dict[str, Any]) -> bool:
         return note.get("c") in self.caps or self.user_id in note.get("u", ())
 
-    def offer(self, events: list[str]) -> None:
-        try:
-            self.queue.put_nowait(events)
-        except asyncio.QueueFull:
+    def offer(self, events: Iterable[str]) -> None:
+        if len(self.pending) >= MAX_PENDING:
             self.overflowed = True  # the stream sends "resync" instead
+            return
+        self.pending.update(events)
+        self.ready.set()
+
+    def drain(self) -> set[str]:
+        """Take all that is pending (resync alone after an overflow)."""
+        self.ready.clear()
+        names, self.pending = self.pending, set()
+        if self.overflowed:
+            self.overflowed = False
+            return {RESYNC}
+        return names
+
+    async def take(self) -> set[str]:
+        await self.ready.wait()
+        return self.drain()
+
+
+def is_broad(name: str) -> bool:
+    """An event every page of a kind listens to ("fleet", "lanes", "inbox"...), as opposed to
+    one about a row ("account-8613...", "job-12"). A page answers a broad event by fetching a
+    summary (tiles, a whole list), so the stream sends them at a slower pace."""
+    return name != RESYNC and not name[-1:].isdigit()
 
 
 class Hub:
@@ -201,8 +264,10 @@ class Hub:
         while self.recent and self.recent[0][0] < now - REPLAY_SECONDS:
             self.recent.popleft()
         events = note.get("e") or []
+        cap = note.get("c")
+        owners = set(note.get("u", ()))
         for sub in self.subscribers:
-            if sub.hears(note):
+            if cap in sub.caps or sub.user_id in owners:
                 sub.offer(events)
 
     async def _listen(self) -> None:

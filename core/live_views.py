@@ -35,44 +35,58 @@ def _message(events: list[str]) -> str:
     return "".join(f"event: {name}\ndata: {name}\n\n" for name in events)
 
 
+def _release_connections() -> None:
+    """Close (or give back to the pool) this request's database connections. An open stream
+    lasts for hours and must not hold one (500 pages would be 500 connections); the hub's
+    one LISTEN connection serves them all."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
+
+
 async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
-    coalesce = float(getattr(settings, "LIVE_COALESCE_SECONDS", 0.2))
+    coalesce = settings.LIVE_COALESCE_SECONDS
+    # Broad events (tiles, lists) at most once per this many seconds per page, the last one
+    # always sent: 50 changes/s must not make 500 pages fetch their tiles 5 times a second.
+    broad_every = settings.LIVE_BROAD_SECONDS
     try:
+        # The body starts once every middleware has answered, the session's save included
+        # (the idle timeout writes it once a minute): only now is the request done with the
+        # database. Same request context, so the same thread and connection.
+        await sync_to_async(_release_connections)()
         # Reconnect after 2 s; a first comment so proxies pass the headers at once.
         yield "retry: 2000\n: open\n\n"
+        clock = asyncio.get_running_loop().time
+        held: set[str] = set()  # broad events waiting for their turn
+        last_broad = float("-inf")
         while True:
+            wait = PING_SECONDS if not held else max(0.0, last_broad + broad_every - clock())
             try:
-                first = await asyncio.wait_for(sub.queue.get(), PING_SECONDS)
+                await asyncio.wait_for(sub.ready.wait(), wait)
             except TimeoutError:
-                yield ": ping\n\n"
-                continue
-            if coalesce:
-                await asyncio.sleep(coalesce)  # several changes close together: one write
-            names = dict.fromkeys(first)
-            while not sub.queue.empty():
-                names.update(dict.fromkeys(sub.queue.get_nowait()))
-            if sub.overflowed:
-                sub.overflowed = False
-                names = {live.RESYNC: None}
-            yield _message(list(names))
+                if not held:
+                    yield ": ping\n\n"
+                    continue
+            else:
+                if coalesce:
+                    await asyncio.sleep(coalesce)  # several changes close together: one write
+            names = sub.drain() | held
+            held = {n for n in names if live.is_broad(n)}
+            if held and clock() - last_broad >= broad_every:
+                last_broad, held = clock(), set()
+            names -= held
+            if names:
+                yield _message(sorted(names))
     finally:
         hub.unsubscribe(sub)
 
 
 def _audience(request: HttpRequest) -> tuple[int, frozenset[str]] | None:
-    """Who is asking, and what they may hear. The request's database connection is closed
-    here: an open stream lasts for hours and must not hold one (500 pages would be 500
-    connections); the hub's one LISTEN connection serves them all."""
-    try:
-        user = request.user
-        if not user.is_authenticated:
-            return None
-        return user.pk, _caps(user)
-    finally:
-        if isinstance(request, ASGIRequest):  # a WSGI request answers at once (204)
-            for conn in connections.all(initialized_only=True):
-                if not conn.in_atomic_block:
-                    conn.close()
+    """Who is asking, and what they may hear."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    return user.pk, _caps(user)
 
 
 @require_GET

@@ -281,6 +281,8 @@ ZH = {
     "Sort": "排序",
     "Latest event first": "最新事件在前",
     "Oldest event first": "最早事件在前",
+    "Newest accounts first": "最新客服号在前",
+    "%(n)s new account — show": "%(n)s 个新客服号 — 显示",
     "Nickname": "昵称",
     "Avatar": "头像",
     "Avatar URL": "头像地址",

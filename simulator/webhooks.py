@@ -1,5 +1,11 @@
-"""Webhook delivery: a queue and one background thread that POSTs each event, signed, to
+"""Webhook delivery: a queue and a few sender threads that POST each event, signed, to
 `webhook_base + path`, retrying with capped exponential backoff until it gets HTTP 200.
+
+The vendor delivers concurrently; `senders` threads do the same, one lane each: an
+account's deliveries go through one lane, so they arrive in the order they happened (as
+with a single sender), while different accounts' deliveries are in flight at once. One
+sender alone made the simulator, not the receiver, the bottleneck at 100 webhooks/s
+(bench/live.py).
 
 Each attempt is signed afresh (new timestamp and nonce), as a receiver that guards
 against replays requires. With `quirks` on, payloads are reshaped the way the vendor
@@ -15,6 +21,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +44,7 @@ class Delivery:
     last_status: int | str | None = None
     state: str = "pending"  # pending, held, withheld, delivered, skipped
     delivered_at: float | None = None
+    first_attempt_at: float | None = None
     statuses: list[int | str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -50,6 +58,7 @@ class Delivery:
             "state": self.state,
             "created": self.created,
             "deliveredAt": self.delivered_at,
+            "firstAttemptAt": self.first_attempt_at,
         }
 
 
@@ -88,6 +97,7 @@ class Dispatcher:
         timeout: float = 5.0,
         hold_seconds: float = 1.0,
         quirks: bool = False,
+        senders: int = 8,
     ) -> None:
         self.webhook_base = webhook_base
         self.backoff_base = backoff_base
@@ -100,7 +110,8 @@ class Dispatcher:
         self.withhold: tuple[str, ...] = ()
         self._withheld: list[Delivery] = []
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Delivery]] = []
+        # One queue per lane, ordered by due time.
+        self._heaps: list[list[tuple[float, int, Delivery]]] = [[] for _ in range(max(1, senders))]
         self._order = itertools.count()
         self._seq = itertools.count(1)
         self._held: tuple[float, Delivery] | None = None
@@ -109,10 +120,12 @@ class Dispatcher:
         self._generation = 0
         self.log: deque[Delivery] = deque(maxlen=5000)
         self._stop = False
-        self._session = requests.Session()
-        self._session.trust_env = False
-        self._thread = threading.Thread(target=self._run, name="sim-webhooks", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, args=(n,), name=f"sim-webhooks-{n}", daemon=True)
+            for n in range(len(self._heaps))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     # -------------------------------------------------------------- public
     def enqueue(self, path: str, payload: Any) -> Delivery:
@@ -167,12 +180,12 @@ class Dispatcher:
 
     def busy(self) -> bool:
         with self._cond:
-            return bool(self._heap or self._held or self._inflight)
+            return bool(any(self._heaps) or self._held or self._inflight)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._heap or self._held or self._inflight:
+            while any(self._heaps) or self._held or self._inflight:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -186,7 +199,8 @@ class Dispatcher:
     def reset(self) -> None:
         """Drop everything queued (and forget the log); in-flight attempts are discarded."""
         with self._cond:
-            self._heap.clear()
+            for heap in self._heaps:
+                heap.clear()
             self._held = None
             self._quirk_count = 0
             self.withhold = ()
@@ -199,17 +213,28 @@ class Dispatcher:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout=5)
-        self._session.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     # -------------------------------------------------------------- internals
     def _push(self, due: float, delivery: Delivery) -> None:
-        heapq.heappush(self._heap, (due, next(self._order), delivery))
+        lane = zlib.crc32(_account_of(delivery.payload).encode()) % len(self._heaps)
+        heapq.heappush(self._heaps[lane], (due, next(self._order), delivery))
 
     def _backoff(self, attempts: int) -> float:
         return float(min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1))))
 
-    def _run(self) -> None:
+    def _run(self, lane: int) -> None:
+        session = requests.Session()  # one per thread: a Session is not thread-safe
+        session.trust_env = False
+        try:
+            self._send_loop(session, self._heaps[lane])
+        finally:
+            session.close()
+
+    def _send_loop(
+        self, session: requests.Session, heap: list[tuple[float, int, Delivery]]
+    ) -> None:
         while True:
             with self._cond:
                 while True:
@@ -221,17 +246,19 @@ class Dispatcher:
                         self._held = None
                         held.state = "pending"
                         self._push(now, held)
-                    if self._heap and self._heap[0][0] <= now:
-                        _, _, delivery = heapq.heappop(self._heap)
+                    if heap and heap[0][0] <= now:
+                        _, _, delivery = heapq.heappop(heap)
                         self._inflight += 1
+                        if delivery.first_attempt_at is None:
+                            delivery.first_attempt_at = time.time()
                         generation = self._generation
                         base = self.webhook_base
                         break
-                    waits = [self._heap[0][0] - now] if self._heap else []
+                    waits = [heap[0][0] - now] if heap else []
                     if self._held is not None:
                         waits.append(self._held[0] - now)
                     self._cond.wait(min([*waits, 0.5]))
-            status = self._attempt(base, delivery)
+            status = self._attempt(session, base, delivery)
             with self._cond:
                 self._inflight -= 1
                 if generation == self._generation:
@@ -248,14 +275,16 @@ class Dispatcher:
                         self._push(time.monotonic() + delay, delivery)
                 self._cond.notify_all()
 
-    def _attempt(self, base: str | None, delivery: Delivery) -> int | str:
+    def _attempt(
+        self, session: requests.Session, base: str | None, delivery: Delivery
+    ) -> int | str:
         if not base:
             return "no webhook base"
         headers = webhook_auth_headers(delivery.body)
         headers["Content-Type"] = "application/json"
         url = base.rstrip("/") + delivery.path
         try:
-            response = self._session.post(
+            response = session.post(
                 url, data=delivery.body, headers=headers, timeout=(2.0, self.timeout)
             )
             status: int | str = response.status_code
@@ -264,6 +293,20 @@ class Dispatcher:
         if status != 200:
             log.info("webhook %s attempt %d -> %s", delivery.path, delivery.attempts + 1, status)
         return status
+
+
+def _account_of(payload: Any) -> str:
+    """The account a delivery is about (its lane), "" when it names none."""
+    record = payload
+    if isinstance(record, dict) and isinstance(record.get("whatsAppList"), list):
+        record = record["whatsAppList"]
+    if isinstance(record, list):
+        record = record[0] if record else {}
+    if isinstance(record, dict):
+        for key in ("whatsapp", "whatsApp", "whatsId", "phone"):
+            if record.get(key):
+                return str(record[key])
+    return ""
 
 
 def webhook_auth_headers(body: bytes) -> dict[str, str]:

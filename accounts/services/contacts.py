@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ContactLookup, WhatsAppAccount
 from accounts.services.fleet import cloud_port_for, port_call_id_for
 from accounts.services.imports import normalise_number
+from core import live
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
 from qrlogin.services.ports import PortNotLinked, port_call_id
@@ -108,4 +109,5 @@ def contact_lookup_run(*, lookup_id: int) -> ContactLookup | None:
         lookup.error = (unavailable_message(exc) + " " + _("Try again later."))[:255]
     lookup.fetched_at = timezone.now()
     lookup.save(update_fields=["results", "state", "error", "fetched_at"])
+    live.lookup_changed(whatsapp=lookup.account.whatsapp)
     return lookup

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Registration
+from core import live
 from core.audit import audit_record
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable, unavailable_message
@@ -153,6 +154,7 @@ def registration_submit_code(*, actor: Any, registration: Registration, code: st
         pk=registration.pk, state=Registration.State.PHONE_SUBMITTED
     ).update(state=Registration.State.CODE_SUBMITTED, error="", updated_at=timezone.now())
     registration.refresh_from_db()
+    live.registration_changed(registration_id=registration.pk, owner=registration.created_by_id)
     audit_record(
         actor=actor,
         action="accounts.register.code",

@@ -81,6 +81,7 @@ def accounts_ensure(*, numbers: Iterable[str], account_type: int | None = None) 
         ],
         ignore_conflicts=True,
     )
+    live.accounts_created(whatsapps=missing)  # the fleet lists offer to show them
     return len(missing)
 
 
@@ -256,6 +257,7 @@ def accounts_ensure_many(*, numbers: Sequence[str]) -> int:
             [WhatsAppAccount(whatsapp=n, account_type=AccountType.PERSONAL) for n in missing],
             ignore_conflicts=True,
         )
+        live.accounts_created(whatsapps=missing)  # the fleet lists offer to show them
     return len(missing)
 
 
@@ -506,6 +508,7 @@ def registration_result_apply(
                     reg.completed_at = received_at
                     reg.save(update_fields=["state", "error", "completed_at", "updated_at"])
                     changed = True
+                    live.registration_changed(registration_id=reg.pk, owner=reg.created_by_id)
                     from notify.hooks import registration_finished
 
                     registration_finished(registration=reg)  # the outbox (notify)

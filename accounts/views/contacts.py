@@ -9,14 +9,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors
+from accounts.access import get_account_for_user
 from accounts.forms import (
     ContactLookupForm,
 )
 from accounts.services import contacts as contact_services
-from core.access import (
-    get_account_for_user,
-    require,
-)
+from core.access import require
 from core.roles import Cap
 from core.types import AuthedRequest
 

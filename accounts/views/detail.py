@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
+from accounts.access import get_account_for_user
 from accounts.choices import DetailStatus, Presence, Source, label
 from accounts.forms import (
     ContactLookupForm,
@@ -23,12 +24,7 @@ from accounts.models import BulkJob
 from accounts.services import fleet as fleet_services
 from accounts.services import lookups
 from core import listing
-from core.access import (
-    can,
-    get_account_for_user,
-    require,
-    require_login,
-)
+from core.access import can, require, require_login
 from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap

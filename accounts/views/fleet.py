@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
+from accounts.access import accounts_visible_to
 from accounts.choices import AccountStatus, AccountType, OnlineStatus, Platform
 from accounts.forms import (
     FleetFilterForm,
@@ -25,13 +27,7 @@ from accounts.models import BulkJob, WhatsAppAccount
 from accounts.services import fleet as fleet_services
 from accounts.services.profile import profile_update_queue
 from core import listing
-from core.access import (
-    accounts_visible_to,
-    can,
-    require,
-    require_login,
-    sees_everything,
-)
+from core.access import can, require, require_login, sees_everything
 from core.csvexport import csv_response, csv_stream
 from core.htmx import render_page
 from core.roles import Cap
@@ -87,6 +83,13 @@ def account_list(request: AuthedRequest) -> HttpResponse:
     if request.htmx and request.GET.get("part") == "counts":  # live tiles
         counts = selectors.account_state_counts(visible=visible)
         return render(request, "accounts/list.html#counts", {"counts": counts})
+    if request.htmx and request.GET.get("part") == "new":  # live: accounts added since render
+        try:
+            since = float(request.GET.get("since", ""))
+        except ValueError:
+            since = 0.0
+        new = selectors.account_new_count(visible=visible, since=since)
+        return render(request, "accounts/list.html#new", {"new_accounts": new, "since": since})
     if request.htmx and "row" in request.GET:  # one live row: empty once it is not visible
         one = selectors.account_list(
             visible=visible.filter(whatsapp=request.GET["row"]),
@@ -132,6 +135,7 @@ def account_list(request: AuthedRequest) -> HttpResponse:
             },
         ),
         "counts": selectors.account_state_counts(visible=visible),
+        "since": time.time(),  # new accounts after this render are offered live
         "base_query": query.urlencode(),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
         "jobs": selectors.recent_jobs(user=request.user) if sees_everything(request.user) else [],

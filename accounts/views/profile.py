@@ -11,15 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.access import get_account_for_user
 from accounts.forms import (
     ProfileForm,
 )
 from accounts.services import fleet as fleet_services
 from accounts.services.profile import profile_update_queue
-from core.access import (
-    get_account_for_user,
-    require,
-)
+from core.access import require
 from core.roles import Cap
 from core.types import AuthedRequest
 

@@ -4,6 +4,7 @@ streams, filtered by who may see it; a rolled-back one reaches nobody."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ async def _drain(sub: live.Subscriber, wait: float) -> set[str]:
         if left <= 0:
             return heard
         try:
-            heard.update(await asyncio.wait_for(sub.queue.get(), left))
+            heard.update(await asyncio.wait_for(sub.take(), left))
         except TimeoutError:
             return heard
 
@@ -94,3 +95,69 @@ def test_a_page_that_missed_a_change_gets_it_replayed_or_a_resync(people: Any) -
     resync, replayed = asyncio.run(scenario())
     assert resync == {live.RESYNC}
     assert "account-8613800000001" in replayed
+
+
+def test_a_stream_sends_row_events_at_once_and_broad_ones_at_a_slower_pace(settings: Any) -> None:
+    from core.live_views import _events
+
+    settings.LIVE_COALESCE_SECONDS = 0.05
+    settings.LIVE_BROAD_SECONDS = 0.6
+
+    async def scenario() -> list[tuple[float, set[str]]]:
+        hub = live.Hub()
+        sub = live.Subscriber(user_id=1, caps=frozenset())
+        hub.subscribers.add(sub)
+        stream = _events(sub, hub)
+        assert (await anext(stream)).startswith("retry:")
+        start = asyncio.get_running_loop().time()
+        writes: list[tuple[float, set[str]]] = []
+
+        async def read() -> None:
+            async for chunk in stream:
+                names = {line[7:] for line in chunk.splitlines() if line.startswith("event: ")}
+                writes.append((asyncio.get_running_loop().time() - start, names))
+
+        reader = asyncio.create_task(read())
+        sub.offer(["fleet", "account-1"])
+        await asyncio.sleep(0.2)
+        sub.offer(["fleet", "account-2"])  # a row at once; "fleet" waits for its turn
+        await asyncio.sleep(0.2)
+        sub.offer(["fleet"])
+        await asyncio.sleep(0.6)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        return writes
+
+    writes = asyncio.run(scenario())
+    assert [names for _t, names in writes] == [{"fleet", "account-1"}, {"account-2"}, {"fleet"}]
+    assert writes[1][0] < 0.4  # the row was not held back
+    assert 0.55 < writes[2][0] < 0.9  # the last broad event went out on its turn, not lost
+
+
+def test_an_event_that_fails_processing_tells_the_inbox(people: People) -> None:
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEvent, WebhookKind
+    from webhooks.services.process import webhook_event_process
+
+    event = WebhookEvent.objects.create(
+        kind=WebhookKind.ONLINE_STATUS, body=b"not json", received_at=timezone.now()
+    )
+    caps = _caps(people.admin)
+
+    async def scenario() -> set[str]:
+        hub = live.hub()
+        sub = hub.subscribe(user_id=people.admin.pk, caps=caps, since=None)
+        for _ in range(100):
+            if hub.listening_since is not None:
+                break
+            await asyncio.sleep(0.05)
+        outcome = await sync_to_async(webhook_event_process)(event_id=event.pk)
+        assert outcome.state == "failed"
+        heard = await _drain(sub, 1.5)
+        assert hub.task is not None
+        hub.task.cancel()
+        return heard
+
+    assert "inbox" in asyncio.run(scenario())

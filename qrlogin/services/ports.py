@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import live
 from core.audit import audit_record
 from core.crypto import Secret
 from qrlogin import conf
@@ -73,6 +74,7 @@ def port_quota_store(*, current_port: int, max_port: int) -> PortQuota:
     """Keep the single quota row up to date (creating it the first time)."""
     with transaction.atomic():
         _ports_lock()
+        live.ports_changed()  # the Ports page, once this commits
         quota = PortQuota.objects.select_for_update().order_by("-fetched_at", "-id").first()
         if quota is None:
             return PortQuota.objects.create(current_port=current_port, max_port=max_port)
@@ -108,6 +110,7 @@ def cloud_ports_store(
     released = 0
     with transaction.atomic():
         _ports_lock()
+        live.ports_changed()  # the Ports page, once this commits
         known = {
             c.port_id: c
             for c in CloudPort.objects.filter(port_id__in=[p.id for p in ports if p.id])
@@ -195,6 +198,7 @@ def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secre
         rows.update(status=PortStatus.DISCONNECTED)
     else:
         rows.update(status=PortStatus.ONLINE)
+    live.ports_changed()
     audit_record(
         actor=actor,
         action=f"port.{operation}",

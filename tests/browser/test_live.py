@@ -132,3 +132,84 @@ def test_a_qr_scan_turns_the_agents_page_to_success_within_2_s(
     (artifacts / "live-qr-scan-to-success.txt").write_text(f"scan to success: {took:.2f} s\n")
     page.screenshot(path=str(artifacts / "live-04-qr-success.png"), full_page=True)
     page.context.close()
+
+
+def test_a_new_account_appears_on_the_fleet_list_without_a_reload(
+    people: People,
+    live_server: Any,
+    simulator: Any,
+    celery_worker_live: Any,
+    chromium: Any,
+    artifacts: Path,
+) -> None:
+    simulator.set_webhook_base(live_server.url)
+    make_account("8613900000011", agent="alice01", online_status=2, presence_status=10)
+    fleet = sign_in(chromium, live_server, people.supervisor, path="/accounts/")
+    fleet.wait_for_selector("body[data-live=open]")
+    mark_no_reload(fleet)
+    assert fleet.locator("#fleet-new-show").count() == 0
+
+    # The vendor reports an account Switchboard has never seen (its onlineStatus webhook).
+    new = "8613900000099"
+    simulator.state.set_account(new, online=True, agent_account="alice01")
+    sim_control(simulator, "disconnect", {"whatsapp": new})
+
+    show = fleet.locator("#fleet-new-show")
+    expect(show).to_contain_text("1 new account", timeout=10_000)
+    assert_not_reloaded(fleet)
+    fleet.screenshot(path=str(artifacts / "live-05-fleet-new-account.png"), full_page=True)
+    show.click()
+    expect(fleet.locator(f"#row-{new}")).to_be_visible()
+    fleet.context.close()
+
+
+def test_a_registration_page_turns_from_waiting_to_its_result_without_a_reload(
+    people: People,
+    live_server: Any,
+    simulator: Any,
+    celery_worker_live: Any,
+    chromium: Any,
+    artifacts: Path,
+) -> None:
+    from accounts.models import Registration
+    from tests.fixtures import client_for
+
+    simulator.set_webhook_base(live_server.url)
+    simulator.withhold_webhooks("syncStatus")  # the vendor's result comes later
+    supervisor = client_for(people.supervisor)
+    answer = supervisor.post(
+        "/accounts/register/",
+        {
+            "country_code": "CN",
+            "area_code": "+86",
+            "phone": "138 1234 5671",
+            "verify_type": 0,
+            "account_type": 1,
+        },
+    )
+    assert answer.status_code == 302, answer.content
+    reg = Registration.objects.latest("id")
+    code = simulator.state.registrations[int(reg.task_id)].code
+    assert supervisor.post(f"/accounts/register/{reg.pk}/", {"code": code}).status_code == 302
+
+    path = f"/accounts/register/{reg.pk}/"
+    page = sign_in(chromium, live_server, people.supervisor, path=path)
+    page.wait_for_selector("body[data-live=open]")
+    mark_no_reload(page)
+    status = page.locator("#reg-status")
+    expect(status).to_contain_text("waiting for the result")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith(path) else None)
+    page.wait_for_timeout(4_000)
+    assert asked == [], "the page polls while the stream is open; it should be pushed"
+
+    released_at = time.monotonic()
+    assert simulator.release_webhooks() == 1
+    expect(status).to_contain_text("Registered", timeout=2_000)
+    took = time.monotonic() - released_at
+    assert_not_reloaded(page)
+    expect(status.locator("a[href='/accounts/8613812345671/']")).to_be_visible()
+    expect(page.locator("form input[name=code]")).to_have_count(0)  # no code form once final
+    (artifacts / "live-registration-result.txt").write_text(f"result to page: {took:.2f} s\n")
+    page.screenshot(path=str(artifacts / "live-06-registration-result.png"), full_page=True)
+    page.context.close()

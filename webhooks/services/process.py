@@ -166,6 +166,7 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
     except PayloadError as exc:
         error = clean_text(f"invalid payload: {exc}", 2000)
         mine.update(state=State.FAILED, error=error, processed_at=timezone.now())
+        live.inbox_changed()  # the admins' inbox shows the failure
         metrics.PROCESSED.labels(event.kind, "failed").inc()
         return ProcessOutcome(State.FAILED, error=error)
     try:
@@ -195,6 +196,7 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
         log.exception("webhook event %s failed", event_id)
         error = clean_text(redact(f"{type(exc).__name__}: {exc}"), 2000)
         mine.update(state=State.FAILED, error=error, processed_at=timezone.now())
+        live.inbox_changed()  # the admins' inbox shows the failure
         metrics.PROCESSED.labels(event.kind, "failed").inc()
         return ProcessOutcome(State.FAILED, error=error)
     metrics.PROCESSED.labels(event.kind, "processed").inc()
