@@ -77,11 +77,3 @@ class SyncReason(models.TextChoices):
     NETWORK_ERROR = "1002", _("Network error: change the IP (proxy)")
     PAIR_CODE_TOO_OFTEN = "1003", _("Pair code requested too often: wait before trying again")
     LOGGED_OUT = "1004", _("Logged out")
-
-
-def label(choices: type[models.Choices], value: object) -> str:
-    """Label for a code, tolerating values outside the documented table."""
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return str(_("Unknown (%(code)s)") % {"code": value}) if value not in (None, "") else ""

@@ -16,8 +16,8 @@ from accounts.choices import (
     Presence,
     Source,
     VerifyType,
-    label,
 )
+from core.choices import label
 from core.crypto import EncryptedTextField
 
 

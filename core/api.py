@@ -13,6 +13,8 @@ from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.choices import label
+
 
 class Pagination(PageNumberPagination):
     """Lists answer `{"count", "next", "previous", "results"}`."""
@@ -99,8 +101,6 @@ class ChoiceDisplayField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> str:
-        from accounts.choices import label
-
         return label(self.choices, getattr(value, self.source_field))
 
 

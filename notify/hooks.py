@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from accounts.choices import AccountStatus, DetailStatus, OnlineStatus, Presence, label
+from accounts.choices import AccountStatus, DetailStatus, OnlineStatus, Presence
+from core.choices import label
 from notify.models import EventType, RuleKey
 from notify.services.alerts import alert_raise
 from notify.services.events import EventDraft, event_emit, events_emit

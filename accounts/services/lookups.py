@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 
 from django.utils.translation import gettext as _
 
-from accounts.choices import Source, label
+from accounts.choices import Source
 from accounts.models import Agent
 from accounts.services.fleet import cloud_port_for
+from core.choices import label
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 from upstream.types import AgentAccounts, AgentStatusLog, OnlineInfo, Profile, SourceAgents

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
 from accounts.access import get_account_for_user
-from accounts.choices import DetailStatus, Presence, Source, label
+from accounts.choices import DetailStatus, Presence, Source
 from accounts.forms import (
     ContactLookupForm,
     ProfileForm,
@@ -25,6 +25,7 @@ from accounts.services import fleet as fleet_services
 from accounts.services import lookups
 from core import listing
 from core.access import can, require, require_login
+from core.choices import label
 from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts import selectors
-from accounts.choices import DetailStatus, Platform, Presence, label
+from accounts.choices import DetailStatus, Platform, Presence
 from accounts.forms import (
     EventFilterForm,
 )
@@ -24,6 +24,7 @@ from core import listing
 from core.access import (
     require,
 )
+from core.choices import label
 from core.csvexport import csv_response, csv_stream
 from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited

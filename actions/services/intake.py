@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 
 from accounts.access import accounts_visible_to, agent_for_user
 from accounts.choices import DetailStatus, OnlineStatus, Presence
-from accounts.choices import label as code_label
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
 from core import live
 from core.access import acting_user, can, sees_everything
 from core.audit import audit_record
+from core.choices import label as code_label
 from core.roles import Cap
 
 NUMBER_RE = re.compile(r"\A[0-9]{6,20}\Z")  # ASCII digits only: `\d` also takes "٣"

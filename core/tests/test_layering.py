@@ -24,8 +24,6 @@ DOMAIN_APPS = frozenset(
         "webhooks",
     }
 )
-# Modules whose inversion belongs to another change of issue 14 (remove each when it lands).
-NOT_YET = frozenset({"live.py", "api.py"})
 
 
 def _core_modules() -> list[Path]:
@@ -49,12 +47,6 @@ def test_core_imports_no_domain_app() -> None:
     offenders = {
         str(path.relative_to(CORE)): found
         for path in _core_modules()
-        if str(path.relative_to(CORE)) not in NOT_YET and (found := domain_imports(path))
+        if (found := domain_imports(path))
     }
     assert offenders == {}
-
-
-def test_the_exceptions_are_still_needed() -> None:
-    """An exception that no longer imports a domain app is dropped from NOT_YET."""
-    for name in NOT_YET:
-        assert domain_imports(CORE / name), f"core/{name} is clean now: remove it from NOT_YET"
