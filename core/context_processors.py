@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,9 +40,24 @@ def register_nav_badge(url_name: str, count: Callable[[], int]) -> None:
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The menu, the role and the live stream's address. The menu and role are computed
+    when a template first reads them (a template calls a callable), once per request: an
+    htmx fragment such as a live fleet row never shows them, and so never pays their
+    queries (the role's groups, each badge's count)."""
     user = request.user
     if not user.is_authenticated:
         return {"nav_items": [], "user_role": None}
+    # The live stream (core/live.py) replays from a little before this render.
+    live_url = f"{reverse('live')}?since={time.time() - 2.0:.3f}"
+    return {
+        "nav_items": functools.cache(lambda: _nav_items(request)),
+        "user_role": functools.cache(lambda: role_of(user)),
+        "live_url": live_url,
+    }
+
+
+def _nav_items(request: HttpRequest) -> list[dict[str, Any]]:
+    user = request.user
     items = []
     for label, name, caps in NAV:
         if caps and not any(can(user, c) for c in caps):
@@ -64,6 +80,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if matches:
         max(matches, key=lambda i: len(str(i["url"])))["active"] = True
-    # The live stream (core/live.py) replays from a little before this render.
-    live_url = f"{reverse('live')}?since={time.time() - 2.0:.3f}"
-    return {"nav_items": items, "user_role": role_of(user), "live_url": live_url}
+    return items

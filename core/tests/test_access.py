@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.access import can, role_of
@@ -50,13 +52,30 @@ def test_home_renders_for_every_signed_in_user(people: People, who: str) -> None
 
 
 def test_navigation_follows_role(people: People) -> None:
-    admin_nav = client_for(people.admin).get(reverse("home")).context["nav_items"]
-    agent_nav = client_for(people.agent).get(reverse("home")).context["nav_items"]
+    # The menu is computed when the page reads it (a callable in the context).
+    admin_nav = client_for(people.admin).get(reverse("home")).context["nav_items"]()
+    agent_nav = client_for(people.agent).get(reverse("home")).context["nav_items"]()
     admin_urls = {i["url"] for i in admin_nav}
     agent_urls = {i["url"] for i in agent_nav}
     assert reverse("admin:index") in admin_urls
     assert reverse("admin:index") not in agent_urls
     assert agent_urls <= admin_urls
+
+
+def test_a_live_row_pays_for_no_menu(people: People) -> None:
+    """A live fleet row (an htmx fragment) shows no menu: it reads neither the role's
+    groups nor the nav badges' counts."""
+    from accounts.models import WhatsAppAccount
+
+    WhatsAppAccount.objects.create(whatsapp="8613800009999", name="row")
+    client = client_for(people.supervisor)
+    client.get(reverse("accounts:list"))  # the session and permissions warm
+    with CaptureQueriesContext(connection) as queries:
+        r = client.get(reverse("accounts:list"), {"row": "8613800009999"}, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and b"8613800009999" in r.content
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert 'SELECT "auth_group"."id", "auth_group"."name"' not in sql  # the role
+    assert "notify_alert" not in sql
 
 
 def test_health_page_is_admin_only(people: People) -> None:
