@@ -5,7 +5,7 @@ Required: no 5xx, every status code returned is documented for its operation (is
 the schema documents the error answers), every answer matches its schema, and JSON
 everywhere. Undocumented status codes are also counted in the report.
 
-Size: `SB_API_FUZZ_EXAMPLES` examples per operation and role (default 100: about 2,400
+Size: `SB_API_FUZZ_EXAMPLES` examples per operation and role (default 100: 12,400
 cases, as some operations run out of distinct inputs first); `FUZZ_FULL=1` runs 10x that.
 The number of cases actually run is written to `artifacts/api-fuzz.txt`.
 """
