@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 CHECK_LABELS = {
     "database": _("Database"),
     "broker": _("Message broker (Redis)"),
+    "cache": _("Cache (Redis)"),
     "worker": _("Background worker"),
 }
 

@@ -418,6 +418,7 @@ ZH = {
     "Try again in a moment. If it keeps happening, tell an administrator.": "请稍后重试。如果问题持续出现，请告知管理员。",
     "Database": "数据库",
     "Message broker (Redis)": "消息队列（Redis）",
+    "Cache (Redis)": "缓存（Redis）",
     "Vendor gateway": "供应商网关",
     "Background worker": "后台任务进程",
     "no heartbeat yet: is a worker and beat running?": "还没有心跳：后台任务进程和定时任务是否在运行？",

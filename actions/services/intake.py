@@ -21,6 +21,7 @@ from accounts.access import accounts_visible_to, agent_for_user
 from accounts.choices import DetailStatus, OnlineStatus, Presence
 from accounts.models import Agent, WhatsAppAccount
 from actions.models import Action, ActionBatch, Lane, State
+from actions.services.dispatch.loop import wake_dispatcher
 from core import live
 from core.access import acting_user, can, sees_everything
 from core.audit import audit_record
@@ -308,8 +309,6 @@ def actions_queue(
     batch: ActionBatch | None = None,
 ) -> list[Action]:
     """Queue validated actions (all or nothing) and wake the dispatcher on commit."""
-    from actions.services.dispatch import wake_dispatcher
-
     if not specs:
         return []
     table = warnings if warnings is not None else precheck(user=user, specs=specs)

@@ -14,8 +14,3 @@ Invariants:
   returned), `failed` (the vendor said no), `queued` (the call certainly never left), or
   `unknown` (the call may have reached the vendor; a person decides). Never resent silently.
 """
-
-# actions/services/intake.py (owned by another change) still imports it from the package.
-from actions.services.dispatch.loop import wake_dispatcher
-
-__all__ = ["wake_dispatcher"]
