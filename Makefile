@@ -52,7 +52,7 @@ messages: install
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 fuzz-full: install services-check
-	@# The documented full-size fuzz: ~26,000 API cases, 10,000 bodies per webhook
+	@# The documented full-size fuzz: up to 124,000 API cases (1,000 per operation and role), 10,000 bodies per webhook
 	@# receiver, 1,000 examples per upstream parser (see docs/testing.md).
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/14 CACHE_URL=rediscache://127.0.0.1:6379/15 \
 	FUZZ_FULL=1 SB_FUZZ_EXAMPLES=10000 $(PY) -m pytest -p no:xdist \
