@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.access import can, role_of
-from core.roles import Cap
+from core.roles import ROLE_LABELS, Cap
 
 # (label, url name, capabilities admitting it; empty = any signed-in user)
 NAV: list[tuple[Any, str, tuple[Cap, ...]]] = [
@@ -51,7 +51,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     live_url = f"{reverse('live')}?since={time.time() - 2.0:.3f}"
     return {
         "nav_items": functools.cache(lambda: _nav_items(request)),
-        "user_role": functools.cache(lambda: role_of(user)),
+        "user_role": (role := functools.cache(lambda: role_of(user))),
+        "user_role_label": lambda: ROLE_LABELS[r] if (r := role()) else "",
         "live_url": live_url,
     }
 

@@ -10,18 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.access import role_of
-from core.roles import Role
+from core.roles import ROLE_LABELS
 
 log = logging.getLogger(__name__)
 TEMPLATE = "errors/error.html"
-ROLE_LABELS = {
-    Role.ADMIN: gettext_lazy("admin"),
-    Role.SUPERVISOR: gettext_lazy("supervisor"),
-    Role.AGENT: gettext_lazy("agent"),
-}
 
 
 def _back_url(request: HttpRequest) -> str:

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import enum
 
+from django.utils.translation import gettext_lazy
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
     AGENT = "agent"
+
+
+# As a person reads it (the menu bar, error pages), in their language.
+ROLE_LABELS = {
+    Role.ADMIN: gettext_lazy("admin"),
+    Role.SUPERVISOR: gettext_lazy("supervisor"),
+    Role.AGENT: gettext_lazy("agent"),
+}
 
 
 class Cap(enum.StrEnum):

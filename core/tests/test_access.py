@@ -127,3 +127,10 @@ def test_pages_speak_simplified_chinese(people: People) -> None:
     assert "账号总览" in page and "退出登录" in page
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert "Fleet at a glance" in client.get(reverse("home")).content.decode()
+
+
+def test_the_menu_names_the_role_in_the_reader_language(people: People) -> None:
+    client = client_for(people.supervisor)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("home")).content.decode()
+    assert "· 主管" in page and "· supervisor" not in page
