@@ -64,14 +64,16 @@ def test_start_locks_a_port_and_shows_the_current_qr(people: People, simulator: 
 def test_the_code_is_fetched_again_on_every_refresh(
     people: People, simulator: Any, settings: Any
 ) -> None:
-    simulator.set_options(qr_rotate=0.4)
-    settings.QRLOGIN_QR_REFRESH_SECONDS = 0.4
+    # The code rotates each second: the check below reads the vendor's current code, which
+    # a faster rotation changed under it on a slow run (0.4 s left no margin for the GET).
+    simulator.set_options(qr_rotate=1.0)
+    settings.QRLOGIN_QR_REFRESH_SECONDS = 1.0
     client = client_for(people.agent)
     start(client)
     session = QrSession.objects.get()
     seen = set()
     for _ in range(3):
-        time.sleep(0.45)
+        time.sleep(1.05)
         fragment = client.get(reverse("qrlogin:session_code", args=[session.pk]))
         assert fragment.status_code == 200
         session.refresh_from_db()
