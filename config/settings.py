@@ -199,6 +199,9 @@ if PRODUCTION and (DEBUG or SECRET_KEY.startswith("insecure-demo-key")):
 if PRODUCTION and FIELD_ENCRYPTION_KEYS_DEFAULT_IN_USE():
     raise ImproperlyConfigured("Production needs its own FIELD_ENCRYPTION_KEYS.")
 SESSION_COOKIE_HTTPONLY = True
+# Sessions read from the cache, written through to the database: a page view reads Redis,
+# not PostgreSQL (bench/pages.py), and a cache flush signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)  # absolute
 # Signed out after this many seconds without a request (core.middleware.IdleTimeoutMiddleware).
@@ -270,6 +273,10 @@ LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.2)
 # Events every page of a kind hears ("fleet": tiles; "lanes", "inbox": lists) at most once
 # per this many seconds per page; row events ("account-<number>") are not slowed.
 LIVE_BROAD_SECONDS = env.float("LIVE_BROAD_SECONDS", default=1.0)
+
+# Rendered fragments (fleet rows, core/fragments.py) are kept this long after their last
+# render; keyed on their exact inputs, so this bounds memory, not staleness.
+FRAGMENT_CACHE_SECONDS = env.int("FRAGMENT_CACHE_SECONDS", default=3600)
 
 # --- DRF ------------------------------------------------------------------------
 REST_FRAMEWORK = {
