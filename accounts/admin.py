@@ -48,16 +48,7 @@ class WhatsAppAccountAdmin(AuditedAdmin):
 
 @admin.register(StatusEvent)
 class StatusEventAdmin(AuditedAdmin):
-    list_display = (
-        "whatsapp",
-        "status",
-        "detail_status",
-        "agent_account",
-        "platform",
-        "event_time",
-        "received_at",
-        "source",
-    )
+    list_display = StatusEvent.COLUMNS
     search_fields = ("whatsapp",)
 
 

@@ -188,6 +188,18 @@ class StatusEvent(models.Model):
     dedupe_key = models.CharField(max_length=64, unique=True)
     webhook_event_id = models.BigIntegerField(null=True, blank=True)
 
+    # What a row of the log shows, in order: the admin's list and the log's CSV export.
+    COLUMNS = (
+        "whatsapp",
+        "status",
+        "detail_status",
+        "agent_account",
+        "platform",
+        "event_time",
+        "received_at",
+        "source",
+    )
+
     class Meta:
         ordering = ["-event_time", "-id"]
         indexes = [

@@ -558,16 +558,7 @@ def event_export_rows(*, events: QuerySet[StatusEvent], filters: EventFilters) -
     return (
         event_filter(events, filters)
         .order_by("-event_time", "-id")
-        .values_list(
-            "whatsapp",
-            "status",
-            "detail_status",
-            "agent_account",
-            "platform",
-            "event_time",
-            "received_at",
-            "source",
-        )
+        .values_list(*StatusEvent.COLUMNS)
     )
 
 

@@ -402,33 +402,36 @@ class BatchCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
     count = serializers.IntegerField(help_text="How many actions were queued or cancelled")
 
 
-class ActionBatchConfirm(APIView):
+class _DraftChange(APIView):
+    """What the draft's page does with a draft the user may see (409 once it is not one)."""
+
+    permission_classes = [ACTIONS]
+
+    def change(self, request: Request, batch: ActionBatch) -> int:
+        """Do it; how many actions were queued."""
+        raise NotImplementedError
+
+    @extend_schema(request=None, parameters=[ID], responses={200: BatchCountSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        batch = selectors.draft_get(request.user, object_id(pk))
+        if batch.status != ActionBatch.Status.DRAFT:
+            return error(409, f"This batch is {batch.get_status_display()}, not a draft.")
+        return Response({"id": batch.pk, "count": self.change(request, batch)})
+
+
+class ActionBatchConfirm(_DraftChange):
     """Queue a draft's valid lines (its uploader or a supervisor)."""
 
-    permission_classes = [ACTIONS]
-
-    @extend_schema(request=None, parameters=[ID], responses={200: BatchCountSerializer})
-    def post(self, request: Request, pk: str) -> Response:
-        batch = selectors.draft_get(request.user, object_id(pk))
-        if batch.status != ActionBatch.Status.DRAFT:
-            return error(409, f"This batch is {batch.get_status_display()}, not a draft.")
-        return Response(
-            {"id": batch.pk, "count": intake.draft_confirm(user=request.user, batch=batch)}
-        )
+    def change(self, request: Request, batch: ActionBatch) -> int:
+        return intake.draft_confirm(user=request.user, batch=batch)
 
 
-class ActionBatchDiscard(APIView):
+class ActionBatchDiscard(_DraftChange):
     """Drop a draft: nothing is queued (its uploader or a supervisor)."""
 
-    permission_classes = [ACTIONS]
-
-    @extend_schema(request=None, parameters=[ID], responses={200: BatchCountSerializer})
-    def post(self, request: Request, pk: str) -> Response:
-        batch = selectors.draft_get(request.user, object_id(pk))
-        if batch.status != ActionBatch.Status.DRAFT:
-            return error(409, f"This batch is {batch.get_status_display()}, not a draft.")
+    def change(self, request: Request, batch: ActionBatch) -> int:
         intake.draft_discard(user=request.user, batch=batch)
-        return Response({"id": batch.pk, "count": 0})
+        return 0
 
 
 class ActionBatchCancel(APIView):

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import PG, ROOT, recreate_database, start_worker, stop_process, wait_for_workers
+
 DB_NAME = "sb_bench_actions"
-PG = "postgres://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/12"
 
 
@@ -48,21 +48,8 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
-
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (DB_NAME,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], check=True, env=os.environ
-    )
+    recreate_database(DB_NAME, env)
 
     import django
 
@@ -108,34 +95,14 @@ def main() -> None:
 
     # Celery may not have its queues purged from an earlier run.
     app.control.purge()
-    worker = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/celery"),
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "fast,slow",
-            "-P",
-            "prefork",
-            "-c",
-            str(args.concurrency),
-            "--loglevel",
-            os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env=os.environ,
-        start_new_session=True,
+    worker = start_worker(
+        env,
+        queues="fast,slow",
+        concurrency=args.concurrency,
+        log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     )
     try:
-        ready = False
-        for _ in range(60):
-            if app.control.ping(timeout=0.5):
-                ready = True
-                break
-            time.sleep(0.5)
-        if not ready:
+        if not wait_for_workers(app, 1, 30):
             print("the Celery worker did not answer a ping in 30 s")
             return
 
@@ -161,11 +128,7 @@ def main() -> None:
             time.sleep(0.25)
         states = {s: Action.objects.filter(state=s).count() for s in State if s != State.CANCELLED}
     finally:
-        worker.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish
-        try:
-            worker.wait(40)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        stop_process(worker, 40)  # warm shutdown: running tasks finish
 
     with sim.state.lock:
         arrivals = [act.arrived for act in sim.state.actions.values()]

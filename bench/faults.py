@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -33,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import PG, ROOT, recreate_database, stop_process
+
 DB_NAME = "sb_bench_faults"
-PG = "postgres://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/11"
 KINDS = ["500", "timeout", "garbage", "business", "busy"]
 
@@ -531,24 +532,12 @@ def main() -> None:
         **{k: str(v) for k, v in FAST_SETTINGS.items()},
     }
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     if args.worker:
         worker_main()
         return
 
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (DB_NAME,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], check=True, env=os.environ
-    )
+    recreate_database(DB_NAME, env)
 
     import django
 
@@ -593,11 +582,7 @@ def main() -> None:
         )
         report = run_workload(sim, cfg)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        stop_process(worker, 30)
         sim.stop()
         server.shutdown()
     print(f"fault run: {time.monotonic() - started:.0f} s")

@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PG, ROOT, load_line, pct, recreate_database, stop_process
+from bench.common import PG, ROOT, load_line, pct, recreate_database, start_worker, stop_process
 
 DB = "sb_bench_live"
 SECRET = "bench-live-webhook-secret"
@@ -338,30 +338,7 @@ def main() -> None:
         start_new_session=True,
         stdout=subprocess.DEVNULL,
     )
-    worker = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/celery"),
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "fast,slow",
-            "-P",
-            "prefork",
-            "-c",
-            "2",
-            "--loglevel",
-            "ERROR",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=e,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(e, queues="fast,slow", concurrency=2, log_level="ERROR")
     try:
         for url in (f"http://127.0.0.1:{args.port}/login/", f"{args.sim_url}/_sim/state"):
             for _ in range(150):

@@ -30,9 +30,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PY = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from demo.run import PY, ROOT, worker_command
+
 PASSWORD = "bench-password-not-secret-1"
 
 
@@ -131,22 +132,7 @@ def main() -> None:
         )
         procs.append(
             subprocess.Popen(
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    "fast,slow",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    "4",
-                    "--loglevel",
-                    "WARNING",
-                ],
+                worker_command(concurrency=4),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

@@ -15,8 +15,8 @@ _task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id",
 # The client's address (core.net.client_address: read through TRUSTED_PROXY_NETS).
 _client: contextvars.ContextVar[str | None] = contextvars.ContextVar("client", default=None)
 
-# Field names whose values are secrets wherever they appear (JSON, query strings, reprs).
-SECRET_FIELDS = (
+# The vendor's names for an account's keys (DESIGN.md section 5): never logged or shown.
+ACCOUNT_KEY_FIELDS = (
     "publicKey",
     "privateKey",
     "msgPublicKey",
@@ -25,6 +25,10 @@ SECRET_FIELDS = (
     "nextKeyId",
     "registrationId",
     "deviceParams",
+)
+# Field names whose values are secrets wherever they appear (JSON, query strings, reprs).
+SECRET_FIELDS = (
+    *ACCOUNT_KEY_FIELDS,
     "ipConfig",
     "proxy",
     "password",

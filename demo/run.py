@@ -32,6 +32,27 @@ def _manage(*args: str) -> list[str]:
     return [PY, "manage.py", *args]
 
 
+def worker_command(*, concurrency: int) -> list[str]:
+    """A Celery worker on both queues in one process (threads): quick to start and to
+    stop, for a whole stack on one machine (the demo, the QR login bench)."""
+    return [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        "fast,slow",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "WARNING",
+    ]
+
+
 def services() -> dict[str, list[str]]:
     return {
         "simulator": _manage(
@@ -61,22 +82,7 @@ def services() -> dict[str, list[str]]:
             "--timeout-graceful-shutdown",
             "3",
         ],
-        "worker": [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "fast,slow",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "8",
-            "--loglevel",
-            "WARNING",
-        ],
+        "worker": worker_command(concurrency=8),
         "beat": [PY, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING"],
     }
 

@@ -3,6 +3,8 @@ QR error codes. Shared by the simulator's state, handlers and page."""
 
 from __future__ import annotations
 
+from core.logging import ACCOUNT_KEY_FIELDS
+
 # Webhook paths (DESIGN.md section 3).
 ONLINE_STATUS = "/api/callback/whatsapp/onlineStatus"
 SYNC_WHATSAPP_STATUS = "/callback/gsTask/syncWhatsAppStatus"
@@ -69,19 +71,8 @@ TASK_STATUSES = (70, 71, 80, 83, 84, 85, 90)
 EXEC_PENDING, EXEC_OK, EXEC_FAILED = 0, 1, 2
 NOT_EXECUTED_TIME = "1970-01-01 08:00:01"
 
-# Fields never logged or shown (DESIGN.md section 5)
-SECRET_FIELDS = frozenset(
-    {
-        "publicKey",
-        "privateKey",
-        "msgPublicKey",
-        "msgPrivateKey",
-        "accountId",
-        "nextKeyId",
-        "registrationId",
-        "deviceParams",
-    }
-)
+# Fields never logged or shown: the account's keys, as Switchboard's own logs redact them.
+SECRET_FIELDS = frozenset(ACCOUNT_KEY_FIELDS)
 
 # countryCode as the vendor reports it: sometimes a code, sometimes a localized name.
 COUNTRY_BY_PREFIX = (

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import AccountKeys, BulkJob, WhatsAppAccount
 from accounts.services import fleet
+from accounts.services.imports import KEY_FIELDS
 from accounts.services.status import account_status_apply
 from core.crypto import EncryptedTextField
 from core.logging import ContextFilter, JsonFormatter, RedactingFilter
@@ -50,16 +51,6 @@ from webhooks.tests.helpers import post as post_webhook
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TAG = "7f3a"
-KEY_FIELDS = {
-    "publicKey": "public_key",
-    "privateKey": "private_key",
-    "msgPublicKey": "msg_public_key",
-    "msgPrivateKey": "msg_private_key",
-    "accountId": "vendor_account_id",
-    "nextKeyId": "next_key_id",
-    "registrationId": "registration_id",
-    "deviceParams": "device_params",
-}
 UPSTREAM_SECRET = f"MARKER-upstream_api_secret-{TAG}"
 WEBHOOK_SECRET = f"MARKER-webhook_secret-{TAG}"
 PROXY_PASSWORD = f"MARKER-proxy_password-{TAG}"

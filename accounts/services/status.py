@@ -273,6 +273,20 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _presence_row(rec: PresenceLike, received_at: datetime) -> dict[str, Any]:
+    """A presence change as a row of the JSON record sets below (short keys: w, s, d, a,
+    p, t, r)."""
+    return {
+        "w": rec.whatsapp,
+        "s": rec.status,
+        "d": rec.detail_status,
+        "a": rec.agent_account,
+        "p": rec.platform,
+        "t": rec.event_time,
+        "r": received_at,
+    }
+
+
 def _history_insert_many(deliveries: Sequence[Delivery], source: str) -> dict[int | None, int]:
     table = StatusEvent._meta.db_table
     seen: set[str] = set()
@@ -283,19 +297,7 @@ def _history_insert_many(deliveries: Sequence[Delivery], source: str) -> dict[in
             if key in seen:
                 continue
             seen.add(key)
-            rows.append(
-                {
-                    "k": key,
-                    "w": rec.whatsapp,
-                    "s": rec.status,
-                    "d": rec.detail_status,
-                    "a": rec.agent_account,
-                    "p": rec.platform,
-                    "t": rec.event_time,
-                    "r": received_at,
-                    "e": event_id,
-                }
-            )
+            rows.append({"k": key, **_presence_row(rec, received_at), "e": event_id})
     rows.sort(key=lambda row: row["k"])  # a fixed order on the unique index: no deadlock
     sql = f"""
         INSERT INTO {table} (dedupe_key, whatsapp, status, detail_status, agent_account,
@@ -320,18 +322,7 @@ def _presence_update_many(newest: Sequence[tuple[PresenceLike, datetime]]) -> in
         return 0
     table = WhatsAppAccount._meta.db_table
     agents = Agent._meta.db_table
-    rows = [
-        {
-            "w": rec.whatsapp,
-            "s": rec.status,
-            "d": rec.detail_status,
-            "a": rec.agent_account,
-            "p": rec.platform,
-            "t": rec.event_time,
-            "r": received_at,
-        }
-        for rec, received_at in newest
-    ]
+    rows = [_presence_row(rec, received_at) for rec, received_at in newest]
     sql = f"""
         UPDATE {table} AS a SET
             presence_status = v.s,

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from accounts import selectors
 from accounts.models import AccountKeys, Agent, StatusEvent, WhatsAppAccount
 
 KEYS = {
@@ -55,6 +56,23 @@ def make_event(
         dedupe_key=f"{whatsapp}-{status}-{detail}-{at.timestamp()}-{StatusEvent.objects.count()}",
         **kw,
     )
+
+
+def event_pages(*, size: int) -> list[selectors.Page[StatusEvent]]:
+    """Every page of the whole status log, first to last, following the Next cursors."""
+    pages: list[selectors.Page[StatusEvent]] = []
+    cursor = None
+    while True:
+        page = selectors.event_list(
+            events=StatusEvent.objects.all(),
+            filters=selectors.EventFilters(),
+            cursor=cursor,
+            size=size,
+        )
+        pages.append(page)
+        if not page.next_cursor:
+            return pages
+        cursor = page.next_cursor
 
 
 def import_json(rows: list[dict[str, Any]], name: str = "accounts.json") -> SimpleUploadedFile:

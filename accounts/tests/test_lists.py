@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import selectors
 from accounts.models import WhatsAppAccount
-from accounts.tests.helpers import make_account, make_event
+from accounts.tests.helpers import event_pages, make_account, make_event
 from core.listing import row_count
 from tests.fixtures import client_for
 
@@ -77,20 +77,10 @@ def test_event_previous_with_equal_times(people: Any) -> None:
     at = timezone.now()
     for i in range(41):
         make_event("8613800000001", 10, 11, at - timedelta(seconds=i // 4))
-    forward, cursor = [], None
-    while True:
-        page = selectors.event_list(
-            events=selectors.StatusEvent.objects.all(),
-            filters=selectors.EventFilters(),
-            cursor=cursor,
-            size=6,
-        )
-        forward.append([e.pk for e in page.rows])
-        if not page.next_cursor:
-            break
-        cursor = page.next_cursor
+    pages = event_pages(size=6)
+    forward = [[e.pk for e in p.rows] for p in pages]
     back = [forward[-1]]
-    prev = page.prev_cursor
+    prev = pages[-1].prev_cursor
     while prev:
         page = selectors.event_list(
             events=selectors.StatusEvent.objects.all(),

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts import selectors
 from accounts.models import BulkJob, BulkJobItem, Registration, WhatsAppAccount
-from accounts.tests.helpers import make_account, make_event
+from accounts.tests.helpers import event_pages, make_account, make_event
 from tests.fixtures import client_for
 
 pytestmark = pytest.mark.django_db
@@ -211,19 +211,7 @@ def test_event_keyset_with_equal_times(people: Any) -> None:
     ids = {
         make_event("8613800000001", 10, 11, at - timedelta(seconds=i // 4)).pk for i in range(41)
     }
-    seen: list[int] = []
-    cursor = None
-    while True:
-        page = selectors.event_list(
-            events=selectors.StatusEvent.objects.all(),
-            filters=selectors.EventFilters(),
-            cursor=cursor,
-            size=6,
-        )
-        seen.extend(e.pk for e in page.rows)
-        if not page.next_cursor:
-            break
-        cursor = page.next_cursor
+    seen = [e.pk for page in event_pages(size=6) for e in page.rows]
     assert len(seen) == len(set(seen)) == 41 and set(seen) == ids
 
 

@@ -74,6 +74,14 @@ def live_server() -> Iterator[AsgiLiveServer]:
     server.stop()
 
 
+@pytest.fixture
+def live_vendor(simulator: Any, live_server: AsgiLiveServer, celery_worker_live: Any) -> Any:
+    """The simulated vendor, live: its signed webhooks go to the live server and a Celery
+    worker processes them, so what it changes reaches the pages the real way."""
+    simulator.set_webhook_base(live_server.url)
+    return simulator
+
+
 @pytest.fixture(autouse=True)
 def no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
     if "live_server" not in request.fixturenames:

@@ -19,25 +19,14 @@ from actions.models import Action, ActionBatch
 from qrlogin.models import QrSession
 from qrlogin.services import scan_tasks
 from qrlogin.services.sessions import qr_session_start
+from tests.browser.signin import DESKTOP, PHONE, sign_in
 from tests.browser.test_tour import NUMBERS, _seed
-from tests.fixtures import PASSWORD, People
+from tests.fixtures import People
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
-
-
-def sign_in(browser: Any, base: str, username: str, *, viewport: dict[str, int]) -> Any:
-    page = browser.new_context(viewport=viewport).new_page()
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
 
 
 def settle(page: Any) -> None:

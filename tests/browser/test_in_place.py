@@ -15,7 +15,7 @@ import pytest
 from accounts.models import BulkJob
 from accounts.services.profile import AvatarError, avatar_check
 from accounts.tests.helpers import make_account
-from tests.browser.test_a11y import DESKTOP, sign_in
+from tests.browser.signin import DESKTOP, sign_in
 from tests.fixtures import People
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -45,18 +45,12 @@ def assert_not_reloaded(page: Any) -> None:
 
 
 def test_a_ban_changes_the_fleet_row_and_the_home_tiles_without_a_reload(
-    people: People,
-    live_server: Any,
-    simulator: Any,
-    celery_worker_live: Any,
-    chromium: Any,
-    artifacts: Path,
+    people: People, live_server: Any, live_vendor: Any, chromium: Any, artifacts: Path
 ) -> None:
-    simulator.set_webhook_base(live_server.url)
     now = timezone.now()
     numbers = ["8613900000001", "8613900000002"]
     for number in numbers:
-        simulator.state.set_account(number, online=True, agent_account="alice01")
+        live_vendor.state.set_account(number, online=True, agent_account="alice01")
         make_account(
             number,
             agent="alice01",
@@ -82,7 +76,7 @@ def test_a_ban_changes_the_fleet_row_and_the_home_tiles_without_a_reload(
     assert fleet_tile.inner_text() == "0"
     fleet.screenshot(path=str(artifacts / "live-01-fleet-before.png"), full_page=True)
 
-    sim_control(simulator, "ban", {"whatsapp": banned})
+    sim_control(live_vendor, "ban", {"whatsapp": banned})
 
     expect(row).to_contain_text("Banned", timeout=10_000)
     expect(fleet_tile).to_have_text("1", timeout=10_000)
@@ -99,8 +93,7 @@ def test_a_ban_changes_the_fleet_row_and_the_home_tiles_without_a_reload(
 def test_a_qr_scan_turns_the_agents_page_to_success_within_2_s(
     people: People,
     live_server: Any,
-    simulator: Any,
-    celery_worker_live: Any,
+    live_vendor: Any,
     chromium: Any,
     artifacts: Path,
     settings: Any,
@@ -108,11 +101,10 @@ def test_a_qr_scan_turns_the_agents_page_to_success_within_2_s(
     # The page's own polling is slowed to 30 s: only the pushed update can be in time.
     settings.QRLOGIN_STATUS_POLL_SECONDS = 30
     agent = Agent.objects.get(user=people.agent)
-    simulator.state.upsert_agent(
+    live_vendor.state.upsert_agent(
         user_id=int(agent.upstream_user_id), agent_account=agent.agent_account, user_name="Alice A."
     )
-    simulator.set_webhook_base(live_server.url)
-    simulator.state.set_account("8613811119999", agent_account="alice01")
+    live_vendor.state.set_account("8613811119999", agent_account="alice01")
     page = sign_in(chromium, live_server, people.agent)
     page.check("#id_pc_type_1")  # cloud PC
     page.select_option("#id_target", "10085")
@@ -124,7 +116,9 @@ def test_a_qr_scan_turns_the_agents_page_to_success_within_2_s(
     session = QrSession.objects.get()
 
     scanned_at = time.monotonic()
-    sim_control(simulator, "scan", {"id": session.port_id, "whatsapp": "8613811119999", "ok": True})
+    sim_control(
+        live_vendor, "scan", {"id": session.port_id, "whatsapp": "8613811119999", "ok": True}
+    )
     page.wait_for_selector("#status[data-state=succeeded]", timeout=2_000)
     took = time.monotonic() - scanned_at
     assert_not_reloaded(page)
@@ -135,14 +129,8 @@ def test_a_qr_scan_turns_the_agents_page_to_success_within_2_s(
 
 
 def test_a_new_account_appears_on_the_fleet_list_without_a_reload(
-    people: People,
-    live_server: Any,
-    simulator: Any,
-    celery_worker_live: Any,
-    chromium: Any,
-    artifacts: Path,
+    people: People, live_server: Any, live_vendor: Any, chromium: Any, artifacts: Path
 ) -> None:
-    simulator.set_webhook_base(live_server.url)
     make_account("8613900000011", agent="alice01", online_status=2, presence_status=10)
     fleet = sign_in(chromium, live_server, people.supervisor, path="/accounts/")
     fleet.wait_for_selector("body[data-live=open]")
@@ -151,8 +139,8 @@ def test_a_new_account_appears_on_the_fleet_list_without_a_reload(
 
     # The vendor reports an account Switchboard has never seen (its onlineStatus webhook).
     new = "8613900000099"
-    simulator.state.set_account(new, online=True, agent_account="alice01")
-    sim_control(simulator, "disconnect", {"whatsapp": new})
+    live_vendor.state.set_account(new, online=True, agent_account="alice01")
+    sim_control(live_vendor, "disconnect", {"whatsapp": new})
 
     show = fleet.locator("#fleet-new-show")
     expect(show).to_contain_text("1 new account", timeout=10_000)
@@ -164,18 +152,12 @@ def test_a_new_account_appears_on_the_fleet_list_without_a_reload(
 
 
 def test_a_registration_page_turns_from_waiting_to_its_result_without_a_reload(
-    people: People,
-    live_server: Any,
-    simulator: Any,
-    celery_worker_live: Any,
-    chromium: Any,
-    artifacts: Path,
+    people: People, live_server: Any, live_vendor: Any, chromium: Any, artifacts: Path
 ) -> None:
     from accounts.models import Registration
     from tests.fixtures import client_for
 
-    simulator.set_webhook_base(live_server.url)
-    simulator.withhold_webhooks("syncStatus")  # the vendor's result comes later
+    live_vendor.withhold_webhooks("syncStatus")  # the vendor's result comes later
     supervisor = client_for(people.supervisor)
     answer = supervisor.post(
         "/accounts/register/",
@@ -189,7 +171,7 @@ def test_a_registration_page_turns_from_waiting_to_its_result_without_a_reload(
     )
     assert answer.status_code == 302, answer.content
     reg = Registration.objects.latest("id")
-    code = simulator.state.registrations[int(reg.task_id)].code
+    code = live_vendor.state.registrations[int(reg.task_id)].code
     assert supervisor.post(f"/accounts/register/{reg.pk}/", {"code": code}).status_code == 302
 
     path = f"/accounts/register/{reg.pk}/"
@@ -212,7 +194,7 @@ def test_a_registration_page_turns_from_waiting_to_its_result_without_a_reload(
     assert len(asked) <= pushes, f"the page polls while the stream is open: {asked}, {pushes}"
 
     released_at = time.monotonic()
-    assert simulator.release_webhooks() == 1
+    assert live_vendor.release_webhooks() == 1
     expect(status).to_contain_text("Registered", timeout=2_000)
     took = time.monotonic() - released_at
     assert_not_reloaded(page)

@@ -26,7 +26,8 @@ from PIL import Image
 
 from accounts.models import BulkJob, Registration
 from accounts.tests.helpers import make_account
-from tests.browser.test_a11y import DESKTOP, PHONE, axe_problems, settle, sign_in
+from tests.browser.signin import DESKTOP, PHONE, sign_in
+from tests.browser.test_a11y import axe_problems, settle
 from tests.fixtures import People
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -225,14 +226,8 @@ def test_a_contact_lookup_error_appears_beside_its_form(
 
 
 def test_registration_steps_errors_refusal_and_success(
-    people: People,
-    live_server: Any,
-    simulator: Any,
-    celery_worker_live: Any,
-    chromium: Any,
-    artifacts: Path,
+    people: People, live_server: Any, live_vendor: Any, chromium: Any, artifacts: Path
 ) -> None:
-    simulator.set_webhook_base(live_server.url)
     page = sign_in(chromium, live_server.url, "sam", viewport=DESKTOP)
     page.goto(f"{live_server.url}/accounts/register/")
     assert page.locator("ol.steps [aria-current=step]").inner_text() == "Phone number"
@@ -274,7 +269,9 @@ def test_registration_steps_errors_refusal_and_success(
     _shots(page, live_server.url, f"/accounts/register/{refused.pk}/", "e-reg-refused", artifacts)
     # Success links to the new account.
     start("13912345679")
-    reg = next(r for r in simulator.state.registrations.values() if r.phone.endswith("13912345679"))
+    reg = next(
+        r for r in live_vendor.state.registrations.values() if r.phone.endswith("13912345679")
+    )
     page.fill("#id_code", reg.code)
     page.click("#code-form button[type=submit]")
     link = page.locator("#reg-account")

@@ -59,14 +59,13 @@ def sign_in(browser: Any, live_server: Any, user: Any, path: str = "/qr/", **ctx
 
 
 @pytest.fixture
-def phone(people: People, simulator: Any, live_server: Any, celery_worker_live: Any) -> Any:
-    """The simulator knows alice's upstream agent and sends its webhooks to the live server."""
+def phone(people: People, live_vendor: Any) -> Any:
+    """The live vendor (tests/browser/conftest.py), which knows alice's upstream agent."""
     agent = Agent.objects.get(user=people.agent)
-    simulator.state.upsert_agent(
+    live_vendor.state.upsert_agent(
         user_id=int(agent.upstream_user_id), agent_account=agent.agent_account, user_name="Alice A."
     )
-    simulator.set_webhook_base(live_server.url)
-    return simulator
+    return live_vendor
 
 
 def wait_for_result(page: Any, simulator: Any, selector: str) -> None:

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from actions.services.intake import ActionSpec, actions_queue, batch_create
 from core.audit import audit_record
-from tests.fixtures import PASSWORD, People
+from tests.browser.signin import DESKTOP, sign_in
+from tests.fixtures import People
 from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.services.process import webhook_event_process
 from webhooks.tests.helpers import post
@@ -58,22 +59,12 @@ def _seed(people: People) -> None:
     )
 
 
-def _sign_in(browser: Any, base: str, username: str) -> Any:
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
 def test_tour_of_every_main_page(
     people: People, live_server: Any, chromium: Any, artifacts: Any, simulator: Any
 ) -> None:
     _seed(people)
     base = live_server.url
-    supervisor = _sign_in(chromium, base, "sam")
+    supervisor = sign_in(chromium, base, "sam", viewport=DESKTOP)
     pages = [
         ("tour-01-home", "/", "Fleet at a glance"),
         ("tour-02-accounts", "/accounts/", "WhatsApp accounts"),
@@ -111,7 +102,7 @@ def test_tour_of_every_main_page(
         timeout=10_000,
     ).json_value()
     assert drawn["points"] > 0 and drawn["painted"] > 1000, drawn
-    admin = _sign_in(chromium, base, "ada")
+    admin = sign_in(chromium, base, "ada", viewport=DESKTOP)
     event = WebhookEvent.objects.order_by("id").first()
     assert event is not None
     for name, path, expected in [

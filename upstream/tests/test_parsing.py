@@ -5,16 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from upstream import codes
-from upstream.parsing import (
-    as_bool,
-    as_int,
-    as_records,
-    as_str_id,
-    as_text,
-    parse_vendor_time,
-    pick_number,
-)
+from upstream import codes, parsing
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -41,7 +32,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
     ],
 )
 def test_as_int(value: object, expected: int | None) -> None:
-    assert as_int(value) == expected
+    assert parsing.as_int(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -59,15 +50,15 @@ def test_as_int(value: object, expected: int | None) -> None:
     ],
 )
 def test_as_str_id_keeps_big_ids_exact(value: object, expected: str) -> None:
-    assert as_str_id(value) == expected
+    assert parsing.as_str_id(value) == expected
 
 
 def test_big_id_survives_json_parsing_exactly() -> None:
     import json
 
     parsed = json.loads('{"id": 8639164839053938688}')
-    assert as_str_id(parsed["id"]) == "8639164839053938688"
-    assert int(as_str_id(parsed["id"])) - 8639164839053938688 == 0
+    assert parsing.as_str_id(parsed["id"]) == "8639164839053938688"
+    assert int(parsing.as_str_id(parsed["id"])) - 8639164839053938688 == 0
 
 
 @pytest.mark.parametrize(
@@ -83,16 +74,16 @@ def test_big_id_survives_json_parsing_exactly() -> None:
     ],
 )
 def test_pick_number_reads_every_spelling(record: dict[str, object]) -> None:
-    assert pick_number(record) == "861821371272"
+    assert parsing.pick_number(record) == "861821371272"
 
 
 @pytest.mark.parametrize("record", [{}, {"whatsApp": None}, {"whatsApp": {"x": 1}}, [], "86", None])
 def test_pick_number_absent(record: object) -> None:
-    assert pick_number(record) == ""
+    assert parsing.pick_number(record) == ""
 
 
 def test_parse_vendor_time_naive_is_shanghai() -> None:
-    moment = parse_vendor_time("2024-07-03 15:27:00")
+    moment = parsing.parse_vendor_time("2024-07-03 15:27:00")
     assert moment == datetime(2024, 7, 3, 15, 27, tzinfo=SHANGHAI)
     assert moment is not None and moment.utcoffset() is not None
     assert moment.astimezone(UTC) == datetime(2024, 7, 3, 7, 27, tzinfo=UTC)
@@ -100,44 +91,46 @@ def test_parse_vendor_time_naive_is_shanghai() -> None:
 
 def test_parse_vendor_time_follows_the_setting(settings: object) -> None:
     settings.UPSTREAM_TIMEZONE = "UTC"  # type: ignore[attr-defined]
-    assert parse_vendor_time("2024-07-03 15:27:00") == datetime(2024, 7, 3, 15, 27, tzinfo=UTC)
+    assert parsing.parse_vendor_time("2024-07-03 15:27:00") == datetime(
+        2024, 7, 3, 15, 27, tzinfo=UTC
+    )
 
 
 @pytest.mark.parametrize(
     "value", [1710236000000, "1710236000000", 1710236000, "1710236000", 1710236000.0]
 )
 def test_parse_vendor_time_epoch_seconds_and_millis(value: object) -> None:
-    assert parse_vendor_time(value) == datetime(2024, 3, 12, 9, 33, 20, tzinfo=UTC)
+    assert parsing.parse_vendor_time(value) == datetime(2024, 3, 12, 9, 33, 20, tzinfo=UTC)
 
 
 def test_parse_vendor_time_last_chat_time_seconds() -> None:
-    assert parse_vendor_time(1774339558) == datetime.fromtimestamp(1774339558, UTC)
+    assert parsing.parse_vendor_time(1774339558) == datetime.fromtimestamp(1774339558, UTC)
 
 
 @pytest.mark.parametrize("value", ["1970-01-01 08:00:01", 1, 0, "0", None, ""])
 def test_not_executed_default_and_empty_are_none(value: object) -> None:
-    assert parse_vendor_time(value) is None
+    assert parsing.parse_vendor_time(value) is None
 
 
 @pytest.mark.parametrize("value", ["yesterday", [], {}, True, "2024-13-45 99:00:00", -5, 10**30])
 def test_parse_vendor_time_garbage(value: object) -> None:
-    assert parse_vendor_time(value) is None
+    assert parsing.parse_vendor_time(value) is None
     with pytest.raises(ValueError):
-        parse_vendor_time(value, strict=True)
+        parsing.parse_vendor_time(value, strict=True)
 
 
 def test_as_text_and_as_bool_and_records() -> None:
-    assert as_text("哥伦比亚") == "哥伦比亚"
-    assert as_text(None) == ""
-    assert as_text(12) == "12"
-    assert as_text({"a": 1}) == ""
-    assert as_bool(False) is False
-    assert as_bool("true") is True
-    assert as_bool(1) is True
-    assert as_bool("maybe") is None
-    assert as_records({"a": 1}) == [{"a": 1}]
-    assert as_records([{"a": 1}, 3, "x", None]) == [{"a": 1}]
-    assert as_records("x") == []
+    assert parsing.as_text("哥伦比亚") == "哥伦比亚"
+    assert parsing.as_text(None) == ""
+    assert parsing.as_text(12) == "12"
+    assert parsing.as_text({"a": 1}) == ""
+    assert parsing.as_bool(False) is False
+    assert parsing.as_bool("true") is True
+    assert parsing.as_bool(1) is True
+    assert parsing.as_bool("maybe") is None
+    assert parsing.as_records({"a": 1}) == [{"a": 1}]
+    assert parsing.as_records([{"a": 1}, 3, "x", None]) == [{"a": 1}]
+    assert parsing.as_records("x") == []
 
 
 def test_qr_errors_are_not_sync_reasons() -> None:

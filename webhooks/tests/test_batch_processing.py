@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.models import StatusEvent, WhatsAppAccount
@@ -21,6 +21,7 @@ from webhooks.services.receive import webhook_event_receive
 from webhooks.tests.test_ordering_property import (
     _Rollback,
     assert_newest_wins_and_history_exact,
+    on_the_database,
     receive_all,
     scenario,
 )
@@ -30,12 +31,7 @@ State = WebhookEvent.State
 
 
 @pytest.mark.django_db
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    database=None,
-)
+@on_the_database(EXAMPLES)
 @given(sc=scenario(), limit=st.integers(1, 7), singles=st.integers(0, 3))
 def test_batches_equal_one_by_one(sc: dict[str, Any], limit: int, singles: int) -> None:
     try:

@@ -112,13 +112,20 @@ def expected(sc: dict[str, Any]) -> tuple[dict[str, tuple[Any, ...]], set[str]]:
     return {n: v[1] for n, v in best.items()}, keys
 
 
+def on_the_database(examples: int) -> settings:
+    """Hypothesis settings for a property checked against the database, each example rolled
+    back: no deadline (the database's pace varies), pytest's function-scoped `db` is fine
+    (nothing is left between examples), and no example database."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        database=None,
+    )
+
+
 @pytest.mark.django_db
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    database=None,
-)
+@on_the_database(EXAMPLES)
 @given(sc=scenario())
 def test_final_state_is_newest_record_and_history_is_exact(sc: dict[str, Any]) -> None:
     try:
