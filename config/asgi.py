@@ -1,6 +1,31 @@
-import os
+"""The web server's one application (gunicorn with uvicorn workers; see deploy/).
 
+Only the live stream (/live/) needs ASGI: it holds hundreds of pages open on one event
+loop. Every other request is an ordinary synchronous Django request, and goes to Django's
+WSGI handler on a pool of threads (a2wsgi). Django's ASGI handler ran each of them in a
+thread of its own, created for the request, with several hops between the event loop and
+that thread: about twice the cost of the same request under WSGI (a 404 answered 183
+against 380 req/s), and its database connection could not outlive the request. The pool's
+threads keep theirs (CONN_MAX_AGE, or DB_POOL_MAX_SIZE). Measured in docs/operations.md.
+"""
+
+import os
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from django.conf import settings
 from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+
+streams = get_asgi_application()  # sets Django up first
+requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
+STREAM_PATH = "/live/"
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http" and scope["path"] != scope.get("root_path", "") + STREAM_PATH:
+        await requests(scope, receive, send)  # type: ignore[arg-type]
+    else:
+        await streams(scope, receive, send)

@@ -109,10 +109,10 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# A connection pool per process (0: none). For the ASGI web workers: each request runs its
-# sync part in a thread of its own, so without a pool a burst of requests (500 live pages
-# reconnecting at once) opens a connection each and exhausts max_connections; with it,
-# requests wait for one of DB_POOL_MAX_SIZE connections. A pool replaces persistent ones.
+# A connection pool per process (0: none). For the web workers (config/asgi.py): their
+# WEB_THREADS request threads and the live streams' sign-in share it, so a burst (500 live
+# pages reconnecting at once) waits for one of DB_POOL_MAX_SIZE connections instead of
+# exhausting max_connections. A pool replaces persistent connections.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
 if DB_POOL_MAX_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -122,6 +122,8 @@ if DB_POOL_MAX_SIZE > 0:
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# Threads per web worker process for ordinary (non-stream) requests (config/asgi.py).
+WEB_THREADS = env.int("WEB_THREADS", default=8)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (nonces, circuit breaker, rate limits, heartbeats) -----------------
