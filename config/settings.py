@@ -254,7 +254,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        # WhatsApp's profile pictures: the vendor's info/profile avatar (account page).
+        "img-src": [SELF, "data:", "https://pps.whatsapp.net"],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],

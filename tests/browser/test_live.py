@@ -15,11 +15,16 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import Agent
+from accounts.models import Agent, ContactLookup
 from accounts.tests.helpers import make_account
-from qrlogin.models import QrSession
+from core.tasks import enqueue
+from qrlogin.models import CloudPort, PortQuota, PortStatus, QrSession
+from qrlogin.services.ports import ports_refresh
+from qrlogin.services.sessions import qr_session_start
 from tests.browser.test_qrlogin import sign_in
 from tests.fixtures import People
+from tests.test_access_matrix import forget_own_cache_keys
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -202,4 +207,105 @@ def test_a_registration_page_turns_from_waiting_to_its_result_without_a_reload(
     expect(page.locator("form input[name=code]")).to_have_count(0)  # no code form once final
     (artifacts / "live-registration-result.txt").write_text(f"result to page: {took:.2f} s\n")
     page.screenshot(path=str(artifacts / "live-06-registration-result.png"), full_page=True)
+    page.context.close()
+
+
+def logged_in_on_a_port(vendor: Any, user: Any, whatsapp: str) -> None:
+    """A QR login made through Switchboard, its result applied from the vendor's webhook,
+    then the quota and the port fetched (what the Ports page's refresh does)."""
+    session = qr_session_start(user=user, pc_type=2, target="10085")
+    sim_control(vendor, "scan", {"id": session.port_id, "whatsapp": whatsapp, "ok": True})
+    wait_for(
+        lambda: QrSession.objects.filter(pk=session.pk, state=QrSession.State.SUCCEEDED).exists(),
+        timeout=10,
+        what="the login's webhook to be applied",
+    )
+    ports_refresh()
+    vendor.wait_deliveries()
+
+
+def test_a_quota_cut_shows_on_the_open_ports_page_within_2_s(
+    people: People, live_server: Any, live_vendor: Any, chromium: Any, artifacts: Path
+) -> None:
+    number = "8613900000301"
+    logged_in_on_a_port(live_vendor, people.agent, number)
+    page = sign_in(chromium, live_server, people.supervisor, path="/qr/ports/")
+    page.wait_for_selector("body[data-live=open]")
+    mark_no_reload(page)
+    tables = page.locator("#port-tables")
+    # The figures are fresh, so the page does not poll: only the pushed update can come.
+    assert "every" not in (tables.get_attribute("hx-trigger") or "")
+    quota = PortQuota.objects.get()
+    expect(page.locator("#quota-text")).to_contain_text(f"1 of {quota.max_port} ports in use")
+    row = page.locator("#ports-table tbody tr")
+    expect(row).to_contain_text(number)
+    expect(row).to_contain_text("Online")
+    expect(page.locator("#over-quota")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "live-07-ports-before.png"), full_page=True)
+
+    # The vendor cuts the quota below what is in use: the account on the latest port goes
+    # offline. Switchboard hears of it through the beat's reconcile pass.
+    sim_control(live_vendor, "quota", {"maxPort": 0})
+    enqueue("accounts.tasks.reconcile.reconcile_upstream")
+
+    def applied() -> bool:
+        return (
+            PortQuota.objects.filter(max_port=0).exists()
+            and CloudPort.objects.filter(phone=number, status=PortStatus.DISCONNECTED).exists()
+        )
+
+    wait_for(
+        applied,
+        timeout=20,
+        what="the reconcile pass to store the quota and the port",
+        interval=0.05,
+    )
+    applied_at = time.monotonic()
+    expect(page.locator("#quota-text")).to_contain_text("1 of 0 ports in use", timeout=2_000)
+    expect(row).to_contain_text("Disconnected", timeout=2_000)
+    expect(page.locator("#over-quota")).to_contain_text(number, timeout=2_000)
+    took = time.monotonic() - applied_at
+    assert took < 2.0, f"the page showed the change {took:.2f} s after it was stored"
+    assert_not_reloaded(page)
+    (artifacts / "live-ports-quota-cut.txt").write_text(f"stored to page: {took:.2f} s\n")
+    page.screenshot(path=str(artifacts / "live-08-ports-after-quota-cut.png"), full_page=True)
+    page.context.close()
+
+
+def test_a_contact_lookup_result_appears_on_the_open_account_page_within_2_s(
+    people: People, live_server: Any, live_vendor: Any, chromium: Any, artifacts: Path
+) -> None:
+    forget_own_cache_keys()  # an earlier run's look-up limit on the same account id
+    number = "8613900000302"
+    logged_in_on_a_port(live_vendor, people.agent, number)
+    # The vendor takes 1.5 s to read the address book, so the page shows the look-up as
+    # queued first and the result can only come by the push.
+    live_vendor.set_faults(1.0, ["timeout"], paths=["/qrCode/selectContact"], timeout_seconds=1.5)
+    page = sign_in(chromium, live_server, people.supervisor, path=f"/accounts/{number}/")
+    page.wait_for_selector("body[data-live=open]")
+    mark_no_reload(page)
+    contacts = page.locator("#contacts")
+    expect(contacts.locator("section.lookup")).to_have_count(0)
+
+    page.check("#contacts input[name=kind][value=book]")
+    page.check("#contacts input[name=confirm]")
+    page.click("#contacts form button[type=submit]")
+    expect(contacts.locator("section.lookup h3")).to_contain_text("Queued")
+
+    def answered() -> bool:
+        return ContactLookup.objects.filter(state=ContactLookup.State.DONE).exists()
+
+    wait_for(answered, timeout=10, what="the worker to store the answer", interval=0.05)
+    applied_at = time.monotonic()
+    lookup = ContactLookup.objects.get()
+    assert lookup.results
+    expect(contacts.locator("section.lookup h3")).to_contain_text("Done", timeout=2_000)
+    took = time.monotonic() - applied_at
+    assert took < 2.0, f"the page showed the result {took:.2f} s after it was stored"
+    table = contacts.locator("section.lookup table")
+    for contact in lookup.results:
+        expect(table).to_contain_text(contact["whatsapp"])
+    assert_not_reloaded(page)
+    (artifacts / "live-contacts-result.txt").write_text(f"stored to page: {took:.2f} s\n")
+    page.screenshot(path=str(artifacts / "live-09-contacts-result.png"), full_page=True)
     page.context.close()
