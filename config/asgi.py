@@ -20,7 +20,9 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 streams = get_asgi_application()  # sets Django up first
-requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
+# Django's WSGIHandler returns an HttpResponse, an iterable of bytes as WSGI wants; its
+# stubs say so in their own words.
+requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)  # type: ignore[arg-type]
 STREAM_PATH = "/live/"
 
 

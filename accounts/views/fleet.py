@@ -9,9 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import Choices
-from django.http import (
-    HttpResponse,
-)
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -97,10 +95,10 @@ def _row_cells(rows: list[WhatsAppAccount]) -> list[dict[str, Any]]:
 
 
 def _filters_html(
-    form: FleetFilterForm, choices: dict[str, list[str]], *, agent_view: bool
+    form: FleetFilterForm, query: QueryDict, choices: dict[str, list[str]], *, agent_view: bool
 ) -> SafeString:
     """The filter form: the same for everyone with the same filters, options and role."""
-    data = tuple((name, tuple(form.data.getlist(name))) for name in form.fields)
+    data = tuple((name, tuple(query.getlist(name))) for name in form.fields)
     inputs = (
         agent_view,
         form.is_bound,
@@ -156,7 +154,7 @@ def account_list(request: AuthedRequest) -> HttpResponse:
         query.pop(name, None)
     sort = filters.sort if filters.sort in selectors.FLEET_SORTS else "whatsapp"
     context = {
-        "filters_html": _filters_html(form, choices, agent_view=not everything),
+        "filters_html": _filters_html(form, request.GET, choices, agent_view=not everything),
         "filters": filters,
         "page": page,
         "rows_html": rows_html,
