@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from asgiref.sync import sync_to_async
+from django.db import connection, connections, transaction
+from django.utils import translation
 
 from core.roles import Cap
 
@@ -108,6 +110,50 @@ def topic_changed(name: str, keys: Iterable[Any]) -> None:
         transaction.on_commit(topic.on_commit)
 
 
+# --- pushed parts: the HTML travels with the event ---------------------------------
+
+
+@dataclass(frozen=True)
+class PushedPart:
+    """An event whose pages swap in the HTML sent with it (htmx's sse-swap) instead of
+    fetching it: rendered once per change, variant and language in each web process and
+    shared by every stream that carries it. Fetching did not scale: 500 open fleet pages
+    asked for their tiles 500 times a second (bench/live.py).
+
+    `variant(user)`: what the HTML depends on besides the event and the language (the
+    user's scope; "" when nothing). `render(event, variant)`: the HTML. Both read the
+    database and run in a thread. Only the event's audience hears it (as for any event),
+    so the HTML is what each of them may see."""
+
+    variant: Callable[[Any], str]
+    render: Callable[[str, str], str]
+
+
+_pushed: dict[str, PushedPart] = {}
+
+
+def register_pushed(
+    name: str, *, variant: Callable[[Any], str], render: Callable[[str, str], str]
+) -> None:
+    """`name`: an event ("fleet"), or a family of them ending in "-" ("account-")."""
+    _pushed[name] = PushedPart(variant=variant, render=render)
+
+
+def pushed_part(event: str) -> tuple[str, PushedPart] | None:
+    """The registration that renders `event`, and its name."""
+    if event in _pushed:
+        return event, _pushed[event]
+    family = event.rsplit("-", 1)[0] + "-"
+    if "-" in event and family in _pushed:
+        return family, _pushed[family]
+    return None
+
+
+def pushed_variants(user: Any) -> dict[str, str]:
+    """Each registration's variant for this user (computed once, when the stream opens)."""
+    return {name: part.variant(user) for name, part in _pushed.items()}
+
+
 ACCOUNTS = "accounts"
 ACTIONS = "actions"
 
@@ -181,10 +227,15 @@ MAX_PENDING = 5000
 class Subscriber:
     """One open stream. What it has not sent yet is a set of event names (a change heard
     twice before the stream writes is written once) and a flag: offering to a stream that
-    already has something pending costs a set update, no wake-up."""
+    already has something pending costs a set update, no wake-up.
+
+    `wants`: the events its page listens for (None: all its user may hear). A fleet page
+    wants its 50 rows and the tiles, not the other 49,950 accounts' changes: without it,
+    500 open pages wrote every change 500 times (bench/live.py)."""
 
     user_id: int
     caps: frozenset[str]
+    wants: frozenset[str] | None = None
     pending: set[str] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
@@ -193,10 +244,19 @@ class Subscriber:
         return note.get("c") in self.caps or self.user_id in note.get("u", ())
 
     def offer(self, events: Iterable[str]) -> None:
+        if self.wants is not None:
+            events = self.wants.intersection(events)
+            if not events:
+                return
         if len(self.pending) >= MAX_PENDING:
             self.overflowed = True  # the stream sends "resync" instead
             return
         self.pending.update(events)
+        self.ready.set()
+
+    def resync(self) -> None:
+        """This stream may have missed events: its page refreshes every live part."""
+        self.pending.add(RESYNC)
         self.ready.set()
 
     def drain(self) -> set[str]:
@@ -229,17 +289,30 @@ class Hub:
         self.listening_since: float | None = None
         self.task: asyncio.Task[None] | None = None
         self.received = 0
+        # When each event was last heard, and the pushed parts rendered since: (event,
+        # variant, language) -> (render started, its HTML). A render is reused until its
+        # event is heard again after it started.
+        self.heard_at: dict[str, float] = {}
+        self.renders: dict[tuple[str, str, str], tuple[float, asyncio.Future[str | None]]] = {}
 
-    def subscribe(self, *, user_id: int, caps: frozenset[str], since: float | None) -> Subscriber:
-        """Subscribe; replay what was heard since `since`, or ask for a resync when this
-        process was not listening then (its pages refresh every live part once)."""
+    def subscribe(
+        self,
+        *,
+        user_id: int,
+        caps: frozenset[str],
+        since: float | None,
+        wants: frozenset[str] | None = None,
+    ) -> Subscriber:
+        """Subscribe to `wants` (None: everything the user may hear); replay what was heard
+        since `since`, or ask for a resync when this process was not listening then (its
+        pages refresh every live part once)."""
         self._ensure_listening()
-        sub = Subscriber(user_id=user_id, caps=caps)
+        sub = Subscriber(user_id=user_id, caps=caps, wants=wants)
         self.subscribers.add(sub)
         if since is None:
             return sub
         if self.listening_since is None or since < self.listening_since:
-            sub.offer([RESYNC])
+            sub.resync()
             return sub
         missed = [n for t, n in self.recent if t >= since and sub.hears(n)]
         if missed:
@@ -264,11 +337,41 @@ class Hub:
         while self.recent and self.recent[0][0] < now - REPLAY_SECONDS:
             self.recent.popleft()
         events = note.get("e") or []
+        for name in events:
+            self.heard_at[name] = now
+        if len(self.heard_at) > 50_000:  # forget the old ones (their renders go with them)
+            self._forget(now - REPLAY_SECONDS)
         cap = note.get("c")
         owners = set(note.get("u", ()))
         for sub in self.subscribers:
             if cap in sub.caps or sub.user_id in owners:
                 sub.offer(events)
+
+    def _forget(self, before: float) -> None:
+        self.heard_at = {k: t for k, t in self.heard_at.items() if t >= before}
+        self.renders = {k: v for k, v in self.renders.items() if v[0] >= before}
+
+    async def html(self, event: str, variant: str, language: str) -> str | None:
+        """The pushed part's HTML for `event` (None: not a pushed event, or its render
+        failed; the page then refreshes the part itself)."""
+        found = pushed_part(event)
+        if found is None:
+            return None
+        key = (event, variant, language)
+        cached = self.renders.get(key)
+        if cached is not None and cached[0] >= self.heard_at.get(event, 0.0):
+            return await asyncio.shield(cached[1])
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self.renders[key] = (time.time(), future)
+        try:
+            html = await sync_to_async(_render, thread_sensitive=False)(
+                found[1], event, variant, language
+            )
+        except Exception:
+            log.warning("live: could not render %s", event, exc_info=True)
+            html = None
+        future.set_result(html)
+        return html
 
     async def _listen(self) -> None:
         import psycopg
@@ -284,7 +387,7 @@ class Hub:
                     delay = 0.5
                     if was_listening:  # notifications may have been lost meanwhile
                         for sub in self.subscribers:
-                            sub.offer([RESYNC])
+                            sub.resync()
                     async for notify in conn.notifies():
                         self._deliver(notify.payload)
             except asyncio.CancelledError:
@@ -294,6 +397,16 @@ class Hub:
                 self.listening_since = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+def _render(part: PushedPart, event: str, variant: str, language: str) -> str:
+    """In a thread of the default executor: render, then give the connection back."""
+    try:
+        with translation.override(language):
+            return part.render(event, variant)
+    finally:
+        for conn in connections.all(initialized_only=True):
+            conn.close()
 
 
 def _conninfo() -> dict[str, Any]:

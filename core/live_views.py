@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -11,6 +13,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from core import live
@@ -31,8 +34,51 @@ def _since(request: HttpRequest) -> float | None:
     return value if value > 0 else None
 
 
-def _message(events: list[str]) -> str:
-    return "".join(f"event: {name}\ndata: {name}\n\n" for name in events)
+# An event name as pages listen for it ("fleet", "account-8613800000000", "job-12").
+_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+MAX_WANTS = 1000
+
+
+def _wants(request: HttpRequest) -> frozenset[str] | None:
+    """The events the page listens for (`e`, comma-separated; static/js/live.js sends
+    them), or None for all the user may hear (no `e`: an API client, an older page)."""
+    raw = request.GET.get("e")
+    if raw is None:
+        return None
+    names = [n for n in raw.split(",") if _NAME.fullmatch(n)]
+    return frozenset(names[:MAX_WANTS])
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Who is asking: what they may hear, and what their pushed parts depend on."""
+
+    user_id: int
+    caps: frozenset[str]
+    variants: dict[str, str]
+    language: str
+
+
+def _message(events: list[str], html: dict[str, str | None]) -> str:
+    """SSE: each event with its pushed HTML (one data: line per line of it), or its name."""
+    out = []
+    for name in events:
+        body = html.get(name)
+        lines = body.strip().split("\n") if body is not None else [name]
+        out.append(f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n")
+    return "".join(out)
+
+
+async def _pushed_html(
+    names: list[str], listener: Listener, hub: live.Hub
+) -> dict[str, str | None]:
+    html: dict[str, str | None] = {}
+    for name in names:
+        found = live.pushed_part(name)
+        if found is not None:
+            variant = listener.variants.get(found[0], "")
+            html[name] = await hub.html(name, variant, listener.language)
+    return html
 
 
 def _release_connections() -> None:
@@ -44,7 +90,9 @@ def _release_connections() -> None:
             conn.close()
 
 
-async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
+async def _events(
+    sub: live.Subscriber, hub: live.Hub, listener: Listener | None = None
+) -> AsyncIterator[str]:
     coalesce = settings.LIVE_COALESCE_SECONDS
     # Broad events (tiles, lists) at most once per this many seconds per page, the last one
     # always sent: 50 changes/s must not make 500 pages fetch their tiles 5 times a second.
@@ -76,32 +124,42 @@ async def _events(sub: live.Subscriber, hub: live.Hub) -> AsyncIterator[str]:
                 last_broad, held = clock(), set()
             names -= held
             if names:
-                yield _message(sorted(names))
+                ordered = sorted(names)
+                html = await _pushed_html(ordered, listener, hub) if listener else {}
+                yield _message(ordered, html)
     finally:
         hub.unsubscribe(sub)
 
 
-def _audience(request: HttpRequest) -> tuple[int, frozenset[str]] | None:
-    """Who is asking, and what they may hear."""
+def _listener(request: HttpRequest) -> Listener | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    return user.pk, _caps(user)
+    return Listener(
+        user_id=user.pk,
+        caps=_caps(user),
+        variants=live.pushed_variants(user),
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
 
 
 @require_GET
 async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    audience = await sync_to_async(_audience)(request)
-    if audience is None:
+    listener = await sync_to_async(_listener)(request)
+    if listener is None:
         return HttpResponse(status=403)
     if not isinstance(request, ASGIRequest):
         # A WSGI server cannot hold the stream open: 204 tells EventSource not to retry,
         # and the pages poll instead.
         return HttpResponse(status=204)
-    user_id, caps = audience
     hub = live.hub()
-    sub = hub.subscribe(user_id=user_id, caps=caps, since=_since(request))
-    response = StreamingHttpResponse(_events(sub, hub), content_type="text/event-stream")
+    sub = hub.subscribe(
+        user_id=listener.user_id,
+        caps=listener.caps,
+        since=_since(request),
+        wants=_wants(request),
+    )
+    response = StreamingHttpResponse(_events(sub, hub, listener), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response

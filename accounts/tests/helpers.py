@@ -31,6 +31,9 @@ def make_account(
     account = WhatsAppAccount.objects.create(
         whatsapp=whatsapp, agent=agent_obj, agent_account=agent, **kw
     )
+    # Written past the services: mark the tiles' cached counts stale as they do, or a
+    # page could show the counts an earlier test cached (10 s) for its own fleet.
+    selectors.account_state_counts_stale()
     if with_keys:
         AccountKeys.objects.create(
             account=account,

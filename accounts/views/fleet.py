@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.db.models import Choices
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
 from accounts.access import accounts_visible_to
-from accounts.choices import AccountStatus, AccountType, OnlineStatus, Platform
 from accounts.forms import (
     FleetFilterForm,
     ProfileForm,
@@ -26,10 +23,11 @@ from accounts.forms import (
 from accounts.models import BulkJob, WhatsAppAccount
 from accounts.services import fleet as fleet_services
 from accounts.services.profile import profile_update_queue
+from accounts.views.fleet_parts import rows_html, tiles_html
 from core import listing
 from core.access import can, require, require_login, sees_everything
 from core.csvexport import csv_response, csv_stream
-from core.fragments import render_each, render_keyed
+from core.fragments import render_keyed
 from core.htmx import render_page
 from core.roles import Cap
 from core.types import AuthedRequest
@@ -50,50 +48,6 @@ def _selected_accounts(request: AuthedRequest) -> list[WhatsAppAccount]:
 # --- fleet list ---------------------------------------------------------------------
 
 
-ROW_TEMPLATE = "accounts/list.html#row"
-
-
-def _row_cells(rows: list[WhatsAppAccount]) -> list[dict[str, Any]]:
-    """Each row's cells as plain values, its labels translated once per request: all the
-    row template reads, so the rendered row is cached on them (core/fragments.py)."""
-    choices: dict[str, type[Choices]] = {  # the model fields' own choices
-        "status": AccountStatus,
-        "online_status": OnlineStatus,
-        "platform": Platform,
-        "account_type": AccountType,
-    }
-    tables = {name: {k: str(v) for k, v in c.choices} for name, c in choices.items()}
-    presence: dict[object, str] = {}
-    detail: dict[object, str] = {}
-    cells = []
-    for a in rows:
-        if a.presence_status not in presence:
-            presence[a.presence_status] = a.presence_label
-        if a.detail_status not in detail:
-            detail[a.detail_status] = a.detail_status_label
-        row: dict[str, Any] = {
-            "pk": a.pk,
-            "whatsapp": a.whatsapp,
-            "name": a.name,
-            "recycled": a.recycled,
-            "presence_status": a.presence_status,
-            "presence_text": presence[a.presence_status],
-            "detail_status": a.detail_status,
-            "detail_text": detail[a.detail_status],
-            "agent_account": a.agent_account,
-            "country": a.country,
-            "last_event_at": a.last_event_at,
-            # Relative ("3 minutes ago"): part of the key, so it is never served stale.
-            "last_event_ago": naturaltime(a.last_event_at) if a.last_event_at else "",
-        }
-        for name, table in tables.items():
-            value = getattr(a, name)
-            row[name] = value
-            row[f"{name}_text"] = table.get(value, value)
-        cells.append(row)
-    return cells
-
-
 def _filters_html(
     form: FleetFilterForm, query: QueryDict, choices: dict[str, list[str]], *, agent_view: bool
 ) -> SafeString:
@@ -111,17 +65,14 @@ def _filters_html(
     )
 
 
-def _rows_html(rows: list[WhatsAppAccount]) -> list[SafeString]:
-    return render_each(ROW_TEMPLATE, "a", _row_cells(rows))
-
-
 @require_login
 @require_GET
 def account_list(request: AuthedRequest) -> HttpResponse:
     visible = accounts_visible_to(request.user)
-    if request.htmx and request.GET.get("part") == "counts":  # live tiles
-        counts = selectors.account_state_counts(visible=visible)
-        return render(request, "accounts/list.html#counts", {"counts": counts})
+    # The live stream pushes the tiles and rows (accounts/views/fleet_parts.py); the tiles
+    # are fetched too, while the stream is down.
+    if request.htmx and request.GET.get("part") == "counts":
+        return HttpResponse(tiles_html(visible))
     if request.htmx and request.GET.get("part") == "new":  # live: accounts added since render
         try:
             since = float(request.GET.get("since", ""))
@@ -129,15 +80,6 @@ def account_list(request: AuthedRequest) -> HttpResponse:
             since = 0.0
         new = selectors.account_new_count(visible=visible, since=since)
         return render(request, "accounts/list.html#new", {"new_accounts": new, "since": since})
-    if request.htmx and "row" in request.GET:  # one live row: empty once it is not visible
-        one = selectors.account_list(
-            visible=visible.filter(whatsapp=request.GET["row"]),
-            filters=selectors.FleetFilters(),
-            cursor=None,
-        )
-        if not one.rows:
-            return HttpResponse("")
-        return HttpResponse(_rows_html(one.rows)[0])
     choices = selectors.fleet_choices(visible=visible, everything=sees_everything(request.user))
     everything = sees_everything(request.user)
     form = FleetFilterForm(request.GET or None, agent_view=not everything)
@@ -148,7 +90,7 @@ def account_list(request: AuthedRequest) -> HttpResponse:
         cursor=request.GET.get("cursor"),
         before=request.GET.get("before"),
     )
-    rows_html = _rows_html(page.rows)
+    rows = rows_html(page.rows)
     query = request.GET.copy()
     for name in listing.PAGING_PARAMS:
         query.pop(name, None)
@@ -157,7 +99,7 @@ def account_list(request: AuthedRequest) -> HttpResponse:
         "filters_html": _filters_html(form, request.GET, choices, agent_view=not everything),
         "filters": filters,
         "page": page,
-        "rows_html": rows_html,
+        "rows_html": rows,
         "pager": listing.pager(
             request.GET,
             page,

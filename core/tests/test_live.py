@@ -161,3 +161,31 @@ def test_an_event_that_fails_processing_tells_the_inbox(people: People) -> None:
         return heard
 
     assert "inbox" in asyncio.run(scenario())
+
+
+def test_a_stream_carries_only_the_events_its_page_listens_for() -> None:
+    """?e= names what the page listens for: a fleet page hears its own rows and the
+    tiles, never the other accounts' changes; "resync" always gets through."""
+    from django.test import RequestFactory
+
+    from core.live_views import _wants
+
+    wants = _wants(RequestFactory().get("/live/", {"e": "fleet,account-1,BAD NAME,account-2"}))
+    assert wants == frozenset({"fleet", "account-1", "account-2"})
+    assert _wants(RequestFactory().get("/live/")) is None  # no e=: all the user may hear
+
+    async def scenario() -> tuple[set[str], set[str], set[str]]:
+        hub = live.Hub()
+        page = live.Subscriber(user_id=1, caps=frozenset({"c"}), wants=wants)
+        everything = live.Subscriber(user_id=2, caps=frozenset({"c"}))
+        hub.subscribers.update({page, everything})
+        hub._deliver('{"e": ["account-3", "account-1", "fleet"], "u": [], "c": "c"}')
+        hub._deliver('{"e": ["account-4"], "u": [], "c": "c"}')
+        heard_page, heard_all = page.drain(), everything.drain()
+        page.resync()
+        return heard_page, heard_all, page.drain()
+
+    heard_page, heard_all, after_resync = asyncio.run(scenario())
+    assert heard_page == {"account-1", "fleet"}
+    assert heard_all == {"account-1", "account-3", "account-4", "fleet"}
+    assert after_resync == {live.RESYNC}

@@ -22,12 +22,13 @@ _ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 class AsgiLiveServer:
     """What pytest-django's `live_server` offers (`url`, and the settings its helper turns
-    on and off per test), served by uvicorn with Django's ASGI handler and static files."""
+    on and off per test), served by uvicorn with the production application (config/asgi.py:
+    the live stream on Django's ASGI handler, every other request on its WSGI handler in a
+    thread pool) and static files."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         import uvicorn
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-        from django.core.asgi import get_asgi_application
         from django.test.utils import modify_settings
 
         with socket.socket() as s:
@@ -35,7 +36,9 @@ class AsgiLiveServer:
             self.port = s.getsockname()[1]
         self.host = host
         self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": host})
-        app = ASGIStaticFilesHandler(get_asgi_application())
+        from config.asgi import application
+
+        app = ASGIStaticFilesHandler(application)  # type: ignore[arg-type]
         config = uvicorn.Config(
             app,
             host=host,

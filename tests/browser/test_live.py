@@ -95,6 +95,40 @@ def test_a_ban_changes_the_fleet_row_and_the_home_tiles_without_a_reload(
     fleet.context.close()
 
 
+def test_rows_brought_by_the_next_page_update_live_too(
+    people: People, live_server: Any, live_vendor: Any, chromium: Any
+) -> None:
+    """The stream carries only the events the page listens for: after "Next", the new
+    rows' events must be asked for (static/js/live.js opens the stream again with them)."""
+    numbers = [f"8613700{i:06d}" for i in range(60)]
+    for number in numbers:
+        live_vendor.state.set_account(number, online=True, agent_account="alice01")
+        make_account(number, agent="alice01", online_status=2, presence_status=10, platform=1)
+    later = numbers[55]  # on the second page only
+
+    fleet = sign_in(chromium, live_server, people.supervisor, path="/accounts/")
+    fleet.wait_for_selector("body[data-live=open]")
+    mark_no_reload(fleet)
+    streams: list[str] = []
+    fleet.on("request", lambda r: streams.append(r.url) if "/live/" in r.url else None)
+    fleet.locator("[data-pager=next]").click()
+    row = fleet.locator(f"#row-{later}")
+    expect(row).to_be_visible()
+    # The stream is opened again, now asking for the new rows' events.
+    wait_for(  # (waiting through Playwright, which delivers its "request" events meanwhile)
+        lambda: fleet.wait_for_timeout(100) or any(f"account-{later}" in u for u in streams),
+        timeout=10,
+    )
+    fleet.wait_for_selector("body[data-live=open]")
+    assert "Banned" not in row.inner_text()
+
+    sim_control(live_vendor, "ban", {"whatsapp": later})
+
+    expect(row).to_contain_text("Banned", timeout=10_000)
+    assert_not_reloaded(fleet)
+    fleet.context.close()
+
+
 def test_a_qr_scan_turns_the_agents_page_to_success_within_2_s(
     people: People,
     live_server: Any,

@@ -525,3 +525,42 @@ def test_any_failure_after_the_signature_check_lets_the_retry_in(monkeypatch: An
     )
     assert r.status_code == 200, r.content
     assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_body_cut_short_by_the_sender_hanging_up_is_400_not_a_bad_signature() -> None:
+    """The vendor timed out and closed the connection before its body arrived: the body
+    is shorter than its Content-Length (the server's input stream ends early, as a2wsgi's
+    does on a disconnect). That is not a forged delivery to show the admins."""
+    import io
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+    from django.test import RequestFactory
+
+    from webhooks.models import RefusedDelivery
+
+    body = json.dumps({"whatsAppList": []}).encode()
+    environ = RequestFactory()._base_environ(  # type: ignore[attr-defined]
+        PATH_INFO=url(K.ONLINE_STATUS),
+        REQUEST_METHOD="POST",
+        CONTENT_TYPE="application/json",
+        CONTENT_LENGTH=str(len(body) + 50),  # more than will ever arrive
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in sign(body).items()},
+    )
+    environ["wsgi.input"] = io.BytesIO(body)
+    answer: list[str] = []
+    # As Django's test client does: the request must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(environ, lambda status, headers: answer.append(status))  # type: ignore[arg-type]
+        content = b"".join(response)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    assert answer == ["400 Bad Request"]
+    assert b"Content-Length" in content
+    assert not RefusedDelivery.objects.exists()
+    assert not WebhookEvent.objects.exists()
