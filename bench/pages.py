@@ -200,9 +200,10 @@ def server_env(db_url: str, redis: str) -> dict[str, str]:
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
-        # As deploy/ runs the web server: under ASGI each request runs in a thread of its
-        # own, so a persistent connection is never reused and only piles up.
-        "CONN_MAX_AGE": "0",
+        # As deploy/ runs the web server (systemd unit, Procfile): a pool of 8 connections
+        # per worker, shared by its 8 request threads (config/asgi.py).
+        "DB_POOL_MAX_SIZE": "8",
+        "WEB_THREADS": "8",
     }
 
 
