@@ -10,7 +10,6 @@ threads keep theirs (CONN_MAX_AGE, or DB_POOL_MAX_SIZE). Measured in docs/operat
 """
 
 import os
-import sys
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
@@ -19,11 +18,6 @@ from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-# The event loop (hundreds of streams) and the request threads share one GIL. A thread back
-# from the database waits up to this long for it while the loop runs: 5 ms by default,
-# paid at every query, which made a webhook POST take 200 ms under 500 open pages.
-sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_SECONDS", "0.001")))
 
 streams = get_asgi_application()  # sets Django up first
 # Django's WSGIHandler returns an HttpResponse, an iterable of bytes as WSGI wants; its
