@@ -130,7 +130,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="sb")
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"  # one client per pool
+    # One client and pool per server in each process (core/cache.py). A burst (500 live
+    # pages signing in at once after a restart) waits for one of REDIS_POOL_MAX_SIZE
+    # connections instead of failing with "Too many connections".
+    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "pool_class": "redis.BlockingConnectionPool",
+            "max_connections": env.int("REDIS_POOL_MAX_SIZE", default=50),
+            "timeout": env.float("REDIS_POOL_TIMEOUT", default=10.0),
+        }
+    )
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
