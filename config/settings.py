@@ -214,8 +214,9 @@ if PRODUCTION and FIELD_ENCRYPTION_KEYS_DEFAULT_IN_USE():
     raise ImproperlyConfigured("Production needs its own FIELD_ENCRYPTION_KEYS.")
 SESSION_COOKIE_HTTPONLY = True
 # Sessions read from the cache, written through to the database: a page view reads Redis,
-# not PostgreSQL (bench/pages.py), and a cache flush signs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# not PostgreSQL (bench/pages.py); a cache flush signs nobody out, and a Redis outage falls
+# back to the database (core/sessions.py).
+SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)  # absolute
 # Signed out after this many seconds without a request (core.middleware.IdleTimeoutMiddleware).

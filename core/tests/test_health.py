@@ -94,10 +94,10 @@ def test_database_down_answers_503_without_the_error(
 def redis_down(settings: Any) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # what CACHE_URL=rediscache:// gives
             "LOCATION": "redis://127.0.0.1:1/0",
             "KEY_PREFIX": "sb-down",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 
@@ -114,3 +114,22 @@ def test_metrics_answer_while_redis_is_unreachable(redis_down: None, settings: A
     response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 200
     assert b"switchboard_accounts" in response.content or b"# HELP" in response.content
+
+
+@pytest.mark.django_db
+def test_sessions_live_on_while_redis_is_unreachable(redis_down: None) -> None:
+    """Sessions are read from the cache (core/sessions.py); with Redis down they are read
+    from the database, where every session is written too, instead of failing the page."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # as Django loads it
+    store = SessionStore()
+    store["who"] = "sam"
+    store.create()
+    key = store.session_key
+    assert key
+    again = SessionStore(key)
+    assert again["who"] == "sam"
+    assert again.exists(key)
