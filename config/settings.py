@@ -430,6 +430,8 @@ VENDOR_VIEWS_PER_MINUTE = env.int("VENDOR_VIEWS_PER_MINUTE", default=12)
 # Up to this many matching rows a list shows its exact count; above it, PostgreSQL's
 # row estimate ("1–50 of about 100,000"), so a page never counts a big table.
 LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=10_000)
+# How long a list's estimated count ("about 100,000") is reused (core/listing.py).
+LIST_ESTIMATE_SECONDS = env.int("LIST_ESTIMATE_SECONDS", default=60)
 
 # --- Open-chat actions (seconds unless named otherwise; docs/actions.md) ------------
 # The vendor's spacing rule: seconds between two actions of one pair.

@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.permissions import BasePermission
 
+from core import grants
 from core.roles import Cap, Role
 
 F = TypeVar("F", bound=Callable[..., HttpResponse])
@@ -45,7 +46,7 @@ def role_of(user: Any) -> Role | None:
         return None
     if user.is_superuser:
         return Role.ADMIN
-    names = {g.name for g in user.groups.all()}
+    names = grants.group_names(user)
     for role in (Role.ADMIN, Role.SUPERVISOR, Role.AGENT):
         if role.value in names:
             return role
@@ -53,7 +54,11 @@ def role_of(user: Any) -> Role | None:
 
 
 def can(user: Any, cap: Cap) -> bool:
-    return signed_in(user) and user.has_perm(f"core.{cap.value}")
+    if not signed_in(user):
+        return False
+    if user.is_active:
+        grants.load(user)  # ModelBackend's caches, in one query (core/grants.py)
+    return bool(user.has_perm(f"core.{cap.value}"))
 
 
 def sees_everything(user: Any) -> bool:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import QueryDict
 
@@ -32,15 +34,30 @@ def _significant(n: int, digits: int = 2) -> int:
 def row_count(qs: QuerySet[Any]) -> RowCount:
     """Exact up to LIST_EXACT_COUNT_LIMIT rows (a bounded count: it stops reading there);
     above it, the planner's row estimate for the same filtered query (EXPLAIN), never
-    below the limit it has just proved."""
+    below the limit it has just proved.
+
+    An estimate is kept for LIST_ESTIMATE_SECONDS under the query's SQL, and reused
+    without either query: it is "about" a figure already, and on a large fleet the bounded
+    count and the EXPLAIN were two of the fleet page's nine queries on every view
+    (bench/pages.py --profile). Exact counts are never kept: a small list's pager must
+    agree with the rows it pages."""
     limit: int = settings.LIST_EXACT_COUNT_LIMIT
     qs = qs.order_by()
+    sql, params = qs.query.sql_with_params()
+    key = (
+        "rowcount:"
+        + hashlib.blake2b(repr((sql, params, limit)).encode(), digest_size=16).hexdigest()
+    )
+    known = cache.get(key)
+    if known is not None:
+        return RowCount(int(known), estimated=True)
     exact = qs[: limit + 1].count()
     if exact <= limit:
         return RowCount(exact, estimated=False)
     plan = json.loads(qs.explain(format="json"))
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
-    return RowCount(_significant(max(estimate, limit + 1)), estimated=True)
+    estimate = _significant(max(int(plan[0]["Plan"]["Plan Rows"]), limit + 1))
+    cache.set(key, estimate, settings.LIST_ESTIMATE_SECONDS)
+    return RowCount(estimate, estimated=True)
 
 
 def known_count(n: int) -> RowCount:

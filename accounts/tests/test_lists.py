@@ -180,6 +180,30 @@ def test_counts_exact_below_the_limit_estimated_above(people: Any) -> None:
         assert not exact.estimated and exact.n == 20
 
 
+def test_an_estimate_is_reused_and_an_exact_count_never(
+    people: Any, django_assert_num_queries: Any
+) -> None:
+    _seed(40)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE accounts_whatsappaccount")
+    big = WhatsAppAccount.objects.filter(name__startswith="name")
+    small = WhatsAppAccount.objects.filter(name="name3")
+    with override_settings(LIST_EXACT_COUNT_LIMIT=10, LIST_ESTIMATE_SECONDS=60):
+        with django_assert_num_queries(2):  # the bounded count, then EXPLAIN
+            first = row_count(big)
+        with django_assert_num_queries(0):  # an "about" figure, kept a while
+            assert row_count(big) == first and first.estimated
+        with django_assert_num_queries(1):  # exact: counted on every view
+            assert row_count(small).n == 6
+        make_account("57399999999", name="name3")
+        with django_assert_num_queries(1):
+            assert row_count(small).n == 7
+    # Under another limit the same query is asked again: the limit is part of the key.
+    with override_settings(LIST_EXACT_COUNT_LIMIT=1000), django_assert_num_queries(1):
+        counted = row_count(big)
+    assert counted.n == 41 and not counted.estimated
+
+
 def test_logs_pager_previous_and_count(people: Any) -> None:
     at = timezone.now()
     for i in range(60):
