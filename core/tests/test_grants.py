@@ -26,9 +26,7 @@ def test_one_query_gives_every_capability_and_the_role(
             held = {c for c in Cap if can(user, c)}
             role = role_of(user)
         expected = ModelBackend().get_all_permissions(_fresh(who))
-        assert {f"core.{c.value}" for c in held} == {
-            p for p in expected if p.startswith("core.")
-        }
+        assert {f"core.{c.value}" for c in held} == {p for p in expected if p.startswith("core.")}
         assert role == {"sam": Role.SUPERVISOR, "alice": Role.AGENT, "olga": None}[who.username]
 
 
