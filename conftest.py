@@ -44,3 +44,12 @@ def _forget_stale_bindings(broker_url: str, namespace: str) -> None:
             client.delete(key)
     except redis.RedisError:
         pass  # make test's pre-flight reports an unreachable Redis
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cached_figures() -> None:
+    """Each test starts with no cached figure from an earlier test's database (the cache
+    outlives the test's transaction): the tiles, the alert count (core/generations.py)."""
+    from core import generations
+
+    generations.bump_all()

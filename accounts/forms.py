@@ -90,6 +90,12 @@ class FleetFilterForm(forms.Form):
             for name in self.AGENT_HIDDEN:
                 del self.fields[name]
 
+    @classmethod
+    def field_names(cls, *, agent_view: bool) -> list[str]:
+        """The fields such a form has, without building one."""
+        hidden = cls.AGENT_HIDDEN if agent_view else ()
+        return [name for name in cls.base_fields if name not in hidden]
+
     def filters(self) -> FleetFilters:
         if not self.is_valid():
             # Unknown values (a stale link) are dropped, never a 500.

@@ -32,6 +32,7 @@ from accounts.models import (
     StatusEvent,
     WhatsAppAccount,
 )
+from core import generations
 from core.listing import RowCount, row_count
 
 M = TypeVar("M", bound=Model)
@@ -329,17 +330,13 @@ def _scope_key(visible: QuerySet[WhatsAppAccount]) -> str:
     return hashlib.sha256(str(visible.query).encode()).hexdigest()[:24]
 
 
-COUNTS_GENERATION = "accounts:counts:gen"
+COUNTS = generations.declare("accounts-counts")  # the tiles (core/generations.py)
 
 
 def account_state_counts_stale() -> None:
     """Accounts changed: the tiles' cached counts are recomputed on their next read (the
-    live pages refresh their tiles right after). Called on commit, so a read between the
-    change and its commit cannot cache the old figures under the new generation."""
-    try:
-        cache.incr(COUNTS_GENERATION)
-    except ValueError:  # not set yet (or evicted)
-        cache.set(COUNTS_GENERATION, 1, None)
+    live pages refresh their tiles right after). Called on commit."""
+    generations.bump(COUNTS)
 
 
 def account_new_count(*, visible: QuerySet[WhatsAppAccount], since: float) -> int:
@@ -353,13 +350,9 @@ def account_new_count(*, visible: QuerySet[WhatsAppAccount], since: float) -> in
 
 def account_state_counts(*, visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:
     """The tiles: one aggregate, cached for COUNTS_TTL seconds per scope and generation."""
-    generation = cache.get(COUNTS_GENERATION, 0)
-    key = f"accounts:counts:{generation}:{_scope_key(visible)}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = _state_counts(visible)
-        cache.set(key, counts, COUNTS_TTL)
-    return dict(counts)
+    return dict(
+        generations.cached(COUNTS, _scope_key(visible), COUNTS_TTL, lambda: _state_counts(visible))
+    )
 
 
 def _state_counts(visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:

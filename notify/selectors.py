@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import generations
 from core.crypto import REDACTED
 from notify.models import Alert, AlertChannel, Delivery, Subscription
 
@@ -32,10 +33,20 @@ def alert_list() -> QuerySet[Alert]:
     return Alert.objects.order_by("-last_at", "-id")
 
 
+# The open alerts' generation (core/generations.py): bumped on raise and acknowledge.
+OPEN_ALERTS = generations.declare("alerts-open")
+OPEN_ALERTS_TTL = 30  # seconds: alerts also leave the count by age, and through the admin
+
+
 def open_alert_count() -> int:
-    """Alerts nobody acknowledged, from the last week (the count in the navigation)."""
-    since = timezone.now() - timedelta(days=OPEN_ALERT_DAYS)
-    return Alert.objects.filter(acknowledged_at__isnull=True, last_at__gte=since).count()
+    """Alerts nobody acknowledged, from the last week (the count in the navigation, on
+    every page: kept until an alert is raised or acknowledged)."""
+
+    def count() -> int:
+        since = timezone.now() - timedelta(days=OPEN_ALERT_DAYS)
+        return Alert.objects.filter(acknowledged_at__isnull=True, last_at__gte=since).count()
+
+    return generations.cached(OPEN_ALERTS, "", OPEN_ALERTS_TTL, count)
 
 
 def masked_secret(_secret: object = None) -> str:

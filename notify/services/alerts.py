@@ -24,10 +24,12 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import generations
 from core.access import acting_user
 from core.outbound import outbound_guard
 from core.tasks import enqueue
 from notify.models import Alert, AlertChannel, AlertRule, RuleKey
+from notify.selectors import OPEN_ALERTS
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,7 @@ def alert_raise(
         if link:
             alert.link = link
         alert.save()
+        generations.bump_on_commit(OPEN_ALERTS)
         transaction.on_commit(_dispatch_later)
     return alert
 
@@ -292,6 +295,7 @@ def alert_acknowledge(*, actor: Any, alert: Alert) -> Alert:
     Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=actor
     )
+    generations.bump_on_commit(OPEN_ALERTS)
     alert.refresh_from_db()
     return alert
 

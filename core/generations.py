@@ -1,0 +1,63 @@
+"""Figures cached until what they count changes: each kind of change has a generation
+number in the cache, bumped when such a change commits; a figure is kept under the
+generation it was computed in, for at most `ttl` seconds.
+
+Bumped on commit, after the change is visible: a reader that counted before the commit
+stored its figure under the old generation, which nobody reads once the bump lands. (A
+plain delete on commit would race: a slow reader could put the old figure back.) The ttl
+bounds what a change made outside the services (the Django admin, a shell) can leave
+stale, and figures that age by the clock alone ("from the last week").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+T = TypeVar("T")
+
+_declared: set[str] = set()
+
+
+def declare(name: str) -> str:
+    """A kind of change (a module constant: `COUNTS = generations.declare("...")`)."""
+    _declared.add(name)
+    return name
+
+
+def _gen_key(name: str) -> str:
+    return f"gen:{name}"
+
+
+def bump(name: str) -> None:
+    """`name` changed, now (call on commit, or let `bump_on_commit` do it)."""
+    try:
+        cache.incr(_gen_key(name))
+    except ValueError:  # not set yet, or evicted: any new number does
+        cache.set(_gen_key(name), 1, None)
+
+
+def bump_on_commit(name: str) -> None:
+    """Inside the change's transaction: bump `name` once it commits."""
+    transaction.on_commit(lambda: bump(name))
+
+
+def bump_all() -> None:
+    """Every declared figure is recomputed on its next read: after the database changed
+    behind the services' back (a restore, a hand-made fix; each test starts this way)."""
+    for name in sorted(_declared):
+        bump(name)
+
+
+def cached(name: str, key: str, ttl: float, compute: Callable[[], T]) -> T:
+    """`compute()`, kept under `name`'s current generation and `key` for `ttl` seconds."""
+    generation = cache.get(_gen_key(name), 0)
+    full = f"{name}:{generation}:{key}"
+    value: Any = cache.get(full)
+    if value is None:
+        value = compute()
+        cache.set(full, value, ttl)
+    return value  # type: ignore[no-any-return]
