@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import (
@@ -114,6 +114,9 @@ class WhatsAppAccount(models.Model):
             models.Index(fields=["platform", "whatsapp"]),
             models.Index(fields=["last_event_at", "id"]),
             models.Index(fields=["name", "id"]),
+            # An agent's own fleet in its default order: read from the index, not filtered
+            # out of a walk through everyone's (bench/pages.py, "fleet list, agent").
+            models.Index(fields=["agent", "whatsapp"], name="acc_agent_whatsapp"),
             # Prefix search on the number (LIKE 'x%') whatever the collation.
             models.Index(
                 fields=["whatsapp"], opclasses=["varchar_pattern_ops"], name="acc_whatsapp_prefix"
@@ -133,9 +136,12 @@ class WhatsAppAccount(models.Model):
 
     @classmethod
     def owned_by(cls, user: Any) -> Q:
-        """For core.access.visible: an agent's accounts are those of the agent rows linked
-        to them."""
-        return Q(agent__user=user)
+        """For core.access.visible: an agent's accounts are those of the agent row linked to
+        them (one at most). Compared with that row's id (a scalar subquery) rather than
+        joined: PostgreSQL then reads the agent's first page from acc_agent_whatsapp
+        (0.2 ms) instead of walking the whole fleet's number index for it (3 ms on
+        100,000 accounts)."""
+        return Q(agent_id=Subquery(Agent.objects.filter(user=user).values("id")[:1]))
 
 
 class AccountKeys(models.Model):
