@@ -79,6 +79,7 @@ def contact_lookup_request(
             after={"phone": number} if number else None,
         )
         enqueue_on_commit("accounts.tasks.fleet.contact_lookup_run", lookup.pk)
+        live.lookup_changed(whatsapp=account.whatsapp)  # other open pages show it queued
     return lookup
 
 

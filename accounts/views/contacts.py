@@ -23,6 +23,9 @@ from core.types import AuthedRequest
 @require_http_methods(["GET", "POST"])
 def account_contacts(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     account = get_account_for_user(request.user, whatsapp)
+    if request.method == "GET" and request.GET.get("part") == "results":  # live refresh
+        context = {"account": account, "lookups": selectors.contact_lookups(account=account)}
+        return render(request, "accounts/detail.html#contact_results", context)
     form = ContactLookupForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():

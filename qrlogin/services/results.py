@@ -85,7 +85,8 @@ def qr_login_result_apply(
             accounts_ensure(numbers=[whatsapp])
             # The port row is keyed by selectCloudPortDetail's id; when the vendor's QR id is
             # that same id, record the phone now, otherwise the next reconcile links it.
-            CloudPort.objects.filter(port_id=port_id).update(phone=whatsapp, released=False)
+            if CloudPort.objects.filter(port_id=port_id).update(phone=whatsapp, released=False):
+                live.ports_changed()  # the Ports page shows the port's new phone
             if session is not None and session.created_by_id is not None:
                 _link_agent(whatsapp, Agent.objects.filter(user_id=session.created_by_id).first())
             live.accounts_changed(whatsapps=[whatsapp])

@@ -160,3 +160,28 @@ def test_login_result_after_the_port_was_stored_links_the_ids(
     assert simulator.calls("/qrCode/offline")[-1]["body"]["id"] == session.port_id
     port.refresh_from_db()
     assert port.pregenerate_id == session.port_id
+
+
+def test_a_login_result_on_a_stored_port_tells_the_ports_page(
+    people: People, simulator: Any
+) -> None:
+    """The vendor's QR id is the stored port's id: its phone is written at once, and the
+    open Ports pages hear of it ("ports"), as they do of a refresh."""
+    from django.db import connection
+
+    session = qr_session_start(user=people.agent, pc_type=2, target="10085")
+    CloudPort.objects.create(port_id=session.port_id, released=True)
+    notified: list[str] = []
+
+    def spy(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "pg_notify" in sql:
+            notified.append(str(params[1]))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        qr_login_result_apply(
+            port_id=session.port_id, whatsapp="8613900000309", ok=True, received_at=timezone.now()
+        )
+    port = CloudPort.objects.get(port_id=session.port_id)
+    assert port.phone == "8613900000309" and not port.released
+    assert any('"ports"' in n for n in notified), notified
