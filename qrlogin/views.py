@@ -57,17 +57,8 @@ def start(request: AuthedRequest) -> HttpResponse:
     start_error = ""
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            session = sessions.qr_session_start(
-                user=request.user,
-                pc_type=data["pc_type"],
-                target=data["target"],
-                mode=data["mode"],
-                phone=data["phone"],
-                is_easy=data["is_easy"],
-                proxy=data["proxy"],
-            )
+            session = sessions.qr_session_start(user=request.user, **form.cleaned_data)
         except sessions.TooManyOpen as exc:
             start_error, status = str(exc), 429
         else:
