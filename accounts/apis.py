@@ -596,16 +596,23 @@ class ImportCreate(APIView):
         return Response({"id": job.pk}, status=status.HTTP_202_ACCEPTED)
 
 
-class ImportDetail(APIView):
+# One job by its path id among `jobs`. No docstring: drf-spectacular would describe every
+# subclass with it.
+class _JobRead(APIView):
     permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    jobs: QuerySet[BulkJob]
 
     @extend_schema(
         parameters=[JOB_ID],
         responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
     )
     def get(self, request: Request, pk: str) -> Response:
-        job = get_object_or_404(BulkJob, pk=_job_id(pk), kind=BulkJob.Kind.IMPORT)
+        job = get_object_or_404(self.jobs, pk=_job_id(pk))
         return Response(JobSerializer(job).data)
+
+
+class ImportDetail(_JobRead):
+    jobs = BulkJob.objects.filter(kind=BulkJob.Kind.IMPORT)
 
 
 JOB_ACTIONS = {
@@ -701,13 +708,5 @@ class JobCreate(APIView):
         return Response({"id": job.pk}, status=status.HTTP_202_ACCEPTED)
 
 
-class JobDetail(APIView):
-    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
-
-    @extend_schema(
-        parameters=[JOB_ID],
-        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
-    )
-    def get(self, request: Request, pk: str) -> Response:
-        job = get_object_or_404(BulkJob.objects.exclude(kind=BulkJob.Kind.IMPORT), pk=_job_id(pk))
-        return Response(JobSerializer(job).data)
+class JobDetail(_JobRead):
+    jobs = BulkJob.objects.exclude(kind=BulkJob.Kind.IMPORT)
