@@ -229,12 +229,7 @@ class AgentList(generics.ListAPIView[Agent]):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            agent = agent_create(
-                agent_account=form.validated_data["agent_account"],
-                user_id=form.validated_data["user_id"],
-                user_name=form.validated_data["user_name"],
-                actor=request.user,
-            )
+            agent = agent_create(actor=request.user, **form.validated_data)
         except AgentExists as exc:
             return Response({"detail": str(exc), "code": 409}, status=status.HTTP_409_CONFLICT)
         except AgentInvalid as exc:
