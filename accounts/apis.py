@@ -229,12 +229,7 @@ class AgentList(generics.ListAPIView[Agent]):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            agent = agent_create(
-                agent_account=form.validated_data["agent_account"],
-                user_id=form.validated_data["user_id"],
-                user_name=form.validated_data["user_name"],
-                actor=request.user,
-            )
+            agent = agent_create(actor=request.user, **form.validated_data)
         except AgentExists as exc:
             return Response({"detail": str(exc), "code": 409}, status=status.HTTP_409_CONFLICT)
         except AgentInvalid as exc:
@@ -596,16 +591,23 @@ class ImportCreate(APIView):
         return Response({"id": job.pk}, status=status.HTTP_202_ACCEPTED)
 
 
-class ImportDetail(APIView):
+# One job by its path id among `jobs`. No docstring: drf-spectacular would describe every
+# subclass with it.
+class _JobRead(APIView):
     permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
+    jobs: QuerySet[BulkJob]
 
     @extend_schema(
         parameters=[JOB_ID],
         responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
     )
     def get(self, request: Request, pk: str) -> Response:
-        job = get_object_or_404(BulkJob, pk=_job_id(pk), kind=BulkJob.Kind.IMPORT)
+        job = get_object_or_404(self.jobs, pk=_job_id(pk))
         return Response(JobSerializer(job).data)
+
+
+class ImportDetail(_JobRead):
+    jobs = BulkJob.objects.filter(kind=BulkJob.Kind.IMPORT)
 
 
 JOB_ACTIONS = {
@@ -701,13 +703,5 @@ class JobCreate(APIView):
         return Response({"id": job.pk}, status=status.HTTP_202_ACCEPTED)
 
 
-class JobDetail(APIView):
-    permission_classes = [HasCap.of(Cap.MANAGE_ACCOUNTS)]
-
-    @extend_schema(
-        parameters=[JOB_ID],
-        responses={200: JobSerializer, 404: OpenApiResponse(ERROR_BODY), **COMMON_ERRORS},
-    )
-    def get(self, request: Request, pk: str) -> Response:
-        job = get_object_or_404(BulkJob.objects.exclude(kind=BulkJob.Kind.IMPORT), pk=_job_id(pk))
-        return Response(JobSerializer(job).data)
+class JobDetail(_JobRead):
+    jobs = BulkJob.objects.exclude(kind=BulkJob.Kind.IMPORT)

@@ -377,10 +377,7 @@ class ActionBatchListCreate(generics.ListAPIView):  # type: ignore[type-arg]
             return invalid(form.errors)
         upload = form.validated_data["file"]
         result = intake.actions_intake_csv(
-            user=request.user,
-            raw=upload.read(intake.CSV_MAX_BYTES + 1),
-            name=upload.name or "upload.csv",
-            confirm=form.validated_data["confirm_offline"],
+            user=request.user, upload=upload, confirm=form.validated_data["confirm_offline"]
         )
         if result.batch is None:
             return error(400, result.file_error, file=[result.file_error])

@@ -141,10 +141,7 @@ def action_upload(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         result = intake.actions_intake_csv(
-            user=request.user,
-            raw=upload.read(intake.CSV_MAX_BYTES + 1),
-            name=upload.name or "upload.csv",
-            confirm=form.cleaned_data["confirm_offline"],
+            user=request.user, upload=upload, confirm=form.cleaned_data["confirm_offline"]
         )
         if result.outcome == intake.Outcome.FILE_ERROR:
             form.add_error("file", result.file_error)

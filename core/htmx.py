@@ -33,8 +33,17 @@ def render_page(
     """`template#fragment` for an htmx request (with 286 when `stop_polling`), else the
     whole `template`."""
     if fragment and wants_fragment(request):
-        response = render(request, f"{template}#{fragment}", context, status=status)
-        if stop_polling:
-            response.status_code = STOP_POLLING
-        return response
+        return render_poll(
+            request, f"{template}#{fragment}", context, done=stop_polling, status=status
+        )
     return render(request, template, context, status=status)
+
+
+def render_poll(
+    request: HttpRequest, template: str, context: dict[str, Any], *, done: bool, status: int = 200
+) -> HttpResponse:
+    """A polled fragment (`page.html#fragment`), answered 286 once `done` so htmx stops."""
+    response = render(request, template, context, status=status)
+    if done:
+        response.status_code = STOP_POLLING
+    return response

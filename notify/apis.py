@@ -5,12 +5,18 @@ alerts (supervisors and admins). Secrets are returned once (a new subscription's
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -68,6 +74,66 @@ def _invalid(form: serializers.Serializer[Any]) -> Response:
     errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
     first = next(iter(errors.items()), ("", ["Invalid input."]))
     return _bad(f"{first[0]}: {first[1][0]}", errors)
+
+
+def _apply(
+    request: Request,
+    form_class: type[serializers.Serializer[Any]],
+    service: Callable[[dict[str, Any]], Response],
+    refused: type[Exception],
+) -> Response:
+    """A write: the body checked against `form_class`, then `service` given the valid data
+    answers; invalid input, or the service raising `refused`, is a 400."""
+    form = form_class(data=request.data)
+    if not form.is_valid():
+        return _invalid(form)
+    try:
+        return service(form.validated_data)
+    except refused as exc:
+        return _bad(str(exc))
+
+
+# A row's GET, PUT and DELETE by path id. The subclass names the row's model, its serializers,
+# and the services that change and delete it (they take the row as `row_keyword`); the error
+# class `refused` of the update service is a 400. No docstring here: drf-spectacular would
+# take it as every subclass's description.
+class _RowDetail(APIView):
+    model: type[Model]
+    serializer: type[serializers.Serializer[Any]]
+    update_form: type[serializers.Serializer[Any]]
+    refused: type[Exception]
+    row_keyword: str
+    update_service: Callable[..., Any]
+    delete_service: Callable[..., None]
+
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(self.serializer(_get(self.model, pk)).data)
+
+    def put(self, request: Request, pk: str) -> Response:
+        row = _get(self.model, pk)
+
+        def update(data: dict[str, Any]) -> Response:
+            kwargs = {"actor": request.user, self.row_keyword: row, **data}
+            return Response(self.serializer(self.update_service(**kwargs)).data)
+
+        return _apply(request, self.update_form, update, self.refused)
+
+    def delete(self, request: Request, pk: str) -> Response:
+        row = _get(self.model, pk)
+        self.delete_service(actor=request.user, **{self.row_keyword: row})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _detail_schema(view: type[_RowDetail]) -> type[_RowDetail]:
+    """Class decorator: the OpenAPI operations of a `_RowDetail` subclass, from its serializers."""
+    out = view.serializer
+    return extend_schema_view(
+        get=extend_schema(responses={200: out, **ERRORS}),
+        put=extend_schema(
+            request={"application/json": view.update_form}, responses={200: out, **ERRORS}
+        ),
+        delete=extend_schema(responses={204: None, **ERRORS}),
+    )(view)
 
 
 # --- event subscriptions ----------------------------------------------------------------------
@@ -135,51 +201,24 @@ class SubscriptionList(generics.ListAPIView[Subscription]):
         "carries `secret` (whsec_...) once; it is never shown again.",
     )
     def post(self, request: Request) -> Response:
-        form = SubscriptionInput(data=request.data)
-        if not form.is_valid():
-            return _invalid(form)
-        try:
-            sub, secret = event_services.subscription_create(
-                actor=request.user,
-                url=form.validated_data["url"],
-                events=form.validated_data["events"],
-                description=form.validated_data["description"],
-            )
-        except event_services.SubscriptionError as exc:
-            return _bad(str(exc))
-        data = SubscriptionCreatedSerializer(sub, context={"secret": secret}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        def create(data: dict[str, Any]) -> Response:
+            sub, secret = event_services.subscription_create(actor=request.user, **data)
+            answer = SubscriptionCreatedSerializer(sub, context={"secret": secret}).data
+            return Response(answer, status=status.HTTP_201_CREATED)
+
+        return _apply(request, SubscriptionInput, create, event_services.SubscriptionError)
 
 
-class SubscriptionDetail(APIView):
+@_detail_schema
+class SubscriptionDetail(_RowDetail):
     permission_classes = MANAGE_EVENTS
-
-    @extend_schema(responses={200: SubscriptionSerializer, **ERRORS})
-    def get(self, request: Request, pk: str) -> Response:
-        return Response(SubscriptionSerializer(_get(Subscription, pk)).data)
-
-    @extend_schema(
-        request={"application/json": SubscriptionUpdate},
-        responses={200: SubscriptionSerializer, **ERRORS},
-    )
-    def put(self, request: Request, pk: str) -> Response:
-        sub = _get(Subscription, pk)
-        form = SubscriptionUpdate(data=request.data)
-        if not form.is_valid():
-            return _invalid(form)
-        try:
-            sub = event_services.subscription_update(
-                actor=request.user, subscription=sub, **form.validated_data
-            )
-        except event_services.SubscriptionError as exc:
-            return _bad(str(exc))
-        return Response(SubscriptionSerializer(sub).data)
-
-    @extend_schema(responses={204: None, **ERRORS})
-    def delete(self, request: Request, pk: str) -> Response:
-        sub = _get(Subscription, pk)
-        event_services.subscription_delete(actor=request.user, subscription=sub)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    model = Subscription
+    serializer = SubscriptionSerializer
+    update_form = SubscriptionUpdate
+    refused = event_services.SubscriptionError
+    row_keyword = "subscription"
+    update_service = staticmethod(event_services.subscription_update)
+    delete_service = staticmethod(event_services.subscription_delete)
 
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
@@ -283,44 +322,23 @@ class ChannelList(generics.ListAPIView[AlertChannel]):
         request={"application/json": ChannelInput}, responses={201: ChannelSerializer, **ERRORS}
     )
     def post(self, request: Request) -> Response:
-        form = ChannelInput(data=request.data)
-        if not form.is_valid():
-            return _invalid(form)
-        try:
-            channel = alert_services.alert_channel_create(actor=request.user, **form.validated_data)
-        except alert_services.AlertError as exc:
-            return _bad(str(exc))
-        return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+        def create(data: dict[str, Any]) -> Response:
+            channel = alert_services.alert_channel_create(actor=request.user, **data)
+            return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+
+        return _apply(request, ChannelInput, create, alert_services.AlertError)
 
 
-class ChannelDetail(APIView):
+@_detail_schema
+class ChannelDetail(_RowDetail):
     permission_classes = MANAGE_ALERTS
-
-    @extend_schema(responses={200: ChannelSerializer, **ERRORS})
-    def get(self, request: Request, pk: str) -> Response:
-        return Response(ChannelSerializer(_get(AlertChannel, pk)).data)
-
-    @extend_schema(
-        request={"application/json": ChannelUpdate}, responses={200: ChannelSerializer, **ERRORS}
-    )
-    def put(self, request: Request, pk: str) -> Response:
-        channel = _get(AlertChannel, pk)
-        form = ChannelUpdate(data=request.data)
-        if not form.is_valid():
-            return _invalid(form)
-        try:
-            channel = alert_services.alert_channel_update(
-                actor=request.user, channel=channel, **form.validated_data
-            )
-        except alert_services.AlertError as exc:
-            return _bad(str(exc))
-        return Response(ChannelSerializer(channel).data)
-
-    @extend_schema(responses={204: None, **ERRORS})
-    def delete(self, request: Request, pk: str) -> Response:
-        channel = _get(AlertChannel, pk)
-        alert_services.alert_channel_delete(actor=request.user, channel=channel)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    model = AlertChannel
+    serializer = ChannelSerializer
+    update_form = ChannelUpdate
+    refused = alert_services.AlertError
+    row_keyword = "channel"
+    update_service = staticmethod(alert_services.alert_channel_update)
+    delete_service = staticmethod(alert_services.alert_channel_delete)
 
 
 TEST_RESULT = inline_serializer(
@@ -381,11 +399,8 @@ class RuleDetail(APIView):
     def put(self, request: Request, key: str) -> Response:
         if key not in RuleKey.values:
             return Response({"detail": "No such rule.", "code": 404}, status=404)
-        form = RuleSerializer(data=request.data)
-        if not form.is_valid():
-            return _invalid(form)
-        d = form.validated_data
-        try:
+
+        def update(d: dict[str, Any]) -> Response:
             rule = alert_services.alert_rule_update(
                 actor=request.user,
                 key=key,
@@ -395,9 +410,9 @@ class RuleDetail(APIView):
                 quiet_minutes=d.get("quiet_minutes", 30),
                 agent_account=d.get("agent_account", ""),
             )
-        except alert_services.AlertError as exc:
-            return _bad(str(exc))
-        return Response(RuleSerializer(rule).data)
+            return Response(RuleSerializer(rule).data)
+
+        return _apply(request, RuleSerializer, update, alert_services.AlertError)
 
 
 class AlertSerializer(serializers.ModelSerializer[Alert]):

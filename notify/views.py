@@ -3,7 +3,12 @@ with their delivery log (admins)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django import forms
 from django.contrib import messages
+from django.forms.models import model_to_dict
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -19,6 +24,28 @@ from notify.services import alerts as alert_services
 from notify.services import events as event_services
 
 PAGE = 100
+
+T = TypeVar("T")
+
+
+def _saved(
+    request: AuthedRequest,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], T],
+    refused: type[Exception],
+    *,
+    error_field: Callable[[str], str | None] = lambda message: None,
+) -> T | None:
+    """What `save` answers for a valid POST of `form`; None when nothing was saved (a GET,
+    invalid input, or `save` raising `refused`, whose message then stands on the form, on
+    the field `error_field` names or above them all)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return save(form.cleaned_data)
+    except refused as exc:
+        form.add_error(error_field(str(exc)), str(exc))
+        return None
 
 
 @require_GET
@@ -41,20 +68,22 @@ def alert_ack(request: AuthedRequest, pk: int) -> HttpResponse:
 @require(Cap.MANAGE_ALERTS)
 def channels(request: AuthedRequest) -> HttpResponse:
     form = ChannelForm(request.POST or None, initial={"rules": list(RuleKey.values)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            channel = alert_services.alert_channel_create(
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                url=form.cleaned_data["url"],
-                rules=form.cleaned_data["rules"],
-                language=form.cleaned_data["language"],
-            )
-        except alert_services.AlertError as exc:
-            form.add_error("url" if "URL" in str(exc) else None, str(exc))
-        else:
-            messages.success(request, _("Channel %(name)s added.") % {"name": channel.name})
-            return redirect("notify:channel", pk=channel.pk)
+    channel = _saved(
+        request,
+        form,
+        lambda data: alert_services.alert_channel_create(
+            actor=request.user,
+            name=data["name"],
+            url=data["url"],
+            rules=data["rules"],
+            language=data["language"],
+        ),
+        alert_services.AlertError,
+        error_field=lambda message: "url" if "URL" in message else None,
+    )
+    if channel is not None:
+        messages.success(request, _("Channel %(name)s added.") % {"name": channel.name})
+        return redirect("notify:channel", pk=channel.pk)
     rows = [
         {"channel": c, "url": selectors.masked_channel_url(c)}
         for c in selectors.alert_channel_list()
@@ -67,29 +96,17 @@ def channels(request: AuthedRequest) -> HttpResponse:
 @require(Cap.MANAGE_ALERTS)
 def channel(request: AuthedRequest, pk: int) -> HttpResponse:
     obj = get_object_or_404(AlertChannel, pk=pk)
-    initial = {
-        "name": obj.name,
-        "rules": obj.rules,
-        "language": obj.language,
-        "enabled": obj.enabled,
-    }
+    initial = model_to_dict(obj, fields=["name", "rules", "language", "enabled"])
     form = ChannelForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            alert_services.alert_channel_update(
-                actor=request.user,
-                channel=obj,
-                name=form.cleaned_data["name"],
-                url=form.cleaned_data["url"],
-                rules=form.cleaned_data["rules"],
-                language=form.cleaned_data["language"],
-                enabled=form.cleaned_data["enabled"],
-            )
-        except alert_services.AlertError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("Channel saved."))
-            return redirect("notify:channel", pk=obj.pk)
+    saved = _saved(
+        request,
+        form,
+        lambda data: alert_services.alert_channel_update(actor=request.user, channel=obj, **data),
+        alert_services.AlertError,
+    )
+    if saved is not None:
+        messages.success(request, _("Channel saved."))
+        return redirect("notify:channel", pk=obj.pk)
     context = {"channel": obj, "form": form, "url": selectors.masked_channel_url(obj)}
     status = 400 if request.method == "POST" else 200
     return render(request, "notify/channel.html", context, status=status)
@@ -158,21 +175,21 @@ def rules(request: AuthedRequest) -> HttpResponse:
 @require(Cap.MANAGE_EVENTS)
 def subscriptions(request: AuthedRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            sub, secret = event_services.subscription_create(
-                actor=request.user,
-                url=form.cleaned_data["url"],
-                events=form.cleaned_data["events"],
-                description=form.cleaned_data["description"],
-            )
-        except event_services.SubscriptionError as exc:
-            form.add_error(None, str(exc))
-        else:
-            # Shown once, on this answer only (not stored in the session or a message).
-            return render(
-                request, "notify/subscription_created.html", {"sub": sub, "secret": secret}
-            )
+    created = _saved(
+        request,
+        form,
+        lambda data: event_services.subscription_create(
+            actor=request.user,
+            url=data["url"],
+            events=data["events"],
+            description=data["description"],
+        ),
+        event_services.SubscriptionError,
+    )
+    if created is not None:
+        sub, secret = created
+        # Shown once, on this answer only (not stored in the session or a message).
+        return render(request, "notify/subscription_created.html", {"sub": sub, "secret": secret})
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,
@@ -186,23 +203,19 @@ def subscriptions(request: AuthedRequest) -> HttpResponse:
 @require(Cap.MANAGE_EVENTS)
 def subscription(request: AuthedRequest, pk: int) -> HttpResponse:
     sub = get_object_or_404(Subscription, pk=pk)
-    initial = {
-        "url": sub.url,
-        "events": sub.events,
-        "description": sub.description,
-        "enabled": sub.enabled,
-    }
+    initial = model_to_dict(sub, fields=["url", "events", "description", "enabled"])
     form = SubscriptionForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            event_services.subscription_update(
-                actor=request.user, subscription=sub, **form.cleaned_data
-            )
-        except event_services.SubscriptionError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("Subscription saved."))
-            return redirect("notify:subscription", pk=sub.pk)
+    saved = _saved(
+        request,
+        form,
+        lambda data: event_services.subscription_update(
+            actor=request.user, subscription=sub, **data
+        ),
+        event_services.SubscriptionError,
+    )
+    if saved is not None:
+        messages.success(request, _("Subscription saved."))
+        return redirect("notify:subscription", pk=sub.pk)
     context = {
         "sub": sub,
         "form": form,

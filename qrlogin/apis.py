@@ -465,17 +465,8 @@ class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
             if "target" in errors and targets_error:
                 errors["target"].append(targets_error)
             return _error(400, "The input is not valid.", errors=errors)
-        cleaned = form.cleaned_data
         try:
-            session = sessions.qr_session_start(
-                user=request.user,
-                pc_type=cleaned["pc_type"],
-                target=cleaned["target"],
-                mode=cleaned["mode"],
-                phone=cleaned["phone"],
-                is_easy=cleaned["is_easy"],
-                proxy=cleaned["proxy"],
-            )
+            session = sessions.qr_session_start(user=request.user, **form.cleaned_data)
         except sessions.TooManyOpen as exc:
             return _error(429, str(exc))
         return _started(session)

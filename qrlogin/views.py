@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import agent_for_user
 from core.access import require, sees_everything
-from core.htmx import STOP_POLLING
+from core.htmx import render_poll
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.tasks import enqueue_on_commit
@@ -57,17 +57,8 @@ def start(request: AuthedRequest) -> HttpResponse:
     start_error = ""
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            session = sessions.qr_session_start(
-                user=request.user,
-                pc_type=data["pc_type"],
-                target=data["target"],
-                mode=data["mode"],
-                phone=data["phone"],
-                is_easy=data["is_easy"],
-                proxy=data["proxy"],
-            )
+            session = sessions.qr_session_start(user=request.user, **form.cleaned_data)
         except sessions.TooManyOpen as exc:
             start_error, status = str(exc), 429
         else:
@@ -118,10 +109,9 @@ def session_code(request: AuthedRequest, pk: int) -> HttpResponse:
     upstream; this keeps the screen from ever showing a replaced one)."""
     session = selectors.qr_session_get(user=request.user, pk=pk)
     sessions.qr_session_refresh_code(session=session)
-    response = render(request, "qrlogin/session.html#code", _session_context(session))
-    if session.is_final:
-        response.status_code = STOP_POLLING
-    return response
+    return render_poll(
+        request, "qrlogin/session.html#code", _session_context(session), done=session.is_final
+    )
 
 
 @require(Cap.QR_LOGIN)
@@ -136,10 +126,7 @@ def session_status(request: AuthedRequest, pk: int) -> HttpResponse:
     if session.state == QrSession.State.SUCCEEDED:
         sessions.qr_session_fetch_info(session=session)
     context = _session_context(session) | {"oob": True}
-    response = render(request, "qrlogin/session.html#status", context)
-    if not watching:
-        response.status_code = STOP_POLLING
-    return response
+    return render_poll(request, "qrlogin/session.html#status", context, done=not watching)
 
 
 @require(Cap.QR_LOGIN)
@@ -202,10 +189,7 @@ def ports_table(request: AuthedRequest) -> HttpResponse:
     done = fresh or _ms(timezone.now()) >= until
     if not done:
         context["refreshing_since"], context["refreshing_until"] = since, until
-    response = render(request, "qrlogin/ports.html#tables", context)
-    if done:
-        response.status_code = STOP_POLLING
-    return response
+    return render_poll(request, "qrlogin/ports.html#tables", context, done=done)
 
 
 @require(Cap.MANAGE_PORTS)
@@ -319,10 +303,7 @@ def task_page(request: AuthedRequest, pk: int) -> HttpResponse:
 def task_code(request: AuthedRequest, pk: int) -> HttpResponse:
     task = selectors.scan_task_get(user=request.user, pk=pk)
     scan_tasks.scan_task_refresh_code(task=task)
-    response = render(request, "qrlogin/task.html#code", _task_context(task))
-    if task.is_scanned:
-        response.status_code = STOP_POLLING
-    return response
+    return render_poll(request, "qrlogin/task.html#code", _task_context(task), done=task.is_scanned)
 
 
 @require(Cap.QR_LOGIN)
@@ -332,7 +313,4 @@ def task_status(request: AuthedRequest, pk: int) -> HttpResponse:
     if not task.is_final and request.GET.get("seen", "") == str(task.status or ""):
         return HttpResponse(status=204)
     context = _task_context(task) | {"oob": True}
-    response = render(request, "qrlogin/task.html#status", context)
-    if task.is_final:
-        response.status_code = STOP_POLLING
-    return response
+    return render_poll(request, "qrlogin/task.html#status", context, done=task.is_final)

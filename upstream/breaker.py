@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -168,3 +170,23 @@ def slow_down_remaining() -> float:
     except Exception:
         return 0.0
     return max(0.0, float(until) - time.time()) if until else 0.0
+
+
+T = TypeVar("T")
+
+
+def sweep(due: Callable[[], Iterable[T]], poll: Callable[[T], str]) -> dict[str, int]:
+    """A beat sweep: `poll` each item `due()` gives, counting the outcomes it names. Nothing
+    is asked (`due` is not even called) while the breaker is open; a breaker that opens
+    during the sweep ends it. Either way the counts say `breaker_open`."""
+    if breaker_state() == OPEN:
+        return {"breaker_open": 1}
+    counts: dict[str, int] = {}
+    for item in due():
+        try:
+            outcome = poll(item)
+        except CircuitOpen:
+            counts["breaker_open"] = 1
+            break
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

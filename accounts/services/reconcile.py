@@ -25,6 +25,7 @@ from accounts.services.agents import AgentSighting
 from accounts.services.status import accounts_ensure
 from qrlogin.services.ports import cloud_ports_store, port_quota_store
 from upstream.errors import UpstreamProblem
+from upstream.types import AgentAccounts
 
 SOURCES = (1, 2)  # the agent operations' sources: 1 pc, 2 mobile
 
@@ -102,6 +103,17 @@ def accounts_reconcile(*, statuses: list[Any], poll_started_at: datetime) -> tup
     return created, updated
 
 
+def _seen_online(agent: AgentAccounts, *, seen_at: datetime) -> AgentSighting:
+    """An agent a poll that began at `seen_at` found online."""
+    return AgentSighting(
+        agent_account=agent.agent_account,
+        user_id=agent.user_id,
+        user_name=agent.user_name,
+        seen_at=seen_at,
+        online=True,
+    )
+
+
 def agents_reconcile(
     *, groups: list[Any], poll_started_at: datetime, skipped: list[str] | None = None
 ) -> tuple[int, int]:
@@ -113,15 +125,7 @@ def agents_reconcile(
     from accounts.services.agents import agents_mark_offline, agents_seen
 
     sightings = [
-        AgentSighting(
-            agent_account=item.agent_account,
-            user_id=item.user_id,
-            user_name=item.user_name,
-            seen_at=poll_started_at,
-            online=True,
-        )
-        for group in groups
-        for item in group.agents
+        _seen_online(item, seen_at=poll_started_at) for group in groups for item in group.agents
     ]
     linked = 0
     with transaction.atomic():
@@ -206,13 +210,7 @@ def upstream_reconcile() -> ReconcileReport:
 
     def user_status() -> None:
         sightings = [
-            AgentSighting(
-                agent_account=a.agent_account,
-                user_id=a.user_id,
-                user_name=a.user_name,
-                seen_at=started,
-                online=True,
-            )
+            _seen_online(a, seen_at=started)
             for source in SOURCES
             for a in operations.query_user_status(source=source)
         ]

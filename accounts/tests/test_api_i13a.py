@@ -29,6 +29,7 @@ def test_import_api_sets_keys_of_known_accounts(people: Any, simulator: Any) -> 
     fleet.bulk_job_run(job_id=job_id)  # what the queued task does
     got = api.get(f"/api/v1/imports/{job_id}/").json()
     assert got["state"] == "done" and (got["total"], got["done"], got["failed"]) == (2, 2, 0)
+    assert api.get(f"/api/v1/jobs/{job_id}/").status_code == 404  # an import is no bulk job
     assert got["summary"] == {
         "new": 1,
         "get_keys": 1,
@@ -82,6 +83,7 @@ def test_jobs_api_online_lists_accounts_without_keys_then_runs(people: Any, simu
     got = api.get(f"/api/v1/jobs/{job_id}/").json()
     assert got["state"] == "done" and got["done"] == 1
     assert got["items"] == [{"whatsapp": ready.whatsapp, "state": "ok", "reason": ""}]
+    assert api.get(f"/api/v1/imports/{job_id}/").status_code == 404  # nor a job an import
     unknown = api.post(
         "/api/v1/jobs/", {"action": "recycle", "whatsapps": ["1"]}, content_type="application/json"
     )

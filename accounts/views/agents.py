@@ -50,12 +50,7 @@ def agent_add(request: AuthedRequest) -> HttpResponse:
     form = AgentAddForm(request.POST)
     if form.is_valid():
         try:
-            agent = agent_create(
-                agent_account=form.cleaned_data["agent_account"],
-                user_id=form.cleaned_data["user_id"],
-                user_name=form.cleaned_data["user_name"],
-                actor=request.user,
-            )
+            agent = agent_create(actor=request.user, **form.cleaned_data)
         except AgentInvalid as exc:
             form.add_error(None, str(exc))
         else:

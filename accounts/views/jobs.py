@@ -23,7 +23,7 @@ from core.access import (
     require_login,
 )
 from core.csvexport import csv_response, csv_stream
-from core.htmx import STOP_POLLING
+from core.htmx import render_poll
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -62,10 +62,7 @@ def job_detail(request: AuthedRequest, job_id: int) -> HttpResponse:
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
     }
     if request.htmx:
-        resp = render(request, "accounts/job.html#progress", context)
-        if job.finished:
-            resp.status_code = STOP_POLLING
-        return resp
+        return render_poll(request, "accounts/job.html#progress", context, done=job.finished)
     return render(request, "accounts/job.html", context)
 
 

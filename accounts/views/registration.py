@@ -20,7 +20,7 @@ from core.access import (
     get_visible_or_404,
     require,
 )
-from core.htmx import STOP_POLLING
+from core.htmx import render_poll
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -79,10 +79,9 @@ def registration_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         ),
     }
     if request.htmx and request.method == "GET":
-        resp = render(request, "accounts/registration.html#status", context)
-        if context["final"]:
-            resp.status_code = STOP_POLLING
-        return resp
+        return render_poll(
+            request, "accounts/registration.html#status", context, done=context["final"]
+        )
     return render(request, "accounts/registration.html", context, status=status)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.core.files import File
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -493,9 +494,10 @@ def actions_intake(
     return Intake(Outcome.QUEUED, rows=checked, warnings=warnings, created=created, batch=batch)
 
 
-def actions_intake_csv(*, user: Any, raw: bytes, name: str, confirm: bool) -> Intake:
-    """A CSV upload: the file is read once, then its rows go through `actions_intake`."""
-    read = csv_read(raw=raw)
+def actions_intake_csv(*, user: Any, upload: File[Any], confirm: bool) -> Intake:
+    """A CSV upload: the file is read once (one byte past the limit, enough for `csv_read`
+    to tell it is too big), then its rows go through `actions_intake`."""
+    read = csv_read(raw=upload.read(CSV_MAX_BYTES + 1))
     if read.file_error:
         return Intake(Outcome.FILE_ERROR, file_error=read.file_error)
     return actions_intake(
@@ -503,7 +505,7 @@ def actions_intake_csv(*, user: Any, raw: bytes, name: str, confirm: bool) -> In
         source=ActionBatch.Source.CSV,
         rows=read.rows,
         confirm=confirm,
-        name=name or "upload.csv",
+        name=upload.name or "upload.csv",
     )
 
 

@@ -3,6 +3,7 @@ unknown action (resend it or mark it failed). Every change is audited."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -26,32 +27,58 @@ def _who(user: Any) -> str:
     return user.get_username() if signed_in(user) else "system"
 
 
-def action_cancel(*, user: Any, action: Action) -> Action:
+def _action_finish(
+    *,
+    user: Any,
+    action: Action,
+    expected: str,
+    state: str,
+    reason: str,
+    refusal: Callable[[], str],
+    audit_action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> Action:
+    """Finish one action by hand: from `expected` to `state`, a conditional update (so a
+    dispatcher that took it first wins and this raises NotAllowedNow with `refusal()`); the
+    outbox and the audit log are written in the same transaction, live pages told after."""
     now = timezone.now()
     with transaction.atomic():
-        updated = Action.objects.filter(pk=action.pk, state=State.QUEUED).update(
-            state=State.CANCELLED,
-            reason=_("Cancelled by %(who)s before it was sent.") % {"who": _who(user)},
-            finished_at=now,
-            updated_at=now,
+        updated = Action.objects.filter(pk=action.pk, state=expected).update(
+            state=state, reason=reason, finished_at=now, updated_at=now
         )
         if not updated:
-            raise NotAllowedNow(
-                _("Only queued actions can be cancelled; this one is %(state)s.")
-                % {"state": Action.objects.get(pk=action.pk).get_state_display()}
-            )
+            raise NotAllowedNow(refusal())
         actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
         audit_record(
             actor=user,
-            action="actions.cancel",
+            action=audit_action,
             target_type="action",
             target_id=str(action.pk),
-            before={"state": State.QUEUED},
-            after={"state": State.CANCELLED},
+            before=before,
+            after=after,
         )
     live.actions_changed(action_ids=[action.pk])
     action.refresh_from_db()
     return action
+
+
+def action_cancel(*, user: Any, action: Action) -> Action:
+    return _action_finish(
+        user=user,
+        action=action,
+        expected=State.QUEUED,
+        state=State.CANCELLED,
+        reason=_("Cancelled by %(who)s before it was sent.") % {"who": _who(user)},
+        # Read after the refused update: the state that stood in the way.
+        refusal=lambda: (
+            _("Only queued actions can be cancelled; this one is %(state)s.")
+            % {"state": Action.objects.get(pk=action.pk).get_state_display()}
+        ),
+        audit_action="actions.cancel",
+        before={"state": State.QUEUED},
+        after={"state": State.CANCELLED},
+    )
 
 
 def actions_cancel_queued(*, user: Any, batch_id: int) -> int:
@@ -129,28 +156,20 @@ def action_resend(*, user: Any, action: Action) -> Action:
 
 
 def action_mark_failed(*, user: Any, action: Action, note: str = "") -> Action:
-    now = timezone.now()
     reason = _("Marked failed by %(who)s after an unknown outcome.") % {"who": _who(user)}
     if note.strip():
         reason = f"{reason} {note.strip()}"
-    with transaction.atomic():
-        updated = Action.objects.filter(pk=action.pk, state=State.UNKNOWN).update(
-            state=State.FAILED, reason=reason[:500], finished_at=now, updated_at=now
-        )
-        if not updated:
-            raise NotAllowedNow(_("Only actions in the unknown state can be marked failed."))
-        actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
-        audit_record(
-            actor=user,
-            action="actions.mark_failed",
-            target_type="action",
-            target_id=str(action.pk),
-            before={"state": State.UNKNOWN, "reason": action.reason},
-            after={"state": State.FAILED, "reason": reason[:500]},
-        )
-    live.actions_changed(action_ids=[action.pk])
-    action.refresh_from_db()
-    return action
+    return _action_finish(
+        user=user,
+        action=action,
+        expected=State.UNKNOWN,
+        state=State.FAILED,
+        reason=reason[:500],
+        refusal=lambda: _("Only actions in the unknown state can be marked failed."),
+        audit_action="actions.mark_failed",
+        before={"state": State.UNKNOWN, "reason": action.reason},
+        after={"state": State.FAILED, "reason": reason[:500]},
+    )
 
 
 def lane_pause(*, user: Any, lane: Lane) -> Lane:

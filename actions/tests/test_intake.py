@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Agent, WhatsAppAccount
@@ -272,6 +273,20 @@ def test_csv_too_big(people: Any) -> None:
     ).encode()
     report = intake.csv_parse(user=people.agent, raw=raw, max_bytes=len(raw))
     assert "more than 10,000 lines" in report.file_error
+    # The service reads one byte past the limit, so a file the form let through is refused.
+    big = ContentFile(b"x" * (intake.CSV_MAX_BYTES + 5))
+    result = intake.actions_intake_csv(user=people.agent, upload=big, confirm=False)
+    size = f"{intake.CSV_MAX_BYTES + 1:,}"
+    assert result.outcome == intake.Outcome.FILE_ERROR and f"The file is {size} bytes" in (
+        result.file_error
+    )
+
+
+def test_csv_upload_without_a_name(people: Any) -> None:
+    online("8613800000001")
+    upload = ContentFile((HEADER + "alice01,8613800000001,8613900000001,1,hi\n").encode())
+    result = intake.actions_intake_csv(user=people.agent, upload=upload, confirm=False)
+    assert result.batch is not None and result.batch.name == "upload.csv"
 
 
 def test_csv_bom_and_duplicate_lines(people: Any) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from actions.models import Action, ActionBatch, Lane, State
 from actions.services.intake import ActionSpec, actions_queue, batch_create
+from actions.services.manage import NotAllowedNow, action_mark_failed
 from core.models import AuditEntry
 from tests.fixtures import client_for
 
@@ -54,11 +55,18 @@ def test_cancel_queued_only(people: Any) -> None:
     action.refresh_from_db()
     assert action.state == State.CANCELLED and "Cancelled by alice" in action.reason
     client.post(f"/actions/{action.pk}/cancel/")  # twice: refused politely
-    assert AuditEntry.objects.filter(action="actions.cancel").count() == 1
+    (entry,) = AuditEntry.objects.filter(action="actions.cancel")
+    assert (entry.before, entry.after) == ({"state": "queued"}, {"state": "cancelled"})
+    with pytest.raises(NotAllowedNow, match="Only actions in the unknown state can be marked"):
+        action_mark_failed(user=people.supervisor, action=action)
+    assert not AuditEntry.objects.filter(action="actions.mark_failed").exists()
     sup_action = queue_for(people, "bob01")[0]
     Action.objects.filter(pk=sup_action.pk).update(state=State.SENT)
     response = client_for(people.supervisor).post(f"/actions/{sup_action.pk}/cancel/", follow=True)
-    assert "Only queued actions can be cancelled" in response.content.decode()
+    assert (
+        "Only queued actions can be cancelled; this one is Sent, waiting for the result."
+        in response.content.decode()
+    )
 
 
 def test_batch_progress_polls_until_settled(people: Any) -> None:

@@ -12,6 +12,7 @@ banned, and anything about a random task whose agent is unknown) is in docs/qrlo
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from qrlogin import conf
 from qrlogin.errors import explain
 from qrlogin.models import AllocationRole, ScanTask, ScanTaskStatus
 from upstream import operations
-from upstream.breaker import OPEN, breaker_state
+from upstream.breaker import sweep
 from upstream.errors import CircuitOpen, UpstreamProblem
 
 log = logging.getLogger(__name__)
@@ -175,17 +176,10 @@ def scan_task_poll_outcome(*, task: ScanTask) -> str:
 def scan_tasks_poll_due(*, limit: int = 50) -> dict[str, int]:
     """The beat sweep over open tasks whose read is due; nothing while the breaker is
     open."""
-    if breaker_state() == OPEN:
-        return {"breaker_open": 1}
-    counts: dict[str, int] = {}
-    due = ScanTask.objects.filter(OPEN_TASK, next_poll_at__lte=timezone.now()).order_by(
-        "next_poll_at"
-    )[:limit]
-    for task in due:
-        try:
-            outcome = scan_task_poll_outcome(task=task)
-        except CircuitOpen:
-            counts["breaker_open"] = 1
-            break
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+
+    def due() -> Iterable[ScanTask]:
+        return ScanTask.objects.filter(OPEN_TASK, next_poll_at__lte=timezone.now()).order_by(
+            "next_poll_at"
+        )[:limit]
+
+    return sweep(due, lambda task: scan_task_poll_outcome(task=task))

@@ -13,6 +13,7 @@ never turns a success into an expiry.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from qrlogin import conf
 from qrlogin.errors import explain
 from qrlogin.models import FINAL_STATES, QrSession
 from upstream import operations
-from upstream.breaker import OPEN, breaker_state
+from upstream.breaker import sweep
 from upstream.errors import CircuitOpen, UpstreamError, UpstreamProblem
 
 log = logging.getLogger(__name__)
@@ -398,24 +399,17 @@ def qr_sessions_poll_due(*, limit: int = 100) -> dict[str, int]:
     """The beat sweep: look up the result of every session whose look-up is due. Nothing
     is sent while the circuit breaker is open (the look-ups stay due); a breaker that
     opens during the sweep ends it."""
-    counts: dict[str, int] = {}
-    if breaker_state() == OPEN:
-        return {"breaker_open": 1}
-    now = timezone.now()
-    # Expired sessions past the late window are not looked up any more.
-    QrSession.objects.filter(state=QrSession.State.EXPIRED, next_poll_at__isnull=False).exclude(
-        _polled_states()
-    ).update(next_poll_at=None)
-    due = (
-        QrSession.objects.filter(_polled_states(), next_poll_at__lte=now)
-        .exclude(port_id="")
-        .order_by("next_poll_at")[:limit]
-    )
-    for session in due:
-        try:
-            outcome = qr_session_poll_result(session=session)
-        except CircuitOpen:
-            counts["breaker_open"] = 1
-            break
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+
+    def due() -> Iterable[QrSession]:
+        now = timezone.now()
+        # Expired sessions past the late window are not looked up any more.
+        QrSession.objects.filter(state=QrSession.State.EXPIRED, next_poll_at__isnull=False).exclude(
+            _polled_states()
+        ).update(next_poll_at=None)
+        return (
+            QrSession.objects.filter(_polled_states(), next_poll_at__lte=now)
+            .exclude(port_id="")
+            .order_by("next_poll_at")[:limit]
+        )
+
+    return sweep(due, lambda session: qr_session_poll_result(session=session))

@@ -201,3 +201,26 @@ def test_cache_outage_lets_calls_through(vendor: VendorServer, settings: Any) ->
         assert not isinstance(exc.value, CircuitOpen)
     assert breaker.breaker_state() == "closed"
     assert len(vendor.calls) == 7
+
+
+def test_a_sweep_counts_outcomes_and_stops_when_the_breaker_opens(
+    vendor: VendorServer, settings: Any
+) -> None:
+    polled: list[int] = []
+
+    def poll(n: int) -> str:
+        polled.append(n)
+        if n == 2:  # the breaker opens under this item's call
+            _fail(vendor, settings.UPSTREAM_BREAKER_THRESHOLD)
+            operations.select_cloud_port()  # rejected: CircuitOpen
+        return "odd" if n % 2 else "even"
+
+    assert breaker.sweep(lambda: [1, 3, 4], poll) == {"odd": 2, "even": 1}
+    assert breaker.sweep(lambda: [1, 2, 3], poll) == {"odd": 1, "breaker_open": 1}
+    assert polled == [1, 3, 4, 1, 2]  # 3 never asked
+
+    def due() -> list[int]:
+        raise AssertionError("the due list is read while the breaker is open")
+
+    assert breaker.sweep(due, poll) == {"breaker_open": 1}
+    assert polled == [1, 3, 4, 1, 2]
