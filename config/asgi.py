@@ -9,6 +9,7 @@ against 380 req/s), and its database connection could not outlive the request. T
 threads keep theirs (CONN_MAX_AGE, or DB_POOL_MAX_SIZE). Measured in docs/operations.md.
 """
 
+import gc
 import os
 from typing import Any
 
@@ -24,6 +25,13 @@ streams = get_asgi_application()  # sets Django up first
 # stubs say so in their own words.
 requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)  # type: ignore[arg-type]
 STREAM_PATH = "/live/"
+
+# What is loaded by now (modules, classes, models, settings) lives as long as the worker:
+# out of the collector's reach, a full collection no longer walks it. It walked about 150,000
+# objects (35-45 ms with the GIL held, longer on busy cores) and stalled the requests in
+# flight in that worker (bench/pages.py: rare 0.3 s answers). Python's docs recommend this
+# for servers that load once and then serve.
+gc.freeze()
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:

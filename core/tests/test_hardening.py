@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -58,6 +59,36 @@ def test_schema_and_docs_need_sign_in(people: People) -> None:
     for url in ("/api/v1/schema/", "/api/v1/docs/"):
         assert Client().get(url).status_code == 401
         assert client_for(people.agent).get(url).status_code == 200
+
+
+def test_a_sessions_last_seen_minute_is_written_once_by_concurrent_requests(
+    people: People,
+) -> None:
+    """Several requests of one session see its minute is up at the same time (their
+    sessions were read before any of them wrote): one writes, the others do not."""
+    from importlib import import_module
+
+    from django.conf import settings as dj
+    from django.test import RequestFactory
+
+    from core.middleware import IdleTimeoutMiddleware
+
+    client = client_for(people.agent)
+    client.get("/")
+    key = client.session.session_key
+    store = client.session
+    store[IDLE_KEY] = int(time.time()) - 61
+    store.save()
+    engine = import_module(dj.SESSION_ENGINE)
+    written = []
+    for _ in range(3):
+        request = RequestFactory().get("/", HTTP_COOKIE=f"{dj.SESSION_COOKIE_NAME}={key}")
+        request.COOKIES[dj.SESSION_COOKIE_NAME] = key
+        request.session = engine.SessionStore(key)
+        request.user = people.agent
+        IdleTimeoutMiddleware(lambda r: HttpResponse())(request)
+        written.append(request.session.modified)
+    assert written == [True, False, False]
 
 
 def test_permissions_policy_header() -> None:
