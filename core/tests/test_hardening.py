@@ -76,6 +76,7 @@ def test_a_sessions_last_seen_minute_is_written_once_by_concurrent_requests(
     client = client_for(people.agent)
     client.get("/")
     key = client.session.session_key
+    assert key is not None
     store = client.session
     store[IDLE_KEY] = int(time.time()) - 61
     store.save()
