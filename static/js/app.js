@@ -53,12 +53,36 @@
         if (el.dataset.confirmed === "1") { el.dataset.confirmed = ""; return; }
         ev.preventDefault();
         ev.stopImmediatePropagation();
-        confirmThen(el.dataset.confirm, ev.submitter || null, function () {
-          el.dataset.confirmed = "1";
-          if (el.requestSubmit) el.requestSubmit(ev.submitter || undefined); else el.submit();
+        var submitter = ev.submitter || null;
+        confirmThen(el.dataset.confirm, submitter, function () {
+          // A live refresh may have replaced the form while the dialog was open (a detached
+          // form does not submit): submit its twin, the form with the same action, instead.
+          var form = el.isConnected ? el : twinOf(el);
+          if (!form) return;
+          var button = form === el ? submitter : twinButton(form, submitter);
+          form.dataset.confirmed = "1";
+          if (form.requestSubmit) form.requestSubmit(button || undefined); else form.submit();
         });
       }, true);
     });
+  }
+
+  function twinOf(form) {
+    var forms = document.querySelectorAll("form[data-confirm]");
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i].action === form.action && forms[i].method === form.method) return forms[i];
+    }
+    return null;
+  }
+
+  function twinButton(form, button) {
+    if (!button) return null;
+    var buttons = form.querySelectorAll("button[type=submit], input[type=submit]");
+    for (var i = 0; i < buttons.length; i++) {
+      var b = buttons[i];
+      if (b.name === button.name && b.value === button.value && b.formAction === button.formAction) return b;
+    }
+    return null;
   }
 
   function confirmThen(question, opener, proceed) {

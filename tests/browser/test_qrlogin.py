@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import Agent
 from core.models import CspReport
@@ -320,7 +321,17 @@ def test_ports_page_for_a_supervisor(
     assert "1001" in page.locator("#qr-errors").inner_text()
     page.screenshot(path=str(artifacts / "qrlogin-17-ports.png"), full_page=True)
     page.locator("#ports-table tbody tr").first.locator("button:has-text('Log out')").click()
-    # The confirmation is the page's own <dialog> (no browser pop-up).
+    # The confirmation is the page's own <dialog> (no browser pop-up). While it is open, a
+    # live refresh replaces the table, and the form the dialog was opened for with it: the
+    # confirmation still logs the port out (its twin in the new table is submitted).
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    page.evaluate(
+        """() => new Promise((done) => {
+            const tables = document.getElementById("port-tables");
+            document.body.addEventListener("htmx:afterSettle", () => done(), { once: true });
+            htmx.trigger(tables, "live-poll");
+        })"""
+    )
     page.locator("#confirm-dialog [data-dialog-ok]").click()
     page.wait_for_selector(".flash-success")
     page.screenshot(path=str(artifacts / "qrlogin-18-port-logout.png"), full_page=True)
