@@ -72,3 +72,41 @@ def test_zh_hans_catalogue_is_complete_for_the_source_tree(tmp_path: Path) -> No
             gettext.GNUTranslations(committed)._catalog  # type: ignore[attr-defined]
             == gettext.GNUTranslations(fresh)._catalog  # type: ignore[attr-defined]
         ), "django.mo is stale: run `make messages`"
+
+
+_GLOSSARY = _ROOT / "docs" / "glossary-zh.md"
+
+
+def _glossary_rows() -> list[tuple[list[str], list[str]]]:
+    rows = []
+    for line in _GLOSSARY.read_text().splitlines():
+        if not line.startswith("| ") or line.startswith(("| English", "|---")):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        english = [re.sub(r"\(.*?\)", "", e).strip() for e in cells[0].split(" / ")]
+        chinese = [z.strip() for z in cells[1].split(" / ")]
+        rows.append((english, chinese))
+    return rows
+
+
+def test_the_catalogue_uses_the_glossary_words(tmp_path: Path) -> None:
+    """The .po is the source of truth, edited with the standard tools; this reads it (through
+    msgfmt) and checks every glossary term: a message that is exactly the English term says
+    the glossary's Chinese, and every glossary word is used somewhere in the catalogue."""
+    compiled = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "-o", str(compiled), str(_PO)], check=True)
+    with compiled.open("rb") as fh:
+        catalog: dict[Any, str] = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
+    by_msgid = {k.lower(): v for k, v in catalog.items() if isinstance(k, str) and k}
+    every_msgstr = "\n".join(v for v in catalog.values() if isinstance(v, str))
+    rows = _glossary_rows()
+    assert len(rows) >= 20, "the glossary table was not read"
+    wrong = []
+    for english, chinese in rows:
+        assert any(z in every_msgstr for z in chinese), f"{chinese} is used by no message"
+        for i, term in enumerate(english):
+            wanted = [chinese[i]] if len(english) == len(chinese) else chinese
+            said = by_msgid.get(term.lower())
+            if said is not None and not any(w in said for w in wanted):
+                wrong.append(f"{term!r} is {said!r}, the glossary says {wanted}")
+    assert not wrong, wrong

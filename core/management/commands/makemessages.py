@@ -1,6 +1,7 @@
 """Django's makemessages without msgmerge's fuzzy guesses: a new message starts
-untranslated (and is filled from locale/translate_zh.py) rather than borrowing the
-translation of a similar-looking one, which reads as a wrong answer in Chinese."""
+untranslated (translate it in the .po, the catalogue's source of truth, with any gettext
+editor) rather than borrowing the translation of a similar-looking one, which reads as a
+wrong answer in Chinese."""
 
 from __future__ import annotations
 
