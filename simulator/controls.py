@@ -9,6 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from simulator.profiles import PROFILES
 from simulator.state.records import BusinessError
 
 if TYPE_CHECKING:
@@ -167,6 +168,8 @@ def post(sim: Simulator, name: str, body: dict[str, Any]) -> Any:
             sim.dispatcher.set_withhold([str(n) for n in names])
         released = sim.dispatcher.release_withheld() if _bool(body.get("release"), False) else 0
         return {"withhold": list(sim.dispatcher.withhold), "released": released}
+    if name == "profile":
+        return sim.set_profile(_need(body, "name")).as_dict()
     if name == "webhook-base":
         sim.dispatcher.webhook_base = str(body.get("url") or "") or None
         return {"webhookBase": sim.dispatcher.webhook_base}
@@ -194,10 +197,16 @@ def get(sim: Simulator, name: str, query: dict[str, str]) -> Any:
             return {"violations": list(state.violations), "opened": list(state.opened)}
     if name == "registrations":
         return state.snapshot()["registrations"]
+    if name == "profile":
+        return {
+            "current": sim.profile.name,
+            "profiles": [p.as_dict() for p in PROFILES.values()],
+        }
     if name == "state":
         snap = state.snapshot()
         snap["quirks"] = sim.dispatcher.quirks
         snap["webhookBase"] = sim.dispatcher.webhook_base
+        snap["profile"] = sim.profile.name
         snap["faults"] = {"rate": sim.faults.rate, "kinds": list(sim.faults.kinds)}
         return snap
     raise KeyError(name)

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from simulator import vendorcodes as vc
 from simulator.handlers import BY_PATH, Operation, RawBody, business_fault, busy_fault
+from simulator.profiles import Profile, get_profile
 from simulator.state import VendorState
 from simulator.state.records import BusinessError, Options
 from simulator.webhooks import Dispatcher
@@ -102,6 +103,7 @@ class Simulator:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         hold_seconds: float = 1.0,
+        profile: str = "default",
     ) -> None:
         self.dispatcher = Dispatcher(
             webhook_base=webhook_base,
@@ -124,6 +126,8 @@ class Simulator:
         self.default_quirks = quirks
         self.default_backoff = (backoff_base, backoff_cap)
         self.default_hold = hold_seconds
+        self.default_profile = get_profile(profile)
+        self.set_profile(profile)
 
     # -------------------------------------------------------------- controls
     def reset(self, *, demo: bool | None = None) -> None:
@@ -134,9 +138,19 @@ class Simulator:
         self.dispatcher.backoff_base, self.dispatcher.backoff_cap = self.default_backoff
         self.dispatcher.hold_seconds = self.default_hold
         self.state.reset(demo=self.demo if demo is None else demo)
+        self.set_profile(self.default_profile.name)
         self.faults = Faults()
         with self.calls_lock:
             self.calls_log.clear()
+
+    def set_profile(self, name: str) -> Profile:
+        """Play another reading of the seed's open seams (simulator/profiles.py); the state
+        and the webhook dispatcher read the same profile."""
+        profile = get_profile(name)
+        self.profile = profile
+        self.state.vendor_profile = profile
+        self.dispatcher.vendor_profile = profile
+        return profile
 
     def set_faults(
         self,
@@ -431,6 +445,11 @@ class SimulatorHandle:
     def set_quirks(self, on: bool) -> None:
         self.sim.dispatcher.quirks = bool(on)
 
+    def set_profile(self, name: str) -> Profile:
+        """Switch to a vendor profile (simulator/profiles.py); `reset()` goes back to the
+        one the simulator started with."""
+        return self.sim.set_profile(name)
+
     def set_backoff(self, base: float, cap: float) -> None:
         self.sim.dispatcher.backoff_base = base
         self.sim.dispatcher.backoff_cap = cap
@@ -480,6 +499,7 @@ def start_simulator(
     hold_seconds: float = 1.0,
     tick: float = 0.1,
     churn: float = 0.0,
+    profile: str = "default",
 ) -> SimulatorHandle:
     """Start a simulator in background threads; `.stop()` ends it. Port 0 picks a free one."""
     from django.conf import settings
@@ -503,6 +523,7 @@ def start_simulator(
         backoff_base=backoff_base,
         backoff_cap=backoff_cap,
         hold_seconds=hold_seconds,
+        profile=profile,
     )
     httpd = SimulatorHTTPServer((host, port), sim)
     return SimulatorHandle(httpd, sim, tick=tick, churn=churn)

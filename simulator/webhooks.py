@@ -29,6 +29,7 @@ from typing import Any
 import requests
 
 from simulator import vendorcodes as vc
+from simulator.profiles import PROFILES, Profile
 
 log = logging.getLogger("simulator.webhooks")
 
@@ -105,6 +106,7 @@ class Dispatcher:
         self.timeout = timeout
         self.hold_seconds = hold_seconds
         self.quirks = quirks
+        self.vendor_profile: Profile = PROFILES["default"]  # set by the Simulator
         # Path suffixes whose deliveries are withheld (kept, never sent until released):
         # a lost, misconfigured or refused webhook, for tests of what works without it.
         self.withhold: tuple[str, ...] = ()

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from simulator.profiles import PROFILES, Profile
 from simulator.state.records import (
     Account,
     Action,
@@ -34,6 +35,7 @@ class StateCore:
         self.clock = clock
         self.defaults = options or Options()
         self.sink: Sink = sink or self._keep
+        self.vendor_profile: Profile = PROFILES["default"]  # set by the Simulator
         self.reset()
 
     def _keep(self, path: str, payload: Any) -> None:

@@ -335,3 +335,25 @@ def test_a_held_request_is_dropped_after_a_reset(simulator: SimulatorHandle) -> 
     simulator.reset()
     time.sleep(0.5)
     assert simulator.state.ports == {}  # the held preGenerate did not land in the new state
+
+
+def test_profiles_are_listed_switched_and_reset(simulator: Any) -> None:
+    """`GET /_sim/profile` lists the vendor profiles, `POST` switches the state and the
+    dispatcher to one, an unknown name is a 400 naming the known ones, and a reset goes
+    back to the profile the simulator started with."""
+    import requests
+
+    listed = requests.get(f"{simulator.url}/_sim/profile", timeout=5).json()["data"]
+    assert listed["current"] == "default"
+    names = {p["name"] for p in listed["profiles"]}
+    assert {"default", "static-headers", "unsigned-webhooks", "port-list-ids"} <= names
+    switched = requests.post(
+        f"{simulator.url}/_sim/profile", json={"name": "port-list-ids"}, timeout=5
+    ).json()["data"]
+    assert switched["port_ids"] == "port-list"
+    assert simulator.sim.state.vendor_profile.name == "port-list-ids"
+    assert simulator.sim.dispatcher.vendor_profile.name == "port-list-ids"
+    bad = requests.post(f"{simulator.url}/_sim/profile", json={"name": "nope"}, timeout=5)
+    assert bad.status_code == 400 and "default" in bad.json()["message"]
+    simulator.reset()
+    assert simulator.sim.profile.name == "default"

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from simulator.profiles import PROFILES
+
 
 class Command(BaseCommand):
     help = "Run the upstream simulator: every seed operation, signed webhooks back, controls."
@@ -42,6 +44,12 @@ class Command(BaseCommand):
             "(the demo's living fleet; 0: never)",
         )
         parser.add_argument(
+            "--profile",
+            default="default",
+            choices=sorted(PROFILES),
+            help="the reading of the seed's open seams to play (simulator/profiles.py)",
+        )
+        parser.add_argument(
             "--empty", action="store_true", help="start empty instead of with the demo fleet"
         )
 
@@ -64,11 +72,12 @@ class Command(BaseCommand):
             action_delay=options["action_delay"],
             action_login_wait=options["action_login_wait"],
             churn=options["churn"],
+            profile=options["profile"],
         )
         self.stdout.write(
             f"Upstream simulator on {handle.url} (controls at {handle.url}/_sim/), "
             f"webhooks to {options['webhook_base'] or '(nowhere)'}"
-            f"{', quirks on' if options['quirks'] else ''}."
+            f"{', quirks on' if options['quirks'] else ''}, profile {options['profile']}."
         )
         done = threading.Event()
 
