@@ -12,6 +12,13 @@ pytest_plugins = ["tests.fixtures", "simulator.testing"]
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
+    if not os.environ.get("DATABASE_URL"):
+        # No server named: the test runner starts the embedded one under var/ (the settings
+        # only read where it listens), as `make demo` does.
+        from core import embedded_db
+
+        settings.DATABASES["default"].update(embedded_db.ensure_running(embedded_db.var_dir()))
+
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     namespace = f"{os.environ.get('SB_TEST_NAMESPACE', 't')}-{worker}"
     # Each test process (xdist worker, or a parallel run with its own SB_TEST_NAMESPACE)

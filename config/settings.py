@@ -99,12 +99,12 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-# One engine: PostgreSQL. Without DATABASE_URL, the embedded server under var/ (started
-# here on first use, so every process and manage.py command finds it).
+# One engine: PostgreSQL. Without DATABASE_URL, the embedded server under var/, which the
+# demo runner and the test runner start (importing the settings never starts a server).
 DATABASES = {
     "default": env.db_url("DATABASE_URL")
     if env.str("DATABASE_URL", default="")
-    else embedded_db.ensure_running(VAR_DIR)
+    else embedded_db.database_settings(VAR_DIR)
 }
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -502,7 +502,9 @@ LOGGING = {
     },
     "handlers": {
         "console": {
+            # stdout: where container runtimes and systemd's journal expect a service's logs.
             "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
             "filters": ["context", "redact"],
             "formatter": "json" if LOG_JSON else "plain",
         }

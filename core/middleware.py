@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 import uuid
@@ -11,14 +12,17 @@ from django.contrib.auth import logout
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-from core.logging import reset_client, reset_request_id, set_client, set_request_id
+from core.logging import mask_path, reset_client, reset_request_id, set_client, set_request_id
 from core.net import client_address, peer_is_trusted_proxy
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+access_log = logging.getLogger("switchboard.access")
 
 
 class RequestIdMiddleware:
-    """Take X-Request-Id from the proxy (if sane) or mint one; echo it back; log with it."""
+    """Take X-Request-Id from the proxy (if sane) or mint one; echo it back; log with it.
+    Each request ends with one access line on the `switchboard.access` logger (JSON in
+    production, like every other log line; the path's secret segments masked)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -29,13 +33,29 @@ class RequestIdMiddleware:
         request.request_id = request_id  # type: ignore[attr-defined]
         token = set_request_id(request_id)
         client_token = set_client(client_address(request))
+        started = time.perf_counter()
+        status = 500
         try:
             response = self.get_response(request)
+            status = response.status_code
+            response["X-Request-Id"] = request_id
+            return response
         finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s",
+                    request.method,
+                    mask_path(request.path),
+                    status,
+                    extra={
+                        "method": request.method,
+                        "path": mask_path(request.path),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
             reset_client(client_token)
             reset_request_id(token)
-        response["X-Request-Id"] = request_id
-        return response
 
 
 class TrustedProxyMiddleware:

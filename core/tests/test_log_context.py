@@ -61,3 +61,22 @@ def test_response_echoes_the_request_id(client: Any) -> None:
     assert response["X-Request-Id"] == "proxy-id-12345678"
     minted = client.get("/healthz", HTTP_X_REQUEST_ID="bad id!")["X-Request-Id"]
     assert minted != "bad id!" and len(minted) == 32
+
+
+@pytest.mark.django_db
+def test_each_request_ends_with_one_json_access_line_without_the_path_token(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Access lines come from the application in the same JSON as every other line (the
+    server's plain-text access log is off), with method, path, status and duration; a
+    webhook path token is a credential and never reaches a log."""
+    caplog.set_level(logging.INFO, logger="switchboard.access")
+    client.get("/accounts/", HTTP_X_REQUEST_ID="req-access-0001")
+    client.post("/hooks/s3cret-path-token-0123456789abcdef/callback/gsTask/syncWhatsAppStatus")
+    lines = [r for r in caplog.records if r.name == "switchboard.access"]
+    assert len(lines) == 2
+    first = json.loads(JsonFormatter().format(lines[0]))
+    assert first["method"] == "GET" and first["path"] == "/accounts/"
+    assert first["status"] == 302 and first["duration_ms"] >= 0
+    second = JsonFormatter().format(lines[1])
+    assert "s3cret-path-token" not in second and "/hooks/[redacted]/callback/" in second
