@@ -18,6 +18,11 @@ def pytest_configure(config: pytest.Config) -> None:
         from core import embedded_db
 
         settings.DATABASES["default"].update(embedded_db.ensure_running(embedded_db.var_dir()))
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        # Once, before the workers start: pages name static files by their hashed names.
+        from core.static_collect import ensure_collected
+
+        ensure_collected()
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     namespace = f"{os.environ.get('SB_TEST_NAMESPACE', 't')}-{worker}"

@@ -189,9 +189,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Outside production, WhiteNoise serves straight from static/ (no collectstatic), also with
 # DEBUG off (the demo runs with DEBUG off to show the real error pages).
 WHITENOISE_USE_FINDERS = env.str("SWITCHBOARD_ENV", default="development") != "production"
+# Hashed names (a new name for every changed file, cached for a year by nginx and browsers)
+# and compressed copies, written by collectstatic (core/static_collect.py).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # --- Secrets at rest --------------------------------------------------------------

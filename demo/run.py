@@ -178,6 +178,7 @@ def main() -> int:
             print("demo: starting the embedded PostgreSQL under var/pgdata", flush=True)
             embedded_db.ensure_running(embedded_db.var_dir())
         stack.run("migrate", "--noinput", "-v", "0")
+        stack.run("collectstatic", "--noinput", "-v", "0")  # pages name hashed files
         stack.start("simulator")
         stack.start("web")
         _wait_http(f"http://127.0.0.1:{SIM_PORT}/_sim/state")

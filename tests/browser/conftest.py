@@ -24,11 +24,11 @@ class AsgiLiveServer:
     """What pytest-django's `live_server` offers (`url`, and the settings its helper turns
     on and off per test), served by uvicorn with the production application (config/asgi.py:
     the live stream on Django's ASGI handler, every other request on its WSGI handler in a
-    thread pool) and static files."""
+    thread pool), whose WhiteNoise serves the static files under their hashed names, as in
+    production (collected once per run by conftest.py)."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         import uvicorn
-        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
         from django.test.utils import modify_settings
 
         with socket.socket() as s:
@@ -38,9 +38,8 @@ class AsgiLiveServer:
         self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": host})
         from config.asgi import application
 
-        app = ASGIStaticFilesHandler(application)  # type: ignore[arg-type]
         config = uvicorn.Config(
-            app,
+            application,
             host=host,
             port=self.port,
             log_level="warning",

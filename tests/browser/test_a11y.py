@@ -1,6 +1,6 @@
 """Accessibility and phone layout, in Chromium, on every app page for each role:
 
-- axe-core (vendored from npm into static/vendor/axe.min.js, pinned in package.json) finds
+- axe-core (vendored from npm into tests/browser/vendor/, pinned in frontend/package.json) finds
   0 serious and 0 critical problems (WCAG 2.1 A and AA rules);
 - the agent's pages fit a 390 px phone with no horizontal overflow, and the QR code stays
   large enough to scan from another device.
@@ -26,7 +26,7 @@ from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
 def settle(page: Any) -> None:
