@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "template_partials",
     "axes",
     "csp",
+    "django_prometheus",
     "core",
     "upstream",
     "simulator",
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every request's count and latency (django-prometheus, core/metrics.py).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First: X-Forwarded-* count only from TRUSTED_PROXY_NETS (core/net.py).
     "core.middleware.TrustedProxyMiddleware",
     "core.middleware.RequestIdMiddleware",
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # axes last, so it sees the authenticated request.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,6 +111,8 @@ DATABASES = {
     else embedded_db.database_settings(VAR_DIR)
 }
 DATABASES["default"].setdefault("OPTIONS", {})
+# Django's PostgreSQL backend with query counts and latency for /metrics (django-prometheus).
+DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A connection pool per process (0: none). For the web workers (config/asgi.py): their
@@ -479,7 +485,14 @@ CONTACT_LOOKUP_INTERVAL = env.int("CONTACT_LOOKUP_INTERVAL", default=60)
 # yet applied is older than this (seconds); the home page colours the lag against it.
 WEBHOOK_LAG_DEGRADED_SECONDS = env.float("WEBHOOK_LAG_DEGRADED_SECONDS", default=120.0)
 
-# --- Metrics --------------------------------------------------------------------
+# --- Metrics (per instance; core/metrics.py) ---------------------------------------
+# Set for processes with several workers (gunicorn's web workers, config/gunicorn.py; a
+# prefork Celery worker): they share their values through files in this directory.
+#   PROMETHEUS_MULTIPROC_DIR=/run/switchboard/metrics  (read by prometheus_client itself)
+# A Celery worker serves its own /metrics on this port (0: none; the web tier at /metrics).
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+CELERY_METRICS_ADDR = env.str("CELERY_METRICS_ADDR", default="127.0.0.1")
+PROMETHEUS_EXPORT_MIGRATIONS = False  # would query the database at every start
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # production requires it (core/checks.py)
 # Without a token (development), /metrics answers only these networks: the client address
 # as core.net reads it (through TRUSTED_PROXY_NETS), never the proxy's own address.

@@ -1,102 +1,89 @@
-"""Prometheus metrics shared by every process on every host.
+"""Prometheus metrics, per instance, with `prometheus_client`.
 
-Counters and histograms live in the shared cache (Redis in production): a web process,
-a Celery worker on another host and beat all add to the same numbers, and /metrics on any
-web process reports the fleet-wide totals. Gauges (accounts by state, ports, lag, lane
-depth) are computed from the database at scrape time.
+Each process counts in its own memory; a process with several workers (gunicorn's web
+workers, a prefork Celery worker) shares them through `PROMETHEUS_MULTIPROC_DIR`
+(prometheus_client's multiprocess mode), and each instance is scraped on its own: the web
+tier at /metrics, a Celery worker at `CELERY_METRICS_PORT`. Prometheus sums instances in
+PromQL (`sum by (operation) (rate(switchboard_upstream_calls_total[5m]))`); see
+docs/operations.md and the dashboard in deploy/grafana/.
+
+Requests, latency and database queries come from django-prometheus (its middleware and its
+PostgreSQL backend). Fleet gauges (accounts by state, ports, lag, lane depth) are computed
+from the database when /metrics is scraped, by one collector, `FleetCollector`: every web
+instance reports the same values, so dashboards take `max`, not `sum`, of them.
 """
 
 from __future__ import annotations
 
-import atexit
-import bisect
-import json
 import logging
+import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 
-from django.core.cache import cache
 from django.db import transaction
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import REGISTRY, Counter, Histogram, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
 
 log = logging.getLogger(__name__)
 
-INDEX_KEY = "metrics:index"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-# name -> (type, help)
+# name -> (kind, help)
 DESCRIPTIONS: dict[str, tuple[str, str]] = {}
-_known: set[str] = set()
-_known_since = time.monotonic()
-KNOWN_TTL = 60.0
 GaugeSource = Callable[[], Iterable[tuple[Mapping[str, str], float]]]
 _gauges: dict[str, tuple[str, GaugeSource]] = {}
+_counters: dict[str, Counter] = {}
+_histograms: dict[str, Histogram] = {}
+_lock = threading.Lock()
 
 
 def describe(name: str, kind: str, help_text: str) -> None:
+    """Say what a counter or histogram measures; it is created with its label names on its
+    first use (every use of one name passes the same labels)."""
     DESCRIPTIONS[name] = (kind, help_text)
 
 
-def _key(name: str, labels: Mapping[str, str], suffix: str = "") -> str:
-    return (
-        f"metrics:{name}{suffix}:{json.dumps(dict(sorted(labels.items())), separators=(',', ':'))}"
-    )
+def _help(name: str) -> str:
+    return DESCRIPTIONS.get(name, ("", name))[1]
 
 
-def _remember(key: str, *, force: bool = False) -> None:
-    global _known_since
-    now = time.monotonic()
-    if now - _known_since > KNOWN_TTL:
-        # The shared index can be flushed or evicted while this process runs: forget what
-        # we believe is registered now and then, so every key is re-checked.
-        _known.clear()
-        _known_since = now
-    if key in _known and not force:
-        return
-    index = cache.get(INDEX_KEY) or []
-    if key not in index:
-        index.append(key)
-        cache.set(INDEX_KEY, index, timeout=None)
-    _known.add(key)
+def _counter(name: str, label_names: tuple[str, ...]) -> Counter:
+    with _lock:
+        if name not in _counters:
+            _counters[name] = Counter(name, _help(name), label_names)
+        return _counters[name]
 
 
-def _incr(key: str, amount: int) -> None:
-    try:
-        cache.incr(key, amount)
-    except ValueError:  # missing: new, or the cache was flushed (add is atomic)
-        if not cache.add(key, amount, timeout=None):
-            cache.incr(key, amount)
-        _remember(key, force=True)
-        return
-    # Each process registers the keys it touches, which also repairs an index entry lost
-    # to two processes appending at the same moment.
-    _remember(key)
+def _histogram(name: str, label_names: tuple[str, ...]) -> Histogram:
+    with _lock:
+        if name not in _histograms:
+            _histograms[name] = Histogram(name, _help(name), label_names, buckets=BUCKETS)
+        return _histograms[name]
 
 
 def inc(name: str, labels: Mapping[str, str] | None = None, amount: int = 1) -> None:
     """Add to a counter. Never raises: metrics must not break the work they measure."""
+    labels = labels or {}
     try:
-        _incr(_key(name, labels or {}), amount)
+        counter = _counters.get(name) or _counter(name, tuple(sorted(labels)))
+        (counter.labels(**labels) if labels else counter).inc(amount)
     except Exception:
         log.debug("metric %s not recorded", name, exc_info=True)
 
 
 def observe(name: str, labels: Mapping[str, str] | None, seconds: float) -> None:
-    """Record one observation in a histogram (microsecond sum, fixed buckets)."""
+    """Record one observation in a histogram. Never raises."""
     labels = labels or {}
     try:
-        i = bisect.bisect_left(BUCKETS, seconds)
-        bucket = str(BUCKETS[i]) if i < len(BUCKETS) else "+Inf"
-        _incr(_key(name, {**labels, "le": bucket}, "_bucket"), 1)
-        _incr(_key(name, labels, "_sum_us"), int(seconds * 1_000_000))
+        histogram = _histograms.get(name) or _histogram(name, tuple(sorted(labels)))
+        (histogram.labels(**labels) if labels else histogram).observe(seconds)
     except Exception:
         log.debug("metric %s not recorded", name, exc_info=True)
 
 
 def gauge(name: str, help_text: str) -> Callable[[GaugeSource], GaugeSource]:
-    """Register a function computing a gauge's samples at scrape time."""
+    """Register a function computing a fleet gauge's samples at scrape time."""
 
     def register(fn: GaugeSource) -> GaugeSource:
         _gauges[name] = (help_text, fn)
@@ -105,119 +92,40 @@ def gauge(name: str, help_text: str) -> Callable[[GaugeSource], GaugeSource]:
     return register
 
 
-class SharedCollector(Collector):
+class FleetCollector(Collector):
+    """The fleet's gauges, read from the database at scrape time."""
+
     def collect(self):  # type: ignore[no-untyped-def]
-        try:
-            index: list[str] = cache.get(INDEX_KEY) or []
-            values = cache.get_many(index) if index else {}
-        except Exception:  # the shared cache (Redis) is down: the gauges still answer
-            log.warning("metrics: the shared cache is unavailable", exc_info=True)
-            index, values = [], {}
-        counters: dict[str, list[tuple[dict[str, str], float]]] = {}
-        hist_buckets: dict[str, dict[str, dict[str, float]]] = {}
-        hist_sums: dict[str, dict[str, float]] = {}
-        for key, value in values.items():
-            _prefix, rest = key.split(":", 1)
-            name, labels_json = rest.split(":", 1)
-            labels = json.loads(labels_json)
-            if name.endswith("_bucket"):
-                base = name.removesuffix("_bucket")
-                le = labels.pop("le")
-                hist_buckets.setdefault(base, {}).setdefault(
-                    json.dumps(labels, sort_keys=True), {}
-                )[le] = float(value)
-            elif name.endswith("_sum_us"):
-                base = name.removesuffix("_sum_us")
-                hist_sums.setdefault(base, {})[json.dumps(labels, sort_keys=True)] = (
-                    float(value) / 1e6
-                )
-            else:
-                counters.setdefault(name, []).append((labels, float(value)))
-        for name, samples in sorted(counters.items()):
-            help_text = DESCRIPTIONS.get(name, ("counter", name))[1]
-            label_names = sorted({k for labels, _ in samples for k in labels})
-            family = CounterMetricFamily(name.removesuffix("_total"), help_text, labels=label_names)
-            for labels, value in samples:
-                family.add_metric([labels.get(k, "") for k in label_names], value)
-            yield family
-        for name, series in sorted(hist_buckets.items()):
-            help_text = DESCRIPTIONS.get(name, ("histogram", name))[1]
-            label_names = sorted({k for lj in series for k in json.loads(lj)})
-            family_h = HistogramMetricFamily(name, help_text, labels=label_names)
-            for labels_json, by_le in series.items():
-                labels = json.loads(labels_json)
-                running = 0.0
-                buckets = []
-                for b in [*(str(x) for x in BUCKETS), "+Inf"]:
-                    running += by_le.get(b, 0.0)
-                    buckets.append((b, running))
-                family_h.add_metric(
-                    [labels.get(k, "") for k in label_names],
-                    buckets,
-                    hist_sums.get(name, {}).get(labels_json, 0.0),
-                )
-            yield family_h
         for name, (help_text, fn) in sorted(_gauges.items()):
             try:
                 # A savepoint each: one failing gauge must not abort the others' queries.
                 with transaction.atomic():
-                    samples_g = list(fn())
+                    samples = list(fn())
             except Exception:
                 log.warning("gauge %s failed", name, exc_info=True)
                 continue
-            label_names = sorted({k for labels, _ in samples_g for k in labels})
-            family_g = GaugeMetricFamily(name, help_text, labels=label_names)
-            for labels, value in samples_g:
-                family_g.add_metric([labels.get(k, "") for k in label_names], value)
-            yield family_g
+            label_names = sorted({k for labels, _ in samples for k in labels})
+            family = GaugeMetricFamily(name, help_text, labels=label_names)
+            for labels, value in samples:
+                family.add_metric([labels.get(k, "") for k in label_names], value)
+            yield family
 
 
-# --- buffered recording, for hot paths ------------------------------------------------------
-# A webhook receiver answering hundreds of POSTs a second should not pay cache round trips
-# for its own metrics: counts are added up in the process and flushed at most once a second
-# (and at exit). Readers see them at most a second late.
-
-FLUSH_EVERY = 1.0
-_buffer_lock = threading.Lock()
-_buffer: dict[str, int] = {}
-_last_flush = time.monotonic()
+def instance_registry() -> CollectorRegistry:
+    """What this instance reports: every process of it (multiprocess mode) or this one."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry(auto_describe=False)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
 
 
-def _buffer_add(key: str, amount: int) -> None:
-    global _last_flush
-    due = False
-    with _buffer_lock:
-        _buffer[key] = _buffer.get(key, 0) + amount
-        now = time.monotonic()
-        if now - _last_flush >= FLUSH_EVERY:
-            _last_flush = now
-            due = True
-    if due:
-        flush_buffer()
-
-
-def inc_buffered(name: str, labels: Mapping[str, str] | None = None, amount: int = 1) -> None:
-    _buffer_add(_key(name, labels or {}), amount)
-
-
-def observe_buffered(name: str, labels: Mapping[str, str] | None, seconds: float) -> None:
-    labels = labels or {}
-    i = bisect.bisect_left(BUCKETS, seconds)
-    bucket = str(BUCKETS[i]) if i < len(BUCKETS) else "+Inf"
-    _buffer_add(_key(name, {**labels, "le": bucket}, "_bucket"), 1)
-    _buffer_add(_key(name, labels, "_sum_us"), int(seconds * 1_000_000))
-
-
-def flush_buffer() -> None:
-    """Send the buffered counts to the shared cache (never raises)."""
-    with _buffer_lock:
-        pending = dict(_buffer)
-        _buffer.clear()
-    for key, amount in pending.items():
-        try:
-            _incr(key, amount)
-        except Exception:
-            log.debug("metric %s not recorded", key, exc_info=True)
-
-
-atexit.register(flush_buffer)
+def clear_multiprocess_dir() -> None:
+    """Start an instance from zero: its processes' files of an earlier run are stale."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(directory, name))

@@ -1,11 +1,11 @@
-"""Counters of the webhook pipeline, kept fleet-wide in the shared cache (core.metrics) and
-served at /metrics; buffered, so the receiver's hot path pays no cache round trip."""
+"""Counters of the webhook pipeline (core.metrics: per instance, in the process's memory,
+served at /metrics)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.metrics import describe, inc_buffered, observe_buffered
+from core.metrics import describe, inc, observe
 
 
 @dataclass(frozen=True)
@@ -14,10 +14,10 @@ class _Series:
     labels: dict[str, str]
 
     def inc(self, amount: int = 1) -> None:
-        inc_buffered(self.name, self.labels, amount)
+        inc(self.name, self.labels, amount)
 
     def observe(self, seconds: float) -> None:
-        observe_buffered(self.name, self.labels, seconds)
+        observe(self.name, self.labels, seconds)
 
 
 @dataclass(frozen=True)

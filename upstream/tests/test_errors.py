@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.crypto import Secret
-from upstream import breaker, client, codes, metrics, operations
+from upstream import breaker, client, codes, operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
 from upstream.tests.vendor_server import VendorServer
 from upstream.types import AccountItem
@@ -193,15 +193,15 @@ def test_no_secret_in_logs_and_one_line_per_call(
 
 def test_metrics_count_outcomes(vendor: VendorServer) -> None:
     calls = "switchboard_upstream_calls_total"
-    before_ok = _shared(calls, operation="select_cloud_port", outcome="ok")
-    before_err = _shared(calls, operation="select_cloud_port", outcome="unavailable")
+    before_ok = _counted(calls, operation="select_cloud_port", outcome="ok")
+    before_err = _counted(calls, operation="select_cloud_port", outcome="unavailable")
     vendor.envelope(PORT, {"currentPort": 1, "maxPort": 2})
     operations.select_cloud_port()
     vendor.reply(PORT, b"x", status=500)
     with pytest.raises(UpstreamUnavailable):
         operations.select_cloud_port()
-    assert _shared(calls, operation="select_cloud_port", outcome="ok") == before_ok + 1
-    assert _shared(calls, operation="select_cloud_port", outcome="unavailable") == before_err + 1
+    assert _counted(calls, operation="select_cloud_port", outcome="ok") == before_ok + 1
+    assert _counted(calls, operation="select_cloud_port", outcome="unavailable") == before_err + 1
 
 
 def test_ping_reaches_a_live_vendor(vendor: VendorServer) -> None:
@@ -215,7 +215,7 @@ def test_a_data_shape_we_cannot_read_counts_against_the_breaker(vendor: VendorSe
         operations.select_cloud_port()
     assert _failures() == 1
     outcome = {"operation": "select_cloud_port", "outcome": "bad_response"}
-    assert _shared("switchboard_upstream_calls_total", **outcome) >= 1
+    assert _counted("switchboard_upstream_calls_total", **outcome) >= 1
 
 
 def test_a_large_fleet_parses_and_leaves_the_gc_on(vendor: VendorServer) -> None:
@@ -232,34 +232,33 @@ def test_a_large_fleet_parses_and_leaves_the_gc_on(vendor: VendorServer) -> None
     assert gc.isenabled()
 
 
-def _shared(name: str, **labels: str) -> float:
-    from core.metrics import SharedCollector
+def _counted(name: str, **labels: str) -> float:
+    from core.metrics import instance_registry
 
-    metrics.flush()
-    for family in SharedCollector().collect():
+    for family in instance_registry().collect():
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return 0.0
 
 
-def test_calls_are_counted_fleet_wide(vendor: VendorServer) -> None:
+def test_calls_are_counted_with_their_latency(vendor: VendorServer) -> None:
     calls = "switchboard_upstream_calls_total"
     count = "switchboard_upstream_call_seconds_count"
-    before_ok = _shared(calls, operation="select_cloud_port", outcome="ok")
-    before_count = _shared(count, operation="select_cloud_port")
-    before_inf = _shared(
+    before_ok = _counted(calls, operation="select_cloud_port", outcome="ok")
+    before_count = _counted(count, operation="select_cloud_port")
+    before_inf = _counted(
         "switchboard_upstream_call_seconds_bucket", operation="select_cloud_port", le="+Inf"
     )
     vendor.envelope(PORT, {"currentPort": 1, "maxPort": 2})
     operations.select_cloud_port()
     operations.select_cloud_port()
-    assert _shared(calls, operation="select_cloud_port", outcome="ok") == before_ok + 2
-    assert _shared(count, operation="select_cloud_port") == before_count + 2
+    assert _counted(calls, operation="select_cloud_port", outcome="ok") == before_ok + 2
+    assert _counted(count, operation="select_cloud_port") == before_count + 2
     assert (
-        _shared(
+        _counted(
             "switchboard_upstream_call_seconds_bucket", operation="select_cloud_port", le="+Inf"
         )
         == before_inf + 2
     )
-    assert _shared("switchboard_upstream_call_seconds_sum", operation="select_cloud_port") > 0
+    assert _counted("switchboard_upstream_call_seconds_sum", operation="select_cloud_port") > 0

@@ -457,13 +457,10 @@ def test_scan_outcome_wins_over_scanned_at_the_same_millisecond() -> None:
 
 @pytest.mark.django_db
 def test_receipts_rejections_and_lag_reach_metrics() -> None:
-    from core.metrics import flush_buffer
-
     client = Client()
     assert post(client, K.ONLINE_STATUS, load_bytes("webhook_online_status")).status_code == 200
     assert post(client, K.ONLINE_STATUS, {"whatsAppList": []}, signed=False).status_code == 401
     webhook_event_process(event_id=WebhookEvent.objects.get().pk)
-    flush_buffer()
     body = Client(REMOTE_ADDR="127.0.0.1").get("/metrics").content.decode()
     assert 'switchboard_webhook_received_total{kind="online_status"}' in body
     assert 'switchboard_webhook_rejected_total{kind="online_status",reason="signature"}' in body
