@@ -498,6 +498,19 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # production requires it (
 # as core.net reads it (through TRUSTED_PROXY_NETS), never the proxy's own address.
 METRICS_ALLOWED_NETS = env.list("METRICS_ALLOWED_NETS", default=["127.0.0.0/8", "::1/128"])
 
+# --- Error reporting (optional; core/error_reporting.py) ------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.error_reporting import init_error_reporting
+
+    init_error_reporting(
+        dsn=SENTRY_DSN,
+        environment=env.str(
+            "SENTRY_ENVIRONMENT", default=env.str("SWITCHBOARD_ENV", default="development")
+        ),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
