@@ -41,7 +41,9 @@ def test_the_entrypoint_runs_each_procfile_line(tmp_path: Path) -> None:
     assert "/app/Procfile" in script
     copy = tmp_path / "run-process"
     procfile = tmp_path / "Procfile"
-    procfile.write_text("\n".join(f"{k}: echo {k} ran" for k in _procfile()) + "\n")
+    procfile.write_text(
+        "\n".join(f"{k}: GREETING=ran sh -c 'echo {k} $GREETING'" for k in _procfile()) + "\n"
+    )
     copy.write_text(script.replace("/app/Procfile", str(procfile)))
     for name in _procfile():
         done = subprocess.run(["sh", str(copy), name], capture_output=True, text=True)
