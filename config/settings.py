@@ -324,6 +324,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The outgoing events, from notify/payloads.py (notify/event_schema.py), under
+    # x-webhooks in this OpenAPI 3.0 document.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notify.event_schema.as_extension",
+    ],
+    "WEBHOOKS": [
+        f"notify.event_schema.{name}"
+        for name in (
+            "account_status_changed",
+            "account_banned",
+            "qr_session_finished",
+            "scan_task_finished",
+            "action_finished",
+            "registration_finished",
+            "job_finished",
+            "quota_exceeded",
+        )
+    ],
     # Several code tables share field names ("status"): name each enum after its table.
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.choices.AccountStatus",

@@ -12,6 +12,14 @@ from typing import Any
 from accounts.choices import AccountStatus, DetailStatus, OnlineStatus, Presence
 from core.choices import label
 from notify.models import EventType, RuleKey
+from notify.payloads import (
+    AccountData,
+    ActionData,
+    JobData,
+    QrSessionData,
+    RegistrationData,
+    ScanTaskData,
+)
 from notify.services.alerts import alert_raise
 from notify.services.events import EventDraft, event_emit, events_emit
 
@@ -57,7 +65,7 @@ class AccountChange:
         return banned_now and not banned_before
 
 
-def _account_data(c: AccountChange, source: str) -> dict[str, Any]:
+def _account_data(c: AccountChange, source: str) -> AccountData:
     return {
         "whatsapp": c.whatsapp,
         "status": c.status,
@@ -116,21 +124,22 @@ def account_changes(*, changes: Sequence[AccountChange], source: str) -> None:
 
 
 def qr_session_finished(*, session: Any) -> None:
+    data: QrSessionData = {
+        "id": session.pk,
+        "state": session.state,
+        "mode": session.mode,
+        "port_id": session.port_id,
+        "whatsapp": session.whatsapp,
+        "reason_code": session.reason_code,
+        "reason": session.reason,
+        "created_by": session.created_by.get_username() if session.created_by_id else None,
+        "finished_at": _iso(session.finished_at),
+    }
     event_emit(
         type=EventType.QR_SESSION_FINISHED,
         whatsapp=session.whatsapp or "",
         occurred_at=session.finished_at,
-        data={
-            "id": session.pk,
-            "state": session.state,
-            "mode": session.mode,
-            "port_id": session.port_id,
-            "whatsapp": session.whatsapp,
-            "reason_code": session.reason_code,
-            "reason": session.reason,
-            "created_by": session.created_by.get_username() if session.created_by_id else None,
-            "finished_at": _iso(session.finished_at),
-        },
+        data=data,
     )
 
 
@@ -144,15 +153,15 @@ def scan_task_finished(*, task_id: str) -> None:
         type=EventType.SCAN_TASK_FINISHED,
         whatsapp=task.whatsapp,
         occurred_at=task.status_updated_at,
-        data={
-            "id": task.pk,
-            "task_id": task.task_id,
-            "status": task.status,
-            "status_display": label(ScanTaskStatus, task.status),
-            "whatsapp": task.whatsapp,
-            "upstream_user_id": task.upstream_user_id,
-            "updated_at": _iso(task.status_updated_at),
-        },
+        data=ScanTaskData(
+            id=task.pk,
+            task_id=task.task_id,
+            status=task.status,
+            status_display=label(ScanTaskStatus, task.status),
+            whatsapp=task.whatsapp,
+            upstream_user_id=task.upstream_user_id,
+            updated_at=_iso(task.status_updated_at),
+        ),
     )
 
 
@@ -170,16 +179,16 @@ def actions_finished(*, ids: Sequence[int], finished_at: datetime) -> None:
                 type=EventType.ACTION_FINISHED,
                 whatsapp=a.whatsapp,
                 occurred_at=a.finished_at or a.updated_at,
-                data={
-                    "id": a.pk,
-                    "state": a.state,
-                    "reason": a.reason,
-                    "agent_account": a.agent_account,
-                    "whatsapp": a.whatsapp,
-                    "friend_whatsapp": a.friend_whatsapp,
-                    "callback_id": a.callback_id,
-                    "finished_at": _iso(a.finished_at),
-                },
+                data=ActionData(
+                    id=a.pk,
+                    state=a.state,
+                    reason=a.reason,
+                    agent_account=a.agent_account,
+                    whatsapp=a.whatsapp,
+                    friend_whatsapp=a.friend_whatsapp,
+                    callback_id=a.callback_id,
+                    finished_at=_iso(a.finished_at),
+                ),
             )
             for a in rows
         ]
@@ -191,14 +200,14 @@ def registration_finished(*, registration: Any) -> None:
     event_emit(
         type=EventType.REGISTRATION_FINISHED,
         occurred_at=reg.completed_at,
-        data={
-            "id": reg.pk,
-            "phone": reg.phone,
-            "area_code": reg.area_code,
-            "state": reg.state,
-            "error": reg.error,
-            "completed_at": _iso(reg.completed_at),
-        },
+        data=RegistrationData(
+            id=reg.pk,
+            phone=reg.phone,
+            area_code=reg.area_code,
+            state=reg.state,
+            error=reg.error,
+            completed_at=_iso(reg.completed_at),
+        ),
     )
     if reg.state == "failed":
         alert_raise(
@@ -212,13 +221,13 @@ def job_finished(*, job: Any) -> None:
     event_emit(
         type=EventType.JOB_FINISHED,
         occurred_at=job.finished_at,
-        data={
-            "id": job.pk,
-            "kind": job.kind,
-            "state": job.state,
-            "total": job.total,
-            "done": job.ok_count,
-            "failed": job.failed_count,
-            "finished_at": _iso(job.finished_at),
-        },
+        data=JobData(
+            id=job.pk,
+            kind=job.kind,
+            state=job.state,
+            total=job.total,
+            done=job.ok_count,
+            failed=job.failed_count,
+            finished_at=_iso(job.finished_at),
+        ),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ KICK_KEY = "notify:deliveries:kick"
 @dataclass(frozen=True)
 class EventDraft:
     type: str
-    data: dict[str, Any]
+    data: Mapping[str, Any]
     whatsapp: str = ""
     occurred_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -98,7 +98,7 @@ def events_emit(*, drafts: Sequence[EventDraft]) -> int:
                 whatsapp=d.whatsapp,
                 sequence=seqs[i],
                 occurred_at=d.occurred_at or now,
-                data=d.data,
+                data=dict(d.data),
             )
             for i, d in enumerate(wanted)
         ]
@@ -114,7 +114,7 @@ def events_emit(*, drafts: Sequence[EventDraft]) -> int:
 
 
 def event_emit(
-    *, type: str, data: dict[str, Any], whatsapp: str = "", occurred_at: datetime | None = None
+    *, type: str, data: Mapping[str, Any], whatsapp: str = "", occurred_at: datetime | None = None
 ) -> int:
     return events_emit(
         drafts=[EventDraft(type=type, data=data, whatsapp=whatsapp, occurred_at=occurred_at)]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.choices import OnlineStatus, Presence
 from accounts.models import StatusEvent, WhatsAppAccount
 from notify.models import EventType, RuleKey
+from notify.payloads import PortAtRisk, QuotaData
 from notify.services.alerts import alert_raise, alert_rule_get
 from notify.services.events import event_emit
 
@@ -132,11 +133,11 @@ def quota_check(*, quota: Any) -> list[str]:
             rule.save(update_fields=["state", "updated_at"])
         return []
     ports = [
-        {
-            "port_id": r.port.port_id,
-            "phone": r.port.phone,
-            "whatsapp": r.account.whatsapp if r.account else r.port.phone,
-        }
+        PortAtRisk(
+            port_id=r.port.port_id,
+            phone=r.port.phone,
+            whatsapp=r.account.whatsapp if r.account else r.port.phone,
+        )
         for r in at_risk
     ]
     numbers = [p["whatsapp"] for p in ports if p["whatsapp"]]
@@ -145,12 +146,12 @@ def quota_check(*, quota: Any) -> list[str]:
         if rule.state.get("at_risk") != key:
             event_emit(
                 type=EventType.QUOTA_EXCEEDED,
-                data={
-                    "current_port": quota.current_port,
-                    "max_port": quota.max_port,
-                    "over_by": quota.current_port - quota.max_port,
-                    "at_risk": ports,
-                },
+                data=QuotaData(
+                    current_port=quota.current_port,
+                    max_port=quota.max_port,
+                    over_by=quota.current_port - quota.max_port,
+                    at_risk=ports,
+                ),
             )
             rule.state = {**rule.state, "at_risk": key}
             rule.save(update_fields=["state", "updated_at"])
