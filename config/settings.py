@@ -533,6 +533,8 @@ if SENTRY_DSN:
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
+# One access line per request (core.middleware.RequestIdMiddleware); the demo turns it off.
+LOG_ACCESS = env.bool("LOG_ACCESS", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -559,6 +561,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "switchboard.access": {"level": "INFO" if LOG_ACCESS else "WARNING"},
         "axes": {"level": "WARNING"},
         # Alert channel URLs (Apprise) carry tokens, and Apprise logs whole URLs even at
         # ERROR ("Unsupported URL: ..."): it is silenced; notify reports failures in its

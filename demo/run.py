@@ -167,6 +167,7 @@ def main() -> int:
     # DEBUG stays off so people see the real 403/404/500 pages, not Django's debug pages.
     env.setdefault("DEBUG", "false")
     env.setdefault("LOG_JSON", "false")
+    env.setdefault("LOG_ACCESS", "false")  # the terminal shows what matters, not every request
     started = time.monotonic()
     stack = Stack(env)
     # Both set explicitly: a shell that starts make in the background leaves SIGINT ignored
