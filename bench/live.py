@@ -444,17 +444,20 @@ async def drive(
     t_load = time.monotonic()
     phases: list[Phase] = []
     sustainable = args.sustainable
-    if sustainable is None:  # step up until p95 reaches 1 s
+    if sustainable is None:  # step up until p95 reaches 1 s (down first if it starts above)
         sustainable = 0.0
         rate = args.start_rate
-        while rate <= args.max_rate:
+        while 1.0 <= rate <= args.max_rate:
             phase = await load.phase("step", rate, args.step_seconds, web_pids, worker)
             phases.append(phase)
             print(phase.line(args.pages), flush=True)
-            if not phase.latencies or pct(phase.latencies, 95) >= 1.0 or phase.not_final:
+            if phase.latencies and pct(phase.latencies, 95) < 1.0 and not phase.not_final:
+                sustainable = rate
+                rate *= args.step_factor
+            elif sustainable:
                 break
-            sustainable = rate
-            rate *= args.step_factor
+            else:
+                rate /= args.step_factor
     for label, rate in [
         ("1x", sustainable),
         ("2x", 2 * sustainable),
