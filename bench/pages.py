@@ -382,6 +382,9 @@ SHARES = (
 )
 
 
+OUR_PACKAGES = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+
+
 def spy_report(name: str, spy: subprocess.Popen[str]) -> str:
     out, _ = spy.communicate(timeout=600)
     path = Path(out.strip().splitlines()[-1]) if out.strip() else None
@@ -405,7 +408,7 @@ def spy_report(name: str, spy: subprocess.Popen[str]) -> str:
                 break
         counts[label] = counts.get(label, 0) + n
         for frame in reversed(frames):  # the innermost frame of our own code
-            if "/.venv/" not in frame and "/lib/python3" not in frame and "(" in frame:
+            if "(" in frame and frame.split(" (")[1].split("/")[0] in OUR_PACKAGES:
                 key = frame.split(" (")[0] + " (" + frame.split(" (")[1].split(":")[0] + ")"
                 ours[key] = ours.get(key, 0) + n
                 break

@@ -13,7 +13,7 @@ really sends them (bare lists, a duplicated record, numbers as strings, the undo
 status 1) and every other delivery is held back until the next one has gone out.
 
 When the receiver cannot keep up, the queue does not grow without bound and a late state
-is not sent after a newer one: once a lane has more than `backlog` deliveries waiting, an
+is not sent after a newer one: once a lane has more than `backlog` (2) deliveries waiting, an
 account's online-status record that has not been sent yet is superseded by its newer one
 (state "superseded": the queue holds at most one per account), and the lane sends its
 waiting online-status records together, up to `batch_records` per POST (state "batched":
@@ -110,7 +110,7 @@ class Dispatcher:
         hold_seconds: float = 1.0,
         quirks: bool = False,
         senders: int = 8,
-        backlog: int = 16,
+        backlog: int = 2,
         batch_records: int = 50,
     ) -> None:
         self.webhook_base = webhook_base
