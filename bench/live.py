@@ -171,6 +171,7 @@ class Run:
         self.latencies: list[float] = []  # change sent -> the page shows it (or newer)
         self.noop: list[float] = []  # pg_notify -> the no-op stream hears it
         self.resyncs = 0
+        self.refused = 0  # stream opens answered other than 200 (retried)
         self.tiles_pushed = 0
         self.tiles: list[int] = []  # the tiles fetched (HTTP status), for bare "fleet" events
 
@@ -228,8 +229,12 @@ async def read_stream(page: Page, port: int, run: Run, since: str) -> None:
     status = await reader.readline()
     if not status and page.closing:  # churned again before it opened
         return
-    if b" 200 " not in status:
-        raise SystemExit(f"stream refused: {status!r}")
+    if b" 200 " not in status:  # as EventSource does: try again shortly (counted)
+        run.refused += 1
+        writer.close()
+        await asyncio.sleep(2)
+        page.closing = True  # run_page opens it again
+        return
     page.opens += 1
     page.last_byte = time.time()
     page.open.set()
@@ -491,6 +496,7 @@ async def drive(
         "streams": len(pages) + len(floors),
         "reopened": sum(p.opens - 1 for p in pages),
         "resyncs": run.resyncs,
+        "refused": run.refused,
         "tiles_pushed": run.tiles_pushed,
         "tile_fetches": len(run.tiles),
         "tile_errors": sum(1 for status in run.tiles if status != 200),
@@ -660,7 +666,8 @@ def main() -> None:
     print(
         f"streams silent for more than {SILENT_SECONDS:.0f} s: {result['silent_ever']} during"
         f" the run, {result['silent_now']} at the end (of {result['streams']}); streams"
-        f" reopened by the churn: {result['reopened']}; resyncs: {result['resyncs']}"
+        f" reopened by the churn: {result['reopened']}; resyncs: {result['resyncs']};"
+        f" stream opens refused (retried 2 s later): {result['refused']}"
     )
     print(
         f"tiles pushed with their event: {result['tiles_pushed']}; tiles fetched (bare"
