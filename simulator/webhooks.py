@@ -14,10 +14,11 @@ status 1) and every other delivery is held back until the next one has gone out.
 
 When the receiver cannot keep up, the queue does not grow without bound and a late state
 is not sent after a newer one: once a lane has more than `backlog` (2) deliveries waiting, an
-account's online-status record that has not been sent yet is superseded by its newer one
-(state "superseded": the queue holds at most one per account), and the lane sends its
-waiting online-status records together, up to `batch_records` per POST (state "batched":
-the vendor's payload is a list). Below that backlog every delivery goes out on its own.
+account's online-status record or account status that has not been sent yet is superseded by
+its newer one (state "superseded": the queue holds at most one of each per account), and the
+lane sends its waiting online-status records together, up to `batch_records` per POST (state
+"batched": the vendor's payload is a list). Below that backlog every delivery goes out on its
+own.
 """
 
 from __future__ import annotations
@@ -281,14 +282,14 @@ class Dispatcher:
                 continue
             lane = self._lane(delivery)
             self._forget(lane, delivery)
-            if _state_key(delivery) is None or len(heap) < self.backlog:
+            if not _batchable(delivery) or len(heap) < self.backlog:
                 return delivery
             parts = [delivery]
             while heap and heap[0][0] <= now and len(parts) < self.batch_records:
                 nxt = heap[0][2]
                 while nxt.superseded_by is not None:
                     nxt = nxt.superseded_by
-                if nxt.path != delivery.path or _state_key(nxt) is None or nxt.attempts:
+                if not _batchable(nxt) or nxt.attempts:
                     break
                 heapq.heappop(heap)
                 self._forget(lane, nxt)
@@ -397,15 +398,26 @@ class Dispatcher:
 
 
 def _state_key(delivery: Delivery) -> tuple[str, str] | None:
-    """(path, account) of an online-status delivery about one account: a newer one tells
-    everything an older one does. None for any other delivery (and in quirks mode)."""
+    """(path, account) of a delivery that states one account's whole status (an online
+    status record, an account status): a newer one tells everything an older one does.
+    None for any other delivery (and in quirks mode)."""
     payload = delivery.payload
-    if delivery.path != vc.ONLINE_STATUS or not isinstance(payload, dict):
+    if not isinstance(payload, dict):
         return None
-    records = payload.get("whatsAppList")
-    if set(payload) != {"whatsAppList"} or not isinstance(records, list) or len(records) != 1:
+    if delivery.path == vc.SYNC_WHATSAPP_STATUS and isinstance(payload.get("whatsApp"), str):
+        return delivery.path, payload["whatsApp"]
+    if not _batchable(delivery):
         return None
     return delivery.path, _account_of(payload)
+
+
+def _batchable(delivery: Delivery) -> bool:
+    """An online-status delivery of one record: several go out as one list."""
+    payload = delivery.payload
+    if delivery.path != vc.ONLINE_STATUS or not isinstance(payload, dict):
+        return False
+    records = payload.get("whatsAppList")
+    return set(payload) == {"whatsAppList"} and isinstance(records, list) and len(records) == 1
 
 
 def _account_of(payload: Any) -> str:

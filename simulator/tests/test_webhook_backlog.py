@@ -57,22 +57,26 @@ def test_a_backlog_keeps_one_waiting_state_per_account_and_sends_them_together()
             for step in range(1, 101):  # 100 changes each of 10 accounts while it is stuck
                 for number in numbers:
                     sender.enqueue(vc.ONLINE_STATUS, _status(number, step))
+                    sender.enqueue(vc.SYNC_WHATSAPP_STATUS, {"whatsApp": number, "status": step})
             waiting = sender.queued()
             gate.set()
             assert sender.wait_idle(30)
         finally:
             sender.stop()
     # Bounded by the accounts (and the backlog below which nothing is superseded), not by
-    # the 1,000 changes.
-    assert waiting <= len(numbers) + 4
-    assert sender.superseded >= 1000 - len(numbers) - 4
-    records = [r for body in bodies for r in body["whatsAppList"]]
-    last: dict[str, int] = {}
-    for record in records:  # per account, states only move forward
-        assert record["status"] >= last.get(record["whatsId"], -1)
-        last[record["whatsId"]] = record["status"]
-    assert last == dict.fromkeys(numbers, 100)  # every account's newest state arrived
-    assert len(bodies) < 20  # together, not one POST per change
+    # the 2,000 changes.
+    assert waiting <= 2 * len(numbers) + 4
+    assert sender.superseded >= 2000 - 2 * len(numbers) - 4
+    lists = [b["whatsAppList"] for b in bodies if "whatsAppList" in b]
+    online = [(r["whatsId"], r["status"]) for records in lists for r in records]
+    account = [(b["whatsApp"], b["status"]) for b in bodies if "whatsApp" in b]
+    for sent in (online, account):
+        last: dict[str, int] = {}
+        for number, status in sent:  # per account, states only move forward
+            assert status >= last.get(number, -1)
+            last[number] = status
+        assert last == dict.fromkeys(numbers, 100)  # every account's newest state arrived
+    assert len(bodies) < 40  # together, not one POST per change
     states = {d["state"] for d in sender.deliveries()}
     assert states <= {"delivered", "superseded"}
 
