@@ -529,13 +529,16 @@ def main() -> None:
         drain = wait_drained(args.drain_timeout)
         res = applied_since(mark)
         lags = res["lags"]
+        window = max(1e-9, res["last_processed"] - res["first_received"])
         print(
             f"\n3b. apply at a paced {args.apply_rate:g} POST/s (1 record each) for"
             f" {args.seconds:g} s: {len(plat):,} POSTs (non-200: {perrors}), ack p99"
             f" {pct(plat, 99) * 1000:.1f} ms; start [{load_before}], end [{load_line()}]"
         )
         print(
-            f"   applied: {res['events']:,} events, {res['applied']:,} records; backlog drained"
+            f"   applied: {res['events']:,} events, {res['applied']:,} records"
+            f" ({res['events'] / window:,.0f} events/s from first receipt to last apply);"
+            " backlog drained"
             f" {drain:.1f} s after the senders stopped; apply lag p50 {ms(pct(lags, 50))},"
             f" p95 {ms(pct(lags, 95))}, max {ms(max(lags, default=float('nan')))}"
         )
