@@ -18,6 +18,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# Several benches (or people) on one machine: each its own databases (this prefix) and its
+# own Redis database (broker queues and cache), so one run never drains another's queues.
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "")
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 
 
 def load_line() -> str:

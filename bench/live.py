@@ -15,11 +15,21 @@ listens for (static/js/live.js: its 50 rows, "fleet", "fleet-new"). A changed ro
 with its event (the page swaps it in: updated), and so do the tiles; where an event comes
 bare, the page fetches its part as htmx would (`GET /accounts/?part=counts`).
 
-Reported: POST-to-event latency (every page that shows the row) and POST-to-page-updated
-latency (event, then the row's GET answered), p50/p95/max; the web processes' CPU (% of one
-core) and the worker's; web memory per open page (RSS with the pages open minus before,
-divided by N). Figures are printed, never asserted. Bounded: --seconds of changes (default
-20), then everything stops.
+Phases: the pages open and idle (what an open page costs: web RSS and CPU), then, unless
+--sustainable is given, steps from --start-rate up by --step-factor until the p95 of change
+-> page reaches 1 s (the sustainable rate: the last step under it), then 1x, 2x and 4x that
+rate and each of --rates for --seconds each. A change counts as shown when the page gets
+its row's HTML with the new state (or a newer one: a page is owed the latest state, not
+every intermediate one). After each phase: the time until every open page shows the final
+state of its rows. --churn: that share of the pages close their stream at random moments of
+each phase and reopen it (from 5 s before, as static/js/live.js does); the streams silent
+for more than 20 s (they ping every 15 s) are counted: a wedged stream shows there.
+
+The floor, in the same run: --floors no-op streams hear a notification sent straight into
+the feed (pg_notify every 0.5 s: no webhook, no worker, no render), through the same hub.
+Figures are printed, never asserted; `load_line()` at the start and the end. Bounded: each
+phase lasts its seconds, then everything stops. BENCH_DB_PREFIX and BENCH_REDIS_DB keep one
+run's database and queues apart from another's on a shared machine.
 """
 
 from __future__ import annotations
@@ -33,14 +43,25 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PG, ROOT, load_line, pct, recreate_database, start_worker, stop_process
+from bench.common import (
+    DB_PREFIX,
+    PG,
+    REDIS_DB,
+    ROOT,
+    load_line,
+    pct,
+    recreate_database,
+    start_worker,
+    stop_process,
+)
 
-DB = "sb_bench_live"
+DB = f"{DB_PREFIX}sb_bench_live"
 SECRET = "bench-live-webhook-secret"
 PAGE_ROWS = 50
 
@@ -50,8 +71,8 @@ def env() -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"{PG}/{DB}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
-        "CACHE_URL": "rediscache://127.0.0.1:6379/14",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "CACHE_URL": f"rediscache://127.0.0.1:6379/{REDIS_DB}",
         "CACHE_KEY_PREFIX": "bench-live",
         "WEBHOOK_SECRETS": SECRET,
         "LOG_LEVEL": "ERROR",
@@ -128,11 +149,31 @@ def prepare(accounts: int, pages: int) -> list[str]:
 
 
 class Page:
-    """One open fleet page: a stream, and the rows it shows."""
+    """One open fleet page: its stream (reopened when churned), the rows it shows and what
+    each row shows now (online or not, read from the pushed row's HTML)."""
 
-    def __init__(self, n: int, rows: set[str], fetches: bool, cookie: str) -> None:
-        self.n, self.rows, self.fetches, self.cookie = n, rows, fetches, cookie
+    def __init__(self, n: int, rows: set[str], fetches: bool, cookie: str, wants: str) -> None:
+        self.n, self.rows, self.fetches, self.cookie, self.wants = n, rows, fetches, cookie, wants
         self.open = asyncio.Event()
+        self.waiting: dict[str, float] = {}  # row -> the oldest change it does not show yet
+        self.last_byte = time.time()
+        self.max_gap = 0.0  # the longest time the stream said nothing (no event, no ping)
+        self.opens = 0
+        self.closing = False
+        self.writer: Any = None
+
+
+class Run:
+    """What the pages saw: the state each row should show, and the latencies per phase."""
+
+    def __init__(self) -> None:
+        self.truth: dict[str, bool] = {}  # number -> online
+        self.latencies: list[float] = []  # change sent -> the page shows it (or newer)
+        self.noop: list[float] = []  # pg_notify -> the no-op stream hears it
+        self.resyncs = 0
+        self.refused = 0  # stream opens answered other than 200 (retried)
+        self.tiles_pushed = 0
+        self.tiles: list[int] = []  # the tiles fetched (HTTP status), for bare "fleet" events
 
 
 async def _request(port: int, path: str, cookie: str, extra: str = "") -> tuple[Any, Any]:
@@ -168,22 +209,34 @@ async def fetch_part(port: int, cookie: str, query: str) -> int:
     return status
 
 
-async def run_page(
-    page: Page,
-    port: int,
-    sent: dict[str, float],
-    events: list[float],
-    updates: list[float],
-    tiles: list[int],
-) -> None:
-    # What static/js/live.js asks for: the events the page's elements listen for.
-    wants = ",".join(["fleet", "fleet-new", *sorted(f"account-{n}" for n in page.rows)])
+async def run_page(page: Page, port: int, run: Run) -> None:
+    """The page's stream, opened again (from 5 s before, as static/js/live.js does) when the
+    churn closes it, until the bench ends."""
+    since = ""
+    while True:
+        await read_stream(page, port, run, since)
+        if not page.closing:
+            return
+        page.closing = False
+        since = f"since={time.time() - 5:.3f}&"
+
+
+async def read_stream(page: Page, port: int, run: Run, since: str) -> None:
     reader, writer = await _request(
-        port, f"/live/?e={wants}", page.cookie, "Accept: text/event-stream\r\n"
+        port, f"/live/?{since}e={page.wants}", page.cookie, "Accept: text/event-stream\r\n"
     )
+    page.writer = writer
     status = await reader.readline()
-    if b" 200 " not in status:
-        raise SystemExit(f"stream refused: {status!r}")
+    if not status and page.closing:  # churned again before it opened
+        return
+    if b" 200 " not in status:  # as EventSource does: try again shortly (counted)
+        run.refused += 1
+        writer.close()
+        await asyncio.sleep(2)
+        page.closing = True  # run_page opens it again
+        return
+    page.opens += 1
+    page.last_byte = time.time()
     page.open.set()
     pending: set[asyncio.Task[None]] = set()
     name, data, heard = "", b"", 0.0
@@ -192,31 +245,177 @@ async def run_page(
             line = await reader.readline()
             if not line:
                 return
+            now = time.time()
+            page.max_gap = max(page.max_gap, now - page.last_byte)
+            page.last_byte = now
             if line.startswith(b"event: "):
-                name, data, heard = line[7:].strip().decode(), b"", time.time()
+                name, data, heard = line[7:].strip().decode(), b"", now
                 continue
             if line.startswith(b"data: "):
-                data = data or line[6:]  # its first line tells a pushed part from a name
+                data += line[6:]
                 continue
             if line.strip() or not name:
                 continue
             # The message is complete: do what the page would.
             if name == "fleet":
                 if data.startswith(b"<section"):  # the tiles came with it (sse-swap)
-                    tiles.append(200)
+                    run.tiles_pushed += 1
                 elif page.fetches:  # a bare event: the tiles are fetched, as htmx would
-                    task = asyncio.create_task(fetch_tiles(port, page.cookie, tiles))
+                    task = asyncio.create_task(fetch_tiles(port, page.cookie, run.tiles))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
-            elif name.startswith("account-"):
+            elif name.startswith("account-") and data.startswith(b"<tr"):
                 number = name[len("account-") :]
-                if number in page.rows and number in sent:
-                    events.append(heard - sent[number])
-                    if data.startswith(b"<tr") and page.fetches:  # the row came with it
-                        updates.append(heard - sent[number])
+                online = b"Disconnected" not in data
+                since_change = page.waiting.get(number)
+                if since_change is not None and run.truth.get(number) == online:
+                    run.latencies.append(heard - since_change)
+                    del page.waiting[number]
+            elif name == NOOP:
+                sent = page.waiting.pop(NOOP, None)
+                if sent is not None:
+                    run.noop.append(heard - sent)
+            elif name == "resync":
+                run.resyncs += 1
             name = ""
+    except (ConnectionError, OSError):
+        return
     finally:
         writer.close()
+
+
+def _cpu(pids: list[int]) -> float:
+    return sum(_cpu_seconds(p) for p in pids if os.path.exists(f"/proc/{p}"))
+
+
+class Phase:
+    """One stretch of load at one rate: its latencies, the time until every page showed
+    the final state, the web's CPU."""
+
+    def __init__(self, label: str, rate: float) -> None:
+        self.label, self.rate = label, rate
+        self.sent = 0
+        self.elapsed = 0.0
+        self.latencies: list[float] = []
+        self.noop: list[float] = []
+        self.final_after: float | None = None  # None: not every page was final in time
+        self.not_final = 0
+        self.web_cpu = 0.0
+        self.worker_cpu = 0.0
+        self.churned = 0
+
+    def line(self, pages: int) -> str:
+        lat, noop = self.latencies, self.noop
+        final = (
+            f"{self.final_after:.2f} s"
+            if self.final_after is not None
+            else f"not within the wait ({self.not_final} pages behind)"
+        )
+        return (
+            f"{self.label}: {self.rate:g} changes/s asked, {self.sent / self.elapsed:.1f}/s sent"
+            f" for {self.elapsed:.0f} s; change -> page n={len(lat)} p50={_ms(pct(lat, 50))}"
+            f" p95={_ms(pct(lat, 95))} max={_ms(max(lat, default=float('nan')))};"
+            f" every page final {final} after the last change; floor (no-op stream) n={len(noop)}"
+            f" p50={_ms(pct(noop, 50))} p95={_ms(pct(noop, 95))}; web CPU {self.web_cpu:.0f}%"
+            f" of one core ({self.web_cpu / pages * 1000:.1f}% per 1000 pages), worker"
+            f" {self.worker_cpu:.0f}%; streams churned {self.churned}"
+        )
+
+
+def _ms(value: float) -> str:
+    return f"{value * 1000:.0f} ms"
+
+
+class Load:
+    """Sends the changes: the simulator disconnects or brings back an account shown on some
+    page; never two changes of one account in flight at once (their order would be lost)."""
+
+    def __init__(
+        self, args: argparse.Namespace, pages: list[Page], floors: list[Page], run: Run
+    ) -> None:
+        self.args, self.pages, self.floors, self.run = args, pages, floors, run
+        self.shown: dict[str, list[Page]] = {}
+        for page in pages:
+            for number in page.rows:
+                self.shown.setdefault(number, []).append(page)
+        self.numbers = sorted(self.shown)
+        self.rng = random.Random(7)
+        self.inflight: set[str] = set()
+        self.pool = ThreadPoolExecutor(8)
+        self.notifier: Any = None
+
+    def change(self) -> bool:
+        number = self.rng.choice(self.numbers)
+        if number in self.inflight:
+            return False
+        online = not self.run.truth.get(number, True)
+        self.run.truth[number] = online
+        now = time.time()
+        for page in self.shown[number]:
+            page.waiting.setdefault(number, now)
+        self.inflight.add(number)
+        url = f"{self.args.sim_url}/_sim/{'online' if online else 'disconnect'}"
+        future = self.pool.submit(_post, url, {"whatsapp": number})
+        future.add_done_callback(lambda _f: self.inflight.discard(number))
+        return True
+
+    def noop(self) -> None:
+        """The floor: a notification straight into the feed (no webhook, no worker, no
+        render), heard by the no-op streams through the same hub as the pages."""
+        import psycopg
+
+        if self.notifier is None:
+            self.notifier = psycopg.connect(f"{PG}/{DB}", autocommit=True)
+        payload = json.dumps({"e": [NOOP], "u": [], "c": "manage_accounts"})
+        now = time.time()
+        for floor in self.floors:
+            floor.waiting.setdefault(NOOP, now)
+        self.notifier.execute("SELECT pg_notify('sb_live', %s)", [payload])
+
+    async def phase(
+        self, label: str, rate: float, seconds: float, web: list[int], worker: list[int]
+    ) -> Phase:
+        phase = Phase(label, rate)
+        loop = asyncio.get_running_loop()
+        self.run.latencies, self.run.noop = phase.latencies, phase.noop
+        cpu0, wcpu0 = _cpu(web), _cpu(worker)
+        churn_at = sorted(
+            self.rng.uniform(0, seconds) for _ in range(round(self.args.churn * len(self.pages)))
+        )
+        t0 = time.monotonic()
+        interval = 1.0 / rate
+        next_noop = 0.0
+        while (now := time.monotonic() - t0) < seconds:
+            if self.change():
+                phase.sent += 1
+            while churn_at and churn_at[0] <= now:
+                churn_at.pop(0)
+                page = self.rng.choice(self.pages)
+                if page.writer is not None and not page.closing:
+                    page.closing = True  # the browser goes away (and comes back)
+                    page.writer.close()
+                    phase.churned += 1
+            if now >= next_noop:
+                next_noop = now + 0.5
+                await loop.run_in_executor(None, self.noop)
+            await asyncio.sleep(max(0.0, t0 + phase.sent * interval - time.monotonic()))
+        phase.elapsed = time.monotonic() - t0
+        last_change = time.time()
+        # Every page shows the final state of its rows: how long after the last change.
+        deadline = time.monotonic() + self.args.final_wait
+        while time.monotonic() < deadline:
+            behind = sum(1 for p in self.pages if p.waiting)
+            if not behind and not self.inflight:
+                phase.final_after = time.time() - last_change
+                break
+            await asyncio.sleep(0.05)
+        phase.not_final = sum(1 for p in self.pages if p.waiting)
+        took = time.monotonic() - t0
+        phase.web_cpu = 100 * (_cpu(web) - cpu0) / took
+        phase.worker_cpu = 100 * (_cpu(worker) - wcpu0) / took
+        for page in self.pages:  # what was never shown counts from here on as late
+            page.waiting.clear()
+        return phase
 
 
 async def drive(
@@ -225,62 +424,89 @@ async def drive(
     numbers = [f"8617{i:09d}" for i in range(args.accounts)]
     rng = random.Random(7)
     pages = []
-    for n, cookie in enumerate(cookies):
+    for n, cookie in enumerate(cookies[: args.pages]):
         start = (n * PAGE_ROWS) % len(numbers)
         rows = set(numbers[start : start + PAGE_ROWS])
-        pages.append(Page(n, rows, rng.random() < args.fetch_ratio, cookie))
-    sent: dict[str, float] = {}
-    events: list[float] = []
-    updates: list[float] = []
-    tiles: list[int] = []  # the tiles' refreshes (their HTTP status)
+        # What static/js/live.js asks for: the events the page's elements listen for.
+        wants = ",".join(["fleet", "fleet-new", *sorted(f"account-{n}" for n in rows)])
+        pages.append(Page(n, rows, rng.random() < args.fetch_ratio, cookie, wants))
+    floors = [Page(-1, set(), False, cookie, NOOP) for cookie in cookies[args.pages :]]
+    run = Run()
     web_pids = _tree(web.pid)
     rss_before = sum(_rss_kib(p) for p in web_pids)
-    tasks = [
-        asyncio.create_task(run_page(p, args.port, sent, events, updates, tiles)) for p in pages
-    ]
-    await asyncio.wait_for(asyncio.gather(*(p.open.wait() for p in pages)), 60)
+    cpu_before = _cpu(web_pids)
+    t_before = time.monotonic()
+    tasks = [asyncio.create_task(run_page(p, args.port, run)) for p in [*pages, *floors]]
+    await asyncio.wait_for(asyncio.gather(*(p.open.wait() for p in [*pages, *floors])), 120)
     await asyncio.sleep(2)
     rss_open = sum(_rss_kib(p) for p in web_pids)
-    # Only numbers shown on some page change (every change is then seen by some page).
-    shown = sorted({n for p in pages for n in p.rows})
-    cpu0 = {p: _cpu_seconds(p) for p in web_pids}
-    wcpu0 = {p: _cpu_seconds(p) for p in worker}
-    own0 = sum(os.times()[:2])  # this process: the 500 clients reading their streams
-    t0 = time.monotonic()
-    loop = asyncio.get_running_loop()
-    interval = 1.0 / args.rate
-    count = 0
-    online: dict[str, bool] = {}
-    while time.monotonic() - t0 < args.seconds:
-        number = rng.choice(shown)
-        go_online = not online.get(number, True)
-        online[number] = go_online
-        sent[number] = time.time()
-        url = f"{args.sim_url}/_sim/{'online' if go_online else 'disconnect'}"
-        await loop.run_in_executor(None, _post, url, {"whatsapp": number})
-        count += 1
-        await asyncio.sleep(max(0.0, t0 + count * interval - time.monotonic()))
-    elapsed = time.monotonic() - t0
-    await asyncio.sleep(3)  # the last changes arrive
-    cpu = sum(_cpu_seconds(p) - cpu0[p] for p in web_pids if os.path.exists(f"/proc/{p}"))
-    wcpu = sum(_cpu_seconds(p) - wcpu0[p] for p in worker if os.path.exists(f"/proc/{p}"))
+    # The pages open and idle (pings only): what an open page costs.
+    idle0, t_idle = _cpu(web_pids), time.monotonic()
+    await asyncio.sleep(args.idle_seconds)
+    idle_cpu = 100 * (_cpu(web_pids) - idle0) / (time.monotonic() - t_idle)
+    load = Load(args, pages, floors, run)
+    own0 = sum(os.times()[:2])
+    t_load = time.monotonic()
+    phases: list[Phase] = []
+    sustainable = args.sustainable
+    if sustainable is None:  # step up until p95 reaches 1 s (down first if it starts above)
+        sustainable = 0.0
+        rate = args.start_rate
+        while 1.0 <= rate <= args.max_rate:
+            phase = await load.phase("step", rate, args.step_seconds, web_pids, worker)
+            phases.append(phase)
+            print(phase.line(args.pages), flush=True)
+            if phase.latencies and pct(phase.latencies, 95) < 1.0 and not phase.not_final:
+                sustainable = rate
+                rate *= args.step_factor
+            elif sustainable:
+                break
+            else:
+                rate /= args.step_factor
+    for label, rate in [
+        ("1x", sustainable),
+        ("2x", 2 * sustainable),
+        ("4x", 4 * sustainable),
+        *[(f"fixed {r:g}", r) for r in args.rates],
+    ]:
+        if rate <= 0:
+            continue
+        phase = await load.phase(label, rate, args.seconds, web_pids, worker)
+        phases.append(phase)
+        print(phase.line(args.pages), flush=True)
+    elapsed_load = time.monotonic() - t_load
+    await asyncio.sleep(1)
+    now = time.time()
+    silent_now = sum(1 for p in [*pages, *floors] if now - p.last_byte > SILENT_SECONDS)
+    silent_ever = sum(1 for p in [*pages, *floors] if p.max_gap > SILENT_SECONDS)
     for t in tasks:
         t.cancel()
-    stages = await loop.run_in_executor(None, _stages, args.sim_url)
+    load.pool.shutdown(wait=True)
+    stages = await asyncio.get_running_loop().run_in_executor(None, _stages, args.sim_url)
     return {
         "stages": stages,
-        "changes": count,
-        "elapsed": elapsed,
-        "events": events,
-        "updates": updates,
-        "web_cpu": 100 * cpu / (elapsed + 3),
-        "worker_cpu": 100 * wcpu / (elapsed + 3),
-        "client_cpu": 100 * (sum(os.times()[:2]) - own0) / (elapsed + 3),
+        "phases": phases,
+        "sustainable": sustainable,
+        "idle_cpu": idle_cpu,
+        "open_cpu": 100 * (idle0 - cpu_before) / max(1e-9, t_idle - t_before),
+        "client_cpu": 100 * (sum(os.times()[:2]) - own0) / elapsed_load,
         "rss_per_page_kib": (rss_open - rss_before) / max(1, len(pages)),
-        "fetching_pages": sum(p.fetches for p in pages),
-        "tile_fetches": len(tiles),
-        "tile_errors": sum(1 for status in tiles if status != 200),
+        "silent_now": silent_now,
+        "silent_ever": silent_ever,
+        "streams": len(pages) + len(floors),
+        "reopened": sum(p.opens - 1 for p in pages),
+        "resyncs": run.resyncs,
+        "refused": run.refused,
+        "tiles_pushed": run.tiles_pushed,
+        "tile_fetches": len(run.tiles),
+        "tile_errors": sum(1 for status in run.tiles if status != 200),
     }
+
+
+# The floor's event: a row-like name (not slowed as a broad one), heard by no page.
+NOOP = "noop-1"
+# Streams ping every 15 s (core/live_views.py): one that says nothing for longer is stuck.
+SILENT_SECONDS = 20.0
 
 
 def _get(url: str) -> Any:
@@ -311,8 +537,38 @@ def _stages(sim_url: str) -> dict[str, list[float]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=500)
-    ap.add_argument("--rate", type=float, default=50.0, help="status changes per second")
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument(
+        "--sustainable",
+        type=float,
+        default=None,
+        help="the sustainable rate, if known (changes/s); otherwise found by stepping",
+    )
+    ap.add_argument("--start-rate", type=float, default=25.0, help="the first step")
+    ap.add_argument("--step-factor", type=float, default=1.5)
+    ap.add_argument("--max-rate", type=float, default=800.0)
+    ap.add_argument("--step-seconds", type=float, default=10.0)
+    ap.add_argument(
+        "--rates",
+        type=float,
+        nargs="*",
+        default=[50.0],
+        help="more fixed rates (changes/s) run after 1x, 2x and 4x the sustainable rate",
+    )
+    ap.add_argument("--seconds", type=float, default=20.0, help="of each 1x/2x/4x/fixed phase")
+    ap.add_argument("--idle-seconds", type=float, default=10.0, help="pages open, no changes")
+    ap.add_argument(
+        "--final-wait",
+        type=float,
+        default=30.0,
+        help="after a phase, how long to wait for every page to show the final state",
+    )
+    ap.add_argument(
+        "--churn",
+        type=float,
+        default=0.0,
+        help="share of the pages that close and reopen their stream during each phase",
+    )
+    ap.add_argument("--floors", type=int, default=3, help="no-op streams (the floor)")
     ap.add_argument("--accounts", type=int, default=5000)
     ap.add_argument(
         "--fetch-ratio",
@@ -326,9 +582,13 @@ def main() -> None:
     ap.add_argument("--sim-port", type=int, default=8951)
     args = ap.parse_args()
     args.sim_url = f"http://127.0.0.1:{args.sim_port}"
-    print(f"bench/live.py: {args.pages} pages, {args.rate:g} changes/s for {args.seconds:g} s")
+    print(f"$ {' '.join(['.venv/bin/python', 'bench/live.py', *sys.argv[1:]])}")
+    print(
+        f"bench/live.py: {args.pages} pages, churn {args.churn:g},"
+        f" {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
     started = time.monotonic()
-    cookies = prepare(args.accounts, args.pages)
+    cookies = prepare(args.accounts, args.pages + args.floors)
     print(f"prepared (database, fleet, sessions) in {time.monotonic() - started:.0f} s", flush=True)
     print(f"at the start: {load_line()}", flush=True)
     e = env()
@@ -392,28 +652,27 @@ def main() -> None:
     finally:
         for proc in (sim, worker, web):
             stop_process(proc, 15)
-    ev, up = result["events"], result["updates"]
     print(f"at the end: {load_line()}")
     print(
-        f"changes sent: {result['changes']} in {result['elapsed']:.1f} s "
-        f"({result['changes'] / result['elapsed']:.1f}/s); open pages: {args.pages} "
-        f"(web: gunicorn + {args.web_workers} uvicorn workers); "
-        f"pages acting on their events: {result['fetching_pages']}; tiles refreshed: "
-        f"{result['tile_fetches']} ({result['tile_errors']} not 200)"
+        f"open pages: {args.pages} (web: gunicorn + {args.web_workers} uvicorn workers) and"
+        f" {args.floors} no-op streams; memory per open page {result['rss_per_page_kib']:.1f} KiB"
+        f" (web RSS); web CPU with the pages open and idle {result['idle_cpu']:.1f}% of one core"
+        f" ({result['idle_cpu'] / args.pages * 1000:.2f}% per 1000 pages)"
+    )
+    print(f"sustainable rate (p95 change -> page under 1 s): {result['sustainable']:g} changes/s")
+    print("phases:")
+    for phase in result["phases"]:
+        print("  " + phase.line(args.pages))
+    print(
+        f"streams silent for more than {SILENT_SECONDS:.0f} s: {result['silent_ever']} during"
+        f" the run, {result['silent_now']} at the end (of {result['streams']}); streams"
+        f" reopened by the churn: {result['reopened']}; resyncs: {result['resyncs']};"
+        f" stream opens refused (retried 2 s later): {result['refused']}"
     )
     print(
-        f"POST -> event on the page: n={len(ev)} p50={pct(ev, 50) * 1000:.0f} ms "
-        f"p95={pct(ev, 95) * 1000:.0f} ms max={max(ev, default=float('nan')) * 1000:.0f} ms"
-    )
-    print(
-        f"POST -> page updated (the row swapped in): n={len(up)} p50={pct(up, 50) * 1000:.0f} ms "
-        f"p95={pct(up, 95) * 1000:.0f} ms max={max(up, default=float('nan')) * 1000:.0f} ms"
-    )
-    print(
-        f"server CPU: web {result['web_cpu']:.0f}% of one core, Celery worker "
-        f"{result['worker_cpu']:.0f}%; memory per open page: "
-        f"{result['rss_per_page_kib']:.1f} KiB (web RSS); the bench's own clients "
-        f"{result['client_cpu']:.0f}% (same machine)"
+        f"tiles pushed with their event: {result['tiles_pushed']}; tiles fetched (bare"
+        f" events): {result['tile_fetches']} ({result['tile_errors']} not 200); the bench's own"
+        f" clients {result['client_cpu']:.0f}% of one core (same machine)"
     )
     for name, values in result["stages"].items():
         print(

@@ -22,6 +22,12 @@ line gives the first request's time and then the 8-client run from there.
     .venv/bin/python bench/pages.py                  # 100,000 accounts, 5,000,000 events
     .venv/bin/python bench/pages.py --events 500000 --seconds 5 --no-cold   # quick
 
+The floor, in the same run and the same server: the anonymous sign-in page (/login/, the
+lightest page Django renders: sessions, CSRF, a template, no query of ours) and a static
+file (/static/js/live.js through WhiteNoise: the server and the clients alone), measured
+before and after the pages; each page's req/s is printed as a ratio to their mean, a
+figure that carries over from one machine (or one load) to another.
+
 Prints figures only (never asserts one), each run with the load average beside it.
 """
 
@@ -72,6 +78,12 @@ def parse() -> argparse.Namespace:
         "(agents may not open the status logs)",
     )
     p.add_argument("--no-cold", action="store_true")
+    p.add_argument(
+        "--spy",
+        default="",
+        help="a py-spy binary: record the web workers during each warm run (8 clients) and\n"
+        "print where their time goes (template, SQL, cache, middleware)",
+    )
     p.add_argument(
         "--profile",
         action="store_true",
@@ -322,6 +334,124 @@ HEADER = (
 )
 
 
+FLOORS = (("sign-in", "/login/"), ("static", "/static/js/live.js"))
+
+
+def start_spy(spy: str, server: subprocess.Popen[bytes], seconds: float) -> subprocess.Popen[str]:
+    """py-spy on every web worker for the run's length (raw stacks, idle threads left out)."""
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True
+    )
+    pids = out.stdout.split()
+    path = ROOT / "var" / "bench-pages-spy.txt"
+    return subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            " & ".join(
+                f"{spy} record --nonblocking --format raw --rate 97 --duration {int(seconds)}"
+                f" --pid {pid} --output {path}.{pid} >/dev/null 2>&1"
+                for pid in pids
+            )
+            + f" & wait; cat {path}.* > {path}; rm -f {path}.*; echo {path}",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+# Where a sample's time goes: the first of these found in its stack, innermost first.
+SHARES = (
+    ("SQL (psycopg, the pool)", ("psycopg", "psycopg_pool")),
+    ("cache (Redis)", ("redis/", "django/core/cache")),
+    ("template rendering", ("django/template/", "templatetags", "template_partials")),
+    ("ORM (building queries, rows to objects)", ("django/db/",)),
+    (
+        "middleware and request handling",
+        (
+            "django/core/handlers",
+            "django/middleware",
+            "django/contrib/sessions",
+            "django/contrib/auth",
+            "whitenoise",
+            "csp/",
+            "/middleware",
+        ),
+    ),
+    ("server (uvicorn, asgiref, asyncio)", ("uvicorn", "asgiref", "asyncio", "h11", "httptools")),
+)
+
+
+OUR_PACKAGES = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+
+
+def spy_report(name: str, spy: subprocess.Popen[str]) -> str:
+    out, _ = spy.communicate(timeout=600)
+    path = Path(out.strip().splitlines()[-1]) if out.strip() else None
+    if path is None or not path.exists():
+        return f"  profile {name}: py-spy gave nothing"
+    counts: dict[str, int] = {}
+    ours: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        n = int(count)
+        total += n
+        label = "other (our code, Python)"
+        for frame in reversed(frames):
+            hit = next((lab for lab, keys in SHARES if any(k in frame for k in keys)), None)
+            if hit is not None:
+                label = hit
+                break
+        counts[label] = counts.get(label, 0) + n
+        for frame in reversed(frames):  # the innermost frame of our own code
+            if "(" in frame and frame.split(" (")[1].split("/")[0] in OUR_PACKAGES:
+                key = frame.split(" (")[0] + " (" + frame.split(" (")[1].split(":")[0] + ")"
+                ours[key] = ours.get(key, 0) + n
+                break
+    lines = [f"  profile {name} (py-spy, the web workers, {total} samples):"]
+    for label, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        lines.append(f"    {n / max(total, 1):6.1%}  {label}")
+    lines.append("    our code whose calls take the most samples (innermost frame of ours):")
+    for key, n in sorted(ours.items(), key=lambda kv: -kv[1])[:8]:
+        lines.append(f"    {n / max(total, 1):6.1%}  {key}")
+    return "\n".join(lines)
+
+
+SPLIT = (
+    ("accounts.views.fleet", ("render_page", "rows_html", "_filters_html")),
+    (
+        "accounts.selectors",
+        ("account_list", "account_count", "account_state_counts", "fleet_choices", "recent_jobs"),
+    ),
+)
+
+
+def _cpu_split() -> dict[str, float]:
+    """Wrap the fleet view's parts to add up their process time (the view calls them by
+    the names it imported, so each is wrapped where it is looked up)."""
+    import importlib
+
+    acc: dict[str, float] = {}
+    for module_name, names in SPLIT:
+        module = importlib.import_module(module_name)
+        for fn_name in names:
+            fn = getattr(module, fn_name)
+
+            def wrapped(*a: Any, _fn: Any = fn, _key: str = fn_name, **k: Any) -> Any:
+                t0 = time.process_time()
+                try:
+                    return _fn(*a, **k)
+                finally:
+                    acc[_key] = acc.get(_key, 0.0) + time.process_time() - t0
+
+            setattr(module, fn_name, wrapped)
+    return acc
+
+
 def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs: int = 30) -> None:
     """Where a request's time goes, in this process: the SQL (each query's time as the
     database driver saw it) and the CPU of Django itself (process time: middleware, view,
@@ -335,6 +465,17 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
     from django.test import Client
 
     settings.ALLOWED_HOSTS = ["*"]
+    split = _cpu_split()
+    signin = Client()
+    for _ in range(3):
+        signin.get("/login/")
+    t0 = time.process_time()
+    for _ in range(runs):
+        signin.get("/login/")
+    signin_cpu = (time.process_time() - t0) * 1000 / runs
+    print(
+        f"\nfloor: the sign-in page /login/ (anonymous): Django CPU per request {signin_cpu:.2f} ms"
+    )
     for name, path, who, _key in pages:
         client = Client()
         client.force_login(users[who])
@@ -354,10 +495,12 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
         with connection.execute_wrapper(timed):
             client.get(path)
         cpu = []
+        split.clear()
         for _ in range(runs):
             t0 = time.process_time()
             client.get(path)
             cpu.append((time.process_time() - t0) * 1000)
+        parts = sorted(split.items(), key=lambda kv: -kv[1])
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(5):
@@ -378,6 +521,17 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
             f" Django CPU per request median {statistics.median(cpu):.1f} ms,"
             f" min {min(cpu):.1f} ms (n={runs}); template code {tpl / max(total, 1e-9):.0%}"
             f" of the profiled time [{load_line()}]"
+        )
+        mean = sum(cpu) / len(cpu)
+        print(
+            f"  CPU per request, mean {mean:.2f} ms = {signin_cpu / mean:.2f}x the sign-in page's"
+            " rate if CPU-bound; of it (process time):"
+        )
+        for part, took in parts:
+            print(f"    {took * 1000 / runs:6.2f} ms  {part}")
+        print(
+            f"    {mean - sum(t for _p, t in parts) * 1000 / runs:6.2f} ms  the rest (middleware,"
+            " session, user and permissions, the test client)"
         )
         for took, sql in queries:
             print(f"  {took * 1000:6.1f} ms  {' '.join(sql.split())[:150]}")
@@ -449,6 +603,8 @@ def main() -> None:
         f" cache {env['CACHE_URL']}; clients: wrk, {args.clients} connections"
     )
     results: list[tuple[str, str]] = []
+    warm: list[tuple[str, dict[str, Any]]] = []
+    floors: dict[str, list[float]] = {"sign-in": [], "static": []}
     server = start_server(env, args.port, args.workers)
     try:
         if not args.no_cold:
@@ -462,14 +618,30 @@ def main() -> None:
                 r = wrk(base + path, cookies[who], args.clients, args.cold_seconds)
                 results.append((row(f"{name} [cold]", r, first), before))
                 print(f"  {results[-1][0]}  [{before}]", flush=True)
+
+        def measure_floors() -> None:
+            for label, path in FLOORS:
+                wrk(base + path, "", args.clients, min(5.0, args.seconds))  # warm-up
+                before = load_line()
+                r = wrk(base + path, "", args.clients, args.seconds)
+                floors[label].append(r["rps"])
+                results.append((row(f"floor: {label} [warm]", r), before))
+                print(f"  {results[-1][0]}  [{before}]", flush=True)
+
+        measure_floors()
         for name, path, who, _key in pages:
             first_request(base + path, cookies[who])
             wrk(base + path, cookies[who], args.clients, min(5.0, args.seconds))  # warm-up
             before = load_line()
+            spy = start_spy(args.spy, server, args.seconds) if args.spy else None
             r = wrk(base + path, cookies[who], args.clients, args.seconds)
             results.append((row(f"{name} [warm]", r), before))
+            warm.append((name, r))
             print(f"  {results[-1][0]}  [{before}]", flush=True)
+            if spy is not None:
+                print(spy_report(name, spy), flush=True)
             first_request(base + path, cookies[who])  # still signed in: every answer was a 200
+        measure_floors()
     finally:
         stop_process(server, 20)
         clear_cache(args.redis)
@@ -486,6 +658,19 @@ def main() -> None:
     for line, before in results:
         print(f"{line.split('|')[1].strip():42} at start: {before}")
     print(f"end: {load_line()}")
+    signin = sum(floors["sign-in"]) / max(1, len(floors["sign-in"]))
+    static = sum(floors["static"]) / max(1, len(floors["static"]))
+    print(
+        f"\nfloor (mean of before and after the pages): sign-in page {signin:.1f} req/s"
+        f" ({' and '.join(f'{v:.1f}' for v in floors['sign-in'])}), static file"
+        f" {static:.1f} req/s ({' and '.join(f'{v:.1f}' for v in floors['static'])})"
+    )
+    for name, r in warm:
+        print(
+            f"  {name:26} {r['rps']:7.1f} req/s = {r['rps'] / max(signin, 1e-9):.2f}x the"
+            f" sign-in page, {r['rps'] / max(static, 1e-9):.3f}x the static file;"
+            f" p95 {r['p95'] / 1000:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,11 @@ database of its own, `sb_bench_webhooks`, created and migrated by this script) a
    p50 / p95 / max.
 4. Drain only: the processing task's body (batch claiming) looped over the events left
    pending by 1-2 in N processes, without the broker; applied records/s counted the same way.
+0. The floor, in the same server and with the same sender processes: the anonymous sign-in
+   page (GET /login/, the lightest page Django renders), closed loop; part 1's POST/s at
+   1 record per POST is printed as a ratio to it (a delivery should cost no more).
+3b. Apply at a paced rate (--apply-rate POST/s, 1 record each) with the workers running:
+   the apply lag p50 / p95 / max.
 5. This machine's limit: a raw psycopg INSERT of 50-record bodies into the inbox table,
    one row and one commit per body, from as many connections as there are senders, no
    HTTP; and the acknowledged/limit ratio.
@@ -43,7 +48,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from bench import common  # noqa: E402
 from bench.common import load_line  # noqa: E402
 
-DB_NAME = "sb_bench_webhooks"
+DB_NAME = f"{common.DB_PREFIX}sb_bench_webhooks"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_URL = f"{PG}/{DB_NAME}"
 BROKER = "redis://127.0.0.1:6379/9"
@@ -131,6 +136,7 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
 
 
 def sender(url: str, go: Any, seconds: float, offset: int, size: int, out: Any) -> None:
+    """POSTs signed bodies of `size` records (size 0: GETs `url`, the floor)."""
     import requests
 
     session = requests.Session()
@@ -142,9 +148,12 @@ def sender(url: str, go: Any, seconds: float, offset: int, size: int, out: Any) 
     go.wait()  # all senders start together
     end = go.start_at.value + seconds
     while time.time() < end:
-        body = make_body(seq, size)  # every delivery distinct: no record is a duplicate
         t0 = time.perf_counter()
-        r = session.post(url, data=body, headers=signed(body), timeout=10)
+        if size:
+            body = make_body(seq, size)  # every delivery distinct: no record is a duplicate
+            r = session.post(url, data=body, headers=signed(body), timeout=10)
+        else:
+            r = session.get(url, timeout=10)
         latencies.append(time.perf_counter() - t0)
         if r.status_code != 200:
             errors += 1
@@ -197,7 +206,9 @@ def closed_loop(
     return latencies, errors, elapsed
 
 
-def paced(url: str, rate: float, seconds: float) -> tuple[list[float], int]:
+def paced(
+    url: str, rate: float, seconds: float, size: int = RECORDS, offset: int = 90_000_000
+) -> tuple[list[float], int]:
     import requests
 
     latencies: list[float] = []
@@ -208,7 +219,7 @@ def paced(url: str, rate: float, seconds: float) -> tuple[list[float], int]:
     def one(seq: int) -> None:
         if not hasattr(local, "s"):
             local.s = requests.Session()
-        body = make_body(90_000_000 + seq)
+        body = make_body(offset + seq, size)
         headers = signed(body)
         t0 = time.perf_counter()
         r = local.s.post(url, data=body, headers=headers, timeout=10)
@@ -396,6 +407,7 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="records per POST")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--port", type=int, default=18741)
+    parser.add_argument("--apply-rate", type=float, default=200.0, help="part 3b, POST/s")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",") if x]
 
@@ -408,7 +420,19 @@ def main() -> None:
     url = f"http://127.0.0.1:{args.port}{PATH}"
     acked_rps = 0.0
     workers: list[subprocess.Popen[bytes]] = []
+    signin_url = f"http://127.0.0.1:{args.port}/login/"
+    one_record: tuple[float, float] | None = None
     try:
+        closed_loop(signin_url, args.senders, min(3.0, args.seconds), size=0)  # warm-up
+        lat, errors, elapsed = closed_loop(signin_url, args.senders, args.seconds, size=0)
+        signin_rps = (len(lat) - errors) / elapsed
+        print(
+            f"\n0. floor: the sign-in page (GET /login/, anonymous), closed loop, {args.senders}"
+            f" sender processes, {args.seconds:g} s: {signin_rps:,.0f} req/s, p50"
+            f" {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms, non-200 {errors}"
+            f" [{load_line()}]",
+            flush=True,
+        )
         print(
             f"\n1. acknowledged (received; nothing applied yet), closed loop,"
             f" {args.senders} sender processes, {args.seconds:g} s each"
@@ -420,11 +444,19 @@ def main() -> None:
             ok = len(lat) - errors
             if size == RECORDS:
                 acked_rps = ok * size / elapsed
+            if size == 1:
+                one_record = (ok / elapsed, pct(lat, 99))
             print(
                 f"| {size} | {ok / elapsed:,.0f} | {ok * size / elapsed:,.0f} |"
                 f" {pct(lat, 50) * 1000:.1f} | {pct(lat, 99) * 1000:.1f} | {errors} |"
                 f" {load_line()} |",
                 flush=True,
+            )
+        if one_record is not None:
+            print(
+                f"   at 1 record per POST: {one_record[0]:,.0f} POST/s ="
+                f" {one_record[0] / max(signin_rps, 1e-9):.2f}x the sign-in page's req/s,"
+                f" p99 {one_record[1] * 1000:.1f} ms"
             )
         plat, perrors = paced(url, 100.0, args.paced_seconds)
         print(
@@ -489,6 +521,25 @@ def main() -> None:
         )
         print(
             f"   apply lag (processed_at - received_at): p50 {ms(pct(lags, 50))},"
+            f" p95 {ms(pct(lags, 95))}, max {ms(max(lags, default=float('nan')))}"
+        )
+        mark = max_event_id()
+        load_before = load_line()
+        plat, perrors = paced(url, args.apply_rate, args.seconds, size=1, offset=95_000_000)
+        drain = wait_drained(args.drain_timeout)
+        res = applied_since(mark)
+        lags = res["lags"]
+        window = max(1e-9, res["last_processed"] - res["first_received"])
+        print(
+            f"\n3b. apply at a paced {args.apply_rate:g} POST/s (1 record each) for"
+            f" {args.seconds:g} s: {len(plat):,} POSTs (non-200: {perrors}), ack p99"
+            f" {pct(plat, 99) * 1000:.1f} ms; start [{load_before}], end [{load_line()}]"
+        )
+        print(
+            f"   applied: {res['events']:,} events, {res['applied']:,} records"
+            f" ({res['events'] / window:,.0f} events/s from first receipt to last apply);"
+            " backlog drained"
+            f" {drain:.1f} s after the senders stopped; apply lag p50 {ms(pct(lags, 50))},"
             f" p95 {ms(pct(lags, 95))}, max {ms(max(lags, default=float('nan')))}"
         )
     finally:

@@ -226,12 +226,18 @@ MAX_PENDING = 5000
 @dataclass(eq=False)
 class Subscriber:
     """One open stream. What it has not sent yet is a set of event names (a change heard
-    twice before the stream writes is written once) and a flag: offering to a stream that
-    already has something pending costs a set update, no wake-up.
+    twice before the stream writes is written once: the page gets the latest state, never
+    each intermediate one) and a flag: offering to a stream that already has something
+    pending costs a set update, no wake-up.
 
     `wants`: the events its page listens for (None: all its user may hear). A fleet page
     wants its 50 rows and the tiles, not the other 49,950 accounts' changes: without it,
-    500 open pages wrote every change 500 times (bench/live.py)."""
+    500 open pages wrote every change 500 times (bench/live.py).
+
+    `quiet_until` (time.monotonic()): broad events offered before then wait in `pending`
+    without waking the stream, which sends them on its turn (the stream sets it). At 50
+    changes/s every fleet page would otherwise wake 50 times a second for tiles it may send
+    once."""
 
     user_id: int
     caps: frozenset[str]
@@ -239,6 +245,7 @@ class Subscriber:
     pending: set[str] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
+    quiet_until: float = 0.0
 
     def hears(self, note: dict[str, Any]) -> bool:
         return note.get("c") in self.caps or self.user_id in note.get("u", ())
@@ -248,11 +255,26 @@ class Subscriber:
             events = self.wants.intersection(events)
             if not events:
                 return
+        else:
+            events = set(events)
         if len(self.pending) >= MAX_PENDING:
             self.overflowed = True  # the stream sends "resync" instead
+            self.ready.set()
             return
         self.pending.update(events)
+        if self.ready.is_set():
+            return
+        quiet = self.quiet_until and time.monotonic() < self.quiet_until
+        if quiet and all(is_broad(n) for n in events):
+            return  # held for the stream's next turn
         self.ready.set()
+
+    def hold(self, names: Iterable[str]) -> None:
+        """Put back what the stream could not send yet (broad events before their turn)."""
+        self.pending.update(names)
+
+    def holds_broad(self) -> bool:
+        return any(is_broad(n) for n in self.pending)
 
     def resync(self) -> None:
         """This stream may have missed events: its page refreshes every live part."""
@@ -280,6 +302,15 @@ def is_broad(name: str) -> bool:
     return name != RESYNC and not name[-1:].isdigit()
 
 
+RenderKey = tuple[str, str, str]  # (event, variant, language)
+
+
+@dataclass(frozen=True)
+class Render:
+    started: float  # time.time() when it began: it shows every change heard before then
+    task: asyncio.Task[str | None]
+
+
 class Hub:
     """This process's one LISTEN connection and the pages subscribed to it."""
 
@@ -293,7 +324,10 @@ class Hub:
         # variant, language) -> (render started, its HTML). A render is reused until its
         # event is heard again after it started.
         self.heard_at: dict[str, float] = {}
-        self.renders: dict[tuple[str, str, str], tuple[float, asyncio.Future[str | None]]] = {}
+        self.renders: dict[RenderKey, Render] = {}
+        # The render that follows a running one begun before the last change (at most one
+        # per key: under load a part is rendered as often as it can be, not once per stream).
+        self.following: dict[RenderKey, asyncio.Task[str | None]] = {}
 
     def subscribe(
         self,
@@ -349,29 +383,44 @@ class Hub:
 
     def _forget(self, before: float) -> None:
         self.heard_at = {k: t for k, t in self.heard_at.items() if t >= before}
-        self.renders = {k: v for k, v in self.renders.items() if v[0] >= before}
+        self.renders = {k: v for k, v in self.renders.items() if v.started >= before}
 
     async def html(self, event: str, variant: str, language: str) -> str | None:
         """The pushed part's HTML for `event` (None: not a pushed event, or its render
-        failed; the page then refreshes the part itself)."""
+        failed; the page then refreshes the part itself).
+
+        A render is a task of its own, shared by every stream that asks for the same
+        (event, variant, language): a stream that goes away mid-render (its browser closed,
+        its task cancelled) leaves the render running for the others."""
         found = pushed_part(event)
         if found is None:
             return None
         key = (event, variant, language)
-        cached = self.renders.get(key)
-        if cached is not None and cached[0] >= self.heard_at.get(event, 0.0):
-            return await asyncio.shield(cached[1])
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self.renders[key] = (time.time(), future)
-        try:
-            html = await sync_to_async(_render, thread_sensitive=False)(
-                found[1], event, variant, language
-            )
-        except Exception:
-            log.warning("live: could not render %s", event, exc_info=True)
-            html = None
-        future.set_result(html)
-        return html
+        current = self.renders.get(key)
+        if current is not None and current.started >= self.heard_at.get(event, 0.0):
+            task = current.task  # begun after the last change: it shows the latest state
+        elif current is not None and not current.task.done():
+            # Begun before the last change: the next render starts once it is done.
+            task = self.following.get(key) or self._follow(key, found[1], current.task)
+        else:
+            task = self._start(key, found[1])
+        return await asyncio.shield(task)
+
+    def _start(self, key: RenderKey, part: PushedPart) -> asyncio.Task[str | None]:
+        task = asyncio.get_running_loop().create_task(_render_part(part, *key))
+        self.renders[key] = Render(started=time.time(), task=task)
+        return task
+
+    def _follow(
+        self, key: RenderKey, part: PushedPart, running: asyncio.Task[str | None]
+    ) -> asyncio.Task[str | None]:
+        async def after() -> str | None:
+            await asyncio.wait([running])  # whatever its outcome
+            self.following.pop(key, None)
+            return await self._start(key, part)
+
+        task = self.following[key] = asyncio.get_running_loop().create_task(after())
+        return task
 
     async def _listen(self) -> None:
         import psycopg
@@ -397,6 +446,14 @@ class Hub:
                 self.listening_since = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+async def _render_part(part: PushedPart, event: str, variant: str, language: str) -> str | None:
+    try:
+        return await sync_to_async(_render, thread_sensitive=False)(part, event, variant, language)
+    except Exception:
+        log.warning("live: could not render %s", event, exc_info=True)
+        return None
 
 
 def _render(part: PushedPart, event: str, variant: str, language: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -104,25 +105,31 @@ async def _events(
         await sync_to_async(_release_connections)()
         # Reconnect after 2 s; a first comment so proxies pass the headers at once.
         yield "retry: 2000\n: open\n\n"
-        clock = asyncio.get_running_loop().time
-        held: set[str] = set()  # broad events waiting for their turn
+        clock = time.monotonic
         last_broad = float("-inf")
         while True:
-            wait = PING_SECONDS if not held else max(0.0, last_broad + broad_every - clock())
+            turn = last_broad + broad_every
+            sub.quiet_until = turn  # broad events before our turn wait without waking us
+            waiting = sub.holds_broad()
             try:
-                await asyncio.wait_for(sub.ready.wait(), wait)
+                await asyncio.wait_for(
+                    sub.ready.wait(), max(0.0, turn - clock()) if waiting else PING_SECONDS
+                )
             except TimeoutError:
-                if not held:
+                if not waiting:
                     yield ": ping\n\n"
                     continue
             else:
                 if coalesce:
                     await asyncio.sleep(coalesce)  # several changes close together: one write
-            names = sub.drain() | held
-            held = {n for n in names if live.is_broad(n)}
-            if held and clock() - last_broad >= broad_every:
-                last_broad, held = clock(), set()
-            names -= held
+            names = sub.drain()
+            broad = {n for n in names if live.is_broad(n)}
+            if broad:
+                if clock() >= turn:
+                    last_broad = clock()
+                else:  # not yet: kept (the latest of each) for the turn
+                    sub.hold(broad)
+                    names -= broad
             if names:
                 ordered = sorted(names)
                 html = await _pushed_html(ordered, listener, hub) if listener else {}

@@ -11,6 +11,14 @@ Each attempt is signed afresh (new timestamp and nonce), as a receiver that guar
 against replays requires. With `quirks` on, payloads are reshaped the way the vendor
 really sends them (bare lists, a duplicated record, numbers as strings, the undocumented
 status 1) and every other delivery is held back until the next one has gone out.
+
+When the receiver cannot keep up, the queue does not grow without bound and a late state
+is not sent after a newer one: once a lane has more than `backlog` (2) deliveries waiting, an
+account's online-status record or account status that has not been sent yet is superseded by
+its newer one (state "superseded": the queue holds at most one of each per account), and the
+lane sends its waiting online-status records together, up to `batch_records` per POST (state
+"batched": the vendor's payload is a list). Below that backlog every delivery goes out on its
+own.
 """
 
 from __future__ import annotations
@@ -47,6 +55,10 @@ class Delivery:
     delivered_at: float | None = None
     first_attempt_at: float | None = None
     statuses: list[int | str] = field(default_factory=list)
+    # Under backlog: the newer delivery of the same account's state that replaced this one,
+    # and the deliveries a batch carries.
+    superseded_by: Delivery | None = None
+    parts: list[Delivery] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +111,8 @@ class Dispatcher:
         hold_seconds: float = 1.0,
         quirks: bool = False,
         senders: int = 8,
+        backlog: int = 2,
+        batch_records: int = 50,
     ) -> None:
         self.webhook_base = webhook_base
         self.backoff_base = backoff_base
@@ -106,6 +120,8 @@ class Dispatcher:
         self.timeout = timeout
         self.hold_seconds = hold_seconds
         self.quirks = quirks
+        self.backlog = backlog
+        self.batch_records = batch_records
         self.vendor_profile: Profile = PROFILES["default"]  # set by the Simulator
         # Path suffixes whose deliveries are withheld (kept, never sent until released):
         # a lost, misconfigured or refused webhook, for tests of what works without it.
@@ -114,6 +130,9 @@ class Dispatcher:
         self._cond = threading.Condition()
         # One queue per lane, ordered by due time.
         self._heaps: list[list[tuple[float, int, Delivery]]] = [[] for _ in range(max(1, senders))]
+        # Per lane: the newest waiting, never attempted state delivery of each (path, account).
+        self._latest: list[dict[tuple[str, str], Delivery]] = [{} for _ in self._heaps]
+        self.superseded = 0  # deliveries dropped for a newer state of the same account
         self._order = itertools.count()
         self._seq = itertools.count(1)
         self._held: tuple[float, Delivery] | None = None
@@ -154,7 +173,8 @@ class Dispatcher:
                     self._held = (now + self.hold_seconds, delivery)
                     self._cond.notify_all()
                     return delivery
-            self._push(now, delivery)
+            if not self._supersede(delivery):
+                self._push(now, delivery)
             if self._held is not None:  # the newer one goes first, then the held one
                 held = self._held[1]
                 self._held = None
@@ -180,6 +200,11 @@ class Dispatcher:
             self._cond.notify_all()
             return len(released)
 
+    def queued(self) -> int:
+        """Deliveries waiting in the lanes (a batch's or a superseded one's place counts one)."""
+        with self._cond:
+            return sum(len(heap) for heap in self._heaps)
+
     def busy(self) -> bool:
         with self._cond:
             return bool(any(self._heaps) or self._held or self._inflight)
@@ -203,6 +228,8 @@ class Dispatcher:
         with self._cond:
             for heap in self._heaps:
                 heap.clear()
+            for latest in self._latest:
+                latest.clear()
             self._held = None
             self._quirk_count = 0
             self.withhold = ()
@@ -219,9 +246,77 @@ class Dispatcher:
             thread.join(timeout=5)
 
     # -------------------------------------------------------------- internals
+    def _lane(self, delivery: Delivery) -> int:
+        return zlib.crc32(_account_of(delivery.payload).encode()) % len(self._heaps)
+
     def _push(self, due: float, delivery: Delivery) -> None:
-        lane = zlib.crc32(_account_of(delivery.payload).encode()) % len(self._heaps)
+        lane = self._lane(delivery)
         heapq.heappush(self._heaps[lane], (due, next(self._order), delivery))
+        key = _state_key(delivery)
+        if key is not None and delivery.attempts == 0:
+            self._latest[lane][key] = delivery
+
+    def _supersede(self, delivery: Delivery) -> bool:
+        """Under backlog, the newer state takes the waiting older one's place in its lane."""
+        key = _state_key(delivery)
+        lane = self._lane(delivery)
+        if key is None or len(self._heaps[lane]) <= self.backlog:
+            return False
+        older = self._latest[lane].get(key)
+        if older is None or older.state != "pending" or older.attempts:
+            return False
+        older.state = "superseded"
+        older.superseded_by = delivery
+        self._latest[lane][key] = delivery
+        self.superseded += 1
+        return True
+
+    def _take(self, heap: list[tuple[float, int, Delivery]], now: float) -> Delivery | None:
+        """The next due delivery of this lane (its newest state), or under backlog a batch
+        of its due online-status records; None when nothing is due."""
+        while heap and heap[0][0] <= now:
+            _, _, delivery = heapq.heappop(heap)
+            while delivery.superseded_by is not None:
+                delivery = delivery.superseded_by
+            if delivery.state in ("delivered", "skipped"):
+                continue
+            lane = self._lane(delivery)
+            self._forget(lane, delivery)
+            if not _batchable(delivery) or len(heap) < self.backlog:
+                return delivery
+            parts = [delivery]
+            while heap and heap[0][0] <= now and len(parts) < self.batch_records:
+                nxt = heap[0][2]
+                while nxt.superseded_by is not None:
+                    nxt = nxt.superseded_by
+                if not _batchable(nxt) or nxt.attempts:
+                    break
+                heapq.heappop(heap)
+                self._forget(lane, nxt)
+                parts.append(nxt)
+            if len(parts) == 1:
+                return delivery
+            return self._batch(parts)
+        return None
+
+    def _forget(self, lane: int, delivery: Delivery) -> None:
+        key = _state_key(delivery)
+        if key is not None and self._latest[lane].get(key) is delivery:
+            del self._latest[lane][key]
+
+    def _batch(self, parts: list[Delivery]) -> Delivery:
+        records = [r for part in parts for r in part.payload["whatsAppList"]]
+        payload = {"whatsAppList": records}
+        for part in parts:
+            part.state = "batched"
+        return Delivery(
+            seq=parts[0].seq,
+            path=parts[0].path,
+            payload=payload,
+            body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
+            created=parts[0].created,
+            parts=parts,
+        )
 
     def _backoff(self, attempts: int) -> float:
         return float(min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1))))
@@ -248,11 +343,13 @@ class Dispatcher:
                         self._held = None
                         held.state = "pending"
                         self._push(now, held)
-                    if heap and heap[0][0] <= now:
-                        _, _, delivery = heapq.heappop(heap)
+                    taken = self._take(heap, now)
+                    if taken is not None:
+                        delivery = taken
                         self._inflight += 1
-                        if delivery.first_attempt_at is None:
-                            delivery.first_attempt_at = time.time()
+                        for one in (delivery, *delivery.parts):
+                            if one.first_attempt_at is None:
+                                one.first_attempt_at = time.time()
                         generation = self._generation
                         base = self.webhook_base
                         break
@@ -264,14 +361,17 @@ class Dispatcher:
             with self._cond:
                 self._inflight -= 1
                 if generation == self._generation:
-                    delivery.attempts += 1
-                    delivery.last_status = status
-                    delivery.statuses.append(status)
+                    for one in (delivery, *delivery.parts):
+                        one.attempts += 1
+                        one.last_status = status
+                        one.statuses.append(status)
                     if status == 200:
-                        delivery.state = "delivered"
-                        delivery.delivered_at = time.time()
+                        for one in (delivery, *delivery.parts):
+                            one.state = "delivered"
+                            one.delivered_at = time.time()
                     elif not self.webhook_base:
-                        delivery.state = "skipped"
+                        for one in (delivery, *delivery.parts):
+                            one.state = "skipped"
                     else:
                         delay = self._backoff(delivery.attempts)
                         self._push(time.monotonic() + delay, delivery)
@@ -295,6 +395,29 @@ class Dispatcher:
         if status != 200:
             log.info("webhook %s attempt %d -> %s", delivery.path, delivery.attempts + 1, status)
         return status
+
+
+def _state_key(delivery: Delivery) -> tuple[str, str] | None:
+    """(path, account) of a delivery that states one account's whole status (an online
+    status record, an account status): a newer one tells everything an older one does.
+    None for any other delivery (and in quirks mode)."""
+    payload = delivery.payload
+    if not isinstance(payload, dict):
+        return None
+    if delivery.path == vc.SYNC_WHATSAPP_STATUS and isinstance(payload.get("whatsApp"), str):
+        return delivery.path, payload["whatsApp"]
+    if not _batchable(delivery):
+        return None
+    return delivery.path, _account_of(payload)
+
+
+def _batchable(delivery: Delivery) -> bool:
+    """An online-status delivery of one record: several go out as one list."""
+    payload = delivery.payload
+    if delivery.path != vc.ONLINE_STATUS or not isinstance(payload, dict):
+        return False
+    records = payload.get("whatsAppList")
+    return set(payload) == {"whatsAppList"} and isinstance(records, list) and len(records) == 1
 
 
 def _account_of(payload: Any) -> str:

@@ -1,0 +1,143 @@
+"""The hub's pushed parts and its streams under disconnects and load, without the database:
+a render belongs to no single stream, and a page gets the latest state, not every one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from core import live
+from core.live_views import Listener, _events
+
+
+class SlowPart:
+    """A pushed part ("slow-<n>") whose render waits until released; it shows the state
+    (a counter) as it is when the render starts, and counts its renders."""
+
+    def __init__(self) -> None:
+        self.state = 0
+        self.renders = 0
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def render(self, event: str, variant: str) -> str:
+        self.renders += 1
+        shown = self.state
+        self.started.set()
+        if not self.release.wait(10):
+            raise RuntimeError("never released")
+        return f"<p>{event} state {shown}</p>"
+
+
+@pytest.fixture
+def slow() -> Iterator[SlowPart]:
+    part = SlowPart()
+    live.register_pushed("slow-", variant=lambda user: "", render=part.render)
+    try:
+        yield part
+    finally:
+        part.release.set()
+        live._pushed.pop("slow-", None)
+
+
+def _listener() -> Listener:
+    return Listener(user_id=1, caps=frozenset({"c"}), variants={"slow-": ""}, language="en")
+
+
+async def _open(hub: live.Hub) -> tuple[live.Subscriber, Any]:
+    sub = live.Subscriber(user_id=1, caps=frozenset({"c"}), wants=frozenset({"slow-1"}))
+    hub.subscribers.add(sub)
+    stream = _events(sub, hub, _listener())
+    assert (await anext(stream)).startswith("retry:")
+    return sub, stream
+
+
+async def _started(part: SlowPart) -> None:
+    while not part.started.is_set():
+        await asyncio.sleep(0.01)
+
+
+def test_streams_that_disconnect_mid_render_leave_the_render_to_the_others(
+    slow: SlowPart, settings: Any
+) -> None:
+    settings.LIVE_COALESCE_SECONDS = 0
+
+    async def scenario() -> list[str]:
+        hub = live.Hub()
+        streams = [await _open(hub) for _ in range(5)]
+        nexts = [asyncio.ensure_future(anext(stream)) for _sub, stream in streams]
+        await asyncio.sleep(0)
+        hub._deliver('{"e": ["slow-1"], "u": [], "c": "c"}')
+        await _started(slow)
+        await asyncio.sleep(0.1)  # every stream is waiting on the one render now
+        for task in nexts[:3]:  # three browsers go away mid-render, the first among them
+            task.cancel()
+        slow.release.set()
+        # A stream that never gets its part fails here (no timing is measured).
+        got = await asyncio.wait_for(asyncio.gather(*nexts[3:]), 10)
+        for task in nexts[:3]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return list(got)
+
+    got = asyncio.run(scenario())
+    assert got == ["event: slow-1\ndata: <p>slow-1 state 0</p>\n\n"] * 2
+    assert slow.renders == 1
+
+
+def test_a_part_changed_during_its_render_is_rendered_once_more_for_everyone(
+    slow: SlowPart, settings: Any
+) -> None:
+    """Latest state wins: changes heard while a render runs make one more render, shared
+    by every stream that asks meanwhile, not one per stream or per change."""
+
+    async def scenario() -> list[str | None]:
+        hub = live.Hub()
+        hub._deliver('{"e": ["slow-1"], "u": [], "c": "c"}')
+        first = asyncio.ensure_future(hub.html("slow-1", "", "en"))
+        await _started(slow)
+        asks = []
+        for n in range(1, 6):  # five changes while it renders, a stream asking after each
+            slow.state = n
+            await asyncio.sleep(0.001)
+            hub._deliver('{"e": ["slow-1"], "u": [], "c": "c"}')
+            asks.append(asyncio.ensure_future(hub.html("slow-1", "", "en")))
+        await asyncio.sleep(0)
+        slow.release.set()
+        return [await first, *await asyncio.wait_for(asyncio.gather(*asks), 10)]
+
+    got = asyncio.run(scenario())
+    assert got[0] == "<p>slow-1 state 0</p>"
+    assert got[1:] == ["<p>slow-1 state 5</p>"] * 5  # the latest state, for every one
+    assert slow.renders == 2
+
+
+def test_a_stream_keeps_the_latest_of_each_event_and_stays_bounded() -> None:
+    sub = live.Subscriber(user_id=1, caps=frozenset({"c"}))
+    for _ in range(100):
+        sub.offer(["fleet", "account-1"])
+    assert sub.drain() == {"fleet", "account-1"}  # a hundred changes, one write each
+    for n in range(live.MAX_PENDING + 10):
+        sub.offer([f"account-{n}"])
+    assert len(sub.pending) <= live.MAX_PENDING
+    assert sub.drain() == {live.RESYNC}  # fell behind: the page refreshes, nothing queues
+
+
+def test_broad_events_before_the_streams_turn_do_not_wake_it() -> None:
+    async def scenario() -> tuple[bool, bool, set[str]]:
+        sub = live.Subscriber(user_id=1, caps=frozenset({"c"}))
+        sub.quiet_until = time.monotonic() + 60
+        sub.offer(["fleet"])
+        quiet = not sub.ready.is_set()
+        sub.offer(["account-1"])  # a row goes out at once, the tiles with it
+        return quiet, sub.ready.is_set(), sub.drain()
+
+    quiet, woken, names = asyncio.run(scenario())
+    assert quiet and woken
+    assert names == {"fleet", "account-1"}
