@@ -597,7 +597,7 @@ def main() -> None:
             str(ROOT / ".venv/bin/gunicorn"),
             "config.asgi:application",
             "-k",
-            "uvicorn.workers.UvicornWorker",
+            "uvicorn_worker.UvicornWorker",
             "-w",
             str(args.web_workers),
             "-b",

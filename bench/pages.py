@@ -7,7 +7,7 @@ What runs:
   PostgreSQL server. Seeded once (reused while the counts match) with N accounts and M
   status events generated server-side (INSERT ... SELECT generate_series).
 - The web server: deploy/'s command, `gunicorn config.asgi:application --worker-class
-  uvicorn.workers.UvicornWorker --workers W ... --keep-alive 75 --access-logfile -`,
+  uvicorn_worker.UvicornWorker --workers W ... --keep-alive 75` (the Procfile's web),
   with the Redis cache (CACHE_URL=rediscache://..., its own db and key prefix), DEBUG off.
 - The clients: wrk (Debian package `wrk`), 8 connections on 2 threads, each a closed
   loop, signed in with a session cookie: a supervisor (whole fleet) and an agent (the
@@ -230,8 +230,10 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "config.asgi:application",
+            "-c",
+            "python:config.gunicorn",
             "--worker-class",
-            "uvicorn.workers.UvicornWorker",
+            "uvicorn_worker.UvicornWorker",
             "--workers",
             str(workers),
             "--bind",
@@ -242,13 +244,11 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
             "20",
             "--keep-alive",
             "75",
-            "--access-logfile",
-            "-",
             "--forwarded-allow-ips=127.0.0.1",
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,  # the access log
+        stdout=subprocess.DEVNULL,  # the access lines (LOG_ACCESS)
         stderr=open(LOG, "ab"),  # noqa: SIM115 - the server's errors, kept for a failed run
         start_new_session=True,
     )
