@@ -1,12 +1,13 @@
 """Retention of the partitioned history (core.partitions): a month is written to a
 compressed file, its row count checked, and only then dropped.
 
-The file is `<dir>/<partition>.csv.gz` (COPY ... CSV with a header, read in one snapshot
-with the count it is checked against) and a manifest `<partition>.csv.gz.json` with the row
-count and the file's SHA-256. A month is dropped only when its manifest says as many rows
-as the table holds: the month is detached first (a short lock on the parent), counted
-again now that nothing can write it, archived again if a late row arrived in between, and
-then dropped. A detached month left by an interrupted run is finished by the next one.
+The file is `<dir>/<partition>.csv.gz` (COPY ... CSV with a header, its records counted
+back from the file and checked against the table) and a manifest
+`<partition>.csv.gz.json` with the row count and the file's SHA-256. A month is dropped
+only when its manifest says as many rows as the table holds: the month is detached first
+(a short lock on the parent), counted again now that nothing can write it, archived again
+if a late row arrived in between, and then dropped. A detached month left by an
+interrupted run is finished by the next one.
 """
 
 from __future__ import annotations
@@ -55,25 +56,31 @@ def _manifest(path: Path) -> Path:
 
 
 def manifest_rows(directory: Path, name: str) -> int | None:
-    """The row count the manifest of a checked archive gives, or None (no archive)."""
-    m = _manifest(directory / f"{name}.csv.gz")
-    if not m.exists():
+    """The row count of the month's archive, or None when there is none or its file is not
+    the one the manifest describes (its SHA-256 differs: truncated, replaced)."""
+    path = directory / f"{name}.csv.gz"
+    m = _manifest(path)
+    if not (m.exists() and path.exists()):
         return None
-    return int(json.loads(m.read_text())["rows"])
+    manifest = json.loads(m.read_text())
+    digest = hashlib.sha256()
+    with path.open("rb") as raw:
+        for block in iter(lambda: raw.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != manifest.get("sha256"):
+        return None
+    return int(manifest["rows"])
 
 
 def partition_archive(*, table: str, name: str, directory: Path) -> Archived:
     """Write the partition (attached or detached) to <directory>/<name>.csv.gz and check
-    that the file holds as many records as the table did in the same snapshot."""
+    that the file holds as many records as the table counts once the copy is done."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.csv.gz"
     part = path.with_name(path.name + ".part")
     t0 = time.perf_counter()
     digest = hashlib.sha256()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cur.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608
-        expected = int(cur.fetchone()[0])
         sql = f'COPY (SELECT * FROM "{name}" ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)'  # noqa: S608
         with (
             part.open("wb") as raw,
@@ -82,6 +89,10 @@ def partition_archive(*, table: str, name: str, directory: Path) -> Archived:
         ):
             for chunk in copy:
                 gz.write(chunk)
+        # Counted after the copy: a row written in between makes the counts differ, and the
+        # archive is refused (the next run writes it again); history rows are never deleted.
+        cur.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608
+        expected = int(cur.fetchone()[0])
     written = _records_in(part, digest)
     if written != expected:
         part.unlink(missing_ok=True)
@@ -149,7 +160,7 @@ def _detached_finish(
     dropped = None
     if how is not None:
         dropped = partitions.Dropped(
-            name, how.seconds + time.perf_counter() - t0, how.lock_wait_ms, how.attempts
+            name, how.seconds + time.perf_counter() - t0, how.lock_ms, how.attempts
         )
     log.info("history: dropped %s (%s rows)", name, now)
     return Retired(name, now, directory / f"{name}.csv.gz" if directory else None, dropped)

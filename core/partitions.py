@@ -16,6 +16,7 @@ do not use CompositePrimaryKey.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -148,6 +149,8 @@ def covered_span(table: str) -> tuple[datetime, datetime] | None:
     months = [p for p in found if p.lo is not None and p.hi is not None]
     if stray or not months:
         return None
+    if any(a.hi != b.lo for a, b in itertools.pairwise(months)):
+        return None  # a gap is the default partition's: the bound could not leave it out
     return months[0].lo, months[-1].hi  # type: ignore[return-value]
 
 
@@ -283,11 +286,23 @@ def partitions_ensure(
     for spec in (TABLES[t] for t in tables) if tables else TABLES.values():
         if not is_partitioned(spec.table):
             continue
-        for i in range(ahead + 1):
-            month = month_add(start, i)
-            with transaction.atomic():
-                if _month_create(connection, spec.table, spec.column, month):
-                    created.append(partition_name(spec.table, month))
+        created += month_ensure(spec.table, month_add(start, ahead))
+    return created
+
+
+def month_ensure(table: str, month: datetime) -> list[str]:
+    """The month's partition exists, and so does every month between it and the months
+    the table has (months stay contiguous: a gap would belong to the default partition).
+    Rows of a created month are moved out of the default partition. Returns those created."""
+    spec = TABLES[table]
+    month = month_start(month)
+    have = [p.lo for p in partitions(table) if p.lo is not None]
+    lo, hi = (min(month, have[0]), max(month, have[-1])) if have else (month, month)
+    created = []
+    for m in months_between(lo, hi):
+        with transaction.atomic():
+            if _month_create(connection, spec.table, spec.column, m):
+                created.append(partition_name(table, m))
     return created
 
 
