@@ -193,6 +193,7 @@ def table_partition(
     table: str,
     column: str,
     unique: Sequence[tuple[str, Sequence[str]]] = (),
+    keep_indexes: bool = True,
 ) -> None:
     """Turn an ordinary table into one partitioned by month on `column`, keeping its rows
     and its columns, defaults and checks. The old table is renamed, a partitioned table
@@ -200,7 +201,9 @@ def table_partition(
     them on every partition), its rows are copied month by month, and it is dropped. The
     `id` column gets a sequence of its own, continuing after the highest id.
 
-    `unique`: (constraint name, columns) pairs; each must include `column`."""
+    `unique`: (constraint name, columns) pairs; each must include `column`.
+    `keep_indexes`: build the old table's plain (non-unique) indexes again, same names, on
+    the parent; off when the migration builds its own."""
     old = f"{table}_unpartitioned"
     seq = f"{table}_id_seq"
     with conn.cursor() as cur:
@@ -214,6 +217,21 @@ def table_partition(
             cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE ({cols})')
         cur.execute(f'SELECT min("{column}"), max("{column}"), max(id) FROM "{old}"')  # noqa: S608
         lo, hi, max_id = cur.fetchone()
+        cur.execute(
+            """
+            SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x
+            WHERE x.indrelid = %s::regclass AND NOT x.indisunique
+            """,
+            [old],
+        )
+        index_defs = [r[0] for r in cur.fetchall()] if keep_indexes else []
+        # LIKE copies no foreign key: each is added again under its name.
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = %s::regclass AND contype = 'f'",
+            [old],
+        )
+        foreign_keys = cur.fetchall()
     now = datetime.now(UTC)
     first = min(lo, now) if lo else now
     last = max(hi, now) if hi else now
@@ -230,6 +248,10 @@ def table_partition(
         cur.execute(f'CREATE SEQUENCE "{seq}" AS bigint OWNED BY "{table}"."id"')
         cur.execute("SELECT setval(%s, %s, %s)", [seq, max_id or 1, max_id is not None])
         cur.execute(f"ALTER TABLE \"{table}\" ALTER COLUMN id SET DEFAULT nextval('{seq}')")
+        for definition in index_defs:
+            cur.execute(definition.replace(f" ON public.{old} ", f' ON public."{table}" '))
+        for name, definition in foreign_keys:
+            cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
         cur.execute(f'ANALYZE "{table}"')
 
 
@@ -278,14 +300,16 @@ def _month_create(conn: BaseDatabaseWrapper, table: str, column: str, month: dat
 def partitions_ensure(
     *, months_ahead: int | None = None, now: datetime | None = None, tables: Sequence[str] = ()
 ) -> list[str]:
-    """Create the current month's partition and `months_ahead` more (HISTORY_MONTHS_AHEAD)
-    for every partitioned table; returns the partitions created."""
+    """Create the previous month's partition (a late event of last month is common at a
+    month's start), the current one and `months_ahead` more (HISTORY_MONTHS_AHEAD) for
+    every partitioned table; returns the partitions created."""
     ahead = settings.HISTORY_MONTHS_AHEAD if months_ahead is None else months_ahead
     start = month_start(now or datetime.now(UTC))
     created: list[str] = []
     for spec in (TABLES[t] for t in tables) if tables else TABLES.values():
         if not is_partitioned(spec.table):
             continue
+        created += month_ensure(spec.table, month_add(start, -1))
         created += month_ensure(spec.table, month_add(start, ahead))
     return created
 

@@ -8,7 +8,12 @@ from core.partitions import table_partition
 
 
 def partition(apps, schema_editor):
-    table_partition(schema_editor.connection, table="accounts_statusevent", column="event_time")
+    table_partition(
+        schema_editor.connection,
+        table="accounts_statusevent",
+        column="event_time",
+        keep_indexes=False,
+    )
 
 
 class Migration(migrations.Migration):
