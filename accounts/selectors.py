@@ -547,8 +547,12 @@ def _months_bounded(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[Stat
 
 
 def history_kept_since() -> datetime | None:
-    """How far back the status history goes: its oldest month's start (core.partitions)."""
-    return partitions.kept_since(StatusEvent._meta.db_table)
+    """How far back the status history goes: its oldest event (one index-only probe per
+    month; retention drops whole months, so this moves a month at a time)."""
+    from django.db.models import Min
+
+    oldest: datetime | None = StatusEvent.objects.aggregate(t=Min("event_time"))["t"]
+    return oldest
 
 
 def events_visible_to(user: Any) -> QuerySet[StatusEvent]:

@@ -445,7 +445,7 @@ def main() -> None:
     floor = results[0][1]["rps"]
     print()
     print(f"{args.seconds:g} s per page after a warm-up; ratio: req/s over the sign-in page's")
-    print(HEADER.replace("| 1st ms   |", "| ratio    |"))
+    print(HEADER.replace("1st ms", " ratio"))
     for name, r, _before in results:
         line = row(name, r)
         cells = line.split("|")
