@@ -551,7 +551,8 @@ def history_kept_since() -> datetime | None:
     month; retention drops whole months, so this moves a month at a time)."""
     from django.db.models import Min
 
-    oldest: datetime | None = StatusEvent.objects.aggregate(t=Min("event_time"))["t"]
+    events = event_filter(StatusEvent.objects.all(), EventFilters())
+    oldest: datetime | None = events.aggregate(t=Min("event_time"))["t"]
     return oldest
 
 

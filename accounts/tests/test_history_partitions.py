@@ -257,3 +257,12 @@ def test_pages_and_api_put_a_time_bound_on_every_history_query(people: Any) -> N
                 url,
                 sql,
             )
+
+
+def test_the_logs_page_says_how_far_back_the_history_goes(people: Any, settings: Any) -> None:
+    settings.STATUS_HISTORY_MONTHS = 13
+    oldest = _old_months(2) + timedelta(days=3)
+    _event(oldest)
+    _event(_this_month() + timedelta(hours=1), n=1)
+    html = client_for(people.supervisor).get("/accounts/logs/").content.decode()
+    assert f"since {oldest:%Y-%m-%d}: the last 13 calendar months are kept" in html
