@@ -54,6 +54,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     p.add_argument("--reseed", action="store_true")
     p.add_argument("--no-retention", action="store_true", help="keep the oldest month")
+    p.add_argument("--repeat", type=int, default=1, help="warm runs of each page (spread)")
+    p.add_argument("--no-export", action="store_true")
+    p.add_argument("--only", default="", help="comma list: pages whose name holds one (+ floor)")
+    p.add_argument("--no-apply", action="store_true")
     return p.parse_args()
 
 
@@ -422,6 +426,9 @@ def main() -> None:
         ("account timeline (JSON)", f"/accounts/{number}/timeline.json", cookie),
         ("API status-events", f"/api/v1/status-events/?whatsapp={number}", cookie),
     ]
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        pages = [pages[0]] + [p for p in pages[1:] if any(w in p[0] for w in wanted)]
     base = f"http://127.0.0.1:{args.port}"
     server = start_server(env, args.port, args.workers)
     results: list[tuple[str, dict[str, Any], str]] = []
@@ -429,17 +436,21 @@ def main() -> None:
         for name, path, ck in pages:
             first_request(base + path, ck)
             wrk(base + path, ck, args.clients, min(3.0, args.seconds))
-            before = load_line()
-            r = wrk(base + path, ck, args.clients, args.seconds)
-            results.append((name, r, before))
-            print(f"  {row(name, r)}  [{before}]", flush=True)
+            for i in range(args.repeat):
+                label = name if args.repeat == 1 else f"{name} #{i + 1}"
+                before = load_line()
+                r = wrk(base + path, ck, args.clients, args.seconds)
+                results.append((label, r, before))
+                print(f"  {row(label, r)}  [{before}]", flush=True)
         lo = months[-4].lo if len(months) >= 4 else months[0].lo
         assert lo is not None
-        print(export_run(base, cookie, lo, partitions.month_add(lo, 1), server), flush=True)
+        if not args.no_export:
+            print(export_run(base, cookie, lo, partitions.month_add(lo, 1), server), flush=True)
     finally:
         stop_process(server, 20)
         clear_cache(args.redis)
-    print(apply_rate(args.accounts), flush=True)
+    if not args.no_apply:
+        print(apply_rate(args.accounts), flush=True)
     if not args.no_retention:
         print(retention_run(args.accounts), flush=True)
     floor = results[0][1]["rps"]

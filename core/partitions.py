@@ -178,12 +178,6 @@ def default_rows(table: str, *, limit: int = 1000) -> int:
         return int(cur.fetchone()[0])
 
 
-def kept_since(table: str) -> datetime | None:
-    """The first month the table still holds (its oldest partition's start), or None."""
-    months = [p for p in partitions(table) if p.lo is not None]
-    return months[0].lo if months else None
-
-
 # --- converting a table (migrations) ----------------------------------------------------------
 
 
