@@ -176,7 +176,14 @@ class AccountKeys(models.Model):
 
 
 class StatusEvent(models.Model):
-    """Append-only status history: every distinct record ever received, kept in full."""
+    """Append-only status history: every distinct record received, kept for
+    STATUS_HISTORY_MONTHS.
+
+    Partitioned by month on event_time (core.partitions): the database's primary key is
+    (id, event_time) and the dedupe key is unique with event_time (the key hashes the event
+    time, so that is the same rule). Django keeps `id` as the pk: it is unique on its own
+    (one sequence), and every read carries an event_time bound so only the months it needs
+    are scanned (accounts.selectors)."""
 
     class Origin(models.TextChoices):
         WEBHOOK = "webhook", _("Webhook")
@@ -191,7 +198,7 @@ class StatusEvent(models.Model):
     event_time = models.DateTimeField()
     received_at = models.DateTimeField()
     source = models.CharField(max_length=16, choices=Origin.choices, default=Origin.WEBHOOK)
-    dedupe_key = models.CharField(max_length=64, unique=True)
+    dedupe_key = models.CharField(max_length=64)
     webhook_event_id = models.BigIntegerField(null=True, blank=True)
 
     # What a row of the log shows, in order: the admin's list and the log's CSV export.
@@ -208,12 +215,17 @@ class StatusEvent(models.Model):
 
     class Meta:
         ordering = ["-event_time", "-id"]
+        # Each index is built on every month (partitioned indexes): a filter's page is an
+        # index range of one month, in the list's order (event_time, id), with no sort.
         indexes = [
-            models.Index(fields=["whatsapp", "-event_time", "-id"]),
-            models.Index(fields=["-event_time", "-id"]),
-            models.Index(fields=["agent_account", "-event_time"]),
-            models.Index(fields=["status", "-event_time"]),
-            models.Index(fields=["detail_status", "-event_time"]),
+            models.Index(fields=["whatsapp", "-event_time", "-id"], name="se_whatsapp_time"),
+            models.Index(fields=["-event_time", "-id"], name="se_time"),
+            models.Index(fields=["agent_account", "-event_time", "-id"], name="se_agent_time"),
+            models.Index(fields=["status", "-event_time", "-id"], name="se_status_time"),
+            models.Index(fields=["detail_status", "-event_time", "-id"], name="se_detail_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key", "event_time"], name="se_dedupe_key"),
         ]
 
     def __str__(self) -> str:

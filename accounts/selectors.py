@@ -32,7 +32,7 @@ from accounts.models import (
     StatusEvent,
     WhatsAppAccount,
 )
-from core import generations
+from core import generations, partitions
 from core.listing import RowCount, row_count
 
 M = TypeVar("M", bound=Model)
@@ -170,10 +170,14 @@ def keyset_page(
     neither: the first page. Fetches size+1 rows, no COUNT and no OFFSET."""
     back = _decode(before, keys) if before and not cursor else None
     if back is not None:
+        first = keys[0] if keys else None
+        bounded = qs
+        if first is not None and not first.nullable and back[0] is not None:
+            bounded = qs.filter(**{f"{first.field}__{'gte' if first.desc else 'lte'}": back[0]})
         rows = list(
-            qs.filter(_before(keys, back, id_desc)).order_by(*_order(keys, id_desc, reverse=True))[
-                : size + 1
-            ]
+            bounded.filter(_before(keys, back, id_desc)).order_by(
+                *_order(keys, id_desc, reverse=True)
+            )[: size + 1]
         )
         more_before = len(rows) > size
         rows = rows[:size][::-1]
@@ -192,6 +196,11 @@ def keyset_page(
     values = _decode(cursor, keys) if cursor else None
     if values is not None:
         qs = qs.filter(_after(keys, values, id_desc))
+        # The first key's own bound, besides the OR above: the index scan starts at the
+        # cursor instead of filtering every row before it (and a time key prunes partitions).
+        first = keys[0] if keys else None
+        if first is not None and not first.nullable and values[0] is not None:
+            qs = qs.filter(**{f"{first.field}__{'lte' if first.desc else 'gte'}": values[0]})
     rows = list(qs.order_by(*_order(keys, id_desc))[: size + 1])
     next_cursor = None
     if len(rows) > size:
@@ -517,7 +526,34 @@ def event_filter(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[StatusE
         qs = qs.filter(event_time__gte=f.since)
     if f.until is not None:
         qs = qs.filter(event_time__lt=f.until)
+    return _months_bounded(qs, f)
+
+
+def _months_bounded(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[StatusEvent]:
+    """Every read of the history carries a time bound inside the months it holds
+    (core.partitions.covered_span): PostgreSQL then leaves out the default partition and
+    reads the months newest first, stopping at the page's LIMIT; a since/until filter
+    narrows it to the months asked for. While the default partition holds rows (an alert
+    says so) no bound is added, so they are still shown."""
+    span = partitions.covered_span(StatusEvent._meta.db_table)
+    if span is None:
+        return qs
+    lo, hi = span
+    if f.since is None or f.since < lo:
+        qs = qs.filter(event_time__gte=lo)
+    if f.until is None or f.until > hi:
+        qs = qs.filter(event_time__lt=hi)
     return qs
+
+
+def history_kept_since() -> datetime | None:
+    """How far back the status history goes: its oldest event (one index-only probe per
+    month; retention drops whole months, so this moves a month at a time)."""
+    from django.db.models import Min
+
+    events = event_filter(StatusEvent.objects.all(), EventFilters())
+    oldest: datetime | None = events.aggregate(t=Min("event_time"))["t"]
+    return oldest
 
 
 def events_visible_to(user: Any) -> QuerySet[StatusEvent]:
@@ -558,7 +594,7 @@ def event_export_rows(*, events: QuerySet[StatusEvent], filters: EventFilters) -
 def account_timeline(*, whatsapp: str, limit: int = 500) -> list[dict[str, Any]]:
     """The account's latest `limit` events, oldest first, for the timeline chart."""
     rows = list(
-        StatusEvent.objects.filter(whatsapp=whatsapp)
+        event_filter(StatusEvent.objects.all(), EventFilters(whatsapp=whatsapp))
         .order_by("-event_time", "-id")
         .values("event_time", "status", "detail_status")[:limit]
     )

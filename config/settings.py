@@ -570,3 +570,15 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# History (core/partitions.py, core/history.py): the tables that grow with time are
+# partitioned by month (UTC); each keeps this many calendar months, the current one
+# included (0: forever), and older months are archived then dropped by the beat.
+STATUS_HISTORY_MONTHS = env.int("STATUS_HISTORY_MONTHS", default=13)
+WEBHOOK_INBOX_MONTHS = env.int("WEBHOOK_INBOX_MONTHS", default=3)
+AUDIT_LOG_MONTHS = env.int("AUDIT_LOG_MONTHS", default=25)
+HISTORY_MONTHS_AHEAD = env.int("HISTORY_MONTHS_AHEAD", default=2)
+# Where a month is written before it is dropped (empty: dropped without an archive).
+HISTORY_ARCHIVE_DIR = env.str("HISTORY_ARCHIVE_DIR", default=str(VAR_DIR / "history-archive"))
+# The longest the retention job waits for (so holds up others behind) a table's lock.
+HISTORY_LOCK_TIMEOUT_MS = env.int("HISTORY_LOCK_TIMEOUT_MS", default=100)

@@ -14,5 +14,13 @@ class CoreConfig(AppConfig):
         # Groups and their permissions are configuration, kept in code: re-applied
         # after every migrate so a deploy can never drift from DESIGN.md section 6.
         post_migrate.connect(ensure_groups, sender=self)
+        # The current and coming months of every partitioned table exist once migrated.
+        post_migrate.connect(_history_partitions_ensure, sender=self)
         # SWITCHBOARD_ENV=production: no process starts with a demo, empty or short secret.
         refuse_to_start_if_unsafe()
+
+
+def _history_partitions_ensure(**_: object) -> None:
+    from core.partitions import partitions_ensure
+
+    partitions_ensure()

@@ -147,7 +147,34 @@ def csp_reports_prune() -> int:
     return prune()
 
 
+@task(queue=SLOW, retry_transient=True, name="core.history_partitions_ensure")
+def history_partitions_ensure() -> list[str]:
+    """Create the coming months' partitions of every partitioned table (core.partitions)."""
+    from core.partitions import partitions_ensure
+
+    return partitions_ensure()
+
+
+@task(
+    queue=SLOW,
+    retry_transient=True,
+    name="core.history_retention",
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 60,
+)
+def history_retention() -> list[str]:
+    """Archive, then drop, the months past each table's retention (core.history)."""
+    from core.history import retention_run
+
+    return [r.partition for r in retention_run()]
+
+
 BEAT = {
     "core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
+    "core-history-partitions-ensure": {
+        "task": "core.history_partitions_ensure",
+        "schedule": 6 * 3600.0,
+    },
+    "core-history-retention": {"task": "core.history_retention", "schedule": 24 * 3600.0},
     "core-csp-reports-prune": {"task": "core.csp_reports_prune", "schedule": 24 * 3600.0},
 }

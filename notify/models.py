@@ -122,6 +122,10 @@ class RuleKey(models.TextChoices):
     VENDOR_UNREACHABLE = "vendor_unreachable", _("The vendor is unreachable")
     REGISTRATION_FAILED = "registration_failed", _("A registration failed")
     SUBSCRIPTION_DISABLED = "subscription_disabled", _("An event subscription was disabled")
+    HISTORY_OUTSIDE_MONTHS = (
+        "history_outside_months",
+        _("History rows landed outside the monthly partitions"),
+    )
 
 
 class AlertRule(models.Model):

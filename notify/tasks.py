@@ -22,6 +22,7 @@ def alerts_evaluate() -> None:
     watch.offline_check()
     watch.webhook_lag_check()
     watch.vendor_check()
+    watch.history_default_check()
 
 
 BEAT = {

@@ -145,6 +145,13 @@ class StatusEventSerializer(serializers.ModelSerializer):  # type: ignore[type-a
         read_only_fields = fields
 
 
+class StatusEventPagination(KeysetPagination):
+    """Newest first by event time, the history's partition key (so a page reads the
+    newest months only); ties in the same microsecond keep DRF's offset within them."""
+
+    ordering = ("-event_time", "-id")  # type: ignore[assignment]
+
+
 @extend_schema(parameters=[OpenApiParameter("whatsapp", OpenApiTypes.STR)])
 class StatusEventList(generics.ListAPIView):  # type: ignore[type-arg]
     """Status history (every distinct record, kept in full). Agents see only the events of
@@ -152,14 +159,15 @@ class StatusEventList(generics.ListAPIView):  # type: ignore[type-arg]
 
     serializer_class = StatusEventSerializer
     permission_classes = [IsAuthenticated]
-    pagination_class = KeysetPagination
+    pagination_class = StatusEventPagination
 
     def get_queryset(self) -> QuerySet[StatusEvent]:
+        from accounts.selectors import EventFilters, event_filter
+
         qs = StatusEvent.objects.all()
         user: Any = self.request.user
         if not sees_everything(user):
             qs = qs.filter(whatsapp__in=accounts_visible_to(user).values("whatsapp"))
-        number = self.request.query_params.get("whatsapp")
-        if number:
-            qs = qs.filter(whatsapp=number)
-        return qs
+        number = self.request.query_params.get("whatsapp") or ""
+        # Time-bounded like the status logs page: only the months a page needs are read.
+        return event_filter(qs, EventFilters(whatsapp=number))

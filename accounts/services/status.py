@@ -150,7 +150,7 @@ def _history_insert(
     sql = f"""
         INSERT INTO {table} (whatsapp, status, detail_status, agent_account, platform,
             event_time, received_at, source, dedupe_key, webhook_event_id)
-        VALUES {placeholders} ON CONFLICT (dedupe_key) DO NOTHING
+        VALUES {placeholders} ON CONFLICT (dedupe_key, event_time) DO NOTHING
     """  # noqa: S608 - table name from _meta; values are bound
     with connection.cursor() as cursor:
         cursor.execute(sql, rows)
@@ -305,7 +305,7 @@ def _history_insert_many(deliveries: Sequence[Delivery], source: str) -> dict[in
         SELECT r.k, r.w, r.s, r.d, r.a, r.p, r.t, r.r, %s, r.e
         FROM json_to_recordset(%s::json) AS r(k text, w text, s integer, d integer, a text,
             p smallint, t timestamptz, r timestamptz, e bigint)
-        ON CONFLICT (dedupe_key) DO NOTHING
+        ON CONFLICT (dedupe_key, event_time) DO NOTHING
         RETURNING webhook_event_id
     """  # noqa: S608 - table name from _meta; values are bound
     counts: dict[int | None, int] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.http import (
     Http404,
     HttpResponse,
@@ -62,6 +63,9 @@ def logs(request: AuthedRequest) -> HttpResponse:
             count=selectors.event_count(events=events, filters=filters),
         ),
         "base_query": query.urlencode(),
+        # How far back the history goes (its oldest month); none while kept forever.
+        "kept_since": selectors.history_kept_since() if settings.STATUS_HISTORY_MONTHS else None,
+        "kept_months": settings.STATUS_HISTORY_MONTHS,
     }
     return render_page(request, "accounts/logs.html", context, fragment="results")
 

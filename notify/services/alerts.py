@@ -46,6 +46,7 @@ DEFAULTS: dict[str, tuple[int, int, int]] = {
     RuleKey.VENDOR_UNREACHABLE: (5, 0, 30),  # minutes with the breaker open
     RuleKey.REGISTRATION_FAILED: (0, 0, 30),
     RuleKey.SUBSCRIPTION_DISABLED: (0, 0, 1440),
+    RuleKey.HISTORY_OUTSIDE_MONTHS: (0, 0, 1440),
 }
 
 
@@ -198,6 +199,10 @@ def alert_title(alert: Alert) -> str:
             "Event subscription #%(id)s was disabled after failing for days"
         )
         % {"id": p.get("subscription", alert.scope)},
+        RuleKey.HISTORY_OUTSIDE_MONTHS: _(
+            "%(rows)s row(s) of %(table)s are in its default partition: no month holds them"
+        )
+        % {"rows": p.get("rows", "?"), "table": alert.scope},
     }
     return str(titles.get(alert.rule, alert.rule))
 

@@ -162,3 +162,24 @@ def quota_check(*, quota: Any) -> list[str]:
             link="/qr/ports/",
         )
     return numbers
+
+
+def history_default_check() -> dict[str, int]:
+    """Rows in a partitioned table's default partition: a month was not created in time
+    (the beat creates them ahead) or an event time is far off. Nothing is lost, but
+    retention cannot drop those rows and the pages' month reads do not see them."""
+    from core import partitions
+
+    found: dict[str, int] = {}
+    for table in partitions.TABLES:
+        if not partitions.is_partitioned(table):
+            continue
+        rows = partitions.default_rows(table)
+        if rows:
+            found[table] = rows
+            alert_raise(
+                rule=RuleKey.HISTORY_OUTSIDE_MONTHS,
+                scope=table,
+                params={"rows": rows if rows < 1000 else "1000+"},
+            )
+    return found

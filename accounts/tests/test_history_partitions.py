@@ -1,0 +1,269 @@
+"""The status history's monthly partitions: routing, the default partition and its alert,
+months created ahead, retention after archive, the archive's count check, and reads that
+scan only the months they need (partition pruning, read from EXPLAIN)."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import selectors
+from accounts.models import StatusEvent, WhatsAppAccount
+from core import history, partitions
+from notify.models import Alert, RuleKey
+from notify.services.watch import history_default_check
+from tests.fixtures import client_for
+
+TABLE = "accounts_statusevent"
+pytestmark = pytest.mark.django_db
+
+
+def _event(at: datetime, *, whatsapp: str = "8613800000001", n: int = 0) -> StatusEvent:
+    return StatusEvent.objects.create(
+        whatsapp=whatsapp,
+        status=10,
+        detail_status=11,
+        agent_account="alice01",
+        platform=1,
+        event_time=at,
+        received_at=at,
+        dedupe_key=f"k-{whatsapp}-{at.isoformat()}-{n}",
+    )
+
+
+def _where(event: StatusEvent) -> str:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT tableoid::regclass::text FROM {TABLE} WHERE id = %s AND event_time = %s",
+            [event.pk, event.event_time],
+        )
+        return str(cur.fetchone()[0])
+
+
+def _this_month() -> datetime:
+    return partitions.month_start(datetime.now(UTC))
+
+
+def test_rows_land_in_their_month() -> None:
+    now = _this_month() + timedelta(days=3)
+    nxt = partitions.month_add(_this_month(), 1) + timedelta(hours=5)
+    assert _where(_event(now)) == partitions.partition_name(TABLE, _this_month())
+    assert _where(_event(nxt)) == partitions.partition_name(
+        TABLE, partitions.month_add(_this_month(), 1)
+    )
+
+
+def test_a_row_outside_every_month_is_kept_in_the_default_partition_and_alerted() -> None:
+    far = datetime(2001, 5, 4, 3, 2, 1, tzinfo=UTC)
+    event = _event(far)
+    assert _where(event) == f"{TABLE}_default"
+    assert partitions.default_rows(TABLE) == 1
+    assert history_default_check() == {TABLE: 1}
+    alert = Alert.objects.get(rule=RuleKey.HISTORY_OUTSIDE_MONTHS, scope=TABLE)
+    assert alert.params["rows"] == 1
+    # While a row is outside the months, the pages read without a month bound: it is shown.
+    page = selectors.event_list(
+        events=StatusEvent.objects.all(), filters=selectors.EventFilters(), cursor=None
+    )
+    assert event.pk in [r.pk for r in page.rows]
+
+
+def test_no_alert_while_every_row_is_in_a_month() -> None:
+    _event(_this_month() + timedelta(days=1))
+    assert history_default_check() == {}
+    assert not Alert.objects.filter(rule=RuleKey.HISTORY_OUTSIDE_MONTHS).exists()
+
+
+def test_months_are_created_ahead_and_take_their_rows_out_of_the_default() -> None:
+    future = partitions.month_add(_this_month(), 14)
+    stray = _event(future + timedelta(days=2))
+    assert _where(stray) == f"{TABLE}_default"
+    created = partitions.partitions_ensure(now=future, months_ahead=2, tables=[TABLE])
+    names = [partitions.partition_name(TABLE, partitions.month_add(future, i)) for i in range(3)]
+    # Every month up to the last one ahead: months stay contiguous.
+    assert created[-3:] == names
+    assert partitions.covered_span(TABLE) is not None
+    assert _where(stray) == names[0]
+    assert partitions.default_rows(TABLE) == 0
+    # Idempotent: a second run creates nothing.
+    assert partitions.partitions_ensure(now=future, months_ahead=2, tables=[TABLE]) == []
+
+
+def test_migrate_leaves_this_month_and_the_next_ones() -> None:
+    months = {p.lo for p in partitions.partitions(TABLE)}
+    ahead = [partitions.month_add(_this_month(), i) for i in range(3)]
+    assert set(ahead) <= months
+    assert partitions.partitions(TABLE)[-1].name == f"{TABLE}_default"
+
+
+def _old_months(n_back: int) -> datetime:
+    month = partitions.month_add(_this_month(), -n_back)
+    partitions.month_ensure(TABLE, month)
+    return month
+
+
+def test_retention_archives_then_drops_only_expired_months(settings: Any, tmp_path: Path) -> None:
+    settings.STATUS_HISTORY_MONTHS = 3
+    settings.HISTORY_ARCHIVE_DIR = str(tmp_path)
+    expired = _old_months(3)  # with 3 months kept: this month and the two before it
+    kept = _old_months(2)
+    for i in range(5):
+        _event(expired + timedelta(hours=i), n=i)
+    _event(kept + timedelta(hours=1))
+    done = history.retention_run(tables=[TABLE])
+    assert [r.partition for r in done] == [partitions.partition_name(TABLE, expired)]
+    assert done[0].rows == 5
+    months = {p.lo for p in partitions.partitions(TABLE)}
+    assert expired not in months and kept in months
+    archive = tmp_path / f"{partitions.partition_name(TABLE, expired)}.csv.gz"
+    with gzip.open(archive, "rt") as f:
+        assert len(f.read().strip().splitlines()) == 1 + 5  # header and the five rows
+    assert json.loads(archive.with_name(archive.name + ".json").read_text())["rows"] == 5
+    assert StatusEvent.objects.filter(event_time__gte=kept).count() == 1
+
+
+def test_retention_archives_again_when_the_archive_does_not_match(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.STATUS_HISTORY_MONTHS = 2
+    settings.HISTORY_ARCHIVE_DIR = str(tmp_path)
+    month = _old_months(4)
+    name = partitions.partition_name(TABLE, month)
+    _event(month + timedelta(hours=1), n=1)
+    first = history.partition_archive(table=TABLE, name=name, directory=tmp_path)
+    assert first.rows == 1
+    _event(month + timedelta(hours=2), n=2)  # a late row after the archive was written
+    assert history.manifest_rows(tmp_path, name) == 1
+    done = {r.partition: r.rows for r in history.retention_run(tables=[TABLE])}
+    assert done.pop(name) == 2
+    assert set(done.values()) <= {0}  # the empty months between it and the kept ones
+    assert history.manifest_rows(tmp_path, name) == 2
+
+
+def test_a_damaged_archive_is_not_trusted(settings: Any, tmp_path: Path) -> None:
+    month = _old_months(5)
+    name = partitions.partition_name(TABLE, month)
+    _event(month + timedelta(hours=1))
+    archived = history.partition_archive(table=TABLE, name=name, directory=tmp_path)
+    assert history.manifest_rows(tmp_path, name) == 1
+    archived.path.write_bytes(archived.path.read_bytes()[:-8])  # truncated
+    assert history.manifest_rows(tmp_path, name) is None
+
+
+def test_history_archive_command_writes_a_checked_month(tmp_path: Path) -> None:
+    month = _old_months(6)
+    for i in range(3):
+        _event(month + timedelta(minutes=i), n=i)
+    call_command("history_archive", month=f"{month:%Y-%m}", dir=str(tmp_path))
+    name = partitions.partition_name(TABLE, month)
+    assert history.manifest_rows(tmp_path, name) == 3
+    assert month in {p.lo for p in partitions.partitions(TABLE)}  # archived, not dropped
+    with pytest.raises(CommandError, match="no partition for 1999-01"):
+        call_command("history_archive", month="1999-01", dir=str(tmp_path))
+    with pytest.raises(CommandError, match="expected YYYY-MM"):
+        call_command("history_archive", month="last year", dir=str(tmp_path))
+
+
+def test_the_archive_counts_records_not_lines(tmp_path: Path) -> None:
+    """The count check reads the file back as CSV: a field holding a newline is still one
+    record, so the check neither fails a good archive nor passes a short one by lines."""
+    month = _old_months(7)
+    name = partitions.partition_name(TABLE, month)
+    _event(month + timedelta(hours=1), whatsapp="86138\n00000002")  # a newline inside a field
+    _event(month + timedelta(hours=2))
+    archived = history.partition_archive(table=TABLE, name=name, directory=tmp_path)
+    assert archived.rows == 2  # two records, though the file has three data lines
+
+
+# --- reads carry a time bound: only the months they need are scanned ------------------------
+
+
+def _plan(qs: Any) -> str:
+    return str(qs.explain(analyze=True, costs=False, timing=False, summary=False))
+
+
+def test_a_date_range_reads_only_its_month() -> None:
+    month = _old_months(8)
+    _event(month + timedelta(days=2))
+    _event(_this_month() + timedelta(hours=1))
+    f = selectors.EventFilters(since=month, until=month + timedelta(days=7))
+    plan = _plan(
+        selectors.event_filter(StatusEvent.objects.all(), f).order_by("-event_time", "-id")[:51]
+    )
+    scanned = {p.name for p in partitions.partitions(TABLE) if p.name in plan}
+    assert scanned == {partitions.partition_name(TABLE, month)}, plan
+
+
+def test_the_first_page_never_reads_the_default_partition_nor_older_months() -> None:
+    old = _old_months(9)
+    _event(old + timedelta(days=1))
+    for i in range(60):
+        _event(_this_month() + timedelta(minutes=i), n=i)
+    qs = selectors.event_filter(StatusEvent.objects.all(), selectors.EventFilters())
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {TABLE}")
+        # With a handful of rows a sort is cheapest; at scale the planner reads the months
+        # in order by their index and stops at the LIMIT (bench/history.py's EXPLAIN):
+        # the plan the bound makes possible, which a default partition in range forbids.
+        cur.execute("SET LOCAL enable_sort = off")
+        cur.execute("SET LOCAL enable_seqscan = off")
+    plan = _plan(qs.order_by("-event_time", "-id")[:51])
+    assert f"{TABLE}_default" not in plan, plan
+    old_lines = [
+        line for line in plan.splitlines() if partitions.partition_name(TABLE, old) in line
+    ]
+    assert old_lines and all("never executed" in line for line in old_lines), plan
+
+
+def test_a_gap_between_months_is_filled() -> None:
+    far = partitions.month_add(_this_month(), -20)
+    partitions.month_ensure(TABLE, far)
+    months = [p.lo for p in partitions.partitions(TABLE) if p.lo is not None]
+    assert months[0] == far
+    assert all(partitions.month_add(a, 1) == b for a, b in itertools.pairwise(months))
+
+
+def test_pages_and_api_put_a_time_bound_on_every_history_query(people: Any) -> None:
+    WhatsAppAccount.objects.create(whatsapp="8613800000009")
+    _event(_this_month() + timedelta(hours=1), whatsapp="8613800000009")
+    client = client_for(people.supervisor)
+    urls = [
+        "/accounts/logs/",
+        "/accounts/logs/?whatsapp=8613800000009",
+        "/accounts/logs/?agent=alice01",
+        "/accounts/logs/?status=10",
+        "/accounts/8613800000009/timeline.json",
+        "/api/v1/status-events/?whatsapp=8613800000009",
+    ]
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200, url
+        reads = [
+            q["sql"]
+            for q in ctx.captured_queries
+            if f'FROM "{TABLE}"' in q["sql"] and q["sql"].lstrip().startswith(("SELECT", "EXPLAIN"))
+        ]
+        assert reads, url
+        for sql in reads:
+            assert f'"{TABLE}"."event_time" >=' in sql and f'"{TABLE}"."event_time" <' in sql, (
+                url,
+                sql,
+            )
+
+
+def test_the_logs_page_says_how_far_back_the_history_goes(people: Any, settings: Any) -> None:
+    settings.STATUS_HISTORY_MONTHS = 13
+    oldest = _old_months(2) + timedelta(days=3)
+    _event(oldest)
+    _event(_this_month() + timedelta(hours=1), n=1)
+    html = client_for(people.supervisor).get("/accounts/logs/").content.decode()
+    assert f"since {oldest:%Y-%m-%d}: the last 13 calendar months are kept" in html

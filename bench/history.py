@@ -1,0 +1,472 @@
+"""A year of status history at fleet scale (10,000 accounts), over HTTP, in one run.
+
+Seeds N events over M months into the partitioned `accounts_statusevent` server-side
+(INSERT ... SELECT generate_series, one statement per month and million), then measures
+with wrk (8 connections, as bench/pages.py) against gunicorn + uvicorn workers:
+
+- the anonymous sign-in page: the run's floor; every page is also given as a ratio of it
+- the status logs page: unfiltered, by number, by agent, by status, a month a year back
+- an account's page (its history) and its timeline (JSON)
+- a month's CSV export: time, size, and the web workers' peak memory (VmHWM) around it
+- applying presence deliveries (accounts.services.status), records per second
+- retention: archive the oldest month (core.history), then detach and drop it while a
+  writer inserts into the live month: the detach's lock and the writer's longest insert
+
+Database: its own (default sb_history_bench on the shared server); never a test database.
+
+    .venv/bin/python bench/history.py --events 5000000            # seed (once) and measure
+    .venv/bin/python bench/history.py --events 20000000 --seconds 10
+
+Prints figures only, with the load average beside each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from bench.common import PG, load_line, stop_process  # noqa: E402
+from bench.pages import HEADER, first_request, row, start_server, wrk  # noqa: E402
+
+TABLE = "accounts_statusevent"
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--db", default="sb_history_bench")
+    p.add_argument("--accounts", type=int, default=10_000)
+    p.add_argument("--events", type=int, default=5_000_000)
+    p.add_argument("--months", type=int, default=12)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--port", type=int, default=18760)
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/7")
+    p.add_argument("--reseed", action="store_true")
+    p.add_argument("--no-retention", action="store_true", help="keep the oldest month")
+    p.add_argument("--repeat", type=int, default=1, help="warm runs of each page (spread)")
+    p.add_argument("--no-export", action="store_true")
+    p.add_argument("--only", default="", help="comma list: pages whose name holds one (+ floor)")
+    p.add_argument("--no-apply", action="store_true")
+    return p.parse_args()
+
+
+def env_for(db_url: str, redis: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": db_url,
+        "CACHE_URL": redis.replace("redis://", "rediscache://", 1),
+        "CACHE_KEY_PREFIX": "bench-history",
+        "CELERY_BROKER_URL": redis,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL_MAX_SIZE": "8",
+        "WEB_THREADS": "8",
+        "HISTORY_ARCHIVE_DIR": str(ROOT / "var" / "bench-history-archive"),
+    }
+
+
+def clear_cache(redis: str) -> None:
+    import redis as redis_lib
+
+    client = redis_lib.Redis.from_url(redis)
+    keys = list(client.scan_iter(match="bench-history:*", count=1000))
+    for i in range(0, len(keys), 500):
+        client.delete(*keys[i : i + 500])
+
+
+def ensure_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def month_starts(months: int, now: datetime) -> list[datetime]:
+    from core.partitions import month_add, month_start
+
+    first = month_add(month_start(now), -(months - 1))
+    return [month_add(first, i) for i in range(months)]
+
+
+def seed(n_accounts: int, n_events: int, months: int, reseed: bool) -> None:
+    from django.db import connection
+
+    from accounts.models import StatusEvent, WhatsAppAccount
+    from core import partitions
+
+    have_a = WhatsAppAccount.objects.count()
+    have_e = StatusEvent.objects.count() if have_a == n_accounts else -1
+    if not reseed and have_a == n_accounts and have_e == n_events:
+        print(f"seed: reusing {have_a:,} accounts and {have_e:,} events", flush=True)
+        return
+    t0 = time.perf_counter()
+    now = datetime.now(UTC)
+    starts = month_starts(months, now)
+    for m in starts:
+        partitions.month_ensure(TABLE, m)
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE accounts_statusevent, accounts_bulkjobitem, accounts_importrow,"
+            " accounts_bulkjob, accounts_contactlookup, accounts_accountkeys,"
+            " accounts_whatsappaccount, accounts_agent RESTART IDENTITY CASCADE"
+        )
+        cur.execute(
+            """
+            INSERT INTO accounts_agent (agent_account, upstream_user_id, user_name, updated_at,
+                                        online)
+            SELECT 'agent' || g, (600000 + g)::text, 'Agent ' || g, now(), false
+            FROM generate_series(0, 199) g
+            """
+        )
+        cur.execute(
+            """
+            INSERT INTO accounts_whatsappaccount
+              (whatsapp, name, avatar, account_type, status, online_status, online_status_at,
+               reason_code, reason, presence_status, detail_status, platform, last_event_at,
+               last_event_received_at, agent_id, agent_account, source, country, recycled,
+               created_at, updated_at)
+            SELECT '57' || lpad(g::text, 10, '0'), 'Account ' || g, '', 1, 1, 1 + g %% 4, now(),
+                   '', '', (ARRAY[10, 20, 30, 40])[1 + g %% 4], (ARRAY[12, 21, 31, 41])[1 + g %% 4],
+                   1 + g %% 2, now() - make_interval(secs => g), now(), a.id, a.agent_account,
+                   1 + g %% 3, 'CO', false, now(), now()
+            FROM generate_series(1, %s) g
+            JOIN accounts_agent a ON a.agent_account = 'agent' || (g %% 200)
+            """,
+            [n_accounts],
+        )
+        per_month = n_events // months
+        step = 1_000_000
+        done = 0
+        for i, lo in enumerate(starts):
+            hi = min(partitions.month_add(lo, 1), now)
+            n = per_month if i < months - 1 else n_events - per_month * (months - 1)
+            span = (hi - lo).total_seconds()
+            for a in range(0, n, step):
+                b = min(n, a + step)
+                cur.execute(
+                    """
+                    INSERT INTO accounts_statusevent
+                      (whatsapp, status, detail_status, agent_account, platform, event_time,
+                       received_at, source, dedupe_key, webhook_event_id)
+                    SELECT '57' || lpad((1 + (g::bigint * 7919) %% %(n)s)::text, 10, '0'),
+                           (ARRAY[10, 20, 30, 40])[1 + g %% 4],
+                           (ARRAY[11, 21, 31, 41, 12, 22, 32, 42, 13, 21, 33, 43])[1 + g %% 12],
+                           'agent' || ((1 + (g::bigint * 7919) %% %(n)s) %% 200), 1 + g %% 2,
+                           x.t, x.t,
+                           'webhook', %(tag)s || g, NULL
+                    FROM generate_series(%(a)s, %(b)s) g, LATERAL (SELECT %(lo)s::timestamptz
+                         + make_interval(secs => g::float8 * %(span)s / %(m)s) AS t) x
+                    """,
+                    {
+                        "n": n_accounts,
+                        "lo": lo,
+                        "span": span,
+                        "m": max(1, n),
+                        "a": a + 1,
+                        "b": b,
+                        "tag": f"bench-{lo:%Y%m}-",
+                    },
+                )
+                done += b - a
+                print(
+                    f"seed: {done:,} events ({lo:%Y-%m}) {time.perf_counter() - t0:.0f} s",
+                    flush=True,
+                )
+    # Statistics and the visibility map of every month after the bulk load (see the
+    # operations doc: the planner's estimates and index-only scans depend on them).
+    t1 = time.perf_counter()
+    old = connection.connection.autocommit  # type: ignore[union-attr]
+    connection.connection.autocommit = True  # type: ignore[union-attr]
+    with connection.cursor() as cur:
+        cur.execute(f"VACUUM (ANALYZE) {TABLE}")
+        cur.execute("VACUUM ANALYZE accounts_whatsappaccount")
+        cur.execute("VACUUM ANALYZE accounts_agent")
+    connection.connection.autocommit = old  # type: ignore[union-attr]
+    print(
+        f"seed: done in {time.perf_counter() - t0:.0f} s (vacuum analyze"
+        f" {time.perf_counter() - t1:.0f} s)",
+        flush=True,
+    )
+
+
+def disk_line(n_events: int) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)
+            FROM pg_inherits i WHERE i.inhparent = %s::regclass
+            """,
+            [TABLE],
+        )
+        size = int(cur.fetchone()[0])
+    per_m = size / max(1, n_events) * 1e6
+    return (
+        f"disk: {TABLE} {size / 2**30:.2f} GiB for {n_events:,} events"
+        f" = {per_m / 2**20:.0f} MiB per million (heap + indexes)"
+    )
+
+
+def worker_hwm(server: Any) -> int:
+    """The largest VmHWM (peak resident set, kB) among the server's worker processes."""
+    import subprocess
+
+    out = subprocess.run(
+        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    peak = 0
+    for pid in out:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return peak
+
+
+def export_run(base: str, cookie: str, since: datetime, until: datetime, server: Any) -> str:
+    import requests
+
+    before = worker_hwm(server)
+    t0 = time.perf_counter()
+    size = rows = 0
+    with requests.get(
+        f"{base}/accounts/logs/export.csv",
+        params={
+            "since": since.strftime("%Y-%m-%d %H:%M"),
+            "until": until.strftime("%Y-%m-%d %H:%M"),
+        },
+        headers={"Cookie": cookie},
+        stream=True,
+        timeout=600,
+    ) as r:
+        r.raise_for_status()
+        for chunk in r.iter_content(1 << 16):
+            size += len(chunk)
+            rows += chunk.count(b"\n")
+    took = time.perf_counter() - t0
+    after = worker_hwm(server)
+    return (
+        f"export: a month ({since:%Y-%m}) as CSV, {rows - 1:,} rows, {size / 2**20:.0f} MiB in"
+        f" {took:.1f} s ({(rows - 1) / took:,.0f} rows/s); web workers' peak RSS"
+        f" {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after [{load_line()}]"
+    )
+
+
+def apply_rate(n_accounts: int, batches: int = 20, size: int = 1000) -> str:
+    """presence_deliveries_apply (the webhook worker's apply step) into the partitioned
+    history: deliveries of `size` records, one transaction each."""
+    from django.db import transaction
+
+    from accounts.services.status import presence_deliveries_apply
+    from webhooks.payloads import PresenceRecord
+
+    now = datetime.now(UTC)
+    took: list[float] = []
+    for b in range(batches):
+        records = [
+            PresenceRecord(
+                whatsapp="57" + str(1 + (b * size + i) * 7919 % n_accounts).zfill(10),
+                status=(10, 20, 30, 40)[i % 4],
+                detail_status=None,
+                agent_account=f"agent{i % 200}",
+                platform=1,
+                event_time=now - timedelta(microseconds=b * size + i),
+                position=i,
+            )
+            for i in range(size)
+        ]
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            presence_deliveries_apply(deliveries=[(None, now, records)])
+        took.append(time.perf_counter() - t0)
+    rate = batches * size / sum(took)
+    return (
+        f"apply: {batches} deliveries of {size:,} presence records into the partitioned history,"
+        f" {rate:,.0f} records/s (median delivery {statistics.median(took) * 1000:.0f} ms)"
+        f" [{load_line()}]"
+    )
+
+
+def retention_run(n_accounts: int) -> str:
+    """Archive the oldest month, then detach and drop it while a writer inserts into the
+    live month every 5 ms: the writer's longest insert is the lock the drop cost it."""
+    from django.db import connection, connections
+
+    from core import history, partitions
+
+    months = [p for p in partitions.partitions(TABLE) if p.lo is not None]
+    oldest = months[0]
+    directory = history.archive_dir()
+    assert directory is not None
+    archived = history.partition_archive(table=TABLE, name=oldest.name, directory=directory)
+    stop = threading.Event()
+    waits: list[float] = []
+
+    def writer() -> None:
+        conn = connections.create_connection("default")
+        try:
+            i = 0
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                with conn.cursor() as cur:
+                    cur.execute(
+                        f"INSERT INTO {TABLE} (whatsapp, status, agent_account, event_time,"
+                        " received_at, source, dedupe_key) VALUES (%s, 10, '', now(), now(),"
+                        " 'webhook', %s)",
+                        ["570000000001", f"bench-writer-{time.time_ns()}-{i}"],
+                    )
+                conn.commit() if not conn.get_autocommit() else None
+                waits.append((time.perf_counter() - t0) * 1000)
+                i += 1
+                time.sleep(0.005)
+        finally:
+            conn.close()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    time.sleep(1.0)
+    baseline = max(waits) if waits else 0.0
+    n_before = len(waits)
+    t0 = time.perf_counter()
+    detached = partitions.partition_detach(TABLE, oldest.name)
+    detach_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(f'DROP TABLE "{oldest.name}"')
+    drop_s = time.perf_counter() - t1
+    time.sleep(1.0)
+    stop.set()
+    t.join()
+    during = max(waits[n_before:]) if len(waits) > n_before else float("nan")
+    return (
+        f"retention: archive {oldest.month} ({archived.rows:,} rows, {archived.bytes / 2**20:.0f}"
+        f" MiB gz, count checked) {archived.seconds:.1f} s; DETACH {detach_s * 1000:.0f} ms"
+        f" ({detached.attempts} attempt(s), longest {detached.lock_ms:.0f} ms), DROP"
+        f" {drop_s * 1000:.0f} ms; live-month writer: {len(waits) - n_before} inserts around"
+        f" it, longest {during:.0f} ms (before it: {baseline:.0f} ms) [{load_line()}]"
+    )
+
+
+def main() -> None:
+    args = parse()
+    ensure_database(args.db)
+    db_url = f"{PG}/{args.db}"
+    env = env_for(db_url, args.redis)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.models import StatusEvent
+    from core import partitions
+    from core.groups import ensure_groups
+    from core.roles import Role
+
+    print(f"start: {load_line()}", flush=True)
+    call_command("migrate", verbosity=0)
+    seed(args.accounts, args.events, args.months, args.reseed)
+    ensure_groups()
+    sup, _ = User.objects.get_or_create(username="bench-sup")
+    sup.groups.add(Group.objects.get(name=Role.SUPERVISOR.value))
+    c = Client()
+    c.force_login(sup)
+    cookie = f"sessionid={c.cookies['sessionid'].value}; django_language=en"
+    n_events = StatusEvent.objects.count()
+    with connection.cursor() as cur:
+        cur.execute("SELECT version()")
+        version = cur.fetchone()[0].split(" on ")[0]
+        cur.execute("SHOW shared_buffers")
+        shared = cur.fetchone()[0]
+    months = [p for p in partitions.partitions(TABLE) if p.lo is not None]
+    year_back = months[1].lo if len(months) > 1 else months[0].lo
+    assert year_back is not None
+    range_q = (
+        f"since={year_back:%Y-%m-%d}+00:00&until={year_back + timedelta(days=7):%Y-%m-%d}+00:00"
+    )
+    number = "57" + "42".zfill(10)
+    print(
+        f"data: {args.accounts:,} accounts, {n_events:,} events in {len(months)} month partitions"
+    )
+    print(disk_line(n_events))
+    print(
+        f"server: {version}, shared_buffers {shared}; {args.workers} uvicorn workers;"
+        f" wrk {args.clients} connections"
+    )
+    connection.close()
+
+    pages = [
+        ("sign-in page (anonymous): floor", "/login/", ""),
+        ("status logs", "/accounts/logs/", cookie),
+        ("status logs, by number", f"/accounts/logs/?whatsapp={number}", cookie),
+        ("status logs, by agent", "/accounts/logs/?agent=agent42", cookie),
+        ("status logs, by status", "/accounts/logs/?status=40", cookie),
+        ("status logs, a week a year back", f"/accounts/logs/?{range_q}", cookie),
+        ("account page (its history)", f"/accounts/{number}/", cookie),
+        ("account timeline (JSON)", f"/accounts/{number}/timeline.json", cookie),
+        ("API status-events", f"/api/v1/status-events/?whatsapp={number}", cookie),
+    ]
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        pages = [pages[0]] + [p for p in pages[1:] if any(w in p[0] for w in wanted)]
+    base = f"http://127.0.0.1:{args.port}"
+    server = start_server(env, args.port, args.workers)
+    results: list[tuple[str, dict[str, Any], str]] = []
+    try:
+        for name, path, ck in pages:
+            first_request(base + path, ck)
+            wrk(base + path, ck, args.clients, min(3.0, args.seconds))
+            for i in range(args.repeat):
+                label = name if args.repeat == 1 else f"{name} #{i + 1}"
+                before = load_line()
+                r = wrk(base + path, ck, args.clients, args.seconds)
+                results.append((label, r, before))
+                print(f"  {row(label, r)}  [{before}]", flush=True)
+        lo = months[-4].lo if len(months) >= 4 else months[0].lo
+        assert lo is not None
+        if not args.no_export:
+            print(export_run(base, cookie, lo, partitions.month_add(lo, 1), server), flush=True)
+    finally:
+        stop_process(server, 20)
+        clear_cache(args.redis)
+    if not args.no_apply:
+        print(apply_rate(args.accounts), flush=True)
+    if not args.no_retention:
+        print(retention_run(args.accounts), flush=True)
+    floor = results[0][1]["rps"]
+    print()
+    print(f"{args.seconds:g} s per page after a warm-up; ratio: req/s over the sign-in page's")
+    print(HEADER.replace("1st ms", " ratio"))
+    for name, r, _before in results:
+        line = row(name, r)
+        cells = line.split("|")
+        cells[7] = f" {r['rps'] / floor:8.3f} "
+        print("|".join(cells))
+    print()
+    for name, _r, before in results:
+        print(f"{name:42} at start: {before}")
+    print(f"end: {load_line()}")
+
+
+if __name__ == "__main__":
+    main()
