@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
+from core.cache import CACHE_DOWN, cache_read, cache_write
+
 T = TypeVar("T")
 
 _declared: set[str] = set()
@@ -33,11 +35,15 @@ def _gen_key(name: str) -> str:
 
 
 def bump(name: str) -> None:
-    """`name` changed, now (call on commit, or let `bump_on_commit` do it)."""
+    """`name` changed, now (call on commit, or let `bump_on_commit` do it). With the cache
+    down the bump is lost with the figures it would retire (a restarted Redis has neither;
+    otherwise `ttl` bounds the staleness)."""
     try:
         cache.incr(_gen_key(name))
     except ValueError:  # not set yet, or evicted: any new number does
-        cache.set(_gen_key(name), 1, None)
+        cache_write(_gen_key(name), 1, None)
+    except CACHE_DOWN:
+        pass
 
 
 def bump_on_commit(name: str) -> None:
@@ -53,11 +59,14 @@ def bump_all() -> None:
 
 
 def cached(name: str, key: str, ttl: float, compute: Callable[[], T]) -> T:
-    """`compute()`, kept under `name`'s current generation and `key` for `ttl` seconds."""
-    generation = cache.get(_gen_key(name), 0)
+    """`compute()`, kept under `name`'s current generation and `key` for `ttl` seconds;
+    computed afresh, and not kept, while the cache is unavailable."""
+    generation = cache_read(_gen_key(name))
+    if generation is None:
+        generation = 0
     full = f"{name}:{generation}:{key}"
-    value: Any = cache.get(full)
+    value: Any = cache_read(full)
     if value is None:
         value = compute()
-        cache.set(full, value, ttl)
+        cache_write(full, value, ttl)
     return value  # type: ignore[no-any-return]
