@@ -133,3 +133,19 @@ def test_a_stale_measurement_is_not_ok(scraper: Client) -> None:
 def test_the_beat_measures_the_vendor() -> None:
     schedule = collect_beat_schedule()
     assert any(entry["task"] == "upstream.vendor_reachability" for entry in schedule.values())
+
+
+def test_deploy_files_probe_livez_and_readyz() -> None:
+    """nginx, systemd and the container probes name the paths the project serves."""
+    from pathlib import Path
+
+    from django.urls import resolve
+
+    root = Path(__file__).resolve().parents[2] / "deploy"
+    nginx = (root / "nginx" / "switchboard.conf").read_text()
+    assert "livez|readyz|healthz" in nginx
+    assert "/livez" in (root / "systemd" / "switchboard-web.service").read_text()
+    probes = (root / "probes" / "kubernetes.yaml").read_text()
+    assert "path: /livez" in probes and "path: /readyz" in probes
+    for path in ["/livez", "/readyz", "/healthz"]:
+        assert resolve(path).func.__name__ in ("livez", "readyz")

