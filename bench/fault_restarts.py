@@ -9,6 +9,10 @@ Scenarios:
   pace while PostgreSQL is stopped for a few seconds and started again. The sender acts as
   the vendor does: anything but 200 is sent again later. Then: every delivery stored once
   per acknowledgement, every record applied exactly once, the pages answer again.
+- `redis-restart-bulk`: a bulk "online" job runs while Redis (broker and cache) is killed;
+  a second job is created while it is down; Redis comes back empty. The beat's requeue
+  sends the lost messages again; every item ends done once at the vendor or failed with a
+  reason.
 
 Each run prints its figures; `--save` writes them, with the command, under artifacts/bench/.
 """
@@ -246,7 +250,7 @@ def pg_restart_ingest(
 
         drained_ok = wait_until(drained, 180, tick=sweep)
         with psycopg.connect(pg_url) as conn:
-            events = dict(
+            events: dict[str, int] = dict(
                 conn.execute(
                     "SELECT state, count(*) FROM webhooks_webhookevent GROUP BY state"
                 ).fetchall()
@@ -289,8 +293,6 @@ SWEEP = (
     "from webhooks.tasks import sweep_webhook_events; sweep_webhook_events.delay()"
 )
 
-SCENARIOS = {"pg-restart-ingest": pg_restart_ingest}
-
 
 def run(name: str, args: Any, command: str) -> list[str]:
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
@@ -298,6 +300,8 @@ def run(name: str, args: Any, command: str) -> list[str]:
         figures = pg_restart_ingest(
             deliveries=args.deliveries, size=args.size, rate=args.pace, down_seconds=args.down
         )
+    elif name == "redis-restart-bulk":
+        figures = redis_restart_bulk(accounts=args.accounts, down_seconds=args.down)
     else:
         raise SystemExit(f"unknown scenario {name}")
     lines = [f"$ {command}", f"started {started}; {load_line()}", f"scenario {name}"]
@@ -311,3 +315,130 @@ def run(name: str, args: Any, command: str) -> list[str]:
         f"verdict: {'nothing lost, nothing applied twice, pages recovered' if ok else 'FAILED'}"
     )
     return lines
+
+
+def redis_restart_bulk(*, accounts: int, down_seconds: float, log: Any = print) -> dict[str, Any]:
+    """Bring `accounts` imported accounts online in one bulk job; Redis (broker and cache)
+    is killed while the job runs, a second job is created while it is down, and Redis is
+    started again empty. The beat's requeue (run here as the beat would) resends what the
+    broker lost; then every item is done once at the vendor or failed with a reason."""
+    import django
+
+    work = ROOT / "var" / "faults" / "redis-restart-bulk"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    pg, redis = PrivatePostgres(work), PrivateRedis(work)
+    redis.start()
+    from bench.faults import (
+        CHUNK,
+        FAST_SETTINGS,
+        SIM_OPTIONS,
+        _import_file,
+        _serve_webhooks,
+        setup_people,
+        wait_until,
+    )
+
+    env = stack_env(pg.url(), redis.port)
+    env.update({k: str(v) for k, v in FAST_SETTINGS.items()})
+    os.environ.update(env)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
+    )
+    django.setup()
+    from django.conf import settings
+
+    from accounts.models import BulkJob, BulkJobItem, WhatsAppAccount
+    from accounts.services import fleet, imports
+    from simulator.server import start_simulator
+
+    for name, value in FAST_SETTINGS.items():
+        setattr(settings, name, value)
+    fleet.CHUNK = CHUNK
+    url, server = _serve_webhooks()
+    sim = start_simulator("127.0.0.1", 0, url, backoff_base=0.1, backoff_cap=2.0, tick=0.05)
+    sim.set_options(**SIM_OPTIONS)
+    os.environ["UPSTREAM_BASE_URL"] = settings.UPSTREAM_BASE_URL = sim.url
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "faults.py"), "--worker"],
+        env=os.environ,
+        start_new_session=True,
+    )
+    numbers = [f"86158{i:07d}" for i in range(accounts)]
+    figures: dict[str, Any] = {}
+
+    def requeue() -> None:  # what the beat sends every minute, run here
+        try:
+            fleet.bulk_jobs_requeue(older_than=5)
+        except Exception as exc:
+            log(f"requeue: {type(exc).__name__}")
+
+    def done(*jobs: Any) -> bool:
+        return (
+            not BulkJob.objects.filter(pk__in=[j.pk for j in jobs])
+            .exclude(state=BulkJob.State.DONE)
+            .exists()
+        )
+
+    try:
+        sup, _agent = setup_people(sim)
+        parsed = imports.import_parse(upload=_import_file(numbers))
+        staged = imports.import_stage(actor=sup, result=parsed, filename="fault-import.json")
+        import_job = imports.import_confirm(actor=sup, job=staged)
+        wait_until(lambda: done(import_job), 180, requeue)
+        imported = list(WhatsAppAccount.objects.filter(whatsapp__in=numbers))
+        half = len(imported) // 2
+        first = fleet.bulk_job_create(actor=sup, kind=BulkJob.Kind.ONLINE, accounts=imported[:half])
+        wait_until(lambda: first.items.exclude(state=BulkJobItem.State.PENDING).exists(), 60)
+        log("killing Redis while the first job runs")
+        redis.kill()
+        enqueue_error = ""
+        try:
+            second = fleet.bulk_job_create(
+                actor=sup, kind=BulkJob.Kind.ONLINE, accounts=imported[half:]
+            )
+        except Exception as exc:  # the job is committed; its message could not be sent
+            enqueue_error = type(exc).__name__
+            second = BulkJob.objects.filter(kind=BulkJob.Kind.ONLINE).latest("id")
+        time.sleep(down_seconds)
+        redis.start()
+        log("Redis back (empty)")
+        t0 = time.monotonic()
+        finished = wait_until(lambda: done(first, second), 240, requeue)
+        calls = [c for c in sim.calls() if c["path"].endswith("/batchOnline")]
+        sent: Counter[str] = Counter()
+        for call in calls:
+            text = json.dumps(call.get("body"), default=str)
+            sent.update(n for n in numbers if n in text)
+        items = BulkJobItem.objects.filter(job__in=[first, second])
+        states = Counter(items.values_list("state", flat=True))
+        figures = {
+            "accounts": len(imported),
+            "redis_down_s": down_seconds,
+            "second_job_enqueue_while_down": enqueue_error or "sent",
+            "jobs_finished": finished,
+            "finished_after_restart_s": round(time.monotonic() - t0, 1),
+            "items_by_state": dict(states),
+            "failed_without_reason": items.filter(state="failed", error="").count(),
+            "lost": items.filter(state=BulkJobItem.State.PENDING).count(),
+            "batchOnline_calls": len(calls),
+            "applied_twice": sum(1 for n in numbers if sent[n] > 1),
+            "never_sent": sum(1 for n in (i.whatsapp for i in imported) if sent[n] == 0),
+            "pages_after": {"/readyz": 200 if _ready() else 503},
+        }
+    finally:
+        common.stop_process(worker, 20)
+        sim.stop()
+        server.shutdown()
+        from django.db import connections
+
+        connections.close_all()
+        pg.stop()
+        redis.kill()
+    return figures
+
+
+def _ready() -> bool:
+    from core.health import ready
+
+    return ready()

@@ -522,11 +522,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     # The restart scenarios (bench/fault_restarts.py): private PostgreSQL and Redis.
-    parser.add_argument("--scenario", choices=["pg-restart-ingest"])
+    parser.add_argument("--scenario", choices=["pg-restart-ingest", "redis-restart-bulk"])
     parser.add_argument("--deliveries", type=int, default=150)
     parser.add_argument("--size", type=int, default=10, help="records per delivery")
     parser.add_argument("--pace", type=float, default=15.0, help="deliveries per second")
-    parser.add_argument("--down", type=float, default=4.0, help="seconds PostgreSQL is down")
+    parser.add_argument("--down", type=float, default=4.0, help="seconds the service is down")
     parser.add_argument("--save", action="store_true", help="write artifacts/bench/faults-*.txt")
     args = parser.parse_args()
     if args.scenario:
