@@ -341,6 +341,7 @@ def redis_restart_bulk(*, accounts: int, down_seconds: float, log: Any = print) 
 
     env = stack_env(pg.url(), redis.port)
     env.update({k: str(v) for k, v in FAST_SETTINGS.items()})
+    env["BENCH_FAULTS_OWN_STACK"] = "1"
     os.environ.update(env)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True

@@ -542,6 +542,9 @@ def main() -> None:
             (out / f"faults-{args.scenario}-{stamp}.txt").write_text("\n".join(lines) + "\n")
         return
 
+    if args.worker and os.environ.get("BENCH_FAULTS_OWN_STACK"):
+        worker_main()  # a restart scenario's worker: its private PostgreSQL and Redis
+        return
     env = {
         "DATABASE_URL": f"{PG}/{DB_NAME}",
         "CELERY_BROKER_URL": REDIS,
