@@ -360,15 +360,25 @@ def redis_restart_bulk(*, accounts: int, down_seconds: float, log: Any = print) 
     sim = start_simulator("127.0.0.1", 0, url, backoff_base=0.1, backoff_cap=2.0, tick=0.05)
     sim.set_options(**SIM_OPTIONS)
     os.environ["UPSTREAM_BASE_URL"] = settings.UPSTREAM_BASE_URL = sim.url
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "faults.py"), "--worker"],
-        env=os.environ,
-        start_new_session=True,
-    )
+
+    def start_worker() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "faults.py"), "--worker"],
+            env=os.environ,
+            start_new_session=True,
+        )
+
+    worker = start_worker()
+    restarts = 0
     numbers = [f"86158{i:07d}" for i in range(accounts)]
     figures: dict[str, Any] = {}
 
     def requeue() -> None:  # what the beat sends every minute, run here
+        nonlocal worker, restarts
+        if worker.poll() is not None:  # as systemd's Restart=always does
+            restarts += 1
+            log(f"worker exited ({worker.returncode}): started again")
+            worker = start_worker()
         try:
             fleet.bulk_jobs_requeue(older_than=5)
         except Exception as exc:
@@ -417,6 +427,7 @@ def redis_restart_bulk(*, accounts: int, down_seconds: float, log: Any = print) 
             "accounts": len(imported),
             "redis_down_s": down_seconds,
             "second_job_enqueue_while_down": enqueue_error or "sent",
+            "worker_restarts": restarts,
             "jobs_finished": finished,
             "finished_after_restart_s": round(time.monotonic() - t0, 1),
             "items_by_state": dict(states),
