@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from django.core.cache import cache
 from django.db.models import Count, F, Model, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -33,6 +32,7 @@ from accounts.models import (
     WhatsAppAccount,
 )
 from core import generations, partitions
+from core.cache import cache_read, cache_write
 from core.listing import RowCount, row_count
 
 M = TypeVar("M", bound=Model)
@@ -434,9 +434,10 @@ def _distinct_countries_everywhere(limit: int = 300) -> list[str]:
 def fleet_choices(
     *, visible: QuerySet[WhatsAppAccount], everything: bool = False
 ) -> dict[str, list[str]]:
-    """Agents and countries for the filter suggestions (cached: they change rarely)."""
+    """Agents and countries for the filter suggestions (cached: they change rarely; read
+    from the database while the cache is unavailable)."""
     key = f"accounts:choices:{_scope_key(visible)}"
-    choices = cache.get(key)
+    choices = cache_read(key)
     if choices is None:
         if everything:
             countries = _distinct_countries_everywhere()
@@ -457,7 +458,7 @@ def fleet_choices(
             agent_rows.order_by("agent_account").values_list("agent_account", flat=True)[:1000]
         )
         choices = {"countries": countries, "agents": agents}
-        cache.set(key, choices, CHOICES_TTL)
+        cache_write(key, choices, CHOICES_TTL)
     return dict(choices)
 
 

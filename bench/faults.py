@@ -1,4 +1,5 @@
-"""The demo workload under vendor faults: imports, bulk online, QR logins, open-chat actions
+"""The demo workload under vendor faults (and, with `--scenario`, the product's own services
+restarted under load: bench/fault_restarts.py): imports, bulk online, QR logins, open-chat actions
 and a reconcile pass while the simulator fails 30% of the calls (HTTP 500, a timeout, an
 HTML answer, a business error), then a burst of 100% "500" that opens the circuit
 breaker, then no faults. Prints the final states per job type. Asserts nothing itself
@@ -520,8 +521,30 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    # The restart scenarios (bench/fault_restarts.py): private PostgreSQL and Redis.
+    parser.add_argument("--scenario", choices=["pg-restart-ingest", "redis-restart-bulk"])
+    parser.add_argument("--deliveries", type=int, default=150)
+    parser.add_argument("--size", type=int, default=10, help="records per delivery")
+    parser.add_argument("--pace", type=float, default=15.0, help="deliveries per second")
+    parser.add_argument("--down", type=float, default=4.0, help="seconds the service is down")
+    parser.add_argument("--save", action="store_true", help="write artifacts/bench/faults-*.txt")
     args = parser.parse_args()
+    if args.scenario:
+        from bench.fault_restarts import run
 
+        command = "python bench/faults.py " + " ".join(sys.argv[1:])
+        lines = run(args.scenario, args, command)
+        print("\n".join(lines))
+        if args.save:
+            out = ROOT / "artifacts" / "bench"
+            out.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+            (out / f"faults-{args.scenario}-{stamp}.txt").write_text("\n".join(lines) + "\n")
+        return
+
+    if args.worker and os.environ.get("BENCH_FAULTS_OWN_STACK"):
+        worker_main()  # a restart scenario's worker: its private PostgreSQL and Redis
+        return
     env = {
         "DATABASE_URL": f"{PG}/{DB_NAME}",
         "CELERY_BROKER_URL": REDIS,

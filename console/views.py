@@ -8,6 +8,7 @@ from console import selectors
 from core.access import require_login, sees_everything
 from core.htmx import render_page
 from core.types import AuthedRequest
+from upstream.health import vendor_reachability
 from webhooks.selectors import webhook_lag_seconds
 
 
@@ -30,5 +31,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         "webhook_lag": (lag := webhook_lag_seconds() if everything else None),
         "webhook_lag_level": lag_level(lag),
         "actions": selectors.action_queue_depth(request.user),
+        # The beat's last measurement (never a vendor call per page).
+        "vendor": vendor_reachability() if everything else None,
     }
     return render_page(request, "console/home.html", context, fragment="live")

@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.template.loader import get_template
 from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+
+from core.cache import cache_read, cache_read_many, cache_write, cache_write_many
 
 
 def _digest(*parts: object) -> str:
@@ -66,11 +67,11 @@ def render_each(
     head = _head(template, template_name)
     items = [sorted(c.items()) for c in contexts]
     whole_key = f"frags:{_digest(head, name, items)}"
-    whole = cache.get(whole_key)
+    whole = cache_read(whole_key)
     if whole is not None:
         return [mark_safe(html) for html in whole]  # noqa: S308 - as below
     keys = [f"frag:{_digest(head, item)}" for item in items]
-    found = cache.get_many(keys)
+    found = cache_read_many(keys)
     rendered: dict[str, str] = {}
     out = []
     for key, values in zip(keys, contexts, strict=True):
@@ -79,7 +80,7 @@ def render_each(
             html = rendered.get(key) or template.render({name: values})
             rendered[key] = html
         out.append(mark_safe(html))  # noqa: S308 - the template's own (autoescaped) output
-    cache.set_many(
+    cache_write_many(
         {**rendered, whole_key: [str(html) for html in out]}, settings.FRAGMENT_CACHE_SECONDS
     )
     return out
@@ -93,8 +94,8 @@ def render_keyed(
     its data and its options). The caller answers for `inputs` being complete."""
     template = get_template(template_name)
     key = f"frag:{_digest(_head(template, template_name), inputs)}"
-    html = cache.get(key)
+    html = cache_read(key)
     if html is None:
         html = template.render(dict(context()))
-        cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
+        cache_write(key, html, settings.FRAGMENT_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 - the template's own (autoescaped) output

@@ -17,6 +17,8 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
+from core.cache import CACHE_DOWN, cache_read_many, cache_write
+
 T = TypeVar("T")
 
 _declared: set[str] = set()
@@ -33,11 +35,15 @@ def _gen_key(name: str) -> str:
 
 
 def bump(name: str) -> None:
-    """`name` changed, now (call on commit, or let `bump_on_commit` do it)."""
+    """`name` changed, now (call on commit, or let `bump_on_commit` do it). With the cache
+    down the bump is lost with the figures it would retire (a restarted Redis has neither;
+    otherwise `ttl` bounds the staleness)."""
     try:
         cache.incr(_gen_key(name))
     except ValueError:  # not set yet, or evicted: any new number does
-        cache.set(_gen_key(name), 1, None)
+        cache_write(_gen_key(name), 1, None)
+    except CACHE_DOWN:
+        pass
 
 
 def bump_on_commit(name: str) -> None:
@@ -53,18 +59,19 @@ def bump_all() -> None:
 
 
 def cached(name: str, key: str, ttl: float, compute: Callable[[], T]) -> T:
-    """`compute()`, kept with `name`'s generation at the time under `key` for `ttl` seconds.
+    """`compute()`, kept with `name`'s generation at the time under `key` for `ttl` seconds;
+    computed afresh, and not kept, while the cache is unavailable.
 
     The generation and the kept figure are read in one round trip (two sequential reads made
     every page view wait twice on the cache: bench/pages.py --spy). A figure kept under an
     older generation is computed again, so a slow reader that stores an old figure after a
     bump only costs the next reader a recompute, never a stale figure."""
     gen_key, slot = _gen_key(name), f"{name}::{key}"
-    found = cache.get_many([gen_key, slot])
+    found = cache_read_many([gen_key, slot])
     generation = found.get(gen_key, 0)
     kept = found.get(slot)
     if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == generation:
         return kept[1]  # type: ignore[no-any-return]
     value = compute()
-    cache.set(slot, (generation, value), ttl)
+    cache_write(slot, (generation, value), ttl)
     return value

@@ -1,4 +1,6 @@
-"""Health checks behind /healthz and the admin health page."""
+"""Health: /livez (the process answers), /readyz and its alias /healthz (database and
+cache), the admin health page (every check). Slow or outside checks (the vendor) are
+measured by the beat and recorded here; a probe only reads the record (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 # What the health page calls each check (/healthz keeps the keys).
@@ -56,12 +58,44 @@ def timed(fn: Any) -> dict[str, Any]:
     return result
 
 
+READY_STATEMENT_TIMEOUT_MS = 1000
+# A recorded measurement older than this is reported stale (the beat measures every 60 s).
+RECORDED_STALE_AFTER = 180.0
+
+
 def check_database() -> dict[str, Any]:
     def run() -> None:
-        with connection.cursor() as cur:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL statement_timeout = %s", [READY_STATEMENT_TIMEOUT_MS])
             cur.execute("SELECT 1")
 
     return timed(run)
+
+
+def _recorded_key(name: str) -> str:
+    return f"switchboard:health:recorded:{name}"
+
+
+def record_measurement(name: str, result: dict[str, Any]) -> None:
+    """Keep a periodic task's measurement (`timed`'s result) for the probes to report."""
+    cache.set(_recorded_key(name), {**result, "at": time.time()}, timeout=None)
+
+
+def recorded_measurement(name: str) -> dict[str, Any]:
+    """The last measurement with its age; not ok when missing, stale, or unreadable."""
+    try:
+        found = cache.get(_recorded_key(name))
+    except Exception as exc:
+        return {"ok": False, "error": f"cache unavailable: {type(exc).__name__}", "age_s": None}
+    if not isinstance(found, dict):
+        return {"ok": False, "error": str(_("not measured yet: is beat running?")), "age_s": None}
+    result = {key: value for key, value in found.items() if key != "at"}
+    age = round(time.time() - float(found.get("at", 0)), 1)
+    result["age_s"] = age
+    if age > RECORDED_STALE_AFTER:
+        result["ok"] = False
+        result["stale"] = True
+    return result
 
 
 def check_broker() -> dict[str, Any]:
@@ -69,7 +103,7 @@ def check_broker() -> dict[str, Any]:
         from config.celery import app
 
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.ensure_connection(max_retries=1, timeout=1)
             return {
                 "transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "custom"
             }
@@ -100,6 +134,8 @@ def check_worker() -> dict[str, Any]:
 
 
 def health_report() -> dict[str, Any]:
+    """Every check, for /readyz's details and the health page. Outside and slow checks (the
+    vendor) report the beat's record: no outside call, whatever a probe's rate."""
     checks = {
         "database": check_database(),
         "cache": check_cache(),
@@ -120,9 +156,9 @@ def health_report() -> dict[str, Any]:
     return {"ok": ok, "status": status, "checks": checks}
 
 
-def health_summary() -> bool:
-    """Anonymous /healthz: one boolean, never an exception."""
+def ready() -> bool:
+    """Anonymous /readyz: database and cache only, one boolean, never an exception."""
     try:
-        return bool(health_report()["ok"])
+        return bool(check_database()["ok"] and check_cache()["ok"])
     except Exception:
         return False

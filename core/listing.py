@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import QueryDict
+
+from core.cache import cache_read, cache_write
 
 PAGING_PARAMS = ("cursor", "before", "at")
 
@@ -48,7 +49,7 @@ def row_count(qs: QuerySet[Any]) -> RowCount:
         "rowcount:"
         + hashlib.blake2b(repr((sql, params, limit)).encode(), digest_size=16).hexdigest()
     )
-    known = cache.get(key)
+    known = cache_read(key)
     if known is not None:
         return RowCount(int(known), estimated=True)
     exact = qs[: limit + 1].count()
@@ -56,7 +57,7 @@ def row_count(qs: QuerySet[Any]) -> RowCount:
         return RowCount(exact, estimated=False)
     plan = json.loads(qs.explain(format="json"))
     estimate = _significant(max(int(plan[0]["Plan"]["Plan Rows"]), limit + 1))
-    cache.set(key, estimate, settings.LIST_ESTIMATE_SECONDS)
+    cache_write(key, estimate, settings.LIST_ESTIMATE_SECONDS)
     return RowCount(estimate, estimated=True)
 
 

@@ -1,14 +1,15 @@
 """The outbound guard: connections to addresses that someone typed in (event subscription
 URLs, alert channel URLs, avatar URLs) may only reach public internet addresses.
 
-The check runs at connect time, on the address the socket is about to connect to (a
-`socket.connect` audit hook, PEP 578), so a host name that resolves to a public address
-when the URL is saved and to 127.0.0.1 when it is used (DNS rebinding), a redirect to an
-internal host, or an Apprise plugin that opens its own SMTP or HTTP connection is refused
-all the same. Loopback, private, link-local (cloud metadata), shared, multicast and
-reserved addresses are refused unless they fall in `OUTBOUND_ALLOWED_NETS` (an intranet
-deployment, or a test's local sink). `AVATAR_FETCH_ALLOWED_NETS` is still honoured as an
-older name for the same list.
+The check runs when a socket names its peer, on the address it is about to reach: the
+`socket.connect`, `socket.sendto` and `socket.sendmsg` audit events (PEP 578), TCP and UDP
+(a datagram sent with `sendto`, as Apprise's syslog plugin does, never connects), so a host
+name that resolves to a public address when the URL is saved and to 127.0.0.1 when it is
+used (DNS rebinding), a redirect to an internal host, or an Apprise plugin that opens its
+own SMTP or HTTP connection is refused all the same. Loopback, private, link-local (cloud
+metadata), shared, multicast and reserved addresses are refused unless they fall in
+`OUTBOUND_ALLOWED_NETS` (an intranet deployment, or a test's local sink).
+`AVATAR_FETCH_ALLOWED_NETS` is still honoured as an older name for the same list.
 
 Usage::
 
@@ -94,13 +95,20 @@ def _resolved(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# Every audit event by which a socket names the peer it sends to; `send` and `sendall` go to
+# the peer already checked at `connect`.
+_PEER_EVENTS = frozenset({"socket.connect", "socket.sendto", "socket.sendmsg"})
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event != "socket.connect":
+    if event not in _PEER_EVENTS:
         return
     guard = _ACTIVE.get()
     if guard is None:
         return
     sock, address = args
+    if address is None:  # sendmsg on a connected socket: its peer was checked at connect
+        return
     if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6):
         # A Unix socket names a file, not a network peer: never allowed under the guard.
         guard.refused.append(str(address))
@@ -133,6 +141,20 @@ def outbound_guard() -> Iterator[_Guard]:
         yield guard
     finally:
         _ACTIVE.reset(token)
+
+
+def url_host_allowed(url: str) -> bool:
+    """A save-time check of a URL someone typed (an Apprise or HTTP URL): does its host
+    resolve only to allowed addresses? Without a host (a token, a local service) there is
+    nothing to check here; the connect-time guard still applies."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 0
+    except ValueError:
+        return True
+    return not host or host_allowed(host, port)
 
 
 def host_allowed(host: str, port: int) -> bool:

@@ -5,7 +5,9 @@ from core import audit_views, live_views, metrics_views, token_views, views
 from core.forms import LoginForm
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
+    path("readyz", views.readyz, name="readyz"),
+    path("healthz", views.readyz, name="healthz"),  # the first probe's path, kept
     path("health/", views.health_page, name="health"),
     path("live/", live_views.stream, name="live"),
     path("csp-report/", views.csp_report, name="csp-report"),

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,8 +8,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.access import require
-from core.csp import Limited, csp_report_record
-from core.health import CHECK_LABELS, health_report, health_summary
+from core.csp import Limited, Unusable, csp_report_parse, csp_report_record
+from core.health import CHECK_LABELS, health_report, ready
 from core.metrics_views import metrics_token_given
 from core.net import client_address
 from core.roles import Cap
@@ -20,18 +19,25 @@ log = logging.getLogger(__name__)
 
 
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Anonymous callers get `{"ok": true|false}` (200 or 503, never 500); the checks'
-    details (latency, errors, the upstream's address) only with the metrics token. Admins
-    see them on the health page."""
+def livez(request: HttpRequest) -> JsonResponse:
+    """The process answers: no database, cache or vendor (a restart cures nothing else)."""
+    return JsonResponse({"ok": True})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready to serve: the database and the cache answer. Anonymous callers get
+    `{"ok": true|false}` (200 or 503, never 500); the details (latencies, errors, the
+    worker's heartbeat, the beat's vendor measurement) only with the metrics token. Admins
+    see them on the health page. `/healthz` is the same view."""
     if metrics_token_given(request):
         try:
             report = health_report()
         except Exception:
-            log.exception("health report failed")
+            log.exception("readiness report failed")
             report = {"ok": False}
     else:
-        report = {"ok": health_summary()}
+        report = {"ok": ready()}
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 
@@ -51,14 +57,10 @@ def csp_report(request: HttpRequest) -> HttpResponse:
     if len(request.body) > 64 * 1024:
         return HttpResponse(status=413)
     try:
-        payload = json.loads(request.body or b"{}")
-    except ValueError:
-        return HttpResponse(status=400)
-    report = payload.get("csp-report", payload) if isinstance(payload, dict) else {}
-    if not isinstance(report, dict):
-        return HttpResponse(status=400)
-    try:
+        report = csp_report_parse(request.body)
         csp_report_record(client=client_address(request), report=report)
+    except Unusable:
+        return HttpResponse(status=400)
     except Limited:
         return HttpResponse(status=429)
     return HttpResponse(status=204)

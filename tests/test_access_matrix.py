@@ -309,6 +309,8 @@ MATRIX: dict[str, Door] = {
     # core
     "home": Door(LOGGED_IN),
     "healthz": Door(EVERYONE),
+    "livez": Door(EVERYONE),
+    "readyz": Door(EVERYONE),
     # The live stream: under the test client (not ASGI) a signed-in user gets 204 (read as
     # 200 here) and pages poll; what a stream carries per user: core/tests/test_live.py.
     "live": Door(e(403, 200, 200, 200, 200, 200)),

@@ -15,3 +15,22 @@ def breaker() -> Samples:
 
     state = breaker_state()
     return [({"state": state}, 1.0 if state == "open" else 0.0)]
+
+
+@gauge(
+    "switchboard_vendor_reachable",
+    "1 when the beat's last vendor measurement answered (0 when failed or stale)",
+)
+def vendor_reachable() -> Samples:
+    from upstream.health import vendor_reachability
+
+    found = vendor_reachability()
+    return [({}, 1.0 if found["ok"] else 0.0)]
+
+
+@gauge("switchboard_vendor_measured_age_seconds", "Age of the beat's last vendor measurement")
+def vendor_measured_age() -> Samples:
+    from upstream.health import vendor_reachability
+
+    age = vendor_reachability()["age_s"]
+    return [] if age is None else [({}, float(age))]

@@ -162,7 +162,7 @@ def _whatsapps(value: Any) -> tuple[AgentWhatsApp, ...]:
 def _agent(r: Mapping[str, Any]) -> AgentAccounts:
     return AgentAccounts(
         user_id=as_str_id(r.get("userId")),
-        agent_account=as_text(r.get("agentAccount")),
+        agent_account=as_str_id(r.get("agentAccount")),
         user_name=as_text(r.get("userName")),
         whatsapps=_whatsapps(r.get("whatsAppList", r.get("whatsappList"))),
     )
@@ -223,7 +223,7 @@ def parse_callback_result(data: Any) -> list[ActionResult]:
         ActionResult(
             id=as_str_id(r.get("id")),
             tenant_id=as_str_id(r.get("tenantId")),
-            agent_account=as_text(r.get("agentAccount")),
+            agent_account=as_str_id(r.get("agentAccount")),
             whatsapp=pick_number(r),
             friend_whatsapp=as_str_id(r.get("friendWhatsId", r.get("friendWhatsapp"))),
             action_type=as_int(r.get("type")),
@@ -367,7 +367,7 @@ def parse_query_whatsapp_info(data: Any) -> list[OnlineInfo]:
     return [
         OnlineInfo(
             user_id=as_str_id(r.get("userId")),
-            agent_account=as_text(r.get("agentAccount")),
+            agent_account=as_str_id(r.get("agentAccount")),
             whatsapp=pick_number(r),
             source=as_int(r.get("source")),
         )
@@ -379,7 +379,7 @@ def parse_query_user_status_log(data: Any) -> list[AgentStatusLog]:
     return [
         AgentStatusLog(
             user_id=as_str_id(r.get("userId")),
-            agent_account=as_text(r.get("agentAccount")),
+            agent_account=as_str_id(r.get("agentAccount")),
             entries=tuple(
                 StatusLogEntry(
                     whatsapp=pick_number(e),

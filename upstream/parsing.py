@@ -23,6 +23,11 @@ _MS_THRESHOLD = 100_000_000_000  # above this an epoch number is in milliseconds
 _MAX_EPOCH_S = 253_402_300_799  # 9999-12-31T23:59:59Z
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+# Control characters (C0 but tab and line breaks, DEL, C1) and lone surrogates: PostgreSQL
+# text refuses NUL and a lone surrogate cannot be encoded, and neither belongs in a name or
+# an id. Removed where the vendor's strings enter (every reader below uses these).
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_IN_ID = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @lru_cache(maxsize=8)
@@ -32,6 +37,20 @@ def _zone(name: str) -> ZoneInfo:
 
 def vendor_zone() -> ZoneInfo:
     return _zone(settings.UPSTREAM_TIMEZONE)
+
+
+def clean_text(text: str) -> str:
+    """Free text without control characters (tab and line breaks kept) or lone surrogates."""
+    if text.isprintable():  # the common case: nothing to remove
+        return text
+    return _CONTROL_IN_TEXT.sub("", text)
+
+
+def clean_id(text: str) -> str:
+    """An id or a name used as a key: no control character at all, no surrounding spaces."""
+    if text.isprintable():
+        return text.strip()
+    return _CONTROL_IN_ID.sub("", text).strip()
 
 
 def as_int(value: Any) -> int | None:
@@ -61,7 +80,7 @@ def as_str_id(value: Any) -> str:
     """An upstream id as an exact string ("8639164839053938688"); "" when absent or not
     an id (objects, lists, bools)."""
     if type(value) is str:  # the common case first
-        return value.strip()
+        return clean_id(value)
     if value is None or isinstance(value, bool):
         return ""
     if isinstance(value, int):
@@ -71,16 +90,17 @@ def as_str_id(value: Any) -> str:
             return ""
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str):
-        return value.strip()
+        return clean_id(str(value))
     return ""
 
 
 def as_text(value: Any) -> str:
-    """Free text: strings as-is, numbers as their text, everything else ""."""
+    """Free text: strings without control characters, numbers as their text, everything
+    else ""."""
     if value is None or isinstance(value, bool):
         return ""
     if isinstance(value, str):
-        return value
+        return clean_text(str(value))
     if isinstance(value, int | float):
         return as_str_id(value)
     return ""

@@ -26,6 +26,8 @@ from upstream.parsing import (
     as_int,
     as_str_id,
     as_text,
+    clean_id,
+    clean_text,
     parse_vendor_time,
     pick_number,
     vendor_zone,
@@ -184,11 +186,14 @@ def _int(
     return number
 
 
-def _text(value: Mapping[str, Any], key: str, where: str, *, max_len: int) -> str:
+def _text(
+    value: Mapping[str, Any], key: str, where: str, *, max_len: int, free: bool = False
+) -> str:
+    """A string field without control characters (free text keeps tab and line breaks)."""
     raw = value.get(key)
     if raw is not None and not isinstance(raw, str | int | float | bool):
         raise PayloadError(f"{where}: {key} must be a string")
-    text = as_text(raw).replace("\x00", "").strip()
+    text = as_text(raw).strip() if free else clean_id(as_text(raw))
     if len(text) > max_len:
         raise PayloadError(f"{where}: {key} is longer than {max_len} characters")
     return text
@@ -240,7 +245,7 @@ def _raw_record(item: Any, limit: int = 500) -> str:
         text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
     except (TypeError, ValueError, RecursionError):
         text = repr(item)
-    text = redact(text.replace("\x00", ""))  # secret fields never kept (before cutting)
+    text = redact(clean_text(text))  # secret fields never kept (before cutting)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -310,7 +315,7 @@ def parse_account_status(data: Any) -> list[AccountStatusRecord]:
             whatsapp=whatsapp,
             status=status,
             online_status=online,
-            reason=_text(item, "reason", "body", max_len=255),
+            reason=_text(item, "reason", "body", max_len=255, free=True),
             instance_code=_text(item, "instanceCode", "body", max_len=64),
         )
     ]

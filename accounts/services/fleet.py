@@ -12,10 +12,11 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -202,10 +203,41 @@ def _retryable(exc: UpstreamUnavailable) -> bool:
     return isinstance(exc, VendorBusy | NotSent) or exc.kind == "http_error"
 
 
+# A queued job's message can be lost with the broker (Redis restarted without persistence,
+# or down when the job was created): the beat sends it again after this long.
+REQUEUE_AFTER_SECONDS = 120.0
+_RUNNER_LOCK = 0x5B0B  # advisory lock class: (class, job id) = one runner per job
+
+
+def bulk_jobs_requeue(*, older_than: float = REQUEUE_AFTER_SECONDS) -> int:
+    """Send the task again for jobs still queued after `older_than` seconds (its message
+    was lost). A second message for the same job is harmless: one runner at a time."""
+    cutoff = timezone.now() - timedelta(seconds=older_than)
+    stale = list(BulkJob.objects.filter(state=BulkJob.State.QUEUED, created_at__lt=cutoff))
+    for job in stale:
+        _enqueue(job)
+    return len(stale)
+
+
 def bulk_job_run(*, job_id: int) -> BulkJob | None:
     """Work through the job's pending items (called by the task). Transient failures are
     retried with backoff within UPSTREAM_TRANSIENT_RETRY_SECONDS; a failed chunk fails only
-    its items still pending (those already done stay done)."""
+    its items still pending (those already done stay done). One runner per job: a second
+    message for a job being worked (a requeue, a redelivery) returns at once, so no chunk
+    is sent twice; the lock goes with the runner's connection if its worker dies."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUNNER_LOCK, job_id])
+        row = cur.fetchone()
+    if not (row and row[0]):
+        return None
+    try:
+        return _bulk_job_run_locked(job_id)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUNNER_LOCK, job_id])
+
+
+def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
     job = _claim(job_id)
     if job is None:
         return None

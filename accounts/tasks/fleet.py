@@ -7,9 +7,11 @@ from typing import Any
 from accounts.services import contacts, fleet
 from core.tasks import FAST, SLOW, task
 
-BEAT: dict[str, dict[str, Any]] = {}
+BEAT: dict[str, dict[str, Any]] = {
+    "accounts-bulk-jobs-requeue": {"task": "accounts.bulk_jobs_requeue", "schedule": 60.0},
+}
 
-__all__ = ["bulk_job_run", "contact_lookup_run", "import_run"]
+__all__ = ["bulk_job_run", "bulk_jobs_requeue", "contact_lookup_run", "import_run"]
 
 
 @task(queue=FAST, soft_time_limit=600, time_limit=660, name="accounts.bulk_job_run")
@@ -25,3 +27,9 @@ def import_run(job_id: int) -> None:
 @task(queue=SLOW, name="accounts.contact_lookup_run")
 def contact_lookup_run(lookup_id: int) -> None:
     contacts.contact_lookup_run(lookup_id=lookup_id)
+
+
+@task(queue=FAST, retry_transient=False, name="accounts.bulk_jobs_requeue")
+def bulk_jobs_requeue() -> int:
+    """Jobs whose message the broker lost are sent again (accounts.services.fleet)."""
+    return fleet.bulk_jobs_requeue()

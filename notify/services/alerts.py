@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from core import generations
 from core.access import acting_user
-from core.outbound import outbound_guard
+from core.outbound import outbound_guard, url_host_allowed
 from core.tasks import enqueue
 from notify.models import Alert, AlertChannel, AlertRule, RuleKey
 from notify.selectors import OPEN_ALERTS
@@ -316,6 +316,10 @@ def _validated_channel(url: str, rules: Sequence[str], language: str) -> tuple[s
         raise AlertError(_("Give an Apprise URL, such as dingtalk://token/ or json://host/."))
     if apprise.Apprise.instantiate(url) is None:
         raise AlertError(_("Apprise does not understand this URL."))
+    if not url_host_allowed(url):
+        raise AlertError(
+            _("The URL points to a private or local address; add it to OUTBOUND_ALLOWED_NETS.")
+        )
     unknown = sorted(set(rules) - set(RuleKey.values))
     if unknown:
         raise AlertError(_("Unknown rules: %(rules)s.") % {"rules": ", ".join(unknown)})

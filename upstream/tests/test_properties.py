@@ -68,8 +68,18 @@ FIELDS = [
     "list",
 ]
 
+# Strings as a careless vendor sends them: NUL and other control characters, lone surrogates
+# (JSON's "\ud800"), between ordinary characters.
+dirty_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x85", "\t", "\n", "\ud800", "\udfff"]),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=12,
+)
 scalars = st.one_of(
     st.none(),
+    dirty_text,
     st.booleans(),
     st.integers(),
     st.integers(min_value=2**53, max_value=2**70),
@@ -114,9 +124,20 @@ data_values = st.one_of(
 )
 
 
+def _assert_clean(text: str) -> None:
+    """No control character (but tab and line breaks) nor lone surrogate reaches the database."""
+    assert not any(
+        (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF
+        for c in text
+    ), repr(text)
+
+
 def _assert_typed(value: Any) -> None:
-    """Parsed objects hold only the documented kinds of values."""
-    if value is None or isinstance(value, str | int | bool | datetime):
+    """Parsed objects hold only the documented kinds of values, strings clean."""
+    if isinstance(value, str):
+        _assert_clean(value)
+        return
+    if value is None or isinstance(value, int | bool | datetime):
         return
     if isinstance(value, list | tuple):
         for item in value:
@@ -144,6 +165,9 @@ def test_field_readers_never_raise(value: Any) -> None:
     assert isinstance(as_int(value), int | type(None))
     assert isinstance(as_str_id(value), str)
     assert isinstance(as_text(value), str)
+    _assert_clean(as_text(value))
+    _assert_clean(as_str_id(value))
+    assert not {"\t", "\n", "\r"} & set(as_str_id(value))  # an id has no line breaks
     assert as_bool(value) in (True, False, None)
     assert isinstance(pick_number(value), str)
     moment = parse_vendor_time(value)

@@ -5,6 +5,7 @@ stored rejected with each record's reason; anything unsigned is 401 and stores n
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Any
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.payloads import PayloadError, parse_detailed
 from webhooks.tests.helpers import sign, url
 
 EXAMPLES = int(os.environ.get("SB_FUZZ_EXAMPLES", "1000"))
@@ -40,8 +42,17 @@ FIELDS = [
     "taskStatus",
     "updateTime",
 ]
+# Strings as a careless vendor sends them: control characters, lone surrogates ("\ud800").
+dirty_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x85", "\t", "\n", "\ud800"]),
+        st.sampled_from("86173001 "),
+    ),
+    max_size=16,
+)
 scalars = st.one_of(
     st.none(),
+    dirty_text,
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -168,3 +179,35 @@ def test_fuzz_receiver_never_5xx(kind: str) -> None:
 
     check()
     assert seen["401"] > 0 and seen["400"] > 0
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [s for f in dataclasses.fields(value) for s in _strings(getattr(value, f.name))]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _clean(text: str) -> bool:
+    return not any(
+        (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF
+        for c in text
+    )
+
+
+@pytest.mark.parametrize("kind", list(WebhookKind))
+@settings(max_examples=min(EXAMPLES, 300), deadline=None)
+@given(body=st.one_of(near_valid.map(encode), json_values.map(encode)))
+def test_parsed_records_and_rejections_hold_no_control_characters(kind: str, body: bytes) -> None:
+    """What the parsers hand on (records, rejection reasons, the kept record) is clean text:
+    NUL and other control characters never reach the database."""
+    try:
+        parsed = parse_detailed(kind, body)
+    except PayloadError as exc:
+        assert _clean(str(exc)), repr(str(exc))
+        return
+    for text in _strings(parsed.records) + _strings(parsed.rejections):
+        assert _clean(text), repr(text)
