@@ -267,7 +267,7 @@ def test_actions_execute_and_a_lane_too_fast_is_refused(simulator: SimulatorHand
     first = _add(simulator, "f1")
     time.sleep(0.35)
     second = _add(simulator, "f2")
-    with pytest.raises(AssertionError, match="must open 0.3 s apart"):
+    with pytest.raises(AssertionError, match=r"must open 0\.3 s apart"):
         _add(simulator, "f3")  # too soon after the second: refused
     _add(simulator, "g1", whats="862")  # another pair: accepted; fails (not logged in)
     wait_for(lambda: _result(simulator, second)["executeStatus"] == 1)
