@@ -47,7 +47,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The secret segment of the callback base URL when a profile's WEBHOOK_AUTH has path-token.
 PATH_TOKEN = "journeys-path-token-0123456789abcdef"
-FAST = {
+FAST: dict[str, Any] = {
     # actions: short lanes and quick polls (the simulator agrees on the interval)
     "ACTION_LANE_INTERVAL": 0.3,
     "ACTION_FIRST_POLL_DELAY": 0.05,
@@ -110,7 +110,7 @@ def vendor(
     for name, value in {**FAST, **product}.items():
         setattr(settings, name, value)
     settings.PUBLIC_BASE_URL = live_server.url
-    simulator.set_action_interval(FAST["ACTION_LANE_INTERVAL"])
+    simulator.set_action_interval(float(FAST["ACTION_LANE_INTERVAL"]))
     simulator.set_webhook_base(webhook_base(live_server.url, product))
     yield Vendor(profile=profile, sim=simulator, people=people)
 
@@ -133,7 +133,7 @@ def test_import_then_bring_online(vendor: Vendor) -> None:
         "the import job",
     )
     job = BulkJob.objects.get(pk=staged.pk)
-    assert (job.ok_count, job.failed_count) == (3, 0), list(job.items.values("whatsapp", "reason"))
+    assert (job.ok_count, job.failed_count) == (3, 0), list(job.items.values("whatsapp", "error"))
     assert set(numbers) <= set(vendor.sim.state.accounts)
 
     accounts = list(WhatsAppAccount.objects.filter(whatsapp__in=numbers))
@@ -145,7 +145,7 @@ def test_import_then_bring_online(vendor: Vendor) -> None:
     )
     online.refresh_from_db()
     assert (online.ok_count, online.failed_count) == (3, 0), list(
-        online.items.values("whatsapp", "reason")
+        online.items.values("whatsapp", "error")
     )
     # The vendor logs them in and says so by webhook: our fleet shows them online.
     wait_for(
@@ -161,7 +161,7 @@ def test_qr_login_then_take_the_port_offline(vendor: Vendor) -> None:
     number = "8613800007001"
     session = qr_session_start(user=agent, pc_type=1)
     assert session.state == QrSession.State.SHOWING, (session.state, session.reason)
-    assert session.qr
+    assert session.qr_string
     vendor.sim.scan(session.port_id, number)
     wait_for(
         lambda: QrSession.objects.get(pk=session.pk).state == QrSession.State.SUCCEEDED,
