@@ -60,6 +60,7 @@ OPTION_NAMES = {
     "loginDelay": "login_delay",
     "taskTimeout": "task_timeout",
     "maxPorts": "max_ports",
+    "tenantId": "tenant_id",
 }
 
 

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from simulator import vendorcodes as vc
 from simulator.state import VendorState
 from simulator.state.fakes import pair_code
-from simulator.state.records import BusinessError
+from simulator.state.records import BusinessError, refusal
 
 Body = dict[str, Any]
 Query = dict[str, str]
@@ -35,50 +36,62 @@ class Operation:
 
 
 # ---------------------------------------------------------------- validation helpers
+# As strict as the seed: an int field takes a JSON integer (not "1"), a String field a JSON
+# string (not 8618...), a required field must be there and not empty, and only the seed's
+# spelling of a key counts. Each refusal is an envelope whose message names the field.
+
+
 def _missing(name: str) -> BusinessError:
-    return BusinessError(400, f"Missing required parameter: {name}")
+    return refusal(vc.PARAM_MISSING, name)
 
 
-def req(body: Body, *names: str) -> Any:
-    """The first present (non-None) of `names`; 400 when none is."""
-    for name in names:
-        if body.get(name) is not None:
-            return body[name]
-    raise _missing(names[0])
+def _spelled(body: Body, name: str, others: tuple[str, ...]) -> None:
+    """Refuse another spelling of `name` (the vendor reads only the seed's)."""
+    for other in others:
+        if other in body and name not in body:
+            raise refusal(vc.PARAM_SPELLING, other, expected=name)
 
 
-def text(body: Body, *names: str, required: bool = False) -> str:
-    for name in names:
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool | dict | list):
-            raise BusinessError(400, f"Parameter {name} must be a string")
-        result = str(value).strip()
-        if required and not result:
-            raise BusinessError(400, f"Parameter {name} must not be empty")
-        return result
-    if required:
-        raise _missing(names[0])
-    return ""
-
-
-def integer(body: Body, name: str, *, required: bool = False) -> int | None:
+def text(body: Body, name: str, *, required: bool = False, others: tuple[str, ...] = ()) -> str:
+    """A String field: a JSON string, non-empty when required."""
+    _spelled(body, name, others)
     value = body.get(name)
-    if value is None or value == "":
+    if value is None:
+        if required:
+            raise _missing(name)
+        return ""
+    if not isinstance(value, str):
+        raise refusal(vc.PARAM_TYPE, name, expected="String")
+    result = value.strip()
+    if required and not result:
+        raise refusal(vc.PARAM_EMPTY, name)
+    return result
+
+
+def integer(
+    body: Body,
+    name: str,
+    *,
+    required: bool = False,
+    allowed: tuple[int, ...] = (),
+    others: tuple[str, ...] = (),
+) -> int | None:
+    """An int / Integer / Long field: a JSON integer (a numeric string is refused)."""
+    _spelled(body, name, others)
+    value = body.get(name)
+    if value is None:
         if required:
             raise _missing(name)
         return None
-    if isinstance(value, bool):
-        raise BusinessError(400, f"Parameter {name} must be an integer")
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise BusinessError(400, f"Parameter {name} must be an integer") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise refusal(vc.PARAM_TYPE, name, expected="int")
+    if allowed and value not in allowed:
+        raise refusal(vc.PARAM_VALUE, name, expected=" or ".join(map(str, allowed)))
+    return value
 
 
-def req_int(body: Body, name: str) -> int:
-    value = integer(body, name, required=True)
+def req_int(body: Body, name: str, *, allowed: tuple[int, ...] = ()) -> int:
+    value = integer(body, name, required=True, allowed=allowed)
     assert value is not None
     return value
 
@@ -90,37 +103,72 @@ def listing(body: Body, name: str, *, required: bool = True) -> list[Any]:
             raise _missing(name)
         return []
     if not isinstance(value, list):
-        raise BusinessError(400, f"Parameter {name} must be a list")
+        raise refusal(vc.PARAM_TYPE, name, expected="List")
     return value
+
+
+def strings(body: Body, name: str, *, required: bool = True) -> list[str]:
+    """A list of String entries (phoneList, batchRecycle's whatsAppList, callback ids)."""
+    values = listing(body, name, required=required)
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise refusal(vc.PARAM_TYPE, f"{name}[{i}]", expected="String")
+        if not value.strip():
+            raise refusal(vc.PARAM_EMPTY, f"{name}[{i}]")
+    return [v.strip() for v in values]
 
 
 def objects(body: Body, name: str) -> list[dict[str, Any]]:
     rows = listing(body, name)
-    if not all(isinstance(row, dict) for row in rows):
-        raise BusinessError(400, f"Every entry of {name} must be an object")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise refusal(vc.PARAM_TYPE, f"{name}[{i}]", expected="object")
     return rows
 
 
+def tenant(s: VendorState, body: Body) -> int:
+    """`tenantId` (Long): a JSON integer, and the company the vendor knows us by."""
+    value = req_int(body, "tenantId")
+    if value != s.options.tenant_id:
+        raise refusal(vc.TENANT_FOREIGN, "tenantId")
+    return value
+
+
+def _in_row(i: int, exc: BusinessError) -> BusinessError:
+    return BusinessError(exc.code, f"whatsAppList[{i}]: {exc.message}")
+
+
 KEY_FIELDS = ("publicKey", "privateKey", "msgPublicKey", "msgPrivateKey")
+OPTIONAL_TEXT = ("avatar", "name", "nextKeyId", "registrationId", "deviceParams")
 
 
-def account_rows(body: Body, *, need_account_id: bool) -> list[dict[str, Any]]:
+def account_rows(body: Body, *, online: bool) -> list[dict[str, Any]]:
+    """batchInsert (accountId required) and batchOnline (override required) rows: the
+    number as `whatsApp`, the keys present and not empty, `whatsappType` 1 or 2."""
     rows = objects(body, "whatsAppList")
+    required = KEY_FIELDS + (() if online else ("accountId",))
+    optional = OPTIONAL_TEXT + (("accountId",) if online else ())
     for i, row in enumerate(rows):
-        number = text(row, "whatsApp", "whatsapp")
-        if not number:
-            raise BusinessError(400, f"whatsAppList[{i}]: missing required parameter whatsApp")
-        row["whatsApp"] = number
-        wanted = KEY_FIELDS + (("accountId",) if need_account_id else ())
-        for key in wanted:
-            if key not in row or not isinstance(row[key], str):
-                raise BusinessError(400, f"whatsAppList[{i}]: missing required parameter {key}")
+        try:
+            row["whatsApp"] = text(row, "whatsApp", required=True, others=("whatsapp", "whatsId"))
+            for key in required:
+                text(row, key, required=True)
+            for key in optional:
+                text(row, key)
+            integer(row, "whatsappType", allowed=(1, 2))
+            if online:
+                if "override" not in row:
+                    raise _missing("override")
+                if not isinstance(row["override"], bool):
+                    raise refusal(vc.PARAM_TYPE, "override", expected="boolean")
+        except BusinessError as exc:
+            raise _in_row(i, exc) from None
     return rows
 
 
 # ---------------------------------------------------------------- account family
 def batch_insert(s: VendorState, b: Body, q: Query) -> Any:
-    s.import_accounts(account_rows(b, need_account_id=True))
+    s.import_accounts(account_rows(b, online=False))
     return ""
 
 
@@ -129,36 +177,19 @@ def query_whatsapp_status(s: VendorState, b: Body, q: Query) -> Any:
 
 
 def batch_online(s: VendorState, b: Body, q: Query) -> Any:
-    rows = account_rows(b, need_account_id=False)
-    for i, row in enumerate(rows):
-        if "override" not in row:
-            raise BusinessError(400, f"whatsAppList[{i}]: missing required parameter override")
-        if not isinstance(row["override"], bool):
-            raise BusinessError(400, f"whatsAppList[{i}]: override must be a boolean")
-        # The vendor logs the account in with these keys: a row without them is refused.
-        for key in KEY_FIELDS:
-            if not row[key].strip():
-                raise BusinessError(400, f"whatsAppList[{i}]: {key} must not be empty")
-    s.batch_online(rows)
+    s.batch_online(account_rows(b, online=True))
     return ""
 
 
 def batch_recycle(s: VendorState, b: Body, q: Query) -> Any:
-    numbers = listing(b, "whatsAppList", required=False)
-    if not all(isinstance(n, str | int) and not isinstance(n, bool) for n in numbers):
-        raise BusinessError(400, "whatsAppList must be a list of numbers")
-    s.batch_recycle([str(n) for n in numbers])
+    s.batch_recycle(strings(b, "whatsAppList", required=False))
     return ""
 
 
 def submit_phone(s: VendorState, b: Body, q: Query) -> Any:
     phone = text(b, "phone", required=True)
-    verify_type = req_int(b, "verifyType")
-    account_type = req_int(b, "accountType")
-    if verify_type not in (0, 1, 2, 3):
-        raise BusinessError(400, "verifyType must be 0, 1, 2 or 3")
-    if account_type not in (1, 2):
-        raise BusinessError(400, "accountType must be 1 or 2")
+    verify_type = req_int(b, "verifyType", allowed=(0, 1, 2, 3))
+    account_type = req_int(b, "accountType", allowed=(1, 2))
     reg = s.submit_phone(
         phone=phone,
         verify_type=verify_type,
@@ -179,10 +210,7 @@ def submit_verify_code(s: VendorState, b: Body, q: Query) -> Any:
 
 
 def _source(b: Body, *, required: bool, allowed: tuple[int, ...] = (1, 2)) -> int | None:
-    source = integer(b, "source", required=required)
-    if source is not None and source not in allowed:
-        raise BusinessError(400, f"source must be one of {allowed}")
-    return source
+    return integer(b, "source", required=required, allowed=allowed)
 
 
 def query_user_status(s: VendorState, b: Body, q: Query) -> Any:
@@ -198,8 +226,9 @@ def query_all_online(s: VendorState, b: Body, q: Query) -> Any:
 
 
 def query_whatsapp_info(s: VendorState, b: Body, q: Query) -> Any:
-    number = text(b, "whatsapp", "whatsApp", "whatsId", required=True)
-    return s.query_whatsapp_info(number, _source(b, required=False, allowed=(1, 2, 3)))
+    # The seed types this one number as int, and its example sends a JSON number.
+    number = integer(b, "whatsapp", required=True, others=("whatsApp", "whatsId"))
+    return s.query_whatsapp_info(str(number), _source(b, required=False, allowed=(1, 2, 3)))
 
 
 def query_user_status_log(s: VendorState, b: Body, q: Query) -> Any:
@@ -207,7 +236,7 @@ def query_user_status_log(s: VendorState, b: Body, q: Query) -> Any:
     assert source is not None
     return s.query_status_log(
         agent_account=text(b, "agentAccount"),
-        whatsapp=text(b, "whatsApp", "whatsapp"),
+        whatsapp=text(b, "whatsApp", others=("whatsapp", "whatsId")),
         source=source,
     )
 
@@ -227,12 +256,13 @@ def pre_generate(s: VendorState, b: Body, q: Query) -> Any:
     return s.pre_generate(type_=req_int(b, "type"), target=integer(b, "target")).session_id
 
 
-def _id(b: Body) -> str:
-    return text(b, "id")
+def _ip_config(b: Body) -> None:
+    text(b, "ipConfig")
 
 
 def get_qr_code(s: VendorState, b: Body, q: Query) -> Any:
-    port = s.get_qr(_id(b))
+    _ip_config(b)
+    port = s.get_qr(text(b, "id"))
     return s.port_qr(port)
 
 
@@ -242,19 +272,27 @@ EASY_MODES = ("y", "n", "b")
 def get_qr_code_v2(s: VendorState, b: Body, q: Query) -> Any:
     ident = text(b, "id", required=True)
     phone = text(b, "phone", required=True)
+    _ip_config(b)
     mode = text(b, "isEasy") or None
     if mode is not None and mode not in EASY_MODES:
-        raise BusinessError(400, "isEasy must be y, n or b")
+        raise refusal(vc.PARAM_VALUE, "isEasy", expected="y, n or b")
     port = s.get_qr(ident, phone=phone, mode=mode or "")
     return {"qrcode": s.port_qr(port), "pairCode": pair_code(port.seed, mode)}
 
 
 def get_qr_code_info(s: VendorState, b: Body, q: Query) -> Any:
-    return s.qr_info(ident=_id(b), whatsapp=text(b, "whatsApp", "whatsapp"))
+    # The seed's request field for the number has no name; the answer spells it whatsApp.
+    ident = text(b, "id")
+    whatsapp = text(b, "whatsApp", others=("whatsapp", "whatsId"))
+    if not ident and not whatsapp:
+        raise refusal(vc.PARAM_MISSING, "id or whatsApp")
+    return s.qr_info(ident=ident, whatsapp=whatsapp)
 
 
 def on_line(s: VendorState, b: Body, q: Query) -> Any:
-    s.port_online(text(b, "id", required=True))
+    ident = text(b, "id", required=True)
+    _ip_config(b)
+    s.port_online(ident)
     return []
 
 
@@ -305,10 +343,11 @@ def info_profile(s: VendorState, b: Body, q: Query) -> Any:
 
 
 def update_avatar_or_nickname(s: VendorState, b: Body, q: Query) -> Any:
-    phones = listing(b, "phoneList")
+    type_ = req_int(b, "type")
+    phones = strings(b, "phoneList")
     s.update_avatar_or_nickname(
-        type_=req_int(b, "type"),
-        phones=[str(p) for p in phones],
+        type_=type_,
+        phones=phones,
         avatar=text(b, "avatar"),
         nickname=text(b, "nickname"),
     )
@@ -316,33 +355,37 @@ def update_avatar_or_nickname(s: VendorState, b: Body, q: Query) -> Any:
 
 
 # ---------------------------------------------------------------- wscrm-bus-api
-ACTION_FIELDS = ("agentAccount", "friendWhatsId", "platformType", "type")
+def action_rows(b: Body) -> list[dict[str, Any]]:
+    rows = objects(b, "data")
+    if not rows:
+        raise refusal(vc.PARAM_EMPTY, "data")
+    for i, row in enumerate(rows):
+        try:
+            text(row, "agentAccount", required=True)
+            text(row, "whatsId", others=("whatsApp", "whatsapp"))
+            text(row, "friendWhatsId", required=True, others=("friendWhatsapp",))
+            req_int(row, "platformType", allowed=(1, 2))
+            text(row, "content")
+            req_int(row, "type", allowed=(1,))
+        except BusinessError as exc:
+            raise BusinessError(exc.code, f"data[{i}]: {exc.message}") from None
+    return rows
 
 
 def batch_add(s: VendorState, b: Body, q: Query) -> Any:
-    tenant = req_int(b, "tenantId")
-    rows = objects(b, "data")
-    if not rows:
-        raise BusinessError(400, "data must not be empty")
-    for i, row in enumerate(rows):
-        for key in ACTION_FIELDS:
-            if row.get(key) in (None, ""):
-                raise BusinessError(400, f"data[{i}]: missing required parameter {key}")
-        if integer(row, "platformType") not in (1, 2):
-            raise BusinessError(400, f"data[{i}]: platformType must be 1 or 2")
-        if integer(row, "type") != 1:
-            raise BusinessError(400, f"data[{i}]: type must be 1")
-    return s.batch_add(tenant_id=tenant, rows=rows)
+    tenant_id = tenant(s, b)
+    return s.batch_add(tenant_id=tenant_id, rows=action_rows(b))
 
 
 def callback_result(s: VendorState, b: Body, q: Query) -> Any:
-    tenant = req_int(b, "tenantId")
-    ids = listing(b, "data")
-    return s.callback_result(tenant_id=tenant, ids=[str(i) for i in ids])
+    tenant_id = tenant(s, b)
+    return s.callback_result(tenant_id=tenant_id, ids=strings(b, "data"))
 
 
 def task_create(s: VendorState, b: Body, q: Query) -> Any:
-    return s.task_create(user_id=integer(b, "userId"), role=req_int(b, "allocationRole")).task_id
+    user_id = integer(b, "userId")
+    role = req_int(b, "allocationRole")
+    return s.task_create(user_id=user_id, role=role).task_id
 
 
 def task_get_qr(s: VendorState, b: Body, q: Query) -> Any:

@@ -209,6 +209,12 @@ def verify(sim: Simulator, headers: Any, body: bytes) -> str | None:
     return None
 
 
+def json_content_type(value: str | None) -> bool:
+    """The seed gives every operation, GET included, `Content-Type: application/json`
+    (parameters such as `charset=UTF-8` may follow)."""
+    return (value or "").split(";")[0].strip().lower() == "application/json"
+
+
 def envelope(data: Any, code: int = 200, message: str = "Success") -> bytes:
     return json.dumps({"code": code, "message": message, "data": data}, ensure_ascii=False).encode()
 
@@ -311,6 +317,12 @@ class _Handler(BaseHTTPRequestHandler):
             entry["status"] = 405
             sim.record_call(**entry)
             self.send(405, envelope(None, 405, f"Method {method} not allowed; use {op.method}"))
+            return
+        if not json_content_type(self.headers.get("Content-Type")):
+            entry["status"] = 415
+            sim.record_call(**entry)
+            code, message = vc.CONTENT_TYPE
+            self.send(415, envelope(None, code, message))
             return
         fault = sim.faults.pick(path)
         entry["fault"] = fault

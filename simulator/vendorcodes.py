@@ -57,6 +57,22 @@ QR_MESSAGES = {
     QR_NO_TARGET: "Pairing target not set",
 }
 
+# Refusals of a request the seed would not accept (the seeds give the account, action and
+# scan-task families no code table: the envelope carries 400 and a message naming the field,
+# as the vendor's "Request parameter error"; a foreign tenantId is 403). `{field}` and
+# `{expected}` are filled in by records.refusal().
+PARAM_MISSING = (400, "Missing required parameter: {field}")
+PARAM_EMPTY = (400, "Parameter {field} must not be empty")
+PARAM_TYPE = (400, "Parameter {field} must be of type {expected}")
+PARAM_VALUE = (400, "Parameter {field} must be {expected}")
+PARAM_SPELLING = (400, "Unknown parameter {field}: the parameter is {expected}")
+TENANT_FOREIGN = (403, "Parameter {field} is not the company this account belongs to")
+LANE_TOO_FAST = (
+    400,
+    "Parameter {field}: conversations of one agentAccount and whatsId must open {expected}",
+)
+CONTENT_TYPE = (415, "Content-Type must be application/json")
+
 # PC scan task statuses
 TASK_SCANNED = 70
 TASK_SCAN_TIMEOUT = 71

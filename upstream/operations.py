@@ -559,7 +559,10 @@ def get_qr_code_v2(
 
 
 def get_qr_code_info(*, id: str | None = None, whatsapp: str | None = None) -> list[QrCodeInfo]:
-    """Login state of a port (status 0 not logged in, 1 logged in)."""
+    """Login state of a port by its preGenerate id, or of a number's ports (status 0 not
+    logged in, 1 logged in). One of them is required: the vendor refuses neither."""
+    if not id and not whatsapp:
+        raise ValueError("get_qr_code_info needs an id or a whatsapp")
     body: dict[str, Any] = {}
     _put(body, "id", id)
     _put(body, "whatsApp", whatsapp)

@@ -6,7 +6,7 @@ from typing import Any
 
 from simulator import vendorcodes as vc
 from simulator.state.fakes import vendor_time
-from simulator.state.records import Action, hex_id
+from simulator.state.records import Action, hex_id, refusal
 from simulator.state.scan_tasks import ScanTasksState
 
 
@@ -18,46 +18,62 @@ class ActionsState(ScanTasksState):
         return bool(agent and agent.online and acc and acc.online)
 
     def batch_add(self, *, tenant_id: int, rows: list[dict[str, Any]]) -> list[str]:
+        """Queue the rows' actions. A row that would open a conversation on its pair less
+        than `action_interval` after the previous one (earlier in this call included)
+        refuses the whole call: nothing of it is queued, and the violation is recorded."""
         with self.lock:
             now = self.now()
-            ids = []
-            for row in rows:
-                agent_account = str(row["agentAccount"])
-                whats_id = str(row.get("whatsId") or "")
-                if not whats_id:
-                    mine = self._online_by(None).get(agent_account, [])
-                    whats_id = mine[0].whatsapp if mine else ""
-                action = Action(
-                    id=hex_id(),
-                    tenant_id=tenant_id,
-                    agent_account=agent_account,
-                    whats_id=whats_id,
-                    friend=str(row["friendWhatsId"]),
-                    platform_type=int(row["platformType"]),
-                    content=str(row.get("content") or ""),
-                    type=int(row["type"]),
-                    arrived=now,
-                )
-                key = (agent_account, whats_id)
-                last = self.lane_last.get(key)
+            actions = [self._action(tenant_id, row, now) for row in rows]
+            lanes = dict(self.lane_last)
+            for i, action in enumerate(actions):
+                key = (action.agent_account, action.whats_id)
+                last = lanes.get(key)
                 if last is not None and now - last[0] < self.options.action_interval:
-                    self.violations.append(
-                        {
-                            "agentAccount": agent_account,
-                            "whatsId": whats_id,
-                            "previousId": last[1],
-                            "id": action.id,
-                            "gap": round(now - last[0], 4),
-                            "interval": self.options.action_interval,
-                            "time": vendor_time(now),
-                        }
+                    self._lane_violation(action, last, now)
+                    raise refusal(
+                        vc.LANE_TOO_FAST,
+                        f"data[{i}]",
+                        expected=f"{self.options.action_interval:g} s apart, "
+                        f"not {now - last[0]:.1f} s after {last[1]}",
                     )
-                self.lane_last[key] = (now, action.id)
+                lanes[key] = (now, action.id)
+            self.lane_last = lanes
+            for action in actions:
                 self.actions[action.id] = action
                 self.pending_actions.append(action.id)
-                ids.append(action.id)
             self._run_actions(now)
-            return ids
+            return [action.id for action in actions]
+
+    def _action(self, tenant_id: int, row: dict[str, Any], now: float) -> Action:
+        agent_account = str(row["agentAccount"])
+        whats_id = str(row.get("whatsId") or "")
+        if not whats_id:
+            mine = self._online_by(None).get(agent_account, [])
+            whats_id = mine[0].whatsapp if mine else ""
+        return Action(
+            id=hex_id(),
+            tenant_id=tenant_id,
+            agent_account=agent_account,
+            whats_id=whats_id,
+            friend=str(row["friendWhatsId"]),
+            platform_type=int(row["platformType"]),
+            content=str(row.get("content") or ""),
+            type=int(row["type"]),
+            arrived=now,
+        )
+
+    def _lane_violation(self, action: Action, last: tuple[float, str], now: float) -> None:
+        self.violations.append(
+            {
+                "agentAccount": action.agent_account,
+                "whatsId": action.whats_id,
+                "previousId": last[1],
+                "id": action.id,
+                "gap": round(now - last[0], 4),
+                "interval": self.options.action_interval,
+                "time": vendor_time(now),
+            }
+        )
 
     def callback_result(self, *, tenant_id: int, ids: list[str]) -> list[dict[str, Any]]:
         with self.lock:

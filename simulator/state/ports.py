@@ -34,6 +34,16 @@ class PortsState(FleetState):
             raise qr_error(vc.QR_NO_PORT)
         return port
 
+    def qr_port(self, ident: Any) -> Port:
+        """The QR calls (getQrCode, getQrCodeV2, getQrCodeInfo) name the window that
+        preGenerate opened: its id, never the port list's id (1002), whatever id the
+        port operations take."""
+        port_id = self.sessions.get(str(ident or "").strip())
+        port = self.ports.get(port_id) if port_id is not None else None
+        if port is None:
+            raise qr_error(vc.QR_NO_PORT)
+        return port
+
     def current_ports(self) -> int:
         return len(self.ports)
 
@@ -76,7 +86,7 @@ class PortsState(FleetState):
     def get_qr(self, ident: Any, *, phone: str = "", mode: str | None = None) -> Port:
         with self.lock:
             self._expire()
-            port = self.port(ident)
+            port = self.qr_port(ident)
             if phone:
                 port.expected_phone = phone
             if mode is not None:
@@ -92,11 +102,9 @@ class PortsState(FleetState):
     def qr_info(self, *, ident: Any, whatsapp: str) -> list[dict[str, Any]]:
         with self.lock:
             if ident:
-                ports = [self.port(ident)]
-            elif whatsapp:
-                ports = [p for p in self.ports.values() if p.phone == whatsapp]
+                ports = [self.qr_port(ident)]
             else:
-                ports = list(self.ports.values())
+                ports = [p for p in self.ports.values() if whatsapp and p.phone == whatsapp]
             rows = []
             for port in ports:
                 acc = self.accounts.get(port.phone or "")

@@ -25,6 +25,13 @@ def qr_error(code: int) -> BusinessError:
     return BusinessError(code, vc.QR_MESSAGES[code])
 
 
+def refusal(kind: tuple[int, str], field: str, *, expected: str = "") -> BusinessError:
+    """A request refused as the vendor would (vendorcodes.PARAM_*): the envelope's code
+    and a message naming the field."""
+    code, template = kind
+    return BusinessError(code, template.format(field=field, expected=expected))
+
+
 def hex_id() -> str:
     return secrets.token_hex(16)
 
@@ -149,6 +156,13 @@ class Action:
     reason: str = ""
 
 
+def our_tenant() -> int:
+    """The simulator's tenant by default: the one Switchboard is configured with."""
+    from django.conf import settings
+
+    return int(settings.UPSTREAM_TENANT_ID)
+
+
 @dataclass
 class Options:
     qr_rotate: float = 20.0  # seconds between QR refreshes
@@ -159,6 +173,8 @@ class Options:
     action_login_wait: float = 60.0  # ... and fails if the pair is not logged in by then
     login_delay: float = 0.0  # batchOnline: logging in -> online
     task_timeout: float = 120.0  # a PC scan task not scanned by then -> 71
+    # The company id the vendor knows us by: batchAdd and callbackResult refuse another.
+    tenant_id: int = field(default_factory=our_tenant)
 
 
 Sink = Callable[[str, Any], object]

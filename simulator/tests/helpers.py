@@ -40,6 +40,18 @@ def call(
     )
 
 
+def post_raw(
+    base: str, path: str, raw: bytes, *, content_type: str | None = "application/json"
+) -> requests.Response:
+    """POST exact bytes, signed, with the seed's Content-Type (None: no Content-Type)."""
+    headers = get_signer().sign(
+        api_key=settings.UPSTREAM_API_KEY, secret=settings.UPSTREAM_API_SECRET, body=raw
+    )
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return requests.post(base + path, data=raw, headers=headers, timeout=10)
+
+
 def ok(base: str, path: str, body: Any = None, **kw: Any) -> Any:
     response = call(base, path, body, **kw)
     assert response.status_code == 200, response.text

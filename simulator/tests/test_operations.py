@@ -7,11 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 
 from simulator.handlers import BY_PATH, OPERATIONS
 from simulator.server import SimulatorHandle
-from simulator.tests.helpers import call, ok
+from simulator.tests.helpers import call, ok, post_raw
 from tests import vendor_payloads
 
 SEED_ID = "ad518a4271fa43c8937612c5f60396f8"
@@ -103,20 +102,21 @@ SETUP: dict[str, Callable[[SimulatorHandle], object]] = {
     "callback_result": _action,
 }
 
-# The seed's batchOnline example leaves every key empty; the vendor refuses a row without
-# keys (issue 13 point 2), so the example is sent with its keys filled in.
+KEYS = {"publicKey": "pk", "privateKey": "sk", "msgPublicKey": "mpk", "msgPrivateKey": "msk"}
+
+# Where a seed example contradicts its own table, the table wins (the strict reading) and
+# the example is sent corrected: batchInsert's and batchOnline's examples leave the
+# required keys (and batchInsert's required accountId) empty, and batchAdd's example sends
+# `"type": "1"` for an int. test_seed_examples_against_their_own_table_are_refused
+# sends them verbatim.
 BODY_FIX: dict[str, Callable[[SimulatorHandle, Any], Any]] = {
-    "batch_online": lambda s, b: {
-        "whatsAppList": [
-            {
-                **row,
-                "publicKey": "pk",
-                "privateKey": "sk",
-                "msgPublicKey": "mpk",
-                "msgPrivateKey": "msk",
-            }
-            for row in b["whatsAppList"]
-        ]
+    "batch_online": lambda s, b: {"whatsAppList": [{**row, **KEYS} for row in b["whatsAppList"]]},
+    "batch_insert": lambda s, b: {
+        "whatsAppList": [{**row, **KEYS, "accountId": "acc"} for row in b["whatsAppList"]]
+    },
+    "batch_add": lambda s, b: {
+        **b,
+        "data": [{**row, "type": int(row["type"])} for row in b["data"]],
     },
 }
 
@@ -176,14 +176,7 @@ def test_seed_example_is_accepted_and_answered_in_the_seed_shape(
         raw = b""
     params = {"id": SEED_ID} if name == "select_contact" else None
     if raw:  # send the seed's exact bytes
-        from django.conf import settings
-
-        from upstream.signing import get_signer
-
-        headers = get_signer().sign(
-            api_key=settings.UPSTREAM_API_KEY, secret=settings.UPSTREAM_API_SECRET, body=raw
-        )
-        response = requests.post(simulator.url + op.path, data=raw, headers=headers, timeout=10)
+        response = post_raw(simulator.url, op.path, raw)
     else:
         response = call(simulator.url, op.path, body, method=op.method, params=params)
     assert response.status_code == 200, response.text
@@ -198,23 +191,31 @@ def test_seed_example_is_accepted_and_answered_in_the_seed_shape(
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("batch_insert", "whatsAppList[0]: Parameter publicKey must not be empty"),
+        ("batch_add", "data[0]: Parameter type must be of type int"),
+    ],
+)
+def test_seed_examples_against_their_own_table_are_refused(
+    simulator: SimulatorHandle, name: str, words: str
+) -> None:
+    """Sent verbatim, the examples whose values contradict the seed's own table are
+    refused with a message naming the field, and change nothing."""
+    raw = vendor_payloads.load_bytes(f"{name}__request")
+    envelope = post_raw(simulator.url, PATHS[name].path, raw).json()
+    assert envelope["code"] == 400 and envelope["message"] == words, envelope
+    assert not simulator.state.accounts and not simulator.state.actions
+
+
 def test_the_seeds_batch_online_example_without_keys_is_refused(
     simulator: SimulatorHandle,
 ) -> None:
     """Sent verbatim, the seed's batchOnline example (every key empty) is refused, as the
     vendor refuses a row without keys; nothing goes online."""
-    from django.conf import settings
-
-    from upstream.signing import get_signer
-
     raw = vendor_payloads.load_bytes("batch_online__request")
-    headers = get_signer().sign(
-        api_key=settings.UPSTREAM_API_KEY, secret=settings.UPSTREAM_API_SECRET, body=raw
-    )
-    response = requests.post(
-        simulator.url + PATHS["batch_online"].path, data=raw, headers=headers, timeout=10
-    )
-    envelope = response.json()
+    envelope = post_raw(simulator.url, PATHS["batch_online"].path, raw).json()
     assert envelope["code"] != 200 and "key" in envelope["message"].lower(), envelope
     assert not any(a.online for a in simulator.state.accounts.values())
 
@@ -267,14 +268,7 @@ def test_wrong_method_is_refused(simulator: SimulatorHandle) -> None:
 def test_invalid_bodies_get_a_business_error_not_a_crash(
     simulator: SimulatorHandle, path: str, raw: bytes
 ) -> None:
-    from django.conf import settings
-
-    from upstream.signing import get_signer
-
-    headers = get_signer().sign(
-        api_key=settings.UPSTREAM_API_KEY, secret=settings.UPSTREAM_API_SECRET, body=raw
-    )
-    response = requests.post(simulator.url + path, data=raw, headers=headers, timeout=10)
+    response = post_raw(simulator.url, path, raw)
     assert response.status_code == 200
     envelope = response.json()
     assert envelope["code"] != 200 and envelope["message"], envelope

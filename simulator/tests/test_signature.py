@@ -17,6 +17,7 @@ BODY = json.dumps({"type": 1}).encode()
 
 
 def post(sim: SimulatorHandle, headers: dict[str, str], body: bytes = BODY) -> requests.Response:
+    headers = {"Content-Type": "application/json", **headers}
     return requests.post(sim.url + PATH, data=body, headers=headers, timeout=10)
 
 

@@ -393,14 +393,20 @@ def _action(friend: str, agent: str = "u1", whats: str = "861") -> dict[str, Any
     }
 
 
-def test_spacing_violation_recorded_within_interval(state: VendorState, clock: Clock) -> None:
+def test_spacing_violation_is_refused_and_recorded(state: VendorState, clock: Clock) -> None:
     state.set_options(action_interval=10)
     first = state.batch_add(tenant_id=1, rows=[_action("a")])
     clock.advance(4)
-    second = state.batch_add(tenant_id=1, rows=[_action("b")])
+    with pytest.raises(BusinessError) as refused:
+        state.batch_add(tenant_id=1, rows=[_action("b")])
+    assert refused.value.code == 400
+    assert "data[0]" in refused.value.message and "10 s apart, not 4.0 s" in refused.value.message
     (violation,) = state.violations
-    assert violation["previousId"] == first[0] and violation["id"] == second[0]
-    assert violation["gap"] == 4 and violation["interval"] == 10
+    assert violation["previousId"] == first[0] and violation["gap"] == 4
+    assert violation["interval"] == 10
+    assert len(state.actions) == 1  # the refused action is not queued
+    clock.advance(6)  # the lane still counts from the first action
+    assert len(state.batch_add(tenant_id=1, rows=[_action("b")])) == 1
 
 
 def test_no_violation_when_apart_or_on_other_pairs(state: VendorState, clock: Clock) -> None:
@@ -412,10 +418,12 @@ def test_no_violation_when_apart_or_on_other_pairs(state: VendorState, clock: Cl
     assert state.violations == []
 
 
-def test_two_of_one_pair_in_one_batch_is_a_violation(state: VendorState) -> None:
-    ids = state.batch_add(tenant_id=1, rows=[_action("a"), _action("b")])
-    assert len(ids) == 2 and len(set(ids)) == 2
+def test_two_of_one_pair_in_one_batch_refuse_the_batch(state: VendorState) -> None:
+    with pytest.raises(BusinessError) as refused:
+        state.batch_add(tenant_id=1, rows=[_action("c", agent="u2"), _action("a"), _action("b")])
+    assert "data[2]" in refused.value.message
     assert len(state.violations) == 1
+    assert state.actions == {} and state.lane_last == {}  # nothing of the batch is kept
 
 
 def test_actions_execute_when_logged_in_else_fail(state: VendorState, clock: Clock) -> None:
