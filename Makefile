@@ -48,6 +48,7 @@ test: machine install lint typecheck services-check migrations-check pytest
 messages: install
 	@# DATABASE_URL: these commands need no database (so no embedded server is started).
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete --add-location=file
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemessages -d djangojs -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --ignore=static/vendor --ignore=staticfiles --no-obsolete --add-location=file
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 fuzz-full: install services-check
