@@ -46,6 +46,7 @@ test: machine install lint typecheck services-check migrations-check pytest
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --no-obsolete --add-location=file
+	$(PY) manage.py makemessages -d djangojs -l zh_Hans --ignore=.venv --ignore=var --ignore=artifacts --ignore=bench --ignore=static/vendor --ignore=staticfiles --ignore=frontend --ignore=tests --no-obsolete --add-location=file
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 fuzz-full: install services-check

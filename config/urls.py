@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
@@ -7,6 +8,8 @@ urlpatterns = [
     path("", include("console.urls")),
     path("", include("core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The strings of static/js in the reader's language (locale/*/djangojs.po).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     # The schema and its docs page: signed-in users only (session or token).
     path(

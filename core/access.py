@@ -66,6 +66,16 @@ def sees_everything(user: Any) -> bool:
     return can(user, Cap.MANAGE_ACCOUNTS)
 
 
+class RolesThatCan(tuple):  # type: ignore[type-arg]
+    """The roles any of `caps` belongs to, carried by a PermissionDenied to the 403 page
+    (core/error_views.py), which names them."""
+
+    def __new__(cls, caps: tuple[Cap, ...]) -> RolesThatCan:
+        from core.roles import ROLE_CAPS
+
+        return super().__new__(cls, [r for r, held in ROLE_CAPS.items() if held & set(caps)])
+
+
 def require(*caps: Cap) -> Callable[[F], F]:
     """Any one of `caps` admits the request."""
 
@@ -75,7 +85,7 @@ def require(*caps: Cap) -> Callable[[F], F]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if caps and not any(can(request.user, c) for c in caps):
-                raise PermissionDenied
+                raise PermissionDenied(RolesThatCan(caps))
             return view(request, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from core.access import require
-from core.audit_diff import audit_changes
+from core.audit_diff import action_label, audit_changes, target_label
 from core.csvexport import csv_response, csv_stream
 from core.htmx import render_page
 from core.models import AuditEntry
@@ -50,8 +50,11 @@ def audit_log(request: AuthedRequest) -> HttpResponse:
     page = Paginator(qs, 50).get_page(f.get("page"))
     for entry in page.object_list:
         entry.changes = audit_changes(entry.before, entry.after)  # type: ignore[attr-defined]
+        entry.action_label = action_label(entry.action)  # type: ignore[attr-defined]
+        entry.target_label = target_label(entry.target_type)  # type: ignore[attr-defined]
     actions = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
-    context = {"page": page, "actions": sorted(set(actions)), "filters": f}
+    choices = sorted(((a, action_label(a)) for a in set(actions)), key=lambda c: c[1])
+    context = {"page": page, "actions": choices, "filters": f}
     return render_page(request, "core/audit.html", context, fragment="rows")
 
 

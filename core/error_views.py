@@ -11,8 +11,8 @@ from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from core.access import role_of
-from core.roles import ROLE_LABELS
+from core.access import RolesThatCan, role_of
+from core.roles import ROLE_LABELS, Role
 
 log = logging.getLogger(__name__)
 TEMPLATE = "errors/error.html"
@@ -45,14 +45,18 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
         }
     else:
         reason = _("Your sign-in does not give access to this page.")
+    # The roles that may open it, when the refusal says (core.access.require).
+    can = next((a for a in getattr(exception, "args", ()) if isinstance(a, RolesThatCan)), None)
+    if can and Role.SUPERVISOR in can:
+        hint = _(
+            "Supervisors and administrators can open it: ask one if you need it for your work."
+        )
+    elif can:
+        hint = _("Only administrators can open it: ask one if you need it for your work.")
+    else:
+        hint = _("If you need it for your work, ask a supervisor or an administrator.")
     return _page(
-        request,
-        403,
-        {
-            "title": _("You cannot open this page"),
-            "reason": reason,
-            "hint": _("If you need it for your work, ask a supervisor or an administrator."),
-        },
+        request, 403, {"title": _("You cannot open this page"), "reason": reason, "hint": hint}
     )
 
 

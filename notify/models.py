@@ -190,6 +190,8 @@ class Alert(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
     messages_sent = models.PositiveIntegerField(default=0)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # When its condition cleared (accounts back online, lag down, vendor back, quota fine).
+    resolved_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

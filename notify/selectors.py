@@ -44,7 +44,9 @@ def open_alert_count() -> int:
 
     def count() -> int:
         since = timezone.now() - timedelta(days=OPEN_ALERT_DAYS)
-        return Alert.objects.filter(acknowledged_at__isnull=True, last_at__gte=since).count()
+        return Alert.objects.filter(
+            acknowledged_at__isnull=True, resolved_at__isnull=True, last_at__gte=since
+        ).count()
 
     return generations.cached(OPEN_ALERTS, "", OPEN_ALERTS_TTL, count)
 

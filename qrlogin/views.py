@@ -64,7 +64,7 @@ def start(request: AuthedRequest) -> HttpResponse:
         else:
             if session.port_id:
                 return redirect("qrlogin:session", pk=session.pk)
-            start_error = session.reason
+            start_error = _(session.reason) if session.reason else ""
     recent = selectors.qr_session_list(user=request.user)[:10]
     context = {
         "form": form,
@@ -139,7 +139,7 @@ def session_retry(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("qrlogin:session", pk=old.pk)
     if not new.port_id:
-        messages.error(request, new.reason)
+        messages.error(request, _(new.reason) if new.reason else "")
         return redirect("qrlogin:session", pk=old.pk)
     return redirect("qrlogin:session", pk=new.pk)
 

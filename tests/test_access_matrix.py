@@ -327,6 +327,8 @@ MATRIX: dict[str, Door] = {
     "login": Door(e(200, 302, 302, 302, 302, 302)),
     "logout": Door(same(405), post=same(302)),
     "set_language": Door(same(302), post=same(302), data={"language": "en", "next": "/"}),
+    # The JavaScript strings' translations: public words, loaded by every page (login too).
+    "javascript-catalog": Door(EVERYONE),
     # the API
     # The OpenAPI schema and its docs page: signed-in users only (issue 15).
     "schema": Door(API_LOGGED_IN),

@@ -110,3 +110,19 @@ def test_the_catalogue_uses_the_glossary_words(tmp_path: Path) -> None:
             if said is not None and not any(w in said for w in wanted):
                 wrong.append(f"{term!r} is {said!r}, the glossary says {wanted}")
     assert not wrong, wrong
+
+
+def test_zh_hans_javascript_catalogue_is_complete() -> None:
+    """static/js's strings (served by Django's JavaScriptCatalog at /jsi18n/) are all
+    translated, none fuzzy, and the committed djangojs.mo matches djangojs.po."""
+    po = _PO.with_name("djangojs.po")
+    stats = _statistics(po)
+    assert "untranslated" not in stats and "fuzzy" not in stats, stats
+    found = set()
+    for js in (_ROOT / "static" / "js").glob("*.js"):
+        found |= set(re.findall(r'gettext\("([^"]+)"\)', js.read_text(encoding="utf-8")))
+    text = po.read_text(encoding="utf-8")
+    assert found and all(f'msgid "{m}"' in text for m in found), found
+    with po.with_suffix(".mo").open("rb") as committed:
+        catalog = gettext.GNUTranslations(committed)._catalog  # type: ignore[attr-defined]
+    assert all(catalog.get(m) for m in found), "djangojs.mo is stale: run `make messages`"

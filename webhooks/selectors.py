@@ -98,7 +98,13 @@ def inbox_summary() -> dict[str, Any]:
     counts = dict(
         WebhookEvent.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n")
     )
-    return {"lag": webhook_lag_seconds(), "by_state": counts}
+    labels = dict(WebhookEvent.State.choices)
+    return {
+        "lag": webhook_lag_seconds(),
+        "by_state": counts,
+        # Each state's tile under its words, not its code.
+        "tiles": [(state, labels.get(state, state), n) for state, n in counts.items()],
+    }
 
 
 def refused_delivery_list(*, limit: int = 100) -> list[RefusedDelivery]:

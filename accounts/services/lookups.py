@@ -121,11 +121,12 @@ def vendor_agents_overview(*, agent: str = "") -> dict[str, Any]:
         latest.append(
             {
                 "source": label(Source, source),
-                "agents": [(a, list(a.whatsapps)[:10]) for a in wanted(rows)],
+                "agents": [(a, list(a.whatsapps)) for a in wanted(rows)],
             }
         )
     return {
         "blocks": blocks,
+        "all_blocks": sources,
         "user_status": user_status,
         "latest": latest,
         "errors": list(dict.fromkeys(errors)),

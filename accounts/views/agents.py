@@ -75,13 +75,21 @@ def agent_add(request: AuthedRequest) -> HttpResponse:
 def agents_vendor(request: AuthedRequest) -> HttpResponse:
     """Lazy fragment: online agents per source, and each agent's latest 10 online accounts."""
     overview = lookups.vendor_agents_overview(agent=request.GET.get("agent", "").strip())
+    # The directory's online column is redrawn from this same answer (out of band), and the
+    # "latest online accounts" keep only the accounts online now.
+    online_agents = {a.agent_account for block in overview["all_blocks"] for a in block.agents}
+    for block in overview["latest"]:
+        block["agents"] = [
+            (a, [w for w in ws if w.status == Presence.ONLINE][:10]) for a, ws in block["agents"]
+        ]
     return render(
         request,
         "accounts/agents.html#vendor",
         {
             **overview,
             "fetched_at": timezone.now(),
-            "presence": {c.value: c.label for c in Presence},
+            "directory": selectors.agent_directory(),
+            "online_agents": online_agents,
         },
     )
 

@@ -35,6 +35,15 @@ def test_403_says_why_in_the_layout(people: People) -> None:
 
 
 @pytest.mark.django_db
+def test_403_names_the_roles_that_can_open_the_page(people: People) -> None:
+    """Not "ask a supervisor" to a supervisor: the hint names who holds the page."""
+    supervisor = client_for(people.supervisor).get("/notify/subscriptions/").content.decode()
+    assert "Only administrators can open it" in supervisor and "ask a supervisor" not in supervisor
+    agent = client_for(people.agent).get("/qr/ports/").content.decode()
+    assert "Supervisors and administrators can open it" in agent
+
+
+@pytest.mark.django_db
 def test_403_and_404_in_chinese(people: People) -> None:
     client = client_for(people.agent)
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})

@@ -8,6 +8,8 @@ becomes one message with counts and the first few numbers), then a reminder when
 occurrences arrived and the quiet interval has passed since the last message.
 Messages go to every enabled channel that chose the rule, in the channel's language,
 through Apprise, under core.outbound's guard.
+`alert_resolve` closes the open groups of a rule whose condition has cleared and tells the
+channels that were told about them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import generations
 from core.access import acting_user
@@ -147,7 +150,7 @@ def alert_raise(
     with transaction.atomic():
         alert = (
             Alert.objects.select_for_update()
-            .filter(rule=rule, scope=scope, last_at__gte=now - quiet)
+            .filter(rule=rule, scope=scope, last_at__gte=now - quiet, resolved_at__isnull=True)
             .order_by("-last_at", "-id")
             .first()
         )
@@ -181,20 +184,30 @@ def alert_title(alert: Alert) -> str:
     p = alert.params
     n = alert.count
     titles: dict[str, str] = {
-        RuleKey.ACCOUNT_BANNED: _("%(n)s account(s) banned") % {"n": n},
+        RuleKey.ACCOUNT_BANNED: ngettext("%(n)s account banned", "%(n)s accounts banned", n)
+        % {"n": n},
         RuleKey.DISCONNECT_SPIKE: _("Spike: %(n)s disconnections or bans in %(m)s minutes")
         % {"n": n, "m": p.get("window_minutes", "?")},
-        RuleKey.OFFLINE_TOO_LONG: _("%(n)s account(s) offline for more than %(x)s minutes")
+        RuleKey.OFFLINE_TOO_LONG: ngettext(
+            "%(n)s account offline for more than %(x)s minutes",
+            "%(n)s accounts offline for more than %(x)s minutes",
+            n,
+        )
         % {"n": n, "x": p.get("minutes", "?")},
-        RuleKey.QUOTA_EXCEEDED: _(
-            "Port quota exceeded (%(cur)s of %(max)s): %(n)s account(s) will be taken offline"
+        RuleKey.QUOTA_EXCEEDED: ngettext(
+            "Port quota exceeded (%(cur)s of %(max)s): %(n)s account will be taken offline",
+            "Port quota exceeded (%(cur)s of %(max)s): %(n)s accounts will be taken offline",
+            n,
         )
         % {"cur": p.get("current_port", "?"), "max": p.get("max_port", "?"), "n": n},
         RuleKey.WEBHOOK_LAG: _("Webhook lag is %(s)s seconds (threshold %(t)s)")
         % {"s": p.get("lag_seconds", "?"), "t": p.get("threshold", "?")},
         RuleKey.VENDOR_UNREACHABLE: _("The vendor has been unreachable for %(m)s minutes")
         % {"m": p.get("minutes", "?")},
-        RuleKey.REGISTRATION_FAILED: _("%(n)s registration(s) failed") % {"n": n},
+        RuleKey.REGISTRATION_FAILED: ngettext(
+            "%(n)s registration failed", "%(n)s registrations failed", n
+        )
+        % {"n": n},
         RuleKey.SUBSCRIPTION_DISABLED: _(
             "Event subscription #%(id)s was disabled after failing for days"
         )
@@ -282,18 +295,59 @@ def alerts_dispatch(*, now: datetime | None = None) -> int:
         ).update(notified_count=alert.count, notified_at=now)
         if not claimed:
             continue
+        delivered = 0
         for channel in _channels_for(alert.rule):
             title, body = alert_message(alert, language=channel.language, reminder=reminder)
-            ok, error = channel_send(channel=channel, title=title, body=body)
-            AlertChannel.objects.filter(pk=channel.pk).update(
-                last_sent_at=now if ok else F("last_sent_at"), last_error=error[:255]
-            )
-            if ok:
-                sent += 1
-            else:
-                log.warning("alert %s: channel %s failed: %s", alert.pk, channel.pk, error)
-        Alert.objects.filter(pk=alert.pk).update(messages_sent=F("messages_sent") + 1)
+            delivered += _send(alert, channel, title, body, now)
+        # Messages that reached a channel: none when no channel chose the rule.
+        if delivered:
+            Alert.objects.filter(pk=alert.pk).update(messages_sent=F("messages_sent") + delivered)
+        sent += delivered
     return sent
+
+
+def _send(alert: Alert, channel: AlertChannel, title: str, body: str, now: datetime) -> int:
+    ok, error = channel_send(channel=channel, title=title, body=body)
+    AlertChannel.objects.filter(pk=channel.pk).update(
+        last_sent_at=now if ok else F("last_sent_at"), last_error=error[:255]
+    )
+    if not ok:
+        log.warning("alert %s: channel %s failed: %s", alert.pk, channel.pk, error)
+    return int(ok)
+
+
+def alert_resolve(
+    *, rule: str, scope: str = "", still: Sequence[str] | None = None, now: datetime | None = None
+) -> list[Alert]:
+    """Close the rule's open groups (of `scope`) whose condition has cleared: all of them
+    when `still` is None, else those none of whose accounts is in `still` (the accounts
+    the condition holds for now). Channels that were sent the alert get a "resolved"
+    message in their language. Returns the groups closed."""
+    now = now or timezone.now()
+    open_alerts = Alert.objects.filter(rule=rule, scope=scope, resolved_at__isnull=True)
+    remaining = set(still or ())
+    closed = []
+    for alert in open_alerts.order_by("id"):
+        if still is not None and remaining.intersection(alert.numbers):
+            continue
+        # Claim: one resolver closes (and announces) each group.
+        if not Alert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(resolved_at=now):
+            continue
+        alert.resolved_at = now
+        closed.append(alert)
+        generations.bump_on_commit(OPEN_ALERTS)
+        if alert.notified_at is None:
+            continue  # nobody was told about it: nothing to take back
+        delivered = 0
+        for channel in _channels_for(alert.rule):
+            with translation.override(channel.language):
+                title = _("Resolved: %(title)s") % {"title": alert_title(alert)}
+                local = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
+                body = _("The condition cleared at %(at)s.") % {"at": local}
+            delivered += _send(alert, channel, title, body, now)
+        if delivered:
+            Alert.objects.filter(pk=alert.pk).update(messages_sent=F("messages_sent") + delivered)
+    return closed
 
 
 def alert_acknowledge(*, actor: Any, alert: Alert) -> Alert:

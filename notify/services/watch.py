@@ -15,8 +15,10 @@ from accounts.choices import OnlineStatus, Presence
 from accounts.models import StatusEvent, WhatsAppAccount
 from notify.models import EventType, RuleKey
 from notify.payloads import PortAtRisk, QuotaData
-from notify.services.alerts import alert_raise, alert_rule_get
+from notify.services.alerts import alert_raise, alert_resolve, alert_rule_get
 from notify.services.events import event_emit
+
+MAX_STILL = 50_000  # accounts read to decide which offline alerts have cleared
 
 
 def spike_check(*, now: datetime | None = None) -> int:
@@ -57,15 +59,24 @@ def offline_check(*, now: datetime | None = None) -> int:
         return 0
     now = now or timezone.now()
     crossed = now - timedelta(minutes=rule.threshold)
-    numbers = list(
+    offline = (
         WhatsAppAccount.objects.filter(
             presence_status__in=[Presence.DISCONNECTED, Presence.OFFLINE],
             last_event_at__lte=crossed,
-            last_event_at__gt=crossed - timedelta(days=1),
         )
         .exclude(online_status=OnlineStatus.ONLINE)
         .order_by("last_event_at")
-        .values_list("whatsapp", flat=True)[:5000]
+    )
+    # A group closes once every account it named is back (or no longer offline too long).
+    alert_resolve(
+        rule=RuleKey.OFFLINE_TOO_LONG,
+        still=list(offline.values_list("whatsapp", flat=True)[:MAX_STILL]),
+        now=now,
+    )
+    numbers = list(
+        offline.filter(last_event_at__gt=crossed - timedelta(days=1)).values_list(
+            "whatsapp", flat=True
+        )[:5000]
     )
     if not numbers:
         return 0
@@ -84,7 +95,10 @@ def webhook_lag_check(*, now: datetime | None = None) -> float | None:
 
     rule = alert_rule_get(RuleKey.WEBHOOK_LAG)
     lag = webhook_lag_seconds()
-    if not rule.enabled or lag is None or lag <= rule.threshold:
+    if lag is None or lag <= rule.threshold:
+        alert_resolve(rule=RuleKey.WEBHOOK_LAG, now=now)
+        return lag
+    if not rule.enabled:
         return lag
     alert_raise(
         rule=RuleKey.WEBHOOK_LAG,
@@ -107,6 +121,7 @@ def vendor_check(*, now: datetime | None = None) -> float | None:
     except Exception:
         return None
     if opened is None:
+        alert_resolve(rule=RuleKey.VENDOR_UNREACHABLE, now=now)
         return None
     minutes = (time.time() - float(opened)) / 60
     if rule.enabled and minutes >= rule.threshold:
@@ -128,6 +143,7 @@ def quota_check(*, quota: Any) -> list[str]:
     at_risk = ports_over_quota(quota)
     rule = alert_rule_get(RuleKey.QUOTA_EXCEEDED)
     if not at_risk:
+        alert_resolve(rule=RuleKey.QUOTA_EXCEEDED)
         if rule.state.get("at_risk"):
             rule.state = {**rule.state, "at_risk": []}
             rule.save(update_fields=["state", "updated_at"])

@@ -66,7 +66,7 @@ def test_json_channel_receives_the_ban_alert(
     assert alerts.alerts_dispatch() == 0  # grouping window still open
     assert alerts.alerts_dispatch(now=later()) == 1
     (msg,) = messages(sink, 1)
-    assert "1 account(s) banned" in msg["title"]
+    assert "1 account banned" in msg["title"]
     assert "8613700001111" in msg["message"]
     assert "/accounts/?status=2" in msg["message"]  # the link to the filtered page
 
@@ -84,7 +84,7 @@ def test_twenty_bans_in_a_minute_make_one_message(
     got = messages(sink, 2)
     assert len(got) == 1
     msg = got[0]
-    assert "20 account(s) banned" in msg["title"]
+    assert "20 accounts banned" in msg["title"]
     assert ", ".join(numbers[:5]) in msg["message"] and "and 15 more" in msg["message"]
     assert numbers[5] not in msg["message"]
     # More bans during the quiet interval: no message until it has passed, then a reminder.
@@ -159,7 +159,7 @@ def test_quota_alert_names_the_accounts_at_risk(
     (msg,) = messages(sink, 1)
     assert "8613400000003" in msg["message"] and "8613400000002" in msg["message"]
     assert "8613400000000" not in msg["message"]
-    assert "4 of 2" in msg["title"] and "2 account(s)" in msg["title"]
+    assert "4 of 2" in msg["title"] and "2 accounts will" in msg["title"]
 
 
 def test_the_channel_language_is_used(people: People, sink: Sink, local_allowed: None) -> None:
@@ -237,3 +237,54 @@ def test_rules_have_defaults_and_can_be_changed(people: People) -> None:
     )
     assert r.status_code == 302
     assert alerts.alert_rule_get("offline_too_long").threshold == 90
+
+
+def test_an_offline_alert_resolves_when_its_accounts_come_back(
+    people: People, sink: Sink, local_allowed: None
+) -> None:
+    """Accounts offline too long raise an alert; once every one of them is back online the
+    alert resolves by itself and the channel that got it is told, once."""
+    add_channel(people.supervisor, sink, [RuleKey.OFFLINE_TOO_LONG])
+    long_ago = timezone.now() - timedelta(hours=2)
+    numbers = ["8613500000001", "8613500000002"]
+    for number in numbers:
+        WhatsAppAccount.objects.create(
+            whatsapp=number, presence_status=30, online_status=4, last_event_at=long_ago
+        )
+    assert watch.offline_check() == 2
+    assert alerts.alerts_dispatch(now=later()) == 1
+    (raised,) = messages(sink, 1)
+    assert "2 accounts offline" in raised["title"]
+    # One comes back: the alert stays open.
+    WhatsAppAccount.objects.filter(whatsapp=numbers[0]).update(
+        presence_status=10, online_status=2, last_event_at=timezone.now()
+    )
+    watch.offline_check()
+    alert = Alert.objects.get(rule=RuleKey.OFFLINE_TOO_LONG)
+    assert alert.resolved_at is None
+    # Both back: resolved, and the channel hears it.
+    WhatsAppAccount.objects.filter(whatsapp=numbers[1]).update(
+        presence_status=10, online_status=2, last_event_at=timezone.now()
+    )
+    watch.offline_check()
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+    _, resolved = messages(sink, 2)
+    assert resolved["title"].startswith("Resolved: ") and "2 accounts offline" in resolved["title"]
+    assert alert.messages_sent == 2
+    watch.offline_check()  # nothing more to say
+    assert len(sink.wait_for(3, timeout=1)) == 2
+    # The alerts page says so, and the open count leaves it out.
+    page = client_for(people.supervisor).get(reverse("notify:alerts")).content.decode()
+    assert "resolved" in page
+
+
+def test_a_lag_alert_resolves_when_the_lag_is_gone(people: People) -> None:
+    """An alert nobody was told about (no channel) resolves quietly and counts no message."""
+    alerts.alert_raise(rule=RuleKey.WEBHOOK_LAG, params={"lag_seconds": 500, "threshold": 120})
+    assert alerts.alerts_dispatch(now=later()) == 0
+    alert = Alert.objects.get(rule=RuleKey.WEBHOOK_LAG)
+    assert alert.messages_sent == 0  # no channel chose the rule: no message counted
+    watch.webhook_lag_check()  # no webhook waiting: the lag is gone
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None

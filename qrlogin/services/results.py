@@ -23,6 +23,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.status import accounts_ensure
@@ -31,7 +32,8 @@ from notify.hooks import qr_session_finished, scan_task_finished
 from qrlogin.models import CloudPort, QrSession, ScanTask
 
 FINAL = (QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED)
-LOGIN_FAILED_WORDS = "The vendor reported that the login failed: start a new QR login"
+# Stored in English and shown in the reader's language (core/templatetags/words.py).
+LOGIN_FAILED_WORDS = gettext_noop("The vendor reported that the login failed: start a new QR login")
 
 
 @dataclass(frozen=True)

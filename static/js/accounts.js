@@ -73,7 +73,7 @@
     var PRESENCE_LABELS = presenceLabels(canvas);
     getJSON(canvas.dataset.timelineUrl, function (data) {
       var pts = data.points || [];
-      if (!pts.length) { note(canvas, canvas.dataset.empty || "No events to chart yet."); return; }
+      if (!pts.length) { note(canvas, canvas.dataset.empty || gettext("No events to chart yet.")); return; }
       new window.Chart(canvas, {
         type: "line",
         data: {
@@ -99,7 +99,7 @@
     if (canvas.dataset.bound || !window.Chart) return;
     canvas.dataset.bound = "1";
     getJSON(canvas.dataset.chartUrl, function (data) {
-      if (!data.labels || !data.labels.length) { note(canvas, canvas.dataset.empty || "No events in this time range."); return; }
+      if (!data.labels || !data.labels.length) { note(canvas, canvas.dataset.empty || gettext("No events in this time range.")); return; }
       new window.Chart(canvas, {
         type: "line",
         data: {

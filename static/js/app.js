@@ -11,6 +11,12 @@
       el.dataset.bound = "1";
       el.addEventListener("change", function () { el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit(); });
     });
+    // Filters fold away on phones: a <details class="filter-fold" open> closes there.
+    root.querySelectorAll("details.filter-fold").forEach(function (el) {
+      if (el.dataset.bound) return;
+      el.dataset.bound = "1";
+      if (window.matchMedia("(max-width: 768px)").matches && !el.hasAttribute("data-keep-open")) el.open = false;
+    });
     // Copy buttons: <button data-copy="text">.
     root.querySelectorAll("[data-copy]").forEach(function (el) {
       if (el.dataset.bound) return;
@@ -18,7 +24,7 @@
       el.addEventListener("click", function () {
         navigator.clipboard && navigator.clipboard.writeText(el.dataset.copy).then(function () {
           el.dataset.label = el.dataset.label || el.textContent;
-          el.textContent = el.dataset.copied || "Copied";
+          el.textContent = el.dataset.copied || gettext("Copied");
           setTimeout(function () { el.textContent = el.dataset.label; }, 1500);
         });
       });

@@ -3,11 +3,11 @@
   "use strict";
   var COLORS = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#e53935"];
   function table(el, data) {
-    var html = "<table><thead><tr><th>Hour</th>";
+    var html = "<table><thead><tr><th>" + escapeHtml(gettext("Hour")) + "</th>";
     data.datasets.forEach(function (d) { html += "<th>" + escapeHtml(d.label) + "</th>"; });
     html += "</tr></thead><tbody>";
     if (!data.rows.length) {
-      html += '<tr><td colspan="' + (data.datasets.length + 1) + '">No deliveries in the last 24 h.</td></tr>';
+      html += '<tr><td colspan="' + (data.datasets.length + 1) + '">' + escapeHtml(gettext("No deliveries in the last 24 h.")) + "</td></tr>";
     }
     data.rows.forEach(function (r) {
       html += "<tr><td>" + escapeHtml(r.hour) + "</td>";
