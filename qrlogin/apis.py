@@ -489,11 +489,7 @@ class QrSessionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
         if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
             raise NotFound
         session = selectors.qr_session_get(user=request.user, pk=int(pk))
-        sessions.qr_session_expire_if_due(session=session)
-        if session.state == QrSession.State.SUCCEEDED:
-            sessions.qr_session_fetch_info(session=session)
-        elif not session.is_final and session.mode == QrSession.Mode.QR:
-            sessions.qr_session_refresh_code(session=session)
+        sessions.qr_session_read(session=session)
         return Response(QrSessionSerializer(session).data)
 
 
