@@ -56,11 +56,22 @@ class CloudPortSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
         "port was not logged in through Switchboard.",
     )
 
+    operations_unavailable = serializers.SerializerMethodField(
+        help_text="Why onLine, offline and logOut cannot be sent for this port (UPSTREAM_PORT_ID); "
+        "empty when they can."
+    )
+
+    def get_operations_unavailable(self, port: CloudPort) -> str:
+        from qrlogin.services.ports import port_unavailable_reason
+
+        return port_unavailable_reason(port=port)
+
     class Meta:
         model = CloudPort
         fields = [
             "port_id",
             "pregenerate_id",
+            "operations_unavailable",
             "phone",
             "status",
             "status_display",

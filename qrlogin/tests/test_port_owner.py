@@ -130,6 +130,9 @@ def test_the_port_list_setting_sends_only_that_id(
     assert port.port_id == session.port_id
     html = client_for(people.supervisor).get(reverse("qrlogin:ports")).content.decode()
     assert "UPSTREAM_PORT_ID=port-list" in html  # why, instead of a dead button
+    api = client_for(people.supervisor).get("/api/v1/ports/").json()
+    (row,) = api["results"] if "results" in api else api["ports"]
+    assert "UPSTREAM_PORT_ID=port-list" in row["operations_unavailable"]
     with pytest.raises(ports.PortNotLinked):
         ports.port_operate(actor=people.supervisor, port_id=port.port_id, operation="offline")
     assert simulator.calls("/qrCode/offline") == []
