@@ -151,7 +151,6 @@ class ScanOutcome:
 # 70 (scanned) comes before every other status; the rest are outcomes.
 _STAGE = {70: 1, 71: 2, 80: 2, 83: 2, 84: 2, 85: 2, 90: 2}
 _STAGE_ONE = frozenset(s for s, rank in _STAGE.items() if rank == 1)
-LOGGED_IN = 80
 
 
 def scan_task_status_apply(
@@ -172,9 +171,10 @@ def scan_task_status_apply(
         earlier_stages = [s for s, rank in _STAGE.items() if rank < _STAGE.get(task_status, 2)]
         if earlier_stages:
             cond |= Q(status_updated_at=update_time, status__in=earlier_stages)
-        # A login (80) is final, and a status the task already has is a duplicate: neither
-        # changes anything nor emits anything again.
-        cond &= ~Q(status=LOGGED_IN) & ~Q(status=task_status)
+        # A status the task already has is a duplicate (whatever its time): it changes
+        # nothing and emits nothing again. Scan-task statuses carry `updateTime`, so a
+        # newer outcome after a login (a ban, 90) is a real change and applies.
+        cond &= ~Q(status=task_status)
         if _STAGE.get(task_status, 2) == 1:
             # "Scanned" never replaces an outcome (an outcome learned from the status log
             # carries whole-second times, so a late 70 may look newer than it).

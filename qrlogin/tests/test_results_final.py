@@ -1,6 +1,7 @@
 """Login results are monotonic: a success is final; a later failure report for the same
 login, or a duplicate, changes nothing and emits nothing (no second outgoing event, no
-second live push). The same for PC scan tasks."""
+second live push). PC scan tasks, whose statuses carry a time: a duplicate or an older
+status changes nothing and emits nothing."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def test_a_success_after_a_reordered_failure_still_wins(people: People, simulato
     assert session.state == QrSession.State.SUCCEEDED
 
 
-def test_a_scan_task_login_is_final(people: People) -> None:
+def test_a_scan_task_duplicate_or_older_status_emits_nothing(people: People) -> None:
     ScanTask.objects.create(task_id="t-final", created_by=people.agent, allocation_role=1)
     at = timezone.now()
     assert scan_task_status_apply(
@@ -109,12 +110,12 @@ def test_a_scan_task_login_is_final(people: People) -> None:
     ).changed
     assert events(EventType.SCAN_TASK_FINISHED) == 1
     with pushes() as sent:
-        later_failure = scan_task_status_apply(
+        older_failure = scan_task_status_apply(
             task_id="t-final",
             task_status=71,
             whatsapp=PHONE,
             user_id="",
-            update_time=at + timedelta(seconds=5),
+            update_time=at - timedelta(seconds=5),
         )
         duplicate = scan_task_status_apply(
             task_id="t-final",
@@ -123,6 +124,6 @@ def test_a_scan_task_login_is_final(people: People) -> None:
             user_id="",
             update_time=at + timedelta(seconds=6),
         )
-    assert not later_failure.changed and not duplicate.changed and sent == []
+    assert not older_failure.changed and not duplicate.changed and sent == []
     assert ScanTask.objects.get(task_id="t-final").status == 80
     assert events(EventType.SCAN_TASK_FINISHED) == 1
