@@ -181,7 +181,7 @@ def port_call(*, port: CloudPort, send: Callable[[str], T]) -> tuple[T, str]:
                 cache.set(ACCEPTED_KIND_KEY, kind, None)
             except Exception:
                 log.warning("port ids: cache unavailable, the accepted kind is not kept")
-        if kind == PREGENERATE and port.pregenerate_id != ident:
+        if port.pk and kind == PREGENERATE and port.pregenerate_id != ident:
             CloudPort.objects.filter(pk=port.pk).update(pregenerate_id=ident)
         return result, ident
     raise PortNotLinked(port_refused_message())  # no pair: port_call_ids already raised
@@ -310,6 +310,13 @@ def _resolve(port_id: str) -> CloudPort:
     port = CloudPort.objects.filter(port_id=port_id).first() or (
         CloudPort.objects.filter(pregenerate_id=port_id).first() if port_id else None
     )
+    if port is None and port_id:
+        from qrlogin.models import QrSession
+
+        if QrSession.objects.filter(port_id=port_id).exists():
+            # A Switchboard login's preGenerate id whose port is not stored yet: unsaved,
+            # the row stands for the port only for this call.
+            return CloudPort(port_id=port_id, pregenerate_id=port_id)
     if port is None:
         raise PortNotLinked(port_refused_message())
     return port
@@ -335,7 +342,7 @@ def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secre
             operations.log_out(id=ident)
 
     _sent, call_id = port_call(port=port, send=send)
-    rows = CloudPort.objects.filter(pk=port.pk)
+    rows = CloudPort.objects.filter(pk=port.pk) if port.pk else CloudPort.objects.none()
     before = rows.values("phone", "status").first()
     if operation == "logout":
         rows.update(released=True, locked_until=None)
