@@ -414,6 +414,9 @@ UPSTREAM_BREAKER_COOLDOWN = env.float("UPSTREAM_BREAKER_COOLDOWN", default=30.0)
 # nothing sent) with backoff, for at most this long (inside the task's time limit).
 UPSTREAM_TRANSIENT_RETRY_SECONDS = env.float("UPSTREAM_TRANSIENT_RETRY_SECONDS", default=300.0)
 UPSTREAM_TRANSIENT_BACKOFF_SECONDS = env.float("UPSTREAM_TRANSIENT_BACKOFF_SECONDS", default=2.0)
+# Which id the port operations send (docs/vendor.md, "Behaviour seams"): auto, pregenerate
+# or port-list.
+UPSTREAM_PORT_ID = env.str("UPSTREAM_PORT_ID", default="auto")
 WEBHOOK_SECRETS = env.list("WEBHOOK_SECRETS", default=["demo-secret"])
 WEBHOOK_MAX_SKEW = 300
 WEBHOOK_NONCE_TTL = 600

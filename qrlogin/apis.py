@@ -56,11 +56,22 @@ class CloudPortSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
         "port was not logged in through Switchboard.",
     )
 
+    operations_unavailable = serializers.SerializerMethodField(
+        help_text="Why onLine, offline and logOut cannot be sent for this port (UPSTREAM_PORT_ID); "
+        "empty when they can."
+    )
+
+    def get_operations_unavailable(self, port: CloudPort) -> str:
+        from qrlogin.services.ports import port_unavailable_reason
+
+        return port_unavailable_reason(port=port)
+
     class Meta:
         model = CloudPort
         fields = [
             "port_id",
             "pregenerate_id",
+            "operations_unavailable",
             "phone",
             "status",
             "status_display",
@@ -489,11 +500,7 @@ class QrSessionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
         if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
             raise NotFound
         session = selectors.qr_session_get(user=request.user, pk=int(pk))
-        sessions.qr_session_expire_if_due(session=session)
-        if session.state == QrSession.State.SUCCEEDED:
-            sessions.qr_session_fetch_info(session=session)
-        elif not session.is_final and session.mode == QrSession.Mode.QR:
-            sessions.qr_session_refresh_code(session=session)
+        sessions.qr_session_read(session=session)
         return Response(QrSessionSerializer(session).data)
 
 

@@ -63,6 +63,8 @@ def explain(exc: UpstreamProblem, *, manages_ports: bool = True) -> tuple[str, s
     reader cannot open."""
     if isinstance(exc, UpstreamError):
         code = str(exc.code)
+        if getattr(exc, "explained", False):  # already in plain words (ports.PortRefused)
+            return code, str(exc.message)
         known = QR_ERROR_HELP.get(code)
         if known is not None:
             todo = known.todo if manages_ports or code != "1001" else QUOTA_TODO_FOR_AGENTS

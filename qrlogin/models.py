@@ -146,6 +146,9 @@ class QrSession(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Why the code on screen could not be refreshed ("" when the last refresh worked).
     qr_error = models.CharField(max_length=255, blank=True)
+    # When getQrCode was last asked (whatever it answered): every reader shares one ask
+    # per rotation (qrlogin.services.sessions.qr_rotation_seconds).
+    qr_asked_at = models.DateTimeField(null=True, blank=True)
     # When getQrCodeInfo was last asked for the number and the agent's name.
     info_fetched_at = models.DateTimeField(null=True, blank=True)
     # The result is also looked up (getQrCodeInfo) while waiting and shortly after an

@@ -90,25 +90,31 @@ def _session_context(session: QrSession) -> dict[str, Any]:
     }
 
 
+def _with_reasons(rows: Any) -> list[Any]:
+    """The ports, each with `unavailable`: why its operations cannot be sent ("" if they
+    can), shown in place of the buttons."""
+    listed = list(rows)
+    for port in listed:
+        port.unavailable = ports.port_unavailable_reason(port=port)
+    return listed
+
+
 @require(Cap.QR_LOGIN)
 @require_GET
 def session_page(request: AuthedRequest, pk: int) -> HttpResponse:
     session = selectors.qr_session_get(user=request.user, pk=pk)
-    sessions.qr_session_expire_if_due(session=session)
-    if session.state == QrSession.State.SUCCEEDED:
-        sessions.qr_session_fetch_info(session=session)
-    elif not session.is_final and session.mode == QrSession.Mode.QR:
-        sessions.qr_session_refresh_code(session=session)
+    sessions.qr_session_read(session=session)
     return render(request, "qrlogin/session.html", _session_context(session))
 
 
 @require(Cap.QR_LOGIN)
 @require_GET
 def session_code(request: AuthedRequest, pk: int) -> HttpResponse:
-    """The code block, re-fetched from the vendor on each poll (the QR changes every ~20 s
-    upstream; this keeps the screen from ever showing a replaced one)."""
+    """The code block, polled every refresh period: the code the vendor gave this
+    rotation (asked once for every reader; the QR changes every ~20 s upstream, so the
+    screen never shows a replaced one)."""
     session = selectors.qr_session_get(user=request.user, pk=pk)
-    sessions.qr_session_refresh_code(session=session)
+    sessions.qr_session_read(session=session)
     return render_poll(
         request, "qrlogin/session.html#code", _session_context(session), done=session.is_final
     )
@@ -151,7 +157,7 @@ def _ports_context(request: AuthedRequest) -> dict[str, Any]:
     quota = selectors.port_quota_get()
     return {
         "quota": quota,
-        "ports": list(selectors.cloud_port_list()),
+        "ports": _with_reasons(selectors.cloud_port_list()),
         "expiring": selectors.ports_lock_expiring(),
         "expiring_sessions": selectors.sessions_lock_expiring(user=request.user),
         "at_risk": selectors.ports_over_quota(quota),

@@ -41,6 +41,11 @@ from simulator.profiles import PROFILES, Profile
 
 log = logging.getLogger("simulator.webhooks")
 
+# Messy-webhook profiles (simulator/profiles.py): how far a held-back delivery may be
+# overtaken, and how long after a delivery its duplicate follows.
+REORDER_WINDOW = 1.0
+DUPLICATE_GAP = 0.2
+
 
 @dataclass
 class Delivery:
@@ -137,6 +142,7 @@ class Dispatcher:
         self._seq = itertools.count(1)
         self._held: tuple[float, Delivery] | None = None
         self._quirk_count = 0
+        self._messy_count = 0
         self._inflight = 0
         self._generation = 0
         self.log: deque[Delivery] = deque(maxlen=5000)
@@ -166,6 +172,10 @@ class Dispatcher:
                 self._withheld.append(delivery)
                 return delivery
             now = time.monotonic()
+            if self._messy():
+                self._push_messy(now, delivery)
+                self._cond.notify_all()
+                return delivery
             if self.quirks:
                 self._quirk_count += 1
                 if self._held is None and self._quirk_count % 2 == 1:
@@ -182,6 +192,33 @@ class Dispatcher:
                 self._push(now, held)
             self._cond.notify_all()
             return delivery
+
+    def _messy(self) -> bool:
+        p = self.vendor_profile
+        return bool(p.webhook_delay > 0 or p.webhook_duplicates or p.webhook_reorder)
+
+    def _push_messy(self, now: float, delivery: Delivery) -> None:
+        """The profile's messy delivery: `webhook_delay` seconds late; with
+        `webhook_reorder`, every other delivery a further REORDER_WINDOW seconds late (so
+        the next one, if it comes within the window, overtakes it); with
+        `webhook_duplicates`, each sent twice (the copy DUPLICATE_GAP seconds later)."""
+        p = self.vendor_profile
+        due = now + max(0.0, p.webhook_delay)
+        if p.webhook_reorder:
+            self._messy_count += 1
+            if self._messy_count % 2 == 1:
+                due += REORDER_WINDOW
+        self._push(due, delivery)
+        if p.webhook_duplicates:
+            copy = Delivery(
+                seq=next(self._seq),
+                path=delivery.path,
+                payload=delivery.payload,
+                body=delivery.body,
+                created=delivery.created,
+            )
+            self.log.append(copy)
+            self._push(due + DUPLICATE_GAP, copy)
 
     def set_withhold(self, suffixes: list[str] | tuple[str, ...]) -> None:
         """Withhold every later delivery whose path ends with one of `suffixes` (an empty
@@ -232,6 +269,7 @@ class Dispatcher:
                 latest.clear()
             self._held = None
             self._quirk_count = 0
+            self._messy_count = 0
             self.withhold = ()
             self._withheld = []
             self._generation += 1

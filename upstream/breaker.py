@@ -1,9 +1,11 @@
 """A circuit breaker shared by every process through Django's cache (Redis in production).
 
-- closed: calls go out; each transient failure increments a shared counter, each success
-  (a business error counts as one) clears it.
-- open: after UPSTREAM_BREAKER_THRESHOLD consecutive transient failures. Calls raise
-  CircuitOpen without being sent.
+- closed: calls go out; each outage (connection failure, timeout, HTTP 5xx) increments a
+  shared counter; any answer (a business error, a "busy" envelope or a body we cannot read
+  count as answers: the vendor is up) clears it. A 429 pauses every call on its own
+  (`slow_down`, below). Which outcome is which is decided in `upstream.client`.
+- open: after UPSTREAM_BREAKER_THRESHOLD consecutive outages. Calls raise CircuitOpen
+  without being sent.
 - half_open: UPSTREAM_BREAKER_COOLDOWN seconds after opening, exactly one caller wins the
   probe slot (`cache.add`, atomic on Redis); a successful probe closes the breaker, a failed
   one opens it for another cooldown. Everyone else keeps getting CircuitOpen meanwhile.

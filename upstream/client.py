@@ -64,7 +64,15 @@ def _never_connected(exc: requests.RequestException) -> bool:
 
 class UnexpectedResponse(UpstreamUnavailable):
     """The vendor answered 200 with a body we cannot read (not JSON, not an envelope, or a
-    `data` of the wrong shape). Treated as transient: the vendor is misbehaving."""
+    `data` of the wrong shape). That call's error (shown, logged, counted; tasks may retry
+    it), never a breaker failure: the vendor is up, this one answer is odd."""
+
+
+# Outcomes that mean the vendor is down or unreachable: only these count against the
+# breaker (docs/upstream.md). A 429 pauses every call on its own (`breaker.slow_down`).
+OUTAGES = frozenset({"timeout", "unavailable"})
+# The vendor answered: whatever the body said, it is up, so a failure streak ends here.
+ANSWERED = frozenset({"ok", "business_error", "auth_error", "busy", "bad_response"})
 
 
 _session: requests.Session | None = None
@@ -205,14 +213,11 @@ def call(
         return data
     finally:
         elapsed = time.perf_counter() - started
-        if outcome in ("ok", "business_error", "auth_error"):
-            breaker.record_success(ticket)
-        elif outcome == "rate_limited":
-            if ticket.probe:
-                breaker.release_probe()
-        elif outcome != "error":
+        if outcome in OUTAGES:
             breaker.record_failure(ticket)
-        elif ticket.probe:
+        elif outcome in ANSWERED:
+            breaker.record_success(ticket)
+        elif ticket.probe:  # 429 (its own shared pause) or our own bug: no verdict
             breaker.release_probe()
         metrics.record_call(op, outcome, elapsed)
         level = logging.INFO if outcome == "ok" else logging.WARNING

@@ -22,7 +22,7 @@ from accounts.services.imports import normalise_number
 from core import live
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
-from qrlogin.services.ports import PortNotLinked, port_call_id
+from qrlogin.services.ports import PortNotLinked, port_call
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 
@@ -91,11 +91,15 @@ def contact_lookup_run(*, lookup_id: int) -> ContactLookup | None:
     try:
         if port is None:
             raise UpstreamError(0, _("The account's cloud port is gone."))
-        call_id = port_call_id(port=port)
         if lookup.kind == ContactLookup.Kind.BOOK:
-            contacts = operations.select_contact(id=call_id)
+            contacts, _sent = port_call(
+                port=port, send=lambda ident: operations.select_contact(id=ident)
+            )
         else:
-            one = operations.contact_info(id=call_id, phone=lookup.phone)
+            one, _sent = port_call(
+                port=port,
+                send=lambda ident: operations.contact_info(id=ident, phone=lookup.phone),
+            )
             contacts = [one] if one is not None else []
         lookup.results = [asdict(c) for c in contacts]
         lookup.state = ContactLookup.State.DONE

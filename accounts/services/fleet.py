@@ -250,11 +250,9 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
             break
         BulkJobItem.objects.filter(pk__in=[i.pk for i in chunk]).update(attempts=F("attempts") + 1)
         try:
-            _run_chunk(job, chunk)
+            _run_isolating(job, chunk)
             delay = backoff
             live.accounts_changed(whatsapps=[i.whatsapp for i in chunk])
-        except UpstreamError as exc:
-            _mark(chunk, BulkJobItem.State.FAILED, exc.message, only_pending=True)
         except UpstreamUnavailable as exc:
             log.warning(
                 "bulk job %s: vendor unavailable (%s) for a chunk of %s",
@@ -283,6 +281,35 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
         job_finished(job=job)  # the outbox (notify)
         live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
+
+
+def refusal_words(exc: UpstreamError) -> str:
+    """The plain words for a refusal, with the vendor's own reason when it says more (a
+    record's refusal names the record: "whatsAppList[0]: account ... already exists")."""
+    vendor = (exc.vendor_message or "").strip()
+    if vendor and vendor not in exc.message:
+        return f"{exc.message} {vendor}"
+    return exc.message
+
+
+def _run_isolating(job: BulkJob, chunk: list[BulkJobItem]) -> None:
+    """Run a chunk; when the vendor refuses it (a business error: nothing was done), split
+    the items still pending in halves and run each, until the refused records are alone:
+    only they fail, with the vendor's reason (so "Retry failed" resends only them)."""
+    try:
+        _run_chunk(job, chunk)
+    except UpstreamError as exc:
+        pending = list(
+            BulkJobItem.objects.filter(
+                pk__in=[i.pk for i in chunk], state=BulkJobItem.State.PENDING
+            ).order_by("id")
+        )
+        if len(pending) <= 1:
+            _mark(pending, BulkJobItem.State.FAILED, refusal_words(exc), only_pending=True)
+            return
+        middle = len(pending) // 2
+        _run_isolating(job, pending[:middle])
+        _run_isolating(job, pending[middle:])
 
 
 def _run_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
@@ -394,9 +421,9 @@ def cloud_port_for(whatsapp: str) -> Any:
 
 
 def port_call_id_for(whatsapp: str) -> str:
-    """The id the port operations take for the account's cloud port: the preGenerate id
-    of its Switchboard login. Raises PortNotLinked (with the message for the page) when
-    the account has no port, or a port with only the vendor's application id."""
+    """The first id the port operations send for the account's cloud port (UPSTREAM_PORT_ID,
+    qrlogin.services.ports.port_call_ids). Raises PortNotLinked (with the message for the
+    page) when the account has no port, or no id may be sent for it."""
     from qrlogin.services.ports import PortNotLinked, port_call_id
 
     port = cloud_port_for(whatsapp)
@@ -408,19 +435,27 @@ def port_call_id_for(whatsapp: str) -> str:
 
 
 def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
-    from qrlogin.services.ports import PortNotLinked
+    from qrlogin.services.ports import PortNotLinked, port_operate
 
+    port = cloud_port_for(item.whatsapp)
+    if port is None:
+        _mark(
+            [item],
+            BulkJobItem.State.FAILED,
+            _("This account has no cloud port: it can only be brought online in bulk."),
+        )
+        return
+    operations_by_kind: dict[str, str] = {
+        BulkJob.Kind.PORT_ONLINE: "online",
+        BulkJob.Kind.PORT_OFFLINE: "offline",
+    }
+    operation = operations_by_kind.get(job.kind, "logout")
     try:
-        call_id = port_call_id_for(item.whatsapp)
+        # The one port service: the Ports page's, with its release, audit and live push.
+        port_operate(actor=job.created_by, port_id=port.port_id, operation=operation)
     except PortNotLinked as exc:
         _mark([item], BulkJobItem.State.FAILED, str(exc))
         return
-    if job.kind == BulkJob.Kind.PORT_ONLINE:
-        operations.on_line(id=call_id)
-    elif job.kind == BulkJob.Kind.PORT_OFFLINE:
-        operations.offline(id=call_id)
-    else:
-        operations.log_out(id=call_id)
     _mark([item], BulkJobItem.State.OK)
 
 

@@ -30,16 +30,17 @@ def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
 
 
 def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
-    from qrlogin.services.ports import PortNotLinked, port_call_id
+    from qrlogin.services.ports import PortNotLinked, port_call
 
     port = cloud_port_for(whatsapp)
     if port is None:
         return None, _("This account has no cloud port, so the vendor cannot read its profile.")
     try:
-        call_id = port_call_id(port=port)
+        return _ask(
+            lambda: port_call(port=port, send=lambda ident: operations.info_profile(id=ident))[0]
+        )
     except PortNotLinked as exc:
         return None, str(exc)
-    return _ask(lambda: operations.info_profile(id=call_id))
 
 
 def vendor_online_where(*, whatsapp: str) -> tuple[list[OnlineInfo], str]:

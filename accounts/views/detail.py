@@ -45,6 +45,40 @@ def _port_error(whatsapp: str) -> str:
     return ""
 
 
+def _port_operate(request: AuthedRequest, whatsapp: str, operation: str) -> None:
+    """The account's port operation through the Ports page's service (the same call, port
+    release, audit and live push), answered on this page."""
+    from qrlogin.services.ports import PortNotLinked, port_operate
+    from upstream.errors import (
+        UpstreamError,
+        UpstreamProblem,
+        UpstreamUnavailable,
+        unavailable_message,
+    )
+
+    port = fleet_services.cloud_port_for(whatsapp)
+    try:
+        port_operate(actor=request.user, port_id=port.port_id, operation=operation)
+    except PortNotLinked as exc:
+        messages.error(request, str(exc))
+        return
+    except UpstreamError as exc:
+        messages.error(request, exc.message)
+        return
+    except UpstreamUnavailable as exc:
+        messages.error(request, unavailable_message(exc))
+        return
+    except UpstreamProblem as exc:
+        messages.error(request, str(exc))
+        return
+    done = {
+        "online": _("Brought online through its cloud port."),
+        "offline": _("Taken offline through its cloud port."),
+        "logout": _("Logged out; the cloud port is free."),
+    }
+    messages.success(request, done[operation])
+
+
 @require_login
 @require_GET
 def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
@@ -139,8 +173,8 @@ def account_action(request: AuthedRequest, whatsapp: str) -> HttpResponse:
             ),
         )
         return redirect("accounts:detail", whatsapp=account.whatsapp)
-    if kind in fleet_services.PORT_KINDS and (why := _port_error(account.whatsapp)):
-        messages.error(request, why)  # nothing is sent: the vendor would answer 1002
+    if kind in fleet_services.PORT_KINDS:
+        _port_operate(request, account.whatsapp, request.POST["action"])
         return redirect("accounts:detail", whatsapp=account.whatsapp)
     params = (
         {"override": request.POST.get("override") == "1"} if kind == BulkJob.Kind.ONLINE else {}

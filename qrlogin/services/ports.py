@@ -11,11 +11,13 @@ nobody has logged in yet is locked until its creation time plus the lock period.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,6 +30,7 @@ from qrlogin import conf
 from qrlogin.models import CloudPort, PortQuota, PortStatus
 from upstream import operations
 from upstream import types as ut
+from upstream.errors import UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +38,43 @@ PORT_OPERATIONS = ("online", "offline", "logout")
 
 
 class PortNotLinked(Exception):
-    """The port operations take the id preGenerate issued; this port has only the vendor's
-    "port application id" (its login was not made through Switchboard), so nothing is sent:
-    the vendor would answer 1002."""
+    """No id this deployment may send is known for the port (UPSTREAM_PORT_ID, see
+    `port_call_ids`), so nothing is sent; the message says why in plain words."""
+
+
+class PortRefused(UpstreamError):
+    """The vendor answered "port does not exist" (1002) to every id we have for a port that
+    is still listed: the message says so in plain words (not the QR login's 1002 help)."""
+
+    explained = True
 
 
 def port_not_linked_message() -> str:
     return _(
-        "This port was not logged in through Switchboard, so the id the vendor needs for "
-        "this operation is unknown. Log the account in through Switchboard (QR or pair "
-        "code) to manage its port here."
+        "This port was not logged in through Switchboard, and UPSTREAM_PORT_ID=pregenerate "
+        "sends only the id of a login made here. Log the account in through Switchboard "
+        "(QR or pair code), or set UPSTREAM_PORT_ID to auto or port-list."
+    )
+
+
+def port_not_listed_message() -> str:
+    return _(
+        "The vendor has not listed this port yet, and UPSTREAM_PORT_ID=port-list sends only "
+        "the port list's id: refresh the Ports page, then try again."
+    )
+
+
+def port_refused_message() -> str:
+    return _(
+        'The vendor does not know this port by any id we have (it answered "port does not '
+        'exist"). It may have been released: refresh the Ports page. A port logged in '
+        "elsewhere may need the id of its login: log the account in through Switchboard."
     )
 
 
 def port_pregenerate_id(*, port: CloudPort) -> str:
-    """The id the port operations take: the stored preGenerate id, or the one of the
-    Switchboard login that put the port's phone there (then stored). "" when unknown."""
+    """The preGenerate id of the Switchboard login on this port: the stored one, or the one
+    of the login that put the port's phone there (then stored). "" when unknown."""
     if port.pregenerate_id:
         return port.pregenerate_id
     from qrlogin.selectors import port_session_id
@@ -62,12 +86,133 @@ def port_pregenerate_id(*, port: CloudPort) -> str:
     return found
 
 
+def port_list_id(*, port: CloudPort) -> str:
+    """The port list's (selectCloudPortDetail) id, "" for a row stored from a login result
+    before the vendor listed the port (its key is then the preGenerate id)."""
+    return "" if port.port_id == port.pregenerate_id else port.port_id
+
+
+# In `auto`, which kind of id the vendor was last seen to accept for a port operation
+# (after a "port does not exist" refusal of the other one): tried first from then on.
+ACCEPTED_KIND_KEY = "upstream:port_id_kind"
+PREGENERATE, PORT_LIST = "pregenerate", "port-list"
+
+
+def port_id_setting() -> str:
+    value = str(getattr(settings, "UPSTREAM_PORT_ID", "auto") or "auto").strip().lower()
+    return value if value in (PREGENERATE, PORT_LIST) else "auto"
+
+
+def port_call_ids(*, port: CloudPort) -> list[tuple[str, str]]:
+    """The (kind, id) pairs to try for a port operation, in order, per UPSTREAM_PORT_ID:
+    `pregenerate` and `port-list` send only that id; `auto` sends the preGenerate id for a
+    port logged in through Switchboard and the port list's id otherwise (or the kind the
+    vendor was last seen to accept first), then the other one once on a "port does not
+    exist" refusal. Raises PortNotLinked when there is nothing to send."""
+    ids = {PREGENERATE: port_pregenerate_id(port=port), PORT_LIST: port_list_id(port=port)}
+    mode = port_id_setting()
+    if mode in (PREGENERATE, PORT_LIST):
+        if not ids[mode]:
+            words = port_not_linked_message() if mode == PREGENERATE else port_not_listed_message()
+            raise PortNotLinked(words)
+        return [(mode, ids[mode])]
+    order = [PREGENERATE, PORT_LIST]
+    try:
+        remembered = cache.get(ACCEPTED_KIND_KEY)
+    except Exception:
+        remembered = None
+    if remembered == PORT_LIST:
+        order.reverse()
+    pairs = [(kind, ids[kind]) for kind in order if ids[kind]]
+    if not pairs:
+        raise PortNotLinked(port_refused_message())
+    return pairs
+
+
 def port_call_id(*, port: CloudPort | None) -> str:
-    """The preGenerate id to send for `port`; raises PortNotLinked when there is none."""
-    call_id = port_pregenerate_id(port=port) if port is not None else ""
-    if not call_id:
-        raise PortNotLinked(port_not_linked_message())
-    return call_id
+    """The first id to send for `port` (see `port_call_ids`); raises PortNotLinked."""
+    if port is None:
+        raise PortNotLinked(port_refused_message())
+    return port_call_ids(port=port)[0][1]
+
+
+def port_unavailable_reason(*, port: CloudPort) -> str:
+    """Why the port operations cannot be sent for `port` ("" when they can). Uses the
+    `call_id` the port list selector annotates, when there, instead of a query per row."""
+    mode = port_id_setting()
+    if mode == PORT_LIST:
+        return "" if port_list_id(port=port) else port_not_listed_message()
+    if mode == PREGENERATE:
+        known = getattr(port, "call_id", None)
+        known = known if known is not None else port_pregenerate_id(port=port)
+        return "" if known else port_not_linked_message()
+    return ""
+
+
+T = TypeVar("T")
+
+
+def port_call(*, port: CloudPort, send: Callable[[str], T]) -> tuple[T, str]:
+    """Send a port operation with the id UPSTREAM_PORT_ID chooses: `send(id)`. In `auto`, a
+    "port does not exist" (1002) refusal of the first id is followed by one try with the
+    other id, and the kind the vendor accepts is remembered. Returns (the answer, the id
+    sent). Raises PortNotLinked (nothing sent), UpstreamProblem as `send` does (a 1002 for
+    every id says so in plain words)."""
+    pairs = port_call_ids(port=port)
+    for n, (kind, ident) in enumerate(pairs):
+        try:
+            result = send(ident)
+        except UpstreamError as exc:
+            if str(exc.code) != "1002":
+                raise
+            if n + 1 < len(pairs):
+                log.info("port %s: the vendor refused the %s id, trying the other", port, kind)
+                continue
+            if len(pairs) > 1 or not port_pregenerate_id(port=port):
+                raise PortRefused(
+                    exc.code,
+                    port_refused_message(),
+                    operation=exc.operation,
+                    vendor_message=exc.vendor_message,
+                ) from exc
+            raise
+        if n > 0:  # the vendor took the other kind: try it first from now on
+            try:
+                cache.set(ACCEPTED_KIND_KEY, kind, None)
+            except Exception:
+                log.warning("port ids: cache unavailable, the accepted kind is not kept")
+        if port.pk and kind == PREGENERATE and port.pregenerate_id != ident:
+            CloudPort.objects.filter(pk=port.pk).update(pregenerate_id=ident)
+        return result, ident
+    raise PortNotLinked(port_refused_message())  # no pair: port_call_ids already raised
+
+
+PORT_ID_MAX = 32  # CloudPort.port_id's length: a preGenerate id (32 hex) fits
+
+
+def port_link_login(*, pregenerate_id: str, whatsapp: str, created_at: datetime | None) -> None:
+    """A successful Switchboard login: its port is this account's at once (the port
+    operations work right after "Online"). The listed port with that phone is linked to
+    the login's id; when the vendor has not listed it yet, a row keyed by the login's id
+    stands for it until the next full port list replaces it."""
+    if not pregenerate_id or not whatsapp:
+        return
+    linked = CloudPort.objects.filter(
+        Q(port_id=pregenerate_id) | Q(pregenerate_id=pregenerate_id)
+    ).update(phone=whatsapp, released=False, pregenerate_id=pregenerate_id)
+    if not linked:
+        linked = CloudPort.objects.filter(phone=whatsapp, released=False, pregenerate_id="").update(
+            pregenerate_id=pregenerate_id
+        )
+    if not linked and len(pregenerate_id) <= PORT_ID_MAX:
+        CloudPort.objects.create(
+            port_id=pregenerate_id,
+            pregenerate_id=pregenerate_id,
+            phone=whatsapp,
+            status=PortStatus.ONLINE,
+            created_at_upstream=created_at,
+        )
+    live.ports_changed()
 
 
 def port_quota_store(*, current_port: int, max_port: int) -> PortQuota:
@@ -160,18 +305,21 @@ def ports_refresh() -> PortQuota:
     return stored
 
 
-def _resolve(port_id: str) -> tuple[CloudPort | None, str]:
-    """(the port row, the id to send) for either of a port's ids. Raises PortNotLinked."""
-    from qrlogin.models import QrSession
-
+def _resolve(port_id: str) -> CloudPort:
+    """The port row for either of a port's ids. Raises PortNotLinked."""
     port = CloudPort.objects.filter(port_id=port_id).first() or (
         CloudPort.objects.filter(pregenerate_id=port_id).first() if port_id else None
     )
-    if port is not None:
-        return port, port_call_id(port=port)
-    if port_id and QrSession.objects.filter(port_id=port_id).exists():
-        return None, port_id  # a Switchboard login's preGenerate id, not listed yet
-    raise PortNotLinked(port_not_linked_message())
+    if port is None and port_id:
+        from qrlogin.models import QrSession
+
+        if QrSession.objects.filter(port_id=port_id).exists():
+            # A Switchboard login's preGenerate id whose port is not stored yet: unsaved,
+            # the row stands for the port only for this call.
+            return CloudPort(port_id=port_id, pregenerate_id=port_id)
+    if port is None:
+        raise PortNotLinked(port_refused_message())
+    return port
 
 
 def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secret = "") -> None:
@@ -183,14 +331,18 @@ def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secre
     if operation not in PORT_OPERATIONS:
         raise ValueError(f"unknown port operation {operation!r}")
     secret = proxy if isinstance(proxy, Secret) else Secret(proxy or "")
-    port, call_id = _resolve(port_id)
-    if operation == "online":
-        operations.on_line(id=call_id, ip_config=secret or None)
-    elif operation == "offline":
-        operations.offline(id=call_id)
-    else:
-        operations.log_out(id=call_id)
-    rows = CloudPort.objects.filter(pk=port.pk) if port is not None else CloudPort.objects.none()
+    port = _resolve(port_id)
+
+    def send(ident: str) -> None:
+        if operation == "online":
+            operations.on_line(id=ident, ip_config=secret or None)
+        elif operation == "offline":
+            operations.offline(id=ident)
+        else:
+            operations.log_out(id=ident)
+
+    _sent, call_id = port_call(port=port, send=send)
+    rows = CloudPort.objects.filter(pk=port.pk) if port.pk else CloudPort.objects.none()
     before = rows.values("phone", "status").first()
     if operation == "logout":
         rows.update(released=True, locked_until=None)
@@ -203,8 +355,8 @@ def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secre
         actor=actor,
         action=f"port.{operation}",
         target_type="cloud_port",
-        target_id=port.port_id if port is not None else port_id,
+        target_id=port.port_id,
         before=before,
-        after={"operation": operation, "with_proxy": bool(secret), "pregenerate_id": call_id},
+        after={"operation": operation, "with_proxy": bool(secret), "id_sent": call_id},
     )
     log.info("port %s: %s done", port_id, operation)

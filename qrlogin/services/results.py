@@ -4,8 +4,12 @@ statuses (qrCodeTask status) and the `instanceCode` link of syncWhatsAppStatus.
 Decisions (docs/webhooks.md):
 - a QR login result is matched to the session by `QrSession.port_id == id` (the id returned by
   preGenerate); the newest session on that port takes it;
-- a session in a final state is not moved by an older delivery (by receipt time against
-  `finished_at`); a success always wins over our own "expired" (the phone did scan);
+- a success is final: a later failure report for the same login (syncLoginStatus carries
+  no time, so "later" cannot be told from "reordered"), or a duplicate, changes nothing and
+  emits nothing; a duplicate of any result is likewise ignored;
+- another final state is not moved by an older delivery (by receipt time against
+  `finished_at`); a success always wins over a failure or our own "expired" (the phone did
+  scan);
 - on success the account joins the fleet (created if missing), is linked to the session
   creator's agent when it has none, and the cloud port whose id equals the QR id records its
   phone (the vendor's port ids in selectCloudPortDetail may differ from the QR id: then the
@@ -29,7 +33,7 @@ from accounts.models import Agent, WhatsAppAccount
 from accounts.services.status import accounts_ensure
 from core import live
 from notify.hooks import qr_session_finished, scan_task_finished
-from qrlogin.models import CloudPort, QrSession, ScanTask
+from qrlogin.models import QrSession, ScanTask
 
 FINAL = (QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED)
 # Stored in English and shown in the reader's language (core/templatetags/words.py).
@@ -61,6 +65,13 @@ def qr_login_result_apply(
             .first()
         )
         changed = False
+        if session is not None and (
+            session.state == QrSession.State.SUCCEEDED
+            or session.state == (QrSession.State.SUCCEEDED if ok else QrSession.State.FAILED)
+        ):
+            # A success is final; a repeated result is a duplicate: nothing changes, nothing
+            # is emitted (no event, no live push).
+            return QrOutcome(session.pk, False)
         if session is not None:
             stale = (
                 session.state in FINAL
@@ -69,7 +80,7 @@ def qr_login_result_apply(
                 and not (ok and session.state == QrSession.State.EXPIRED)
             )
             target = QrSession.State.SUCCEEDED if ok else QrSession.State.FAILED
-            if not stale and (session.state != target or session.finished_at != received_at):
+            if not stale:
                 session.state = target
                 session.finished_at = received_at
                 if ok:
@@ -85,10 +96,14 @@ def qr_login_result_apply(
                 qr_session_finished(session=session)  # the outbox (notify)
         if ok and whatsapp:
             accounts_ensure(numbers=[whatsapp])
-            # The port row is keyed by selectCloudPortDetail's id; when the vendor's QR id is
-            # that same id, record the phone now, otherwise the next reconcile links it.
-            if CloudPort.objects.filter(port_id=port_id).update(phone=whatsapp, released=False):
-                live.ports_changed()  # the Ports page shows the port's new phone
+            # The port is the account's at once: port operations work right after "Online".
+            from qrlogin.services.ports import port_link_login
+
+            port_link_login(
+                pregenerate_id=port_id,
+                whatsapp=whatsapp,
+                created_at=session.created_at if session is not None else None,
+            )
             if session is not None and session.created_by_id is not None:
                 _link_agent(whatsapp, Agent.objects.filter(user_id=session.created_by_id).first())
             live.accounts_changed(whatsapps=[whatsapp])
@@ -158,6 +173,10 @@ def scan_task_status_apply(
         earlier_stages = [s for s, rank in _STAGE.items() if rank < _STAGE.get(task_status, 2)]
         if earlier_stages:
             cond |= Q(status_updated_at=update_time, status__in=earlier_stages)
+        # A status the task already has is a duplicate (whatever its time): it changes
+        # nothing and emits nothing again. Scan-task statuses carry `updateTime`, so a
+        # newer outcome after a login (a ban, 90) is a real change and applies.
+        cond &= ~Q(status=task_status)
         if _STAGE.get(task_status, 2) == 1:
             # "Scanned" never replaces an outcome (an outcome learned from the status log
             # carries whole-second times, so a late 70 may look newer than it).

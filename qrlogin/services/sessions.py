@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,10 +47,16 @@ def expired_words() -> str:
     )
 
 
-def coalesce_seconds() -> float:
-    """Refreshes closer together than this reuse the stored code (several tabs on one
-    session make one vendor call)."""
-    return min(1.0, conf.qr_refresh_seconds() / 2)
+ROTATION_SLACK_SECONDS = 2.0
+
+
+def qr_rotation_seconds() -> float:
+    """getQrCode is asked at most once per this many seconds for a session, whoever reads
+    it (pages, their refreshes, the API): the page's refresh period less a little slack, so
+    each of the page's refreshes finds a fresh code while any number of readers share one
+    vendor call."""
+    refresh = conf.qr_refresh_seconds()
+    return max(refresh / 2, refresh - ROTATION_SLACK_SECONDS)
 
 
 def _fail(session: QrSession, *, code: str, words: str) -> None:
@@ -141,27 +148,39 @@ def qr_session_start(
     return qr_session_refresh_code(session=session, force=True)
 
 
-def qr_session_refresh_code(*, session: QrSession, force: bool = False) -> QrSession:
-    """Fetch the current code from the vendor (getQrCode / getQrCodeV2).
+def _claim_ask(session: QrSession, *, force: bool) -> bool:
+    """Win the one getQrCode ask of this rotation (a conditional update, so concurrent
+    readers never both ask); False when another reader already asked in this rotation."""
+    now = timezone.now()
+    rows = QrSession.objects.filter(pk=session.pk)
+    if not force:
+        since = now - timedelta(seconds=qr_rotation_seconds())
+        rows = rows.filter(Q(qr_asked_at__isnull=True) | Q(qr_asked_at__lte=since))
+    if not rows.update(qr_asked_at=now):
+        return False
+    session.qr_asked_at = now
+    return True
 
-    The pair code is fetched once (asking again too often is refused by WhatsApp); the QR
-    string is fetched again on every call (calls closer than `coalesce_seconds` share one). When the
-    fetch fails the old code is wiped so it can never be shown stale, and `qr_error` says
-    why; the next refresh tries again.
+
+def qr_session_refresh_code(*, session: QrSession, force: bool = False) -> QrSession:
+    """Fetch the current code from the vendor (getQrCode / getQrCodeV2), at most once per
+    rotation for all readers together (`qr_rotation_seconds`); between asks every reader
+    gets the stored code.
+
+    The pair code is fetched once (asking again too often is refused by WhatsApp). When
+    getQrCode stops giving a code while the vendor is up (a refusal, an empty or unreadable
+    code: what some vendors answer once the phone has scanned), the result is looked up at
+    once (getQrCodeInfo) and the session finished from it. When the fetch fails the old
+    code is wiped so it can never be shown stale, and `qr_error` says why.
     """
     if session.state in FINAL_STATES or not session.port_id:
         return session
     if qr_session_expire_if_due(session=session):
         return session
-    now = timezone.now()
     if session.mode == QrSession.Mode.PAIR and session.pair_code and not force:
         return session
-    if (
-        not force
-        and session.qr_fetched_at is not None
-        and session.qr_string
-        and (now - session.qr_fetched_at).total_seconds() < coalesce_seconds()
-    ):
+    if not _claim_ask(session, force=force):
+        session.refresh_from_db()  # what the reader that asked stored
         return session
     try:
         if session.mode == QrSession.Mode.PAIR:
@@ -178,28 +197,79 @@ def qr_session_refresh_code(*, session: QrSession, force: bool = False) -> QrSes
             )
     except UpstreamError as exc:
         code, words = explain(exc)
+        if _finished_by_look_up(session):
+            return session
         if code == "1002":  # the port is gone: nothing more will come from it
             if session.locked_until and timezone.now() >= session.locked_until:
                 qr_session_expire(session=session)
             else:
                 _fail(session, code=code, words=words)
             return session
-        session.qr_string = ""
-        session.qr_error = words[:255]
-        session.save(update_fields=["qr_string", "qr_error"])
+        _hide_code(session, words[:255])
         return session
     except UpstreamProblem as exc:
+        if not is_outage(exc) and _finished_by_look_up(session):
+            return session
         _code, words = explain(exc)
-        session.qr_string = ""
-        session.qr_error = _("The code could not be refreshed, so it is hidden: %(why)s") % {
-            "why": words
-        }
-        session.save(update_fields=["qr_string", "qr_error"])
+        _hide_code(
+            session,
+            _("The code could not be refreshed, so it is hidden: %(why)s") % {"why": words},
+        )
         return session
     session.qr_fetched_at = timezone.now()
     session.qr_error = ""
     session.save(update_fields=["qr_string", "pair_code", "qr_fetched_at", "qr_error"])
     return session
+
+
+def qr_session_read(*, session: QrSession) -> QrSession:
+    """What every reader of a session (its page, the page's code refresh, the API) does
+    before showing it: expire it when its lock ended, fetch the number and agent once after
+    a success, otherwise refresh the code (shared, once per rotation) and make the result
+    look-up if one is due (claimed, so many readers make one). Never a vendor call per
+    request."""
+    qr_session_expire_if_due(session=session)
+    if session.state == QrSession.State.SUCCEEDED:
+        return qr_session_fetch_info(session=session)
+    if session.is_final:
+        return session
+    qr_session_refresh_code(session=session)  # a pair code is fetched once
+    if not session.is_final and session.next_poll_at and session.next_poll_at <= timezone.now():
+        with suppress(CircuitOpen):  # the sweep looks it up once the vendor is back
+            qr_session_poll_result(session=session)
+        session.refresh_from_db()
+    return session
+
+
+def is_outage(exc: UpstreamProblem) -> bool:
+    """No answer from the vendor (unreachable, timed out, 5xx, paused): nothing to learn
+    from a look-up now. Anything else was an answer."""
+    from upstream.errors import NotSent
+
+    if isinstance(exc, NotSent):
+        return True
+    return getattr(exc, "kind", "") in ("timeout", "connection", "http_error")
+
+
+def _hide_code(session: QrSession, why: str) -> None:
+    QrSession.objects.filter(pk=session.pk).update(qr_string="", qr_error=why[:255])
+    session.qr_string, session.qr_error = "", why[:255]
+
+
+def _finished_by_look_up(session: QrSession) -> bool:
+    """getQrCode gave no code: ask getQrCodeInfo now (not at the next scheduled look-up)
+    and finish the session from it. True when the session is final afterwards."""
+    QrSession.objects.filter(pk=session.pk, next_poll_at__isnull=False).update(
+        next_poll_at=timezone.now()
+    )
+    session.refresh_from_db()
+    try:
+        outcome = qr_session_poll_result(session=session)
+    except CircuitOpen:
+        return False
+    session.refresh_from_db()
+    log.info("QR session %s: getQrCode gave no code, look-up: %s", session.pk, outcome)
+    return session.state in FINAL_STATES
 
 
 def qr_session_expire(*, session: QrSession) -> bool:

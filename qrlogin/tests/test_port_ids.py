@@ -104,8 +104,9 @@ def test_switchboard_login_keeps_both_ids_and_sends_the_pregenerate_id(
 
 
 def test_port_with_only_an_application_id_is_explained_and_never_sent(
-    people: People, simulator: Any
+    people: People, simulator: Any, settings: Any
 ) -> None:
+    settings.UPSTREAM_PORT_ID = "pregenerate"  # only the id of a login made here is sent
     outside_login(simulator, "8613900000202")
     upstream_reconcile()  # reconcile stores the port through the ports page's writer
     port = CloudPort.objects.get(released=False)
@@ -115,7 +116,7 @@ def test_port_with_only_an_application_id_is_explained_and_never_sent(
 
     html = client.get(reverse("qrlogin:ports")).content.decode()
     row = html.split(f'id="port-{port.port_id}"')[1].split("</tr>")[0]
-    assert "Not logged in through Switchboard" in row
+    assert "not logged in through Switchboard" in row
     assert "port_operate" not in row and "<form" not in row
 
     # Forged posts, the account page, bulk jobs, profile and contacts: refused before sending.

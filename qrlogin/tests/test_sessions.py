@@ -83,18 +83,20 @@ def test_the_code_is_fetched_again_on_every_refresh(
     assert len(seen) == 3
 
 
-def test_a_failed_refresh_hides_the_old_code(people: People, simulator: Any) -> None:
+def test_a_failed_refresh_hides_the_old_code(people: People, simulator: Any, settings: Any) -> None:
+    settings.QRLOGIN_QR_REFRESH_SECONDS = 2.0  # one vendor ask per second for all readers
     client = client_for(people.agent)
     start(client)
     session = QrSession.objects.get()
     simulator.set_faults(1.0, ["500"])
-    time.sleep(1.05)  # refreshes are coalesced to one vendor call a second
+    time.sleep(1.05)
     fragment = client.get(reverse("qrlogin:session_code", args=[session.pk])).content.decode()
     assert "<svg" not in fragment
     assert "could not be refreshed, so it is hidden" in fragment
     session.refresh_from_db()
     assert session.qr_string == "" and session.state == QrSession.State.SHOWING
     simulator.set_faults(0, [])
+    time.sleep(1.05)
     fragment = client.get(reverse("qrlogin:session_code", args=[session.pk])).content.decode()
     assert "<svg" in fragment
 
@@ -212,7 +214,8 @@ def test_error_1001_quota(people: People, simulator: Any) -> None:
     assert str(QR_ERROR_HELP["1001"].meaning) in html and "Ports page" in html
 
 
-def test_error_1002_port_released(people: People, simulator: Any) -> None:
+def test_error_1002_port_released(people: People, simulator: Any, settings: Any) -> None:
+    settings.QRLOGIN_QR_REFRESH_SECONDS = 2.0  # one vendor ask per second for all readers
     client = client_for(people.agent)
     start(client)
     session = QrSession.objects.get()

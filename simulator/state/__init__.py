@@ -75,7 +75,7 @@ class VendorState(ActionsState):
                         "status": p.status,
                         "createTime": vendor_time(p.created),
                         "lockedFor": round(p.locked_until - now, 1) if p.locked_until else None,
-                        "qrcode": self.port_qr(p),
+                        "qrcode": "" if p.logged_in else self.port_qr(p),
                         "expectedPhone": p.expected_phone,
                         "pairCode": pair_code(p.seed, p.pair_mode) if p.pair_mode else "",
                     }

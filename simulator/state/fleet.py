@@ -186,8 +186,18 @@ class FleetState(StateCore):
         )
 
     def import_accounts(self, rows: list[dict[str, Any]]) -> int:
-        """batchInsert: new accounts are normal and offline; known ones are updated."""
+        """batchInsert: new accounts are normal and offline; known ones are updated.
+
+        Under a `reimport_refused` profile a number the vendor already holds is refused:
+        the whole call is answered with a business error naming the first such record
+        (nothing is imported), as a vendor that validates before it writes would."""
         with self.lock:
+            if self.vendor_profile.reimport_refused:
+                for i, row in enumerate(rows):
+                    if str(row["whatsApp"]) in self.accounts:
+                        raise BusinessError(
+                            400, f"whatsAppList[{i}]: account {row['whatsApp']} already exists"
+                        )
             for row in rows:
                 number = str(row["whatsApp"])
                 acc = self.accounts.get(number) or Account(whatsapp=number)

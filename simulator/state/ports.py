@@ -11,6 +11,11 @@ from simulator.state.fakes import contact_for, contacts_for, profile_for, qr_str
 from simulator.state.fleet import FleetState
 from simulator.state.records import Account, BusinessError, Port, hex_id, qr_error
 
+# What getQrCode answers once the phone has scanned, under `qr_after_scan: error`: an
+# envelope code no table documents (a server-side code, as vendors commonly answer).
+QR_SCANNED_CODE = 500
+QR_SCANNED_MESSAGE = "The QR code has been scanned"
+
 
 class PortsState(FleetState):
     # ------------------------------------------------------------------ ports and QR
@@ -39,6 +44,23 @@ class PortsState(FleetState):
         preGenerate opened: its id, never the port list's id (1002), whatever id the
         port operations take."""
         port_id = self.sessions.get(str(ident or "").strip())
+        port = self.ports.get(port_id) if port_id is not None else None
+        if port is None:
+            raise qr_error(vc.QR_NO_PORT)
+        return port
+
+    def operated_port(self, ident: Any) -> Port:
+        """The port a port operation (onLine, offline, logOut, selectContact, contact/info,
+        info/profile) names. Which id it takes is the profile's `port_ids`: the id
+        preGenerate issued, the port list's (selectCloudPortDetail) id, or either; the
+        other is refused with 1002, as for an id the vendor does not know."""
+        accepted = self.vendor_profile.port_ids
+        text = str(ident or "").strip()
+        port_id: int | None = None
+        if accepted in ("pregenerate", "either"):
+            port_id = self.sessions.get(text)
+        if port_id is None and accepted in ("port-list", "either") and text.isdigit():
+            port_id = int(text)
         port = self.ports.get(port_id) if port_id is not None else None
         if port is None:
             raise qr_error(vc.QR_NO_PORT)
@@ -80,8 +102,9 @@ class PortsState(FleetState):
             if acc is not None and acc.port_id == port_id:
                 acc.port_id = None
 
-    def qr_generation(self, created: float) -> int:
-        return int(max(0.0, self.now() - created) // max(self.options.qr_rotate, 0.001))
+    def qr_generation(self, created: float, *, at: float | None = None) -> int:
+        now = self.now() if at is None else at
+        return int(max(0.0, now - created) // max(self.options.qr_rotate, 0.001))
 
     def get_qr(self, ident: Any, *, phone: str = "", mode: str | None = None) -> Port:
         with self.lock:
@@ -94,10 +117,18 @@ class PortsState(FleetState):
             return port
 
     def port_qr(self, port: Port) -> str:
-        """The current QR string; "" once the port is logged in (nothing left to scan)."""
-        if port.logged_in:
+        """The current QR string. Once the phone has scanned, what the profile's
+        `qr_after_scan` says: the last code again (`code`), a business error (`error`), or
+        a success with an empty code (`empty`)."""
+        if not port.logged_in:
+            return qr_string(port.seed, self.qr_generation(port.created))
+        after = self.vendor_profile.qr_after_scan
+        if after == "error":
+            raise BusinessError(QR_SCANNED_CODE, QR_SCANNED_MESSAGE)
+        if after == "empty":
             return ""
-        return qr_string(port.seed, self.qr_generation(port.created))
+        scanned_at = port.scanned_at if port.scanned_at is not None else self.now()
+        return qr_string(port.seed, self.qr_generation(port.created, at=scanned_at))
 
     def qr_info(self, *, ident: Any, whatsapp: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -119,7 +150,7 @@ class PortsState(FleetState):
             return rows
 
     def _logged_in_port(self, ident: Any) -> tuple[Port, Account]:
-        port = self.port(ident, issued_only=True)
+        port = self.operated_port(ident)
         acc = self.accounts.get(port.phone or "")
         if acc is None:
             raise BusinessError(400, "No WhatsApp account is logged in on this port")
@@ -143,7 +174,7 @@ class PortsState(FleetState):
     def port_logout(self, ident: Any) -> None:
         """Logs the account out and releases the port (the quota is freed)."""
         with self.lock:
-            port = self.port(ident, issued_only=True)
+            port = self.operated_port(ident)
             acc = self.accounts.get(port.phone or "")
             if acc is not None and acc.presence != vc.P_BANNED:
                 self._presence(

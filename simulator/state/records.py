@@ -99,6 +99,7 @@ class Port:
     pair_mode: str | None = None
     seed: str = field(default_factory=hex_id)
     agent_account: str = ""
+    scanned_at: float | None = None
 
     @property
     def logged_in(self) -> bool:

@@ -47,9 +47,15 @@ class ScanTasksState(PortsState):
                 self._release_port(acc.port_id)
             port.phone = number
             port.locked_until = None
+            port.scanned_at = self.now()
             acc.port_id = port.port_id
             acc.source = vc.SOURCE_CLOUD
             self.emit(vc.QR_LOGIN_STATUS, {"id": port.session_id, "whatsapp": number, "status": 1})
+            if self.vendor_profile.failure_after_success:
+                # A vendor that also reports the login failed afterwards (no time is carried).
+                self.emit(
+                    vc.QR_LOGIN_STATUS, {"id": port.session_id, "whatsapp": number, "status": 0}
+                )
             self._presence(acc, vc.P_ONLINE, "login", instance=port.session_id)
             return {"id": port.session_id, "status": 1, "portId": str(port.port_id)}
 

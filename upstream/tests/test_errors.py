@@ -59,11 +59,13 @@ def test_429_is_slow_down_not_a_breaker_failure(vendor: VendorServer) -> None:
         b"\xff\xfe\x00",
     ],
 )
-def test_garbage_is_unavailable(vendor: VendorServer, body: bytes) -> None:
+def test_garbage_is_that_calls_error_not_an_outage(vendor: VendorServer, body: bytes) -> None:
+    """A 200 whose body we cannot read: the call fails (retryable), the breaker does not
+    count it: the vendor answered."""
     vendor.reply(PORT, body)
-    with pytest.raises(UpstreamUnavailable):
+    with pytest.raises(client.UnexpectedResponse):
         operations.select_cloud_port()
-    assert _failures() == 1
+    assert _failures() == 0
 
 
 def test_wrong_data_shape_is_unavailable(vendor: VendorServer) -> None:
@@ -209,13 +211,55 @@ def test_ping_reaches_a_live_vendor(vendor: VendorServer) -> None:
     assert vendor.paths() == ["/"]
 
 
-def test_a_data_shape_we_cannot_read_counts_against_the_breaker(vendor: VendorServer) -> None:
+def test_a_data_shape_we_cannot_read_is_shown_logged_counted_never_an_outage(
+    vendor: VendorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    outcome = {"operation": "select_cloud_port", "outcome": "bad_response"}
+    before = _counted("switchboard_upstream_calls_total", **outcome)
     vendor.envelope(PORT, [1, 2])
+    with caplog.at_level(logging.WARNING, logger="upstream"):
+        for _ in range(8):  # more than the threshold
+            with pytest.raises(client.UnexpectedResponse) as exc:
+                operations.select_cloud_port()
+    assert _failures() == 0 and breaker.breaker_state() == "closed"
+    assert "not a valid reply" in client_error_words(exc.value)
+    assert _counted("switchboard_upstream_calls_total", **outcome) == before + 8
+    assert sum("outcome=bad_response" in r.getMessage() for r in caplog.records) == 8
+
+
+def client_error_words(exc: UpstreamUnavailable) -> str:
+    from upstream.errors import unavailable_message
+
+    return unavailable_message(exc)
+
+
+def test_a_busy_envelope_is_an_answer_not_an_outage(vendor: VendorServer) -> None:
+    vendor.envelope(PORT, None, code=500, message="System busy, try again later")
+    for _ in range(8):
+        with pytest.raises(UpstreamUnavailable):
+            operations.select_cloud_port()
+    assert _failures() == 0 and breaker.breaker_state() == "closed"
+
+
+def test_an_answer_ends_an_outage_streak(vendor: VendorServer) -> None:
+    vendor.reply(PORT, b"x", status=502)
+    for _ in range(3):
+        with pytest.raises(UpstreamUnavailable):
+            operations.select_cloud_port()
+    assert _failures() == 3
+    vendor.reply(PORT, b"<html>odd</html>")
     with pytest.raises(client.UnexpectedResponse):
         operations.select_cloud_port()
-    assert _failures() == 1
-    outcome = {"operation": "select_cloud_port", "outcome": "bad_response"}
-    assert _counted("switchboard_upstream_calls_total", **outcome) >= 1
+    assert _failures() == 0
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_5xx_still_opens_the_breaker(vendor: VendorServer, status: int) -> None:
+    vendor.reply(PORT, b"x", status=status)
+    for _ in range(5):
+        with pytest.raises(UpstreamUnavailable):
+            operations.select_cloud_port()
+    assert breaker.breaker_state() == "open"
 
 
 def test_a_large_fleet_parses_and_leaves_the_gc_on(vendor: VendorServer) -> None:

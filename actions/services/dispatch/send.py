@@ -121,6 +121,17 @@ def call_chunk(chunk: Sequence[Claimed]) -> CallOutcome:
     return CallOutcome(ended=timezone.now(), ids=list(ids))
 
 
+def call_isolating(chunk: Sequence[Claimed]) -> list[tuple[Sequence[Claimed], CallOutcome]]:
+    """batchAdd for the chunk; a refused call (a business error: nothing was done) is split
+    in halves and each sent again, until the refused actions are alone: only they fail,
+    with the vendor's reason. Returns each call's (actions, outcome)."""
+    outcome = call_chunk(chunk)
+    if isinstance(outcome.error, UpstreamError) and len(chunk) > 1:
+        middle = len(chunk) // 2
+        return call_isolating(chunk[:middle]) + call_isolating(chunk[middle:])
+    return [(chunk, outcome)]
+
+
 def record_chunk(
     chunk: Sequence[Claimed], outcome: CallOutcome, report: PassReport, *, lane_next: datetime
 ) -> None:
@@ -197,12 +208,12 @@ def dispatch_once(*, now: datetime | None = None) -> PassReport:
             if early > 0:
                 time.sleep(early)
     if len(chunks) > 1:
-        outcomes = list(_executor().map(call_chunk, chunks))
+        calls = [c for part in _executor().map(call_isolating, chunks) for c in part]
     else:
-        outcomes = [call_chunk(chunk) for chunk in chunks]
-    if outcomes:
-        lane_next = max(o.ended for o in outcomes) + config.lane_interval()
-        for chunk, outcome in zip(chunks, outcomes, strict=True):
+        calls = [c for chunk in chunks for c in call_isolating(chunk)]
+    if calls:
+        lane_next = max(o.ended for _c, o in calls) + config.lane_interval()
+        for chunk, outcome in calls:
             record_chunk(chunk, outcome, report, lane_next=lane_next)
     if claimed:
         log.debug(
