@@ -27,6 +27,7 @@ def _real(settings: Any) -> None:
     settings.WEBHOOK_API_KEYS = [secrets.token_urlsafe(32)]
     settings.WEBHOOK_ALLOWED_NETS = ["10.0.0.0/8"]
     settings.UPSTREAM_AUTH = "hmac"
+    settings.UPSTREAM_API_KEY = secrets.token_urlsafe(32)
     settings.UPSTREAM_TENANT_ID = 700001
 
 
@@ -92,7 +93,8 @@ def _setting(env: dict[str, str], expression: str) -> str:
         [
             sys.executable,
             "-c",
-            f"import django; django.setup(); from django.conf import settings; print({expression})",
+            # The settings module alone: a production setup would refuse to start.
+            f"from config import settings; print({expression})",
         ],
         cwd=ROOT,
         env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},

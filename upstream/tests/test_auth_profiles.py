@@ -35,7 +35,7 @@ def _refusal(settings: Any) -> str:
     with pytest.raises(UpstreamError) as exc:
         operations.select_cloud_port()
     assert exc.value.code == 401
-    return str(exc.value)
+    return exc.value.vendor_message
 
 
 @pytest.mark.django_db

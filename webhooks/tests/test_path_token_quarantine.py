@@ -43,6 +43,7 @@ def token(settings: Any) -> str:
 
 
 def _showing_session(people: Any) -> QrSession:
+    CloudPort.objects.create(port_id=SEED_PORT_ID)
     return QrSession.objects.create(
         port_id=SEED_PORT_ID,
         state=QrSession.State.SHOWING,
