@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from upstream.diagnose import auth_summary, vendor_check
 
@@ -91,7 +92,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Callback base: {shown} (register the URLs `vendor_check --callbacks` prints)"
         )
-        by_id = {item.configuration_id: item for item in last_seen()}
+        try:
+            by_id = {item.configuration_id: item for item in last_seen()}
+        except DatabaseError as exc:
+            self.stdout.write(
+                self.style.ERROR(
+                    f"FAILED  webhooks: the inbox cannot be read ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''})"
+                )
+            )
+            return False
         refused_only = []
         for kind, config_id in CONFIGURATION_IDS.items():
             seen = by_id[config_id]
