@@ -98,7 +98,6 @@ def deployment_problems(conf: Any = settings) -> list[tuple[str, str]]:
         why = secret_problem(str(getattr(conf, name) or ""))
         if why:
             add(code, [f"{name} {why}"])
-    add("core.E108", upstream_auth_problems(conf))
     add("core.E102", list_problems("FIELD_ENCRYPTION_KEYS", conf.FIELD_ENCRYPTION_KEYS))
     backend = str(conf.CACHES.get("default", {}).get("BACKEND", ""))
     if backend in UNSHARED_CACHES or "filebased" in backend:
@@ -121,25 +120,6 @@ def _upstream_auth(conf: Any) -> str:
     return str(getattr(conf, "UPSTREAM_AUTH", "hmac")).strip().lower()
 
 
-def upstream_auth_problems(conf: Any) -> list[str]:
-    """The outbound authentication profile (UPSTREAM_AUTH) is usable, its static headers
-    carry no placeholder, and the tenant is set (never the seed's example by default)."""
-    from upstream.signing import auth_problems, parse_static_headers, resolve_value
-
-    problems = auth_problems(conf)
-    if not problems and _upstream_auth(conf) == "headers":
-        for name, value in parse_static_headers(conf.UPSTREAM_AUTH_HEADERS):
-            resolved = resolve_value(value, conf).strip()
-            lowered = resolved.lower()
-            if not resolved:
-                problems.append(f"UPSTREAM_AUTH_HEADERS {name} is empty")
-            elif resolved in KNOWN_DEFAULTS or any(m in lowered for m in PLACEHOLDER_MARKS):
-                problems.append(f"UPSTREAM_AUTH_HEADERS {name} is a placeholder")
-    if not int(getattr(conf, "UPSTREAM_TENANT_ID", 0) or 0):
-        problems.append("UPSTREAM_TENANT_ID is not set (the vendor gives it with the keys)")
-    return problems
-
-
 @register(Tags.security, deploy=True)
 def secrets_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return [Error(message, hint=_hint(code), id=code) for code, message in deployment_problems()]
@@ -148,7 +128,7 @@ def secrets_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 def _hint(code: str) -> str:
     if code == "core.E107":
         return "Set CACHE_URL to a Redis URL."
-    if code == "core.E108":
+    if code == "core.E108":  # upstream/checks.py: the outbound authentication
         return "See docs/vendor.md, Authentication; manage.py vendor_check says what to set."
     return (
         f"Set it in the environment to a random value of at least {MIN_SECRET_LENGTH} "
