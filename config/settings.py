@@ -403,9 +403,24 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 UPSTREAM_BASE_URL = env.str("UPSTREAM_BASE_URL", default="http://127.0.0.1:8001")
 UPSTREAM_API_KEY = env.str("UPSTREAM_API_KEY", default="demo-key")
 UPSTREAM_API_SECRET = env.str("UPSTREAM_API_SECRET", default="demo-secret")
-UPSTREAM_TENANT_ID = env.int("UPSTREAM_TENANT_ID", default=500766)
+# The seed's example tenant (500766) is the demo's; production has no default (core/checks.py).
+UPSTREAM_TENANT_ID = env.int("UPSTREAM_TENANT_ID", default=0 if PRODUCTION else 500766)
 UPSTREAM_TIMEZONE = env.str("UPSTREAM_TIMEZONE", default="Asia/Shanghai")
 UPSTREAM_SIGNER = env.str("UPSTREAM_SIGNER", default="upstream.signing.HmacSigner")
+# How our calls authenticate (docs/vendor.md, "Authentication"): none, headers (static
+# UPSTREAM_AUTH_HEADERS "name=value;name=value", a value may be {UPSTREAM_API_KEY},
+# {UPSTREAM_API_SECRET} or {UPSTREAM_TENANT_ID}), or hmac (UPSTREAM_HMAC_*, defaults: the
+# scheme of upstream/signing.py).
+UPSTREAM_AUTH = env.str("UPSTREAM_AUTH", default="hmac")
+UPSTREAM_AUTH_HEADERS = env.str("UPSTREAM_AUTH_HEADERS", default="")
+UPSTREAM_HMAC_KEY_HEADER = env.str("UPSTREAM_HMAC_KEY_HEADER", default="X-Api-Key")
+UPSTREAM_HMAC_TIMESTAMP_HEADER = env.str("UPSTREAM_HMAC_TIMESTAMP_HEADER", default="X-Timestamp")
+UPSTREAM_HMAC_NONCE_HEADER = env.str("UPSTREAM_HMAC_NONCE_HEADER", default="X-Nonce")
+UPSTREAM_HMAC_SIGNATURE_HEADER = env.str("UPSTREAM_HMAC_SIGNATURE_HEADER", default="X-Signature")
+# {timestamp}, {nonce}, {key} and {body} (the raw bytes sent).
+UPSTREAM_HMAC_CANONICAL = env.str("UPSTREAM_HMAC_CANONICAL", default="{timestamp}.{nonce}.{body}")
+UPSTREAM_HMAC_DIGEST = env.str("UPSTREAM_HMAC_DIGEST", default="sha256")  # sha256, sha512, sha1
+UPSTREAM_HMAC_TIMESTAMP_UNIT = env.str("UPSTREAM_HMAC_TIMESTAMP_UNIT", default="s")  # s or ms
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.0)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=10.0)
 UPSTREAM_BREAKER_THRESHOLD = env.int("UPSTREAM_BREAKER_THRESHOLD", default=5)
@@ -421,10 +436,21 @@ WEBHOOK_SECRETS = env.list("WEBHOOK_SECRETS", default=["demo-secret"])
 WEBHOOK_MAX_SKEW = 300
 WEBHOOK_NONCE_TTL = 600
 WEBHOOK_MAX_BYTES = 1024 * 1024
-# Webhook authentication (DESIGN.md section 3): a comma list of checks that must all pass:
-# hmac (the signing scheme above, WEBHOOK_SECRETS), api-key (X-Api-Key in WEBHOOK_API_KEYS),
-# ip (the client address, read through TRUSTED_PROXY_NETS, in WEBHOOK_ALLOWED_NETS).
-WEBHOOK_AUTH = env.list("WEBHOOK_AUTH", default=["hmac"])
+# Webhook authentication (docs/webhooks.md): a comma list of checks that must all pass:
+# path-token (the receivers answer under /hooks/<WEBHOOK_PATH_TOKEN>/; the production
+# default), hmac (the signing scheme above, WEBHOOK_SECRETS), api-key (X-Api-Key in
+# WEBHOOK_API_KEYS), ip (the client address, read through TRUSTED_PROXY_NETS, in
+# WEBHOOK_ALLOWED_NETS).
+WEBHOOK_AUTH = env.list("WEBHOOK_AUTH", default=["path-token"] if PRODUCTION else ["hmac"])
+WEBHOOK_PATH_TOKEN = env.str("WEBHOOK_PATH_TOKEN", default="")
+# The site's absolute address as the vendor reaches it: the callback URLs to register
+# (vendor_check --callbacks) are built from it.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Refused deliveries kept in quarantine (docs/webhooks.md): body bytes kept per delivery,
+# deliveries kept, days kept.
+WEBHOOK_QUARANTINE_MAX_BYTES = env.int("WEBHOOK_QUARANTINE_MAX_BYTES", default=128 * 1024)
+WEBHOOK_QUARANTINE_KEEP = env.int("WEBHOOK_QUARANTINE_KEEP", default=1000)
+WEBHOOK_QUARANTINE_DAYS = env.int("WEBHOOK_QUARANTINE_DAYS", default=14)
 WEBHOOK_API_KEYS = env.list("WEBHOOK_API_KEYS", default=[])
 WEBHOOK_ALLOWED_NETS = env.list("WEBHOOK_ALLOWED_NETS", default=[])
 # X-Forwarded-For is read only when the direct peer is one of these (the reverse proxy).
@@ -442,7 +468,7 @@ def _check_webhook_auth() -> None:
     except ValueError as exc:
         raise ImproperlyConfigured(str(exc)) from None
     if PRODUCTION and not checks:
-        raise ImproperlyConfigured("Production needs WEBHOOK_AUTH (hmac, api-key, ip).")
+        raise ImproperlyConfigured("Production needs WEBHOOK_AUTH (path-token, hmac, api-key, ip).")
     if "api-key" in checks and not any(WEBHOOK_API_KEYS):
         raise ImproperlyConfigured("WEBHOOK_AUTH has api-key: set WEBHOOK_API_KEYS.")
     if "ip" in checks and not any(WEBHOOK_ALLOWED_NETS):
@@ -571,6 +597,10 @@ LOGGING = {
         # own words (AlertChannel.last_error). urllib3 logs request paths at DEBUG.
         "apprise": {"level": "CRITICAL", "propagate": False},
         "urllib3": {"level": "WARNING"},
+        # Access logs carry request paths, and a webhook's path carries WEBHOOK_PATH_TOKEN:
+        # they go through the redacting handler like every other line.
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "propagate": False},
     },
 }
 

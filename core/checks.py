@@ -93,6 +93,8 @@ def deployment_problems(conf: Any = settings) -> list[tuple[str, str]]:
         ("core.E104", "UPSTREAM_API_SECRET"),
         ("core.E106", "METRICS_TOKEN"),
     ):
+        if name == "UPSTREAM_API_SECRET" and _upstream_auth(conf) != "hmac":
+            continue  # only the hmac profile signs with it
         why = secret_problem(str(getattr(conf, name) or ""))
         if why:
             add(code, [f"{name} {why}"])
@@ -114,6 +116,10 @@ def deployment_problems(conf: Any = settings) -> list[tuple[str, str]]:
     return problems
 
 
+def _upstream_auth(conf: Any) -> str:
+    return str(getattr(conf, "UPSTREAM_AUTH", "hmac")).strip().lower()
+
+
 @register(Tags.security, deploy=True)
 def secrets_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return [Error(message, hint=_hint(code), id=code) for code, message in deployment_problems()]
@@ -122,6 +128,8 @@ def secrets_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 def _hint(code: str) -> str:
     if code == "core.E107":
         return "Set CACHE_URL to a Redis URL."
+    if code == "core.E108":  # upstream/checks.py: the outbound authentication
+        return "See docs/vendor.md, Authentication; manage.py vendor_check says what to set."
     return (
         f"Set it in the environment to a random value of at least {MIN_SECRET_LENGTH} "
         "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))' "

@@ -98,6 +98,8 @@ def _known_secret_values() -> list[str]:
     values = [settings.UPSTREAM_API_SECRET, settings.UPSTREAM_API_KEY]
     values.append(getattr(settings, "WEBHOOK_PATH_TOKEN", ""))
     values += list(settings.WEBHOOK_SECRETS)
+    values += [getattr(settings, "WEBHOOK_PATH_TOKEN", "")]
+    values += list(getattr(settings, "WEBHOOK_API_KEYS", []))
     values += list(settings.FIELD_ENCRYPTION_KEYS)
     return [v for v in values if v and len(v) >= 6]
 

@@ -53,7 +53,37 @@ def worker_command(*, concurrency: int) -> list[str]:
     ]
 
 
-def services() -> dict[str, list[str]]:
+def path_token() -> str:
+    """The demo's webhook path token (WEBHOOK_AUTH=path-token): kept in var/, made once."""
+    import secrets
+
+    path = embedded_db.var_dir() / "webhook-path-token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def webhook_env(env: dict[str, str]) -> dict[str, str]:
+    """The demo receives webhooks as production does: under a secret path token (and signed,
+    as the simulator's default profile signs them). What the environment sets wins."""
+    env.setdefault("WEBHOOK_AUTH", "path-token,hmac")
+    env.setdefault("WEBHOOK_PATH_TOKEN", path_token())
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{WEB_PORT}")
+    return env
+
+
+def callback_base(env: dict[str, str]) -> str:
+    """The base the simulator (the vendor) is given: what `vendor_check --callbacks` prints."""
+    base = env["PUBLIC_BASE_URL"].rstrip("/")
+    if "path-token" in env.get("WEBHOOK_AUTH", ""):
+        base += f"/hooks/{env['WEBHOOK_PATH_TOKEN']}"
+    return base
+
+
+def services(env: dict[str, str] | None = None) -> dict[str, list[str]]:
+    env = webhook_env(dict(os.environ) if env is None else env)
     return {
         "simulator": _manage(
             "simulate_upstream",
@@ -62,7 +92,7 @@ def services() -> dict[str, list[str]]:
             "--port",
             str(SIM_PORT),
             "--webhook-base",
-            f"http://127.0.0.1:{WEB_PORT}",
+            callback_base(env),
             "--churn",
             CHURN,
         ),
@@ -126,7 +156,7 @@ class Stack:
 
     def start(self, name: str) -> None:
         proc = subprocess.Popen(  # noqa: S603 - our own commands
-            services()[name], cwd=ROOT, env=self.env, preexec_fn=_die_with_parent
+            services(self.env)[name], cwd=ROOT, env=self.env, preexec_fn=_die_with_parent
         )
         self.running.append((name, proc))
 
@@ -168,6 +198,7 @@ def main() -> int:
     env.setdefault("DEBUG", "false")
     env.setdefault("LOG_JSON", "false")
     env.setdefault("LOG_ACCESS", "false")  # the terminal shows what matters, not every request
+    webhook_env(env)
     started = time.monotonic()
     stack = Stack(env)
     # Both set explicitly: a shell that starts make in the background leaves SIGINT ignored

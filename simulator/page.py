@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,10 @@ ONLINE = {1: "logging in", 2: "online", 3: "logging out", 4: "offline"}
 
 def _e(value: Any) -> str:
     return escape("" if value is None else str(value))
+
+
+def _masked(base: str | None) -> str:
+    return re.sub(r"/hooks/[^/]+", "/hooks/[token]", base or "")
 
 
 def _button(action: str, label: str, **fields: Any) -> str:
@@ -50,7 +55,8 @@ def render(sim: Simulator) -> str:
         "<meta http-equiv='refresh' content='10'>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>Upstream simulator</h1>",
-        f"<p>Webhooks to <code>{_e(sim.dispatcher.webhook_base or '(none)')}</code>, "
+        # A path token in the callback base is a secret: shown masked.
+        f"<p>Webhooks to <code>{_e(_masked(sim.dispatcher.webhook_base) or '(none)')}</code>, "
         f"quirks {'on' if sim.dispatcher.quirks else 'off'}, "
         f"faults {sim.faults.rate:.0%} {_e(','.join(sim.faults.kinds) or '-')}. "
         f"Ports {quota['currentPort']} / {quota['maxPort']}. "

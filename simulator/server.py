@@ -11,12 +11,12 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from simulator import vendorauth
 from simulator import vendorcodes as vc
 from simulator.handlers import BY_PATH, Operation, RawBody, business_fault, busy_fault
 from simulator.profiles import Profile, get_profile
@@ -183,30 +183,10 @@ class Simulator:
             self.calls_log.append(entry)
 
 
-def _headers(raw: Mapping[str, str] | Any) -> dict[str, str]:
-    names = ("X-Api-Key", "X-Timestamp", "X-Nonce", "X-Signature")
-    return {name: raw.get(name, "") or "" for name in names}
-
-
 def verify(sim: Simulator, headers: Any, body: bytes) -> str | None:
-    """None when the call is properly signed, otherwise why not."""
-    from django.conf import settings
-
-    from upstream.signing import SignatureError, get_signer
-
-    values = _headers(headers)
-    if values["X-Api-Key"] != settings.UPSTREAM_API_KEY:
-        return "unknown or missing X-Api-Key"
-    try:
-        get_signer().verify(
-            headers=values,
-            body=body,
-            secrets_=[settings.UPSTREAM_API_SECRET],
-            seen_nonce=sim.nonces,
-        )
-    except SignatureError as exc:
-        return str(exc)
-    return None
+    """None when the call is authenticated as the vendor profile wants, otherwise why not
+    (simulator/vendorauth.py: the simulator's own implementation, not ours)."""
+    return vendorauth.inbound_problem(sim.profile, headers, body, sim.nonces)
 
 
 def json_content_type(value: str | None) -> bool:

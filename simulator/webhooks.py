@@ -420,7 +420,7 @@ class Dispatcher:
     ) -> int | str:
         if not base:
             return "no webhook base"
-        headers = webhook_auth_headers(delivery.body)
+        headers = webhook_auth_headers(delivery.body, self.vendor_profile)
         headers["Content-Type"] = "application/json"
         url = base.rstrip("/") + delivery.path
         try:
@@ -472,22 +472,9 @@ def _account_of(payload: Any) -> str:
     return ""
 
 
-def webhook_auth_headers(body: bytes) -> dict[str, str]:
-    """The headers a delivery carries under the receiver's WEBHOOK_AUTH: signed (hmac), with
-    the first of WEBHOOK_API_KEYS (api-key). The ip check needs nothing in the request."""
-    from django.conf import settings
+def webhook_auth_headers(body: bytes, profile: Profile | None = None) -> dict[str, str]:
+    """The headers a delivery carries under the vendor profile's `webhook_auth`
+    (simulator/vendorauth.py: signed with the simulator's own code, or nothing)."""
+    from simulator.vendorauth import webhook_headers
 
-    from upstream.signing import get_signer
-    from webhooks.authconfig import parse_checks
-
-    checks = parse_checks(settings.WEBHOOK_AUTH)
-    headers: dict[str, str] = {}
-    if "hmac" in checks:
-        headers = get_signer().sign(
-            api_key=settings.UPSTREAM_API_KEY,
-            secret=settings.WEBHOOK_SECRETS[0],
-            body=body,
-        )
-    if "api-key" in checks and settings.WEBHOOK_API_KEYS:
-        headers["X-Api-Key"] = settings.WEBHOOK_API_KEYS[0]
-    return headers
+    return webhook_headers(profile or PROFILES["default"], body)

@@ -45,7 +45,7 @@ from qrlogin.services import scan_tasks
 from qrlogin.services.sessions import qr_session_start
 from qrlogin.tests.helpers import sim_agent_for
 from tests.fixtures import People, client_for, make_user
-from webhooks.models import WebhookEvent, WebhookKind
+from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
 
 ROLES = ("anonymous", "agent", "peer", "supervisor", "admin", "outsider")
 # POSTs that change state go last, the refusals first.
@@ -260,7 +260,28 @@ def build_notify_rows(people: People) -> dict[str, Any]:
         first_at=timezone.now(),
         last_at=timezone.now(),
     )
-    return {"subscription": sub, "delivery": delivery, "channel": channel, "alert": alert}
+    refused = RefusedDelivery.objects.create(
+        received_at=timezone.now(),
+        path="/api/callback/whatsapp/onlineStatus",
+        kind=WebhookKind.ONLINE_STATUS,
+        auth_check="hmac",
+        reason="missing_signature_headers",
+        body=b'{"whatsAppList":[]}',
+        body_bytes=19,
+    )
+    return {
+        "subscription": sub,
+        "delivery": delivery,
+        "channel": channel,
+        "alert": alert,
+        "refused": refused,
+    }
+
+
+def _quarantined(w: World) -> None:
+    RefusedDelivery.objects.filter(pk=w.objects["refused"].pk).update(
+        state=RefusedDelivery.State.QUARANTINED, event=None
+    )
 
 
 def make_admin_staff(people: People) -> None:
@@ -431,6 +452,13 @@ MATRIX: dict[str, Door] = {
         post=e(401, 403, 403, 403, 200, 403),
         prep=_failed_event,
     ),
+    "webhook-quarantine-list": Door(API_ADMIN),
+    "api-webhook-quarantine-accept": Door(
+        e(401, 403, 403, 403, 405, 403),
+        args=lambda w: {"pk": w.objects["refused"].pk},
+        post=e(401, 403, 403, 403, 200, 403),
+        prep=_quarantined,
+    ),
     "status-event-list": Door(API_LOGGED_IN),
     # Any other /api/v1/ path: a JSON 404, the same for everyone.
     "api-not-found": Door(same(404), post=same(404), json_body=True),
@@ -533,7 +561,29 @@ MATRIX: dict[str, Door] = {
     "webhooks:receive-register-status": Door(same(405), post=same(401), json_body=True),
     "webhooks:receive-qr-login-status": Door(same(405), post=same(401), json_body=True),
     "webhooks:receive-scan-task-status": Door(same(405), post=same(401), json_body=True),
+    # under /hooks/<token>/: nothing while WEBHOOK_AUTH has no path-token (the tests' hmac)
+    **{
+        f"webhooks:receive-token-{kind}": Door(
+            same(404), args=lambda w: {"path_token": "x" * 32}, post=same(404), json_body=True
+        )
+        for kind in (
+            "online-status",
+            "account-status",
+            "register-status",
+            "qr-login-status",
+            "scan-task-status",
+        )
+    },
     "webhooks:inbox": Door(ADMIN_ONLY),
+    "webhooks:refused-detail": Door(
+        ADMIN_ONLY, args=lambda w: {"delivery_id": w.objects["refused"].pk}
+    ),
+    "webhooks:refused-accept": Door(
+        same(405),
+        args=lambda w: {"delivery_id": w.objects["refused"].pk},
+        post=e(302, 403, 403, 403, 302, 403),
+        prep=_quarantined,
+    ),
     # POST calls the vendor: sent only as the roles it refuses
     "webhooks:vendor": Door(
         ADMIN_ONLY,

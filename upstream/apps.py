@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -8,3 +10,9 @@ class UpstreamConfig(AppConfig):
     def ready(self) -> None:
         import upstream.gauges
         import upstream.health  # noqa: F401 - registers this app's gauges and health check
+
+    def deployment_problems(self, conf: Any) -> list[tuple[str, str]]:
+        """Read by core.checks (`check --deploy` and a production start)."""
+        from upstream.checks import deployment_problems
+
+        return deployment_problems(conf)

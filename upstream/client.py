@@ -34,7 +34,7 @@ from upstream.errors import (
     VendorBusy,
 )
 from upstream.parsing import as_int, as_text
-from upstream.signing import get_signer
+from upstream.signing import outbound_headers
 
 log = logging.getLogger("upstream")
 
@@ -110,9 +110,7 @@ def encode_body(body: Any) -> bytes:
 
 
 def signed_headers(raw: bytes) -> dict[str, str]:
-    headers = get_signer().sign(
-        api_key=settings.UPSTREAM_API_KEY, secret=settings.UPSTREAM_API_SECRET, body=raw
-    )
+    headers = outbound_headers(raw)  # per UPSTREAM_AUTH (upstream/signing.py)
     # The seed gives every operation, GET included, "Content-Type: application/json".
     headers["Content-Type"] = "application/json"
     return headers

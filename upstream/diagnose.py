@@ -1,14 +1,18 @@
 """Vendor connection check (`manage.py vendor_check` and the admin page "Vendor connection").
 
-Calls the read-only operations queryWhatsAppStatus, selectCloudPort, selectPairTarget and
-queryAllOlWhatsAppInfo, each signed as usual but outside the circuit breaker, and says what
-came back or exactly why not: DNS, connection, TLS, timeout, HTTP status, envelope code, or
-an answer we cannot read.
+Calls the read-only operations queryWhatsAppStatus, selectCloudPort, selectCloudPortDetail,
+selectPairTarget and queryAllOlWhatsAppInfo, and callbackResult for an id that does not
+exist (a read that carries `tenantId`), each authenticated per UPSTREAM_AUTH but outside the
+circuit breaker, and says what came back or exactly why not: DNS, connection, TLS, timeout,
+HTTP status, envelope code, or an answer we cannot read. A refusal of our authentication is
+read for what the vendor asks (its message naming headers such as appKey, or a signature)
+and turned into the settings to change (`CheckResult.advice`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -25,13 +29,21 @@ from upstream import operations
 from upstream.client import UnexpectedResponse, probe
 from upstream.codes import message_for
 from upstream.parsing import as_int, as_text
+from upstream.signing import AuthConfigError, auth_problems, outbound_scheme, parse_static_headers
 
 CHECKED: tuple[str, ...] = (
     "query_whatsapp_status",
     "select_cloud_port",
+    "select_cloud_port_detail",
     "select_pair_target",
     "query_all_ol_whatsapp_info",
+    "callback_result",  # with an id that does not exist: checks tenantId
 )
+# An action id no action has: callbackResult answers nothing for it, or refuses the tenant.
+PROBE_ACTION_ID = "0"
+# The vendor's refusal of our authentication: HTTP or envelope codes.
+AUTH_CODES = (401, 403)
+SIGNATURE_WORDS = ("signature", "nonce", "timestamp", "sign")
 
 
 @dataclass(frozen=True)
@@ -39,8 +51,9 @@ class CheckResult:
     operation: str  # our name, e.g. query_whatsapp_status
     path: str  # the vendor's path
     ok: bool
-    problem: str  # "", dns, connection, tls, timeout, http, envelope, bad_answer, config
+    problem: str  # "", dns, connection, tls, timeout, http, envelope, bad_answer, config, auth
     detail: str  # what came back, or exactly why not
+    advice: str = ""  # the settings to change, when the answer says which
 
     @property
     def vendor_name(self) -> str:
@@ -99,6 +112,10 @@ def _transport_problem(exc: requests.RequestException) -> tuple[str, str]:
 
 
 def _summary(operation: str, data: Any) -> str:
+    if operation == "callback_result":
+        return _("tenantId %(tenant)s accepted") % {"tenant": settings.UPSTREAM_TENANT_ID}
+    if operation == "select_cloud_port_detail":
+        return _("%(n)s ports") % {"n": len(data)}
     if operation == "query_whatsapp_status":
         return _("%(n)s accounts") % {"n": len(data)}
     if operation == "select_cloud_port":
@@ -116,14 +133,74 @@ def _summary(operation: str, data: Any) -> str:
     }
 
 
+_HEADER_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{1,40}")
+_MISSING = re.compile(
+    r"(?:missing|required|requires|needs?)\W+(?:headers?\W+)?([^.;()]*)", re.IGNORECASE
+)
+_NOT_NAMES = {"and", "or", "the", "a", "header", "headers", "this", "gateway", "are", "is"}
+
+
+def _header_value(name: str) -> str:
+    lowered = name.lower()
+    if "tenant" in lowered:
+        return "{UPSTREAM_TENANT_ID}"
+    if "secret" in lowered:
+        return "{UPSTREAM_API_SECRET}"
+    if "key" in lowered or "token" in lowered or "app" in lowered:
+        return "{UPSTREAM_API_KEY}"
+    return "<value>"
+
+
+def auth_advice(message: str) -> str:
+    """What to set, read from the vendor's refusal of our authentication ("" when it does
+    not say): header names it asks for mean static headers, signature words an HMAC."""
+    lowered = message.lower()
+    found = _MISSING.search(message)
+    words = _HEADER_WORD.findall(found.group(1)) if found else []
+    named = [w for w in words if w.lower() not in _NOT_NAMES]
+    signed = any(w in lowered for w in SIGNATURE_WORDS)
+    if named and not signed:
+        headers = ";".join(f"{n}={_header_value(n)}" for n in named)
+        return _("set UPSTREAM_AUTH=headers and UPSTREAM_AUTH_HEADERS=%(headers)s") % {
+            "headers": headers
+        }
+    if signed:
+        if str(settings.UPSTREAM_AUTH).strip().lower() != "hmac":
+            return _(
+                "the vendor wants signed requests: set UPSTREAM_AUTH=hmac (header names, "
+                "signed text, digest and timestamp unit: UPSTREAM_HMAC_*)"
+            )
+        if "timestamp" in lowered and "signature" not in lowered:
+            return _("check UPSTREAM_HMAC_TIMESTAMP_UNIT (s or ms) and the server's clock")
+        return _(
+            "the signature is refused: check UPSTREAM_API_SECRET, UPSTREAM_HMAC_CANONICAL "
+            "and UPSTREAM_HMAC_DIGEST"
+        )
+    if "tenant" in lowered:
+        return _("the vendor refuses tenantId: check UPSTREAM_TENANT_ID")
+    if "key" in lowered:
+        return _("the vendor refuses the key: check UPSTREAM_API_KEY")
+    return ""
+
+
 def _check(operation: str) -> CheckResult:
     endpoint = operations.ENDPOINTS[operation]
 
-    def fail(problem: str, detail: str) -> CheckResult:
-        return CheckResult(operation, endpoint.path, False, problem, detail)
+    def fail(problem: str, detail: str, advice: str = "") -> CheckResult:
+        return CheckResult(operation, endpoint.path, False, problem, detail, advice)
 
+    config = auth_problems()
+    if config:
+        return fail("config", "; ".join(config))
+    body: Any = None
+    if operation == "callback_result":
+        if not int(settings.UPSTREAM_TENANT_ID or 0):
+            return fail("config", _("UPSTREAM_TENANT_ID is not set"))
+        body = {"tenantId": settings.UPSTREAM_TENANT_ID, "data": [PROBE_ACTION_ID]}
+    elif endpoint.method == "POST":
+        body = {}
     try:
-        status, content = probe(endpoint, body={} if endpoint.method == "POST" else None)
+        status, content = probe(endpoint, body=body)
     except requests.RequestException as exc:
         return fail(*_transport_problem(exc))
     try:
@@ -135,9 +212,10 @@ def _check(operation: str) -> CheckResult:
         if isinstance(envelope, dict):
             text = as_text(envelope.get("message") or envelope.get("msg"))[:200]
         return fail(
-            "http",
+            "auth" if status in AUTH_CODES else "http",
             _("HTTP status %(status)s%(text)s")
             % {"status": status, "text": f": {text}" if text else ""},
+            auth_advice(text) if status in AUTH_CODES else "",
         )
     if not isinstance(envelope, dict) or "code" not in envelope:
         return fail("bad_answer", _("HTTP 200, but the answer is not a JSON envelope"))
@@ -145,10 +223,14 @@ def _check(operation: str) -> CheckResult:
     if code != 200:
         vendor_message = as_text(envelope.get("message") or envelope.get("msg"))[:200]
         label = message_for(endpoint.family, code, vendor_message)
+        refused = code in AUTH_CODES
+        if not refused and operation == "callback_result" and "tenant" in vendor_message.lower():
+            refused = True
         return fail(
-            "envelope",
+            "auth" if refused else "envelope",
             _("Envelope code %(code)s: %(label)s")
             % {"code": as_text(envelope.get("code")), "label": label},
+            auth_advice(vendor_message) if refused else "",
         )
     try:
         data = operations.PARSERS[operation](envelope.get("data"))
@@ -160,3 +242,21 @@ def _check(operation: str) -> CheckResult:
 def vendor_check() -> list[CheckResult]:
     """One result per read-only operation, in order."""
     return [_check(op) for op in CHECKED]
+
+
+def auth_summary() -> str:
+    """The outbound authentication in use, without a secret: the profile and header names."""
+    profile = str(settings.UPSTREAM_AUTH).strip().lower()
+    try:
+        if profile == "headers":
+            names = [n for n, _v in parse_static_headers(settings.UPSTREAM_AUTH_HEADERS)]
+            return f"headers ({', '.join(names) or '-'})"
+        if profile == "hmac":
+            s = outbound_scheme()
+            return (
+                f"hmac ({s.key_header}, {s.timestamp_header} [{s.timestamp_unit}], "
+                f"{s.nonce_header}, {s.signature_header} = {s.digest} of {s.canonical})"
+            )
+    except AuthConfigError as exc:
+        return f"{profile} ({exc})"
+    return profile

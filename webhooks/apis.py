@@ -1,5 +1,5 @@
-"""JSON API: the webhook inbox (admins: list, one event, replay) and the status event
-history."""
+"""JSON API: the webhook inbox (admins: list, one event, replay), its quarantine (refused
+deliveries: list, accept) and the status event history."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from core.access import HasCap, sees_everything
 from core.api import ChoiceDisplayField, ErrorSerializer, KeysetPagination, error
 from core.roles import Cap
 from webhooks import selectors
-from webhooks.models import WebhookEvent, WebhookKind
-from webhooks.services import maintenance
+from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
+from webhooks.services import maintenance, receive
 
 
 class WebhookEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -120,6 +120,81 @@ class WebhookEventReplay(APIView):
             return error(409, exc)
         event.refresh_from_db()
         return Response(WebhookEventSerializer(event).data)
+
+
+class RefusedDeliverySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    acceptable = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = RefusedDelivery
+        fields = [
+            "id",
+            "received_at",
+            "path",
+            "kind",
+            "auth_check",
+            "reason",
+            "detail",
+            "source_addr",
+            "header_names",
+            "body_bytes",
+            "body_truncated",
+            "state",
+            "state_display",
+            "acceptable",
+            "accepted_at",
+            "event",
+        ]
+        read_only_fields = fields
+
+
+class RefusedDeliveryList(generics.ListAPIView):  # type: ignore[type-arg]
+    """The quarantine: deliveries refused by webhook authentication, newest first (admins)."""
+
+    serializer_class = RefusedDeliverySerializer
+    permission_classes = [IsAuthenticated, HasCap.of(Cap.VIEW_INBOX)]
+    pagination_class = KeysetPagination
+
+    def get_queryset(self) -> QuerySet[RefusedDelivery]:
+        return RefusedDelivery.objects.defer("body", "headers")
+
+
+DELIVERY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The delivery id")
+
+
+def _refused(pk: str) -> RefusedDelivery:
+    if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+        raise NotFound()
+    row = selectors.refused_delivery_get(delivery_id=int(pk))
+    if row is None:
+        raise NotFound()
+    return row
+
+
+class RefusedDeliveryAccept(APIView):
+    """Accept a quarantined delivery after review (admins): it enters the inbox and is
+    applied as if it had passed authentication; the answer is the new inbox event."""
+
+    permission_classes = [IsAuthenticated, HasCap.of(Cap.VIEW_INBOX)]
+
+    @extend_schema(
+        request=None,
+        parameters=[DELIVERY_ID],
+        responses={
+            200: WebhookEventSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description="Already accepted, or its body was cut"
+            ),
+        },
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        row = _refused(pk)
+        try:
+            receipt = receive.refused_delivery_accept(delivery_id=row.pk, actor=request.user)
+        except receive.NotAcceptable as exc:
+            return error(409, exc)
+        return Response(WebhookEventSerializer(_event(str(receipt.event_id))).data)
 
 
 class StatusEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

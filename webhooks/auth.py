@@ -1,15 +1,18 @@
-"""Webhook authentication (DESIGN.md section 3): `WEBHOOK_AUTH` is a comma list of checks
+"""Webhook authentication (docs/webhooks.md): `WEBHOOK_AUTH` is a comma list of checks
 that must all pass.
 
-- `hmac` (the default): the signing scheme of `upstream.signing` over the raw bytes, any of
-  `WEBHOOK_SECRETS`, fresh timestamp, unseen nonce.
+- `path-token` (the production default): the delivery came to
+  `/hooks/<WEBHOOK_PATH_TOKEN>/<seed uri>`; the token is compared in constant time. It works
+  with any vendor: the seed's callbacks are "baseURL + uri", and the base is ours to give.
+- `hmac` (the development default): the signing scheme of `upstream.signing` over the raw
+  bytes, any of `WEBHOOK_SECRETS`, fresh timestamp, unseen nonce.
 - `api-key`: header `X-Api-Key` equals one of `WEBHOOK_API_KEYS`.
 - `ip`: the client address is in `WEBHOOK_ALLOWED_NETS`. The client address is read by
   `core.net.client_address` (the one helper, shared with axes, /metrics and the logs).
 
 The cheap checks run first and `hmac` last (it records the nonce). A refusal is an
 `AuthRefused` naming the check and a short reason (a metric label); `webhooks.services.receive.
-refused_delivery_record` keeps the last 100 for the inbox, without the body.
+refused_delivery_record` keeps the delivery in quarantine, with its body, for an admin.
 """
 
 from __future__ import annotations
@@ -82,17 +85,40 @@ def _check_hmac(request: HttpRequest, body: bytes, seen_nonce: Callable[[str], b
         raise AuthRefused("hmac", "malformed_headers", "malformed signature headers") from None
 
 
+def _check_path_token(path_token: str | None) -> None:
+    expected = settings.WEBHOOK_PATH_TOKEN or ""
+    if not expected:
+        raise AuthRefused("path-token", "no_path_token", "WEBHOOK_PATH_TOKEN is empty")
+    if path_token is None:
+        raise AuthRefused(
+            "path-token",
+            "missing_path_token",
+            "the URL has no path token: register the callback URLs that "
+            "manage.py vendor_check --callbacks prints",
+        )
+    given = path_token.encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(expected.encode(), given):
+        raise AuthRefused("path-token", "bad_path_token", "the path token is wrong")
+
+
 def configured_checks() -> tuple[str, ...]:
     return parse_checks(settings.WEBHOOK_AUTH)
 
 
 def webhook_authenticate(
-    request: HttpRequest, body: bytes, *, seen_nonce: Callable[[str], bool]
+    request: HttpRequest,
+    body: bytes,
+    *,
+    seen_nonce: Callable[[str], bool],
+    path_token: str | None = None,
 ) -> None:
     """Raise AuthRefused unless every configured check passes (AuthUnavailable, from
-    `seen_nonce`, when the nonce store is down)."""
+    `seen_nonce`, when the nonce store is down). `path_token` is the URL's token segment,
+    None on a bare seed path."""
     for check in configured_checks():
-        if check == "ip":
+        if check == "path-token":
+            _check_path_token(path_token)
+        elif check == "ip":
             _check_ip(request)
         elif check == "api-key":
             _check_api_key(request)

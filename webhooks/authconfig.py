@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-CHECKS = ("ip", "api-key", "hmac")  # the order they run in (hmac last: it records the nonce)
+# The order they run in: the path token first (cheapest, and it names the receiver's URL),
+# hmac last (it records the nonce).
+CHECKS = ("path-token", "ip", "api-key", "hmac")
+# The prefix of the receivers' URLs under path-token: /hooks/<WEBHOOK_PATH_TOKEN>/<seed uri>.
+PATH_TOKEN_PREFIX = "hooks"
 
 
 def parse_checks(raw: Iterable[str]) -> tuple[str, ...]:
@@ -16,7 +20,9 @@ def parse_checks(raw: Iterable[str]) -> tuple[str, ...]:
         if not name:
             continue
         if name not in CHECKS:
-            raise ValueError(f"WEBHOOK_AUTH: unknown check {name!r} (use hmac, api-key, ip)")
+            raise ValueError(
+                f"WEBHOOK_AUTH: unknown check {name!r} (use path-token, hmac, api-key, ip)"
+            )
         if name not in checks:
             checks.append(name)
     return tuple(c for c in CHECKS if c in checks)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -50,22 +51,56 @@ class WebhookEvent(models.Model):
 
 
 class RefusedDelivery(models.Model):
-    """A delivery refused by webhook authentication (WEBHOOK_AUTH): what an operator needs to
-    see why, and never its body (an unsigned body is not ours to keep). The last 100 are kept."""
+    """A delivery refused by webhook authentication (WEBHOOK_AUTH), kept in quarantine with
+    why and its body (up to WEBHOOK_QUARANTINE_MAX_BYTES), so an admin can accept it after
+    review: it then enters the inbox as if it had passed. Bounded by count
+    (WEBHOOK_QUARANTINE_KEEP) and age (WEBHOOK_QUARANTINE_DAYS): an anonymous flood cannot
+    fill the disk."""
 
-    KEEP = 100
+    class State(models.TextChoices):
+        QUARANTINED = "quarantined", _("Quarantined")
+        ACCEPTED = "accepted", _("Accepted")
 
     received_at = models.DateTimeField(db_index=True)
-    path = models.CharField(max_length=200)
+    path = models.CharField(max_length=200)  # the path token, if any, is masked
     kind = models.CharField(max_length=32, blank=True)
-    auth_check = models.CharField(max_length=16)  # hmac, api-key, ip
+    auth_check = models.CharField(max_length=16)  # path-token, hmac, api-key, ip
     reason = models.CharField(max_length=64)
     detail = models.CharField(max_length=200, blank=True)
     source_addr = models.CharField(max_length=64, blank=True)
     header_names = models.JSONField(default=list)
+    headers = models.JSONField(default=dict, blank=True)  # as stored with events (redacted)
+    body = models.BinaryField(default=b"")
+    body_bytes = models.PositiveIntegerField(default=0)  # the size received
+    body_truncated = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUARANTINED)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The inbox is partitioned by month (its key is (id, received_at)), so no database
+    # constraint can point at one of its rows; and retention drops whole months.
+    event = models.ForeignKey(
+        WebhookEvent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-received_at"], name="webhooks_refused_kind")]
 
     def __str__(self) -> str:
         return f"{self.path} refused ({self.reason})"
+
+    @property
+    def acceptable(self) -> bool:
+        return (
+            self.state == self.State.QUARANTINED
+            and not self.body_truncated
+            and bool(self.kind)
+            and self.body_bytes > 0
+        )

@@ -1,8 +1,13 @@
 """The five webhook receivers (DESIGN.md section 3): thin views around one service.
 
-Order of checks: size (413) -> signature on the raw bytes (401, nothing stored) -> parse and
-validate (400, stored as rejected) -> store pending and enqueue on commit (200 after the
-commit). Any database failure answers 503 so the vendor retries; never a 200.
+Order of checks: size (413) -> authentication, WEBHOOK_AUTH, on the raw bytes (401, kept in
+quarantine with why) -> parse and validate (400, stored as rejected) -> store pending and
+enqueue on commit (200 after the commit). Any database failure answers 503 so the vendor
+retries; never a 200.
+
+Each receiver answers at the seed's uri and, for `path-token`, at
+`/hooks/<WEBHOOK_PATH_TOKEN>/<seed uri>`; the token never reaches a log line, a stored path
+or a page (`masked_path`).
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from webhooks.auth import (
     AuthRefused,
     AuthUnavailable,
     client_address,
+    configured_checks,
     header_names,
     webhook_authenticate,
 )
+from webhooks.authconfig import PATH_TOKEN_PREFIX
 from webhooks.models import WebhookKind
 from webhooks.services.receive import (
     headers_to_store,
@@ -76,7 +83,19 @@ def _declared_length(request: HttpRequest) -> int:
         return 0
 
 
-def receive(request: HttpRequest, kind: str) -> HttpResponse:
+def masked_path(request: HttpRequest, path_token: str | None) -> str:
+    """The request's path with the token segment masked (what is stored and shown)."""
+    if path_token is None:
+        return request.path
+    return request.path.replace(
+        f"/{PATH_TOKEN_PREFIX}/{path_token}/", f"/{PATH_TOKEN_PREFIX}/[token]/", 1
+    )
+
+
+def receive(request: HttpRequest, kind: str, path_token: str | None = None) -> HttpResponse:
+    if path_token is not None and "path-token" not in configured_checks():
+        # Without path-token there is no token URL: nothing here (and nothing to learn).
+        return _answer(404, "Not Found")
     if request.method != "POST":
         response = _answer(405, "Use POST")
         response["Allow"] = "POST"
@@ -97,18 +116,20 @@ def receive(request: HttpRequest, kind: str) -> HttpResponse:
         return _answer(400, "Body shorter than its Content-Length")
 
     try:
-        webhook_authenticate(request, body, seen_nonce=_nonce_guard())
+        webhook_authenticate(request, body, seen_nonce=_nonce_guard(), path_token=path_token)
     except AuthRefused as exc:
         metrics.REJECTED.labels(kind, "signature" if exc.check == "hmac" else exc.check).inc()
         metrics.REFUSED.labels(exc.check, exc.reason).inc()
         refused_delivery_record(
-            path=request.path,
+            path=masked_path(request, path_token),
             kind=kind,
             check=exc.check,
             reason=exc.reason,
             detail=exc.detail,
             source_addr=client_address(request),
             header_names=header_names(request),
+            body=body,
+            headers=headers_to_store(request.headers, client_address(request)),
         )
         return _answer(401, exc.detail)
     except AuthUnavailable:
@@ -136,10 +157,10 @@ def receive(request: HttpRequest, kind: str) -> HttpResponse:
     return HttpResponse(OK_BODY, content_type="application/json")
 
 
-def _receiver(kind: str) -> Callable[[HttpRequest], HttpResponse]:
+def _receiver(kind: str) -> Callable[..., HttpResponse]:
     @csrf_exempt
-    def view(request: HttpRequest) -> HttpResponse:
-        return receive(request, kind)
+    def view(request: HttpRequest, path_token: str | None = None) -> HttpResponse:
+        return receive(request, kind, path_token)
 
     view.__name__ = f"receive_{kind}"
     view.__qualname__ = view.__name__

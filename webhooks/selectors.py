@@ -40,7 +40,7 @@ def webhook_event_get(*, event_id: int) -> WebhookEvent | None:
     return WebhookEvent.objects.filter(pk=event_id).first()
 
 
-def body_pretty(event: WebhookEvent) -> str:
+def body_pretty(event: WebhookEvent | RefusedDelivery) -> str:
     """The raw body for people: pretty-printed if it is JSON, secrets redacted."""
     raw = bytes(event.body)
     text = raw.decode("utf-8", errors="replace")
@@ -51,7 +51,7 @@ def body_pretty(event: WebhookEvent) -> str:
     return redact(text)
 
 
-def headers_redacted(event: WebhookEvent) -> list[tuple[str, str]]:
+def headers_redacted(event: WebhookEvent | RefusedDelivery) -> list[tuple[str, str]]:
     headers = event.headers if isinstance(event.headers, dict) else {}
     return [(str(k), redact(f"{k}: {v}").split(": ", 1)[-1]) for k, v in sorted(headers.items())]
 
@@ -109,7 +109,9 @@ def inbox_summary() -> dict[str, Any]:
 
 def refused_delivery_list(*, limit: int = 100) -> list[RefusedDelivery]:
     """The last refused deliveries (webhook authentication), newest first."""
-    return list(RefusedDelivery.objects.order_by("-received_at", "-id")[:limit])
+    return list(
+        RefusedDelivery.objects.defer("body", "headers").order_by("-received_at", "-id")[:limit]
+    )
 
 
 def webhook_lag_seconds() -> float | None:
@@ -125,3 +127,32 @@ def webhook_lag_seconds() -> float | None:
     if oldest is None:
         return None
     return max(0.0, (timezone.now() - oldest).total_seconds())
+
+
+def refused_delivery_get(*, delivery_id: int) -> RefusedDelivery | None:
+    return RefusedDelivery.objects.filter(pk=delivery_id).first()
+
+
+def refused_body_pretty(row: RefusedDelivery) -> str:
+    """The quarantined body for review, as the inbox shows an event's (secrets redacted)."""
+    return body_pretty(row)
+
+
+def last_delivery_by_kind() -> dict[str, dict[str, Any]]:
+    """Per webhook kind, the last delivery seen: in the inbox and in quarantine."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in WebhookKind.values:
+        event = (
+            WebhookEvent.objects.filter(kind=kind)
+            .order_by("-received_at", "-id")
+            .only("received_at", "state")
+            .first()
+        )
+        refused = (
+            RefusedDelivery.objects.filter(kind=kind)
+            .order_by("-received_at", "-id")
+            .only("received_at", "reason", "auth_check")
+            .first()
+        )
+        out[kind] = {"event": event, "refused": refused}
+    return out

@@ -1,4 +1,5 @@
-"""Inbox pages for admins (Cap.VIEW_INBOX): list, detail, replay, hourly counts."""
+"""Inbox pages for admins (Cap.VIEW_INBOX): list, detail, replay, hourly counts, and the
+quarantine of refused deliveries (review, accept)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from webhooks import selectors
 from webhooks.auth import configured_checks
 from webhooks.forms import InboxFilterForm
 from webhooks.models import WebhookEvent, WebhookKind
-from webhooks.services import maintenance
+from webhooks.services import maintenance, receive
 
 PAGE = 50
 
@@ -99,6 +100,35 @@ def replay(request: AuthedRequest, event_id: int) -> HttpResponse:
         else:
             messages.warning(request, _("Still invalid: %(error)s") % {"error": outcome.error})
     return redirect("webhooks:detail", event_id=event_id)
+
+
+@require_GET
+@require(Cap.VIEW_INBOX)
+def refused_detail(request: AuthedRequest, delivery_id: int) -> HttpResponse:
+    """A quarantined delivery: why it was refused, its headers (redacted) and body."""
+    row = selectors.refused_delivery_get(delivery_id=delivery_id)
+    if row is None:
+        raise Http404
+    context = {"row": row, "body": selectors.refused_body_pretty(row)}
+    return render(request, "webhooks/refused.html", context)
+
+
+@require_POST
+@require(Cap.VIEW_INBOX)
+def refused_accept(request: AuthedRequest, delivery_id: int) -> HttpResponse:
+    """Accept a quarantined delivery after review: it enters the inbox as if it had passed."""
+    if selectors.refused_delivery_get(delivery_id=delivery_id) is None:
+        raise Http404
+    try:
+        receipt = receive.refused_delivery_accept(delivery_id=delivery_id, actor=request.user)
+    except receive.NotAcceptable as exc:
+        messages.error(request, str(exc))
+        return redirect("webhooks:refused-detail", delivery_id=delivery_id)
+    if receipt.error:
+        messages.warning(request, _("Accepted, but invalid: %(error)s") % {"error": receipt.error})
+    else:
+        messages.success(request, _("Accepted into the inbox."))
+    return redirect("webhooks:detail", event_id=receipt.event_id)
 
 
 @require(Cap.VIEW_INBOX)

@@ -26,8 +26,10 @@ def _production_env(**extra: str) -> dict[str, str]:
         UPSTREAM_API_KEY=secrets.token_urlsafe(32),
         UPSTREAM_API_SECRET=secrets.token_urlsafe(32),
         WEBHOOK_SECRETS=secrets.token_urlsafe(32),
+        WEBHOOK_PATH_TOKEN=secrets.token_urlsafe(32),
         METRICS_TOKEN=secrets.token_urlsafe(32),
         CACHE_URL="rediscache://127.0.0.1:6379/15",
+        UPSTREAM_TENANT_ID="700001",
     )
     env.update(extra)
     return env
@@ -92,18 +94,25 @@ SECRET_NAMES = (
     "FIELD_ENCRYPTION_KEYS",
     "UPSTREAM_API_KEY",
     "UPSTREAM_API_SECRET",
-    "WEBHOOK_SECRETS",
+    "WEBHOOK_PATH_TOKEN",  # production's default WEBHOOK_AUTH is path-token
     "METRICS_TOKEN",
 )
 
 
 def test_production_refuses_to_start_with_demo_or_unset_secrets() -> None:
-    env = _production_env()
-    for name in ("WEBHOOK_SECRETS", "UPSTREAM_API_SECRET", "UPSTREAM_API_KEY", "METRICS_TOKEN"):
+    env = _production_env(WEBHOOK_AUTH="path-token,hmac")
+    names = (
+        "WEBHOOK_SECRETS",
+        "WEBHOOK_PATH_TOKEN",
+        "UPSTREAM_API_SECRET",
+        "UPSTREAM_API_KEY",
+        "METRICS_TOKEN",
+    )
+    for name in names:
         env.pop(name)  # unset: the settings' demo defaults would apply
     result = _manage("check", env=env)
     assert result.returncode != 0
-    for name in ("WEBHOOK_SECRETS", "UPSTREAM_API_SECRET", "UPSTREAM_API_KEY", "METRICS_TOKEN"):
+    for name in names:
         assert name in result.stderr, result.stderr
     assert "Production refuses to start" in result.stderr
 

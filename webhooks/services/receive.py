@@ -2,7 +2,8 @@
 
 `webhook_event_receive` does the minimum before the commit: validate the body and INSERT one
 row; the processing task (webhooks/services/process.py) is enqueued once the row is
-committed. Refused deliveries (bad signature, unknown source) are kept without their body.
+committed. Refused deliveries (webhook authentication) are kept in quarantine with their
+body, bounded, until an admin accepts one (`refused_delivery_accept`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -189,14 +191,22 @@ def refused_delivery_record(
     detail: str,
     source_addr: str,
     header_names: list[str],
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
     received_at: datetime | None = None,
-) -> None:
-    """Keep a refused delivery for the inbox (never its body) and only the last
-    RefusedDelivery.KEEP. A database failure is logged, not raised: the answer is 401 anyway."""
+) -> int | None:
+    """Keep a refused delivery in quarantine: why, the headers we keep with events
+    (redacted) and its body up to WEBHOOK_QUARANTINE_MAX_BYTES (a longer one is kept cut,
+    marked, and cannot be accepted). Quarantine keeps WEBHOOK_QUARANTINE_KEEP deliveries and
+    WEBHOOK_QUARANTINE_DAYS days, whichever is less, so a flood of anonymous posts costs
+    bounded space. A database failure is logged, not raised: the answer is 401 anyway.
+    Returns the quarantined row's id (None when it could not be stored)."""
+    cap = max(0, int(settings.WEBHOOK_QUARANTINE_MAX_BYTES))
+    now = received_at or timezone.now()
     try:
         with transaction.atomic():
-            RefusedDelivery.objects.create(
-                received_at=received_at or timezone.now(),
+            row = RefusedDelivery.objects.create(
+                received_at=now,
                 path=clean_text(path, 200),
                 kind=kind,
                 auth_check=check,
@@ -204,13 +214,68 @@ def refused_delivery_record(
                 detail=clean_text(detail, 200),
                 source_addr=clean_text(source_addr, 64),
                 header_names=[clean_text(n, 64) for n in header_names],
+                headers=dict(headers or {}),
+                body=body[:cap],
+                body_bytes=len(body),
+                body_truncated=len(body) > cap,
             )
+            keep = max(1, int(settings.WEBHOOK_QUARANTINE_KEEP))
             cutoff = list(
                 RefusedDelivery.objects.order_by("-id").values_list("id", flat=True)[
-                    RefusedDelivery.KEEP - 1 : RefusedDelivery.KEEP
+                    keep - 1 : keep
                 ]
             )
             if cutoff:
                 RefusedDelivery.objects.filter(id__lt=cutoff[0]).delete()
+            oldest = now - timedelta(days=max(1, int(settings.WEBHOOK_QUARANTINE_DAYS)))
+            RefusedDelivery.objects.filter(received_at__lt=oldest).delete()
     except DatabaseError:
         log.warning("could not record a refused webhook delivery (%s %s)", path, reason)
+        return None
+    return row.pk
+
+
+class NotAcceptable(Exception):
+    """Why a quarantined delivery cannot be accepted (safe to show the admin)."""
+
+
+def refused_delivery_accept(*, delivery_id: int, actor: Any) -> Receipt:
+    """An admin accepts a quarantined delivery after review: it enters the inbox as if it
+    had passed authentication (validated, stored, applied by the usual task), marked as
+    not signed; the quarantine row points at the event. Audited."""
+    from core.audit import audit_record
+
+    with transaction.atomic():
+        row = RefusedDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if row is None:
+            raise NotAcceptable("no such quarantined delivery")
+        if row.state != RefusedDelivery.State.QUARANTINED:
+            raise NotAcceptable("this delivery was already accepted")
+        if row.body_truncated:
+            raise NotAcceptable(
+                f"its body ({row.body_bytes} bytes) was larger than the quarantine keeps"
+            )
+        if not row.kind or not row.body_bytes:
+            raise NotAcceptable("it names no webhook or has no body")
+        headers = {**(row.headers or {}), "accepted-from-quarantine": str(row.pk)}
+        receipt = webhook_event_receive(
+            kind=row.kind,
+            body=bytes(row.body),
+            headers=headers,
+            received_at=row.received_at,
+            signature_ok=False,
+        )
+        row.state = RefusedDelivery.State.ACCEPTED
+        row.accepted_at = timezone.now()
+        row.accepted_by = actor if getattr(actor, "pk", None) else None
+        row.event_id = receipt.event_id
+        row.save(update_fields=["state", "accepted_at", "accepted_by", "event"])
+        audit_record(
+            actor=actor,
+            action="webhook.quarantine_accept",
+            target_type="refused_delivery",
+            target_id=str(row.pk),
+            before={"state": RefusedDelivery.State.QUARANTINED, "reason": row.reason},
+            after={"state": row.state, "event": receipt.event_id, "event_state": receipt.state},
+        )
+    return receipt

@@ -3,6 +3,7 @@ vendor as its own process (see docs/simulator.md)."""
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from typing import Any
@@ -74,9 +75,11 @@ class Command(BaseCommand):
             churn=options["churn"],
             profile=options["profile"],
         )
+        base = options["webhook_base"] or ""
         self.stdout.write(
             f"Upstream simulator on {handle.url} (controls at {handle.url}/_sim/), "
-            f"webhooks to {options['webhook_base'] or '(nowhere)'}"
+            # A path token in the base is a secret: never printed.
+            f"webhooks to {re.sub(r'/hooks/[^/]+', '/hooks/[token]', base) or '(nowhere)'}"
             f"{', quirks on' if options['quirks'] else ''}, profile {options['profile']}."
         )
         done = threading.Event()
