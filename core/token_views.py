@@ -31,6 +31,7 @@ class TokenForm(forms.Form):
             ("read", gettext_lazy("Read only (a dashboard, a report)")),
         ],
         initial="write",
+        required=False,  # left out: a full token, as before scopes existed
         widget=forms.RadioSelect,
     )
     resources = forms.MultipleChoiceField(
