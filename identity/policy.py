@@ -27,7 +27,8 @@ def mfa_required_for(user: Any) -> bool:
 
 
 def signed_in_by_sso(request: HttpRequest) -> bool:
-    return any(r.get("method") == "socialaccount" for r in get_authentication_records(request))
+    records = get_authentication_records(request, getattr(request, "user", None))
+    return any(r.get("method") == "socialaccount" for r in records)
 
 
 def needs_enrolment(request: HttpRequest) -> bool:

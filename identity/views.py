@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.internal.flows.login import perform_login, record_authentication
 from allauth.account.models import Login
@@ -37,6 +38,15 @@ class SignInView(auth_views.LoginView):
                 "openid_connect_login", kwargs={"provider_id": settings.OIDC_PROVIDER_ID}
             )
         return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        if settings.OIDC_ENABLED:
+            # The SSO button's form is answered with a redirect to the provider, which the
+            # page's CSP form-action must allow.
+            parts = urlsplit(settings.OIDC_SERVER_URL)
+            response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}  # type: ignore[attr-defined]
+        return response
 
     def form_valid(self, form: Any) -> HttpResponse:
         # As allauth's own password form does, the password is recorded as this session's
