@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.core.management import call_command

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -55,7 +54,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     for spec in args.user:
-        username, password, groups = (spec.split(":") + [""])[:3]
+        username, password, groups = [*spec.split(":"), ""][:3]
         user = User.objects.create_user(
             username=username, password=password, email=f"{username}@company.test"
         )
@@ -79,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
