@@ -8,7 +8,6 @@ urlpatterns = [
     path("", include("core.urls")),
     # Sign-in, second factor, single sign-on, password reset, sessions (docs/identity.md).
     path("", include("identity.urls")),
-    path("auth/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     # The schema and its docs page: signed-in users only (session or token).

@@ -1,18 +1,13 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from identity import views
 
 urlpatterns = [
-    # Before the Django admin's and allauth's own URLs: there is one sign-in (the console's,
-    # with the second factor) and one password reset (Django's, by e-mail).
+    # Before the Django admin's URLs: there is one sign-in (the console's, with the second
+    # factor) and one password reset (Django's, by e-mail).
     path("admin/login/", views.admin_login, name="admin-login"),
-    path("auth/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
-    path(
-        "auth/password/reset/",
-        RedirectView.as_view(pattern_name="password_reset", query_string=True),
-    ),
+    path("auth/", include("identity.allauth_urls")),
     path("security/", views.security, name="security"),
     path(
         "security/sign-out-everywhere/",

@@ -7,7 +7,7 @@ from allauth.account.internal.flows.login import perform_login, record_authentic
 from allauth.account.models import Login
 from allauth.usersessions.models import UserSession
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -66,7 +66,11 @@ class SignInView(auth_views.LoginView):
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:
-    """The Django admin signs in through the console's sign-in (and its second factor)."""
+    """The Django admin signs in through the console's sign-in (and its second factor). A
+    signed-in person who is not staff sees the admin's own "not authorized" page; its form
+    never signs anyone in (a POST goes to the console's sign-in)."""
+    if request.method == "GET" and request.user.is_authenticated:
+        return admin.site.login(request)
     query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})
     return HttpResponseRedirect(f"{reverse('login')}?{query}")
 
