@@ -615,3 +615,74 @@ HISTORY_MONTHS_AHEAD = env.int("HISTORY_MONTHS_AHEAD", default=2)
 HISTORY_ARCHIVE_DIR = env.str("HISTORY_ARCHIVE_DIR", default=str(VAR_DIR / "history-archive"))
 # The longest the retention job waits for (so holds up others behind) a table's lock.
 HISTORY_LOCK_TIMEOUT_MS = env.int("HISTORY_LOCK_TIMEOUT_MS", default=100)
+
+# --- Identity: second factor, single sign-on, sessions (identity app, docs/identity.md) ---
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
+    "identity",
+]
+_AUTH_MW = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_AUTH_MW + 1 : _AUTH_MW + 1] = [
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+]
+_MESSAGES_MW = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE.insert(_MESSAGES_MW + 1, "identity.middleware.SecondFactorEnrolmentMiddleware")
+AUTHENTICATION_BACKENDS += ["allauth.account.auth_backends.AuthenticationBackend"]
+ACCOUNT_ADAPTER = "identity.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "identity.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_REDIRECT_URL = "login"
+# Roles whose people must have a second factor: enrolment is forced at their next sign-in.
+MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=["admin", "supervisor"])
+MFA_ADAPTER = "identity.adapters.MfaAdapter"
+MFA_FORMS = {"authenticate": "identity.forms.SecondFactorForm"}
+MFA_TOTP_TOLERANCE = 1  # one period either side: a phone's clock a little off still works
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Switchboard")
+MFA_RECOVERY_CODE_COUNT = 10
+# WebAuthn needs HTTPS except on localhost; production always has HTTPS.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool(
+    "MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=not PRODUCTION
+)
+# Sessions are listed (Security page) from sign-in on; no write per request.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Single sign-on with the company's OpenID Connect provider (off by default).
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
+OIDC_PROVIDER_ID = env.str("OIDC_PROVIDER_ID", default="sso")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="company sign-in")
+OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")  # the issuer (discovery below it)
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env.list("OIDC_SCOPES", default=["openid", "profile", "email"])
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+# The provider's group names that give each role (highest role wins; none: no role).
+OIDC_ROLE_GROUPS = {
+    "admin": env.list("OIDC_ADMIN_GROUPS", default=[]),
+    "supervisor": env.list("OIDC_SUPERVISOR_GROUPS", default=[]),
+    "agent": env.list("OIDC_AGENT_GROUPS", default=[]),
+}
+# With single sign-on on, who may still use the password form (break-glass).
+OIDC_PASSWORD_SIGNIN_ROLES = env.list("OIDC_PASSWORD_SIGNIN_ROLES", default=["admin"])
+# The provider enforces its own second factor, so its sessions are not asked to enrol here.
+OIDC_SATISFIES_MFA = env.bool("OIDC_SATISFIES_MFA", default=True)
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+# Password reset by e-mail (Django's views); the demo prints the mail on the console.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="switchboard@localhost")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)

@@ -7,6 +7,8 @@ from rest_framework.permissions import IsAuthenticated
 urlpatterns = [
     path("", include("console.urls")),
     path("", include("core.urls")),
+    # Sign-in, second factor, single sign-on, password reset, sessions (docs/identity.md).
+    path("", include("identity.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The strings of static/js in the reader's language (locale/*/djangojs.po).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -73,9 +73,26 @@ class ApiToken(models.Model):
     # A fingerprint of the owner's password hash when the token was made: a password change
     # revokes the token (core.tokens).
     password_mark = models.CharField(max_length=64, blank=True)
+    # Narrowed: reading only (GET, HEAD, OPTIONS), and only these API resources (the first
+    # segment of the path under /api/v1/; empty: all). core.tokens enforces both.
+    read_only = models.BooleanField(default=False)
+    resources = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def scope(self) -> str:
+        return "read" if self.read_only else "write"
+
+    @property
+    def scope_label(self) -> str:
+        from django.utils.translation import gettext
+
+        access = gettext("read only") if self.read_only else gettext("read and write")
+        if not self.resources:
+            return gettext("%(access)s, every resource") % {"access": access}
+        return f"{access}: {', '.join(self.resources)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
 from core.audit import audit_record
 from core.models import ApiToken
@@ -26,9 +28,58 @@ def password_mark(user: User) -> str:
     return hashlib.sha256(user.get_session_auth_hash().encode()).hexdigest()
 
 
+@functools.cache
+def api_resources() -> tuple[str, ...]:
+    """The API's resources a token can be limited to: the first path segment of every route
+    under /api/v1/ (config/api_urls.py), so a new resource is offered when it is routed."""
+    from django.urls import URLPattern, URLResolver
+
+    from config import api_urls
+
+    found: set[str] = set()
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern) and route and route[0].isalpha():
+                found.add(route.split("/", 1)[0])
+
+    walk(api_urls.urlpatterns, "")
+    found.discard("me")  # who the token is: always readable
+    return tuple(sorted(found))
+
+
+_API_PREFIX = "/api/v1/"
+# Readable with any token whatever its resources: who it is, and the API's own description.
+_ALWAYS = frozenset({"me", "schema", "docs"})
+
+
+def token_allows(token: ApiToken, *, method: str, path: str) -> bool:
+    """Whether a narrowed token may make this request."""
+    if token.read_only and method.upper() not in SAFE_METHODS:
+        return False
+    if token.resources and path.startswith(_API_PREFIX):
+        resource = path[len(_API_PREFIX) :].split("/", 1)[0]
+        if resource not in _ALWAYS and resource not in token.resources:
+            return False
+    return True
+
+
 def api_token_create(
-    *, user: User, name: str, actor: Any = None, expires_at: datetime | None = None
+    *,
+    user: User,
+    name: str,
+    actor: Any = None,
+    expires_at: datetime | None = None,
+    read_only: bool = False,
+    resources: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
+    """A new token; its key is returned once. `resources` must be among `api_resources()`."""
+    unknown = sorted(set(resources or []) - set(api_resources()))
+    if unknown:
+        raise ValueError(f"unknown API resources: {', '.join(unknown)}")
     key = secrets.token_hex(20)
     max_age = settings.API_TOKEN_MAX_AGE_DAYS
     if expires_at is None and max_age > 0:
@@ -40,13 +91,22 @@ def api_token_create(
         prefix=key[:8],
         expires_at=expires_at,
         password_mark=password_mark(user),
+        read_only=read_only,
+        resources=sorted(set(resources or [])),
     )
     audit_record(
         actor=actor or user,
         action="token.create",
         target_type="api_token",
         target_id=str(token.pk),
-        after={"user": user.get_username(), "name": token.name, "prefix": token.prefix},
+        after={
+            "user": user.get_username(),
+            "name": token.name,
+            "prefix": token.prefix,
+            "scope": token.scope,
+            "resources": token.resources,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
     )
     return token, key
 
@@ -92,6 +152,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
             ApiToken.objects.filter(pk=token.pk).update(password_mark=password_mark(token.user))
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        if not token_allows(token, method=request.method, path=request.path):
+            # 403, not 401: the token is good, this request is outside its scope.
+            raise exceptions.PermissionDenied("This token's scope does not allow this request.")
         return token.user, token
 
     def authenticate_header(self, request: Any) -> str:

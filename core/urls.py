@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from core import audit_views, live_views, metrics_views, token_views, views
-from core.forms import LoginForm
+from identity.views import SignInView
 
 urlpatterns = [
     path("livez", views.livez, name="livez"),
@@ -19,9 +19,7 @@ urlpatterns = [
     path("tokens/revoke/", token_views.token_revoke, name="token-revoke"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
+        SignInView.as_view(),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

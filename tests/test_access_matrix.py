@@ -56,6 +56,7 @@ BOB_NUMBER = "8613900000002"
 ALICE_FRIEND = "5511977770001"
 LOGIN = "/login/"
 ADMIN_LOGIN = "/admin/login/"
+ALLAUTH_LOGIN = "/auth/login/"  # allauth's name for the sign-in: a redirect to LOGIN
 FAR_ADDRESS = "203.0.113.9"  # not a scraper network: /metrics must refuse it
 
 
@@ -346,6 +347,40 @@ MATRIX: dict[str, Door] = {
     ),
     "token-revoke": Door(NOT_ALLOWED_LOGIN, post=e(302, 302, 302, 302, 302, 302), data={"id": 0}),
     "login": Door(e(200, 302, 302, 302, 302, 302)),
+    # Sign-in and security (identity app): the Django admin's sign-in is the console's; the
+    # password reset is open to everyone (it never says whether an address is known).
+    "admin-login": Door(e(302, 200, 200, 200, 302, 200), post=same(302)),
+    "security": Door(LOGGED_IN),
+    "sign-out-everywhere": Door(NOT_ALLOWED_LOGIN, post=e(302, 302, 302, 302, 302, 302)),
+    "password_reset": Door(EVERYONE, post=same(302), data={"email": "nobody@example.test"}),
+    "password_reset_done": Door(EVERYONE),
+    "password_reset_confirm": Door(EVERYONE, args=lambda w: {"uidb64": "MQ", "token": "x-y"}),
+    "password_reset_complete": Door(EVERYONE),
+    # django-allauth's second factor and single sign-on (identity/allauth_urls.py). Changing
+    # the second factor asks for a fresh password first (302 to reauthenticate; these
+    # clients signed in by force_login); pages of a factor not enrolled answer 404.
+    "account_login": Door(same(302)),
+    "account_logout": Door(LOGGED_IN),
+    "account_inactive": Door(EVERYONE),
+    "account_reauthenticate": Door(LOGGED_IN),
+    "mfa_index": Door(LOGGED_IN),
+    "mfa_authenticate": Door(same(302)),
+    "mfa_reauthenticate": Door(same(302)),
+    "mfa_activate_totp": Door(same(302)),
+    "mfa_deactivate_totp": Door(e(302, 404, 404, 404, 404, 404)),
+    "mfa_view_recovery_codes": Door(e(302, 404, 404, 404, 404, 404)),
+    "mfa_generate_recovery_codes": Door(same(302)),
+    "mfa_download_recovery_codes": Door(e(302, 404, 404, 404, 404, 404)),
+    "mfa_list_webauthn": Door(LOGGED_IN),
+    "mfa_add_webauthn": Door(same(302)),
+    "mfa_reauthenticate_webauthn": Door(same(302)),
+    "mfa_remove_webauthn": Door(same(302), args=lambda w: {"pk": 1}),
+    "mfa_edit_webauthn": Door(same(302), args=lambda w: {"pk": 1}),
+    "socialaccount_login_cancelled": Door(EVERYONE),
+    "socialaccount_login_error": Door(same(401)),
+    "socialaccount_signup": Door(same(302)),
+    "openid_connect_login": Door(same(404), args=lambda w: {"provider_id": "sso"}),
+    "openid_connect_callback": Door(same(404), args=lambda w: {"provider_id": "sso"}),
     "logout": Door(same(405), post=same(302)),
     "set_language": Door(same(302), post=same(302), data={"language": "en", "next": "/"}),
     # The JavaScript strings' translations: public words, loaded by every page (login too).
@@ -669,6 +704,8 @@ MATRIX: dict[str, Door] = {
 # The Django admin, one family: admins in (200, or a redirect that stays in the admin), the
 # rest sent to the admin's login. Its own login page is open; logout is POST-only.
 ADMIN_OPEN = {"admin:login"}
+# Doors whose POST signs the person out (of every session, for sign-out-everywhere).
+SIGNS_OUT = {"logout", "sign-out-everywhere"}
 
 
 # --- walking the urlconf --------------------------------------------------------------------
@@ -841,7 +878,12 @@ def check_doors(world: World, only: set[str] | None = None) -> tuple[int, list[s
                 r = default[role].get(url)
                 pairs += 1
                 if route.name in ADMIN_OPEN:
-                    ok = r.status_code == 200 or (role == "admin" and r.status_code == 302)
+                    # The admin signs in through the console's sign-in (with the second
+                    # factor): anonymous callers are sent there.
+                    ok = r.status_code == 200 or (
+                        r.status_code == 302
+                        and (role == "admin" or r["Location"].startswith(LOGIN))
+                    )
                 elif route.name == "admin:logout":  # POST-only; others are sent away
                     ok = r.status_code == 405 or (
                         r.status_code == 302 and r["Location"].startswith("/admin/")
@@ -874,7 +916,9 @@ def check_doors(world: World, only: set[str] | None = None) -> tuple[int, list[s
             elif (
                 got == 302
                 and role == "anonymous"
-                and not (r["Location"].startswith(LOGIN) or route.name == "set_language")
+                and not (
+                    r["Location"].startswith((LOGIN, ALLAUTH_LOGIN)) or route.name == "set_language"
+                )
             ):
                 problems.append(f"GET {route.name} as anonymous: to {r['Location']}")
         if door.post is None:
@@ -885,7 +929,7 @@ def check_doors(world: World, only: set[str] | None = None) -> tuple[int, list[s
                 continue
             if door.prep:
                 door.prep(world)
-            c = clients(people)[role] if route.name == "logout" else cs[role]
+            c = clients(people)[role] if route.name in SIGNS_OUT else cs[role]
             if door.json_body:
                 r = c.post(url, data=json.dumps(data), content_type="application/json")
             else:
@@ -894,6 +938,8 @@ def check_doors(world: World, only: set[str] | None = None) -> tuple[int, list[s
             got = 200 if r.status_code == 286 else r.status_code
             if got != door.post[role]:
                 problems.append(f"POST {route.name} {url} as {role}: {got}, not {door.post[role]}")
+        if route.name in SIGNS_OUT:  # it ended every session of each person: sign in again
+            default = clients(people)
     if only is None:
         stale = sorted(set(MATRIX) - seen)
         problems += [f"MATRIX entry {n!r} matches no URL: remove it" for n in stale]
