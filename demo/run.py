@@ -198,6 +198,10 @@ def main() -> int:
     env.setdefault("DEBUG", "false")
     env.setdefault("LOG_JSON", "false")
     env.setdefault("LOG_ACCESS", "false")  # the terminal shows what matters, not every request
+    # The demo users sign in with their password alone (docs/demo.md); a second factor can
+    # be added on the Security page. Production's default asks admins and supervisors for one.
+    env.setdefault("MFA_REQUIRED_ROLES", "")
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     webhook_env(env)
     started = time.monotonic()
     stack = Stack(env)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_merge_i15d_i17e'),
+        ('core', '0005_auditentry_partitioned'),
     ]
 
     operations = [
