@@ -1,4 +1,4 @@
-"""JSON API for accounts, agents and registrations (DESIGN.md section 3)."""
+"""JSON API for accounts, agents and registrations (docs/design.md section 3)."""
 
 from __future__ import annotations
 
@@ -501,7 +501,7 @@ class AccountContactLookups(APIView):
         return Response(ContactLookupSerializer(lookup).data, status=status.HTTP_202_ACCEPTED)
 
 
-# --- imports and bulk jobs (issue 13 point 9): the same services as the pages -------------
+# --- imports and bulk jobs: the same services as the pages -------------
 
 
 class JobItemSerializer(serializers.Serializer):  # type: ignore[type-arg]

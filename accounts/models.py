@@ -24,7 +24,7 @@ from core.crypto import EncryptedTextField
 class Agent(models.Model):
     """An upstream agent (the vendor's userId / agentAccount), optionally linked to a user.
 
-    The link is the agent profile of issue 2: an agent user sees the accounts and work
+    The link is the user's agent profile: an agent user sees the accounts and work
     of the Agent rows linked to them, nothing else.
     """
 
@@ -40,7 +40,7 @@ class Agent(models.Model):
         _("upstream user id"), max_length=32, blank=True, db_index=True
     )
     user_name = models.CharField(_("agent name"), max_length=150, blank=True)
-    # The directory (issue 13 point 3): an agent stays known while offline. `online` is what
+    # The directory: an agent stays known while offline. `online` is what
     # the last agent poll said; `last_seen_at` the latest moment any source saw the agent
     # active (an online poll, an onlineStatus record naming it, a status log row).
     online = models.BooleanField(_("online"), default=False)

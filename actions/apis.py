@@ -3,7 +3,7 @@
 - `GET/POST /api/v1/actions/`, `GET /api/v1/actions/{id}/`: POST takes one action (an
   object) or several (a list, queued as one batch, all or nothing): `agent_account,
   whatsapp, friend_whatsapp, platform, content`. Offline pairs are still queued; the answer
-  then carries `warnings` (DESIGN.md section 3).
+  then carries `warnings` (docs/design.md section 3).
 - `POST /api/v1/actions/{id}/cancel/`, `.../resend/`, `.../mark-failed/`: what the action
   page does by hand.
 - `GET/POST /api/v1/action-batches/` (POST: a CSV upload, as on the upload page),

@@ -1,4 +1,4 @@
-"""Figures for outgoing events (issue 17). Run: `.venv/bin/python bench/events.py`.
+"""Figures for outgoing events. Run: `.venv/bin/python bench/events.py`.
 
 Setup, all on loopback: gunicorn (`config.wsgi`, 2 workers x 8 threads) receiving signed
 onlineStatus webhooks, real Celery workers (prefork) applying them and delivering the

@@ -1,4 +1,4 @@
-"""Queue isolation (issue 9): the QR login result latency without load, and again while a
+"""Queue isolation: the QR login result latency without load, and again while a
 50,000-row account import runs on the slow queue. No browser: the clock runs from the
 simulator's scan to `QrSession.state == "succeeded"` in the database, through the real path
 (simulator -> signed syncLoginStatus webhook -> gunicorn -> inbox -> fast worker -> result).

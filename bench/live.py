@@ -1,4 +1,4 @@
-"""Live updates under load (issue 16, section 1). Run: `.venv/bin/python bench/live.py`.
+"""Live updates under load. Run: `.venv/bin/python bench/live.py`.
 
 Setup, all on loopback: gunicorn with uvicorn ASGI workers (`config.asgi`, --workers 2), a
 Celery worker (prefork, fast and slow queues), the simulator as its own process

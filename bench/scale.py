@@ -1,4 +1,4 @@
-"""Scale-out evidence (issue 9): the webhook and actions workloads with 1 Celery worker
+"""Scale-out evidence: the webhook and actions workloads with 1 Celery worker
 process and then with 2, against the same PostgreSQL and Redis, plus the database and broker
 figures that say where the bottleneck moves when there are N hosts.
 

@@ -1,4 +1,4 @@
-"""Figures for the upstream door (issue 3). Run: `.venv/bin/python bench/upstream.py`.
+"""Figures for the upstream door. Run: `.venv/bin/python bench/upstream.py`.
 
 1. The client's overhead per call, as a ratio to a bare signed `requests` call on the same
    simulator with the same session settings (select_cloud_port, interleaved rounds).

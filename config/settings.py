@@ -257,9 +257,9 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 AVATAR_FETCH_ALLOWED_NETS = env.list("AVATAR_FETCH_ALLOWED_NETS", default=[])
 # Outgoing deliveries (event subscriptions, alert channels, avatar fetches) refuse
 # loopback, private and link-local addresses at connect time unless listed here
-# (core.outbound; DESIGN.md section 3). AVATAR_FETCH_ALLOWED_NETS is an older alias.
+# (core.outbound; docs/design.md section 3). AVATAR_FETCH_ALLOWED_NETS is an older alias.
 OUTBOUND_ALLOWED_NETS = env.list("OUTBOUND_ALLOWED_NETS", default=[])
-# Outgoing events and alerts (notify app, issue 17).
+# Outgoing events and alerts (notify app).
 EVENT_RETRY_HOURS = env.float("EVENT_RETRY_HOURS", default=24.0)
 EVENT_DISABLE_AFTER_DAYS = env.float("EVENT_DISABLE_AFTER_DAYS", default=3.0)
 EVENT_DELIVERY_TIMEOUT = env.float("EVENT_DELIVERY_TIMEOUT", default=10.0)

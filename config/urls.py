@@ -31,7 +31,7 @@ urlpatterns = [
     path("qr/", include("qrlogin.urls")),
     path("actions/", include("actions.urls")),
     path("notify/", include("notify.urls")),
-    # The webhooks app mounts its receivers at the vendor's fixed paths (DESIGN.md s.3)
+    # The webhooks app mounts its receivers at the vendor's fixed paths (docs/design.md section 3)
     # and its inbox pages under /webhooks/.
     path("", include("webhooks.urls")),
 ]

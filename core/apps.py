@@ -12,7 +12,7 @@ class CoreConfig(AppConfig):
         from core.groups import ensure_groups
 
         # Groups and their permissions are configuration, kept in code: re-applied
-        # after every migrate so a deploy can never drift from DESIGN.md section 6.
+        # after every migrate so a deploy can never drift from docs/design.md section 6.
         post_migrate.connect(ensure_groups, sender=self)
         # The current and coming months of every partitioned table exist once migrated.
         post_migrate.connect(_history_partitions_ensure, sender=self)

@@ -1,4 +1,4 @@
-"""Deployment checks on secrets and shared services (issue 15).
+"""Deployment checks on secrets and shared services.
 
 `check --deploy` runs them (as Django system checks, ids `core.E1xx`), and so does every
 process that starts with `SWITCHBOARD_ENV=production` (`CoreConfig.ready`): a production

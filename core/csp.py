@@ -1,4 +1,4 @@
-"""CSP violation reports (issue 15, point 5): rate-limited per client, only the parsed fields
+"""CSP violation reports: rate-limited per client, only the parsed fields
 kept, the table capped, old rows pruned by a daily task."""
 
 from __future__ import annotations

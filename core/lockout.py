@@ -1,4 +1,4 @@
-"""The sign-in lockout page (django-axes' AXES_LOCKOUT_CALLABLE, issue 15 point 7).
+"""The sign-in lockout page (django-axes' AXES_LOCKOUT_CALLABLE).
 
 The cool-off is fixed and counted from the lock: failures during the lockout are not
 recorded (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False), so the newest failure of

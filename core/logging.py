@@ -15,7 +15,7 @@ _task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id",
 # The client's address (core.net.client_address: read through TRUSTED_PROXY_NETS).
 _client: contextvars.ContextVar[str | None] = contextvars.ContextVar("client", default=None)
 
-# The vendor's names for an account's keys (DESIGN.md section 5): never logged or shown.
+# The vendor's names for an account's keys (docs/design.md section 5): never logged or shown.
 ACCOUNT_KEY_FIELDS = (
     "publicKey",
     "privateKey",

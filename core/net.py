@@ -1,4 +1,4 @@
-"""The client's address, the one way every part of Switchboard reads it (issue 15).
+"""The client's address, the one way every part of Switchboard reads it.
 
 The shipped layout is nginx in front of gunicorn on 127.0.0.1, so the direct peer
 (`REMOTE_ADDR`) is usually the proxy. `X-Forwarded-For` is read only when the direct peer is

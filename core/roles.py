@@ -1,4 +1,4 @@
-"""Roles (DESIGN.md section 6) as Django groups holding custom permissions.
+"""Roles (docs/design.md section 6) as Django groups holding custom permissions.
 
 Views and APIs never test group names: they ask for a capability through
 `core.access`. This module is the single table of who may do what.

@@ -12,4 +12,4 @@ class NotifyConfig(AppConfig):
         from notify.selectors import open_alert_count
 
         outbound.install()
-        register_nav_badge("notify:alerts", open_alert_count)  # the open alerts (issue 17)
+        register_nav_badge("notify:alerts", open_alert_count)  # the open alerts

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.logging import ACCOUNT_KEY_FIELDS
 
-# Webhook paths (DESIGN.md section 3).
+# Webhook paths (docs/design.md section 3).
 ONLINE_STATUS = "/api/callback/whatsapp/onlineStatus"
 SYNC_WHATSAPP_STATUS = "/callback/gsTask/syncWhatsAppStatus"
 REGISTER_STATUS = "/group-dispatch-api/register/syncStatus"

@@ -93,7 +93,7 @@ def _stringify(value: Any) -> Any:
 
 
 def quirky(path: str, payload: Any) -> Any:
-    """What the vendor really sends (DESIGN.md section 4)."""
+    """What the vendor really sends (docs/design.md section 4)."""
     if path == vc.ONLINE_STATUS and isinstance(payload, dict):
         records = [dict(r) for r in payload.get("whatsAppList", [])]
         for record in records:

@@ -1,4 +1,4 @@
-"""Every door checked (issue 8): every URL of the root urlconf, for every role.
+"""Every door checked: every URL of the root urlconf, for every role.
 
 The matrix below has one entry per URL name. A URL without an entry fails the test, so a
 new page or API cannot arrive unchecked. Each entry gives the status a GET answers for each
@@ -240,7 +240,7 @@ def build_world(people: People, simulator: Any) -> World:
 
 
 def build_notify_rows(people: People) -> dict[str, Any]:
-    """Issue 17: an event subscription with one delivery, an alert channel (a TEST-NET
+    """An event subscription with one delivery, an alert channel (a TEST-NET
     address: the outbound guard refuses it without any traffic) and an alert."""
     sub = Subscription.objects.create(
         url="https://example.com/hook", events=["account.banned"], secret="whsec_bWF0cml4"
@@ -386,7 +386,7 @@ MATRIX: dict[str, Door] = {
     # The JavaScript strings' translations: public words, loaded by every page (login too).
     "javascript-catalog": Door(EVERYONE),
     # the API
-    # The OpenAPI schema and its docs page: signed-in users only (issue 15).
+    # The OpenAPI schema and its docs page: signed-in users only.
     "schema": Door(API_LOGGED_IN),
     "api-docs": Door(API_LOGGED_IN),
     "api-me": Door(API_LOGGED_IN),
@@ -634,7 +634,7 @@ MATRIX: dict[str, Door] = {
         post=e(302, 403, 403, 403, 302, 403),
         prep=_failed_event,
     ),
-    # notify (issue 17): alerts and channels for supervisors, event subscriptions for admins
+    # notify: alerts and channels for supervisors, event subscriptions for admins
     "notify:alerts": Door(SUP),
     "notify:alert_ack": Door(
         same(405),
@@ -1092,7 +1092,7 @@ def test_roles_exist(people: People) -> None:
     assert Agent.objects.filter(agent_account="alice01", user=people.agent).exists()
 
 
-# --- an agent names another agent's account (issue 15) ------------------------------------
+# --- an agent names another agent's account ------------------------------------
 
 UNKNOWN_NUMBER = "8613700000999"  # no account at all
 ACTION_REFUSED = "You may only name your own WhatsApp accounts"

@@ -1,8 +1,8 @@
 """schemathesis against `/api/v1/schema/`: every operation, in-process (WSGI), as an admin
 token and as an agent token, positive and negative data.
 
-Required: no 5xx, every status code returned is documented for its operation (issue 14:
-the schema documents the error answers), every answer matches its schema, and JSON
+Required: no 5xx, every status code returned is documented for its operation (the
+schema documents the error answers), every answer matches its schema, and JSON
 everywhere. Undocumented status codes are also counted in the report.
 
 Size: `SB_API_FUZZ_EXAMPLES` examples per operation and role (default 100: 12,400
@@ -43,7 +43,7 @@ MIN_TOTAL = 2000  # the issue's floor, checked when the whole module runs
 
 
 def _raw_schema() -> dict[str, Any]:
-    """The schema the API serves at /api/v1/schema/ (signed-in users only since issue 15),
+    """The schema the API serves at /api/v1/schema/ (signed-in users only),
     generated in-process exactly as that view does."""
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -168,7 +168,7 @@ def before_generate_case(context: Any, strategy: st.SearchStrategy[Any]) -> Any:
 
 def _seed(people: People) -> None:
     """One of every kind of row the API lists, including the odd values the vendor sends
-    (DESIGN.md section 4): a presence code outside the table, a detail code outside it,
+    (docs/design.md section 4): a presence code outside the table, a detail code outside it,
     null codes, a scan task without a creator, ids above 2^53."""
     from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
     from actions.models import Action, ActionBatch, Lane, State

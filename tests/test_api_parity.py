@@ -1,4 +1,4 @@
-"""Issue 14, point 2: every operation a person can do on a page has an API operation with
+"""Every operation a person can do on a page has an API operation with
 the same service behind it. One test per operation family, against the real simulator;
 the access rules of each route are in tests/test_access_matrix.py."""
 

@@ -1,4 +1,4 @@
-"""Audit log (issue 8): every change by a supervisor or admin is recorded with who, when,
+"""Audit log: every change by a supervisor or admin is recorded with who, when,
 what, and the state before and after. Imports, online, recycle, avatar and nickname,
 registration, webhook replays, port operations, action cancel and resend, lanes, users and
 groups (through the Django admin), tokens, and any Django admin edit. And the page for

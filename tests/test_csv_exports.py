@@ -1,4 +1,4 @@
-"""CSV formula injection (issue 15, point 6): every export writes a cell that a spreadsheet
+"""CSV formula injection: every export writes a cell that a spreadsheet
 would evaluate (`=`, `+`, `-`, `@`, tab, carriage return first) with a leading `'`."""
 
 from __future__ import annotations

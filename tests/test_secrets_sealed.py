@@ -1,4 +1,4 @@
-"""Secrets sealed (issue 8): fill every secret with a known marker, run the flows that carry
+"""Secrets sealed: fill every secret with a known marker, run the flows that carry
 secrets against the simulator, then search the database dump, the logs, every rendered page
 and every export for the markers. Expected: 0 hits.
 
@@ -227,7 +227,7 @@ def run_secret_flows(world: World, simulator: Any) -> dict[str, Any]:
     out["events"] = list(WebhookEvent.objects.order_by("id"))
     assert admin.get(reverse("webhooks:inbox")).status_code == 200
 
-    # 7. Issue 17: an event subscription (its whsec_ secret is shown once) and an alert
+    # 7. An event subscription (its whsec_ secret is shown once) and an alert
     #    channel whose Apprise URL carries a token; a ban delivered to both, on a local sink.
     with running_sink() as sink, override_settings(OUTBOUND_ALLOWED_NETS=["127.0.0.1/32"]):
         r = admin.post(

@@ -1,4 +1,4 @@
-"""Tolerant readers for the vendor's fields (DESIGN.md section 4). Shared with the webhook
+"""Tolerant readers for the vendor's fields (docs/design.md section 4). Shared with the webhook
 receivers: every function accepts any JSON value and never raises on a wrong type
 (except `parse_vendor_time(..., strict=True)`, which raises ValueError)."""
 

@@ -36,7 +36,7 @@ class WebhookEvent(models.Model):
     records = models.PositiveIntegerField(default=0)
     applied = models.PositiveIntegerField(default=0)
     # Records of a list body that could not be used, each {position, reason, record}; the
-    # good records of the same delivery are applied (issue 13 point 6).
+    # good records of the same delivery are applied.
     rejected_records = models.JSONField(default=list, blank=True)
 
     class Meta:

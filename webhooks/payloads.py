@@ -4,7 +4,7 @@ The receiver runs `parse(kind, body)` before it stores an event (a body that fai
 stored as rejected and answered with 400 naming the problem); the processing task runs it
 again on the stored raw bytes, so the inbox body stays the single source of truth.
 
-Tolerated (DESIGN.md section 4): `whatsApp`/`whatsapp`/`whatsId`/"" as the number field,
+Tolerated (docs/design.md section 4): `whatsApp`/`whatsapp`/`whatsId`/"" as the number field,
 numbers as strings, the onlineStatus list bare or under `whatsAppList`, undocumented status
 codes, and the seed's own onlineStatus example, which is a bare list followed by a stray
 closing brace (`[...]\n}`): trailing closing brackets after a complete JSON value are ignored.
@@ -224,7 +224,7 @@ def _event_time(raw: Any) -> datetime | None:
 @dataclass(frozen=True)
 class RecordRejection:
     """One record of a list body that could not be used: its position, why, and (bounded)
-    the record as sent. The good records of the same body are applied (issue 13 point 6)."""
+    the record as sent. The good records of the same body are applied."""
 
     position: int
     reason: str

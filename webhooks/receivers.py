@@ -1,4 +1,4 @@
-"""The five webhook receivers (DESIGN.md section 3): thin views around one service.
+"""The five webhook receivers (docs/design.md section 3): thin views around one service.
 
 Order of checks: size (413) -> authentication, WEBHOOK_AUTH, on the raw bytes (401, kept in
 quarantine with why) -> parse and validate (400, stored as rejected) -> store pending and
@@ -173,7 +173,7 @@ register_status = _receiver(WebhookKind.REGISTER_STATUS)
 qr_login_status = _receiver(WebhookKind.QR_LOGIN_STATUS)
 scan_task_status = _receiver(WebhookKind.SCAN_TASK_STATUS)
 
-# The vendor's fixed paths (DESIGN.md section 3), without the leading slash.
+# The vendor's fixed paths (docs/design.md section 3), without the leading slash.
 PATHS: dict[str, str] = {
     WebhookKind.ONLINE_STATUS: "api/callback/whatsapp/onlineStatus",
     WebhookKind.ACCOUNT_STATUS: "callback/gsTask/syncWhatsAppStatus",

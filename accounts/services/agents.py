@@ -1,4 +1,4 @@
-"""The agent directory (issue 13 point 3): agents are known from every source and stay known
+"""The agent directory: agents are known from every source and stay known
 while offline.
 
 Sources: queryAllOlWhatsAppInfo, queryUserStatus (both sources), getLatestOnlineWhatsAccount,

@@ -1,7 +1,7 @@
 """Apply the vendor's account status reports: presence records (onlineStatus webhook),
 account status (syncWhatsAppStatus webhook) and registration results (register/syncStatus).
 
-Ordering rules (DESIGN.md, issue 4):
+Ordering rules (docs/design.md):
 - presence changes only for a record newer than the stored one by event time, ties broken by
   time of receipt (a later delivery wins). The comparison is in the UPDATE's WHERE clause, so
   concurrent workers cannot move an account backwards;
@@ -354,7 +354,7 @@ def _presence_update_many(newest: Sequence[tuple[PresenceLike, datetime]]) -> in
         return _changes_emit(cursor.fetchall())
 
 
-# The outbox (notify, issue 17): the presence UPDATEs join the row as it was ("o") and
+# The outbox (notify): the presence UPDATEs join the row as it was ("o") and
 # return old and new values, so the events are written in the same transaction.
 _CHANGE_COLUMNS = """
     RETURNING a.whatsapp, o.status, o.presence_status, o.detail_status, o.online_status,

@@ -1,4 +1,4 @@
-"""Issue 13 point 3: the agent directory. Agents are known from every agent operation of the
+"""The agent directory. Agents are known from every agent operation of the
 simulator (over HTTP) and from the onlineStatus webhook, stay known while offline with their
 last seen time, can be added by hand (page and API, one service), and one over-long vendor
 record is skipped and reported instead of failing the reconcile."""

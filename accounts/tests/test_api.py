@@ -1,4 +1,4 @@
-"""The accounts JSON API (DESIGN.md section 3)."""
+"""The accounts JSON API (docs/design.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 13 point 9: imports and bulk jobs over the API, through the pages' services."""
+"""Imports and bulk jobs over the API, through the pages' services."""
 
 from __future__ import annotations
 

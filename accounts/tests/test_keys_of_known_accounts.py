@@ -1,4 +1,4 @@
-"""Issue 13 point 2: keys reach accounts Switchboard already knows, and bulk online never
+"""Keys reach accounts Switchboard already knows, and bulk online never
 sends a row without keys (the strict simulator refuses one)."""
 
 from __future__ import annotations

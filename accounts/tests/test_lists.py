@@ -1,4 +1,4 @@
-"""Issue 16 §5, lists: keyset Previous (backwards, no OFFSET), sortable headers that show
+"""Lists: keyset Previous (backwards, no OFFSET), sortable headers that show
 and toggle their direction with one `sort=` in the URL, and "1–50 of about N" counts."""
 
 from __future__ import annotations

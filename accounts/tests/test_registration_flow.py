@@ -1,4 +1,4 @@
-"""Registration end to end against the strict simulator (issue 13, point 8): the vendor's
+"""Registration end to end against the strict simulator: the vendor's
 syncStatus webhook, signed, through the live server and a real worker, onto the page and
 into the fleet."""
 

@@ -76,7 +76,7 @@ def test_avatar_check(images: str) -> None:
     ):
         with pytest.raises(AvatarError, match=message):
             avatar_check(url=f"{images}{path}")
-    # One generic message for every way the fetch fails (issue 15): nothing about the network.
+    # One generic message for every way the fetch fails: nothing about the network.
     with pytest.raises(AvatarError, match=FETCH_FAILED):
         avatar_check(url="http://127.0.0.1:9/none.png")
     with pytest.raises(AvatarError, match=FETCH_FAILED):

@@ -1,5 +1,5 @@
-"""Issue 13 point 5 (envelope codes per family, what a failure says, the record is kept)
-and point 8 (GET calls carry Content-Type; port jobs do not re-fail finished items),
+"""Envelope codes per family, what a failure says, the record is kept; GET calls carry
+Content-Type; port jobs do not re-fail finished items,
 against the simulator."""
 
 from __future__ import annotations

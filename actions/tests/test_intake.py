@@ -373,7 +373,7 @@ def test_api_cancel(people: Any) -> None:
     assert client.post(f"/api/v1/actions/{pk}/cancel/").status_code == 409
 
 
-# --- an agent names another agent's account (issue 15, point 1) -------------------------
+# --- an agent names another agent's account -------------------------
 
 REFUSED = "You may only name your own WhatsApp accounts"
 

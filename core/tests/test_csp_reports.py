@@ -1,4 +1,4 @@
-"""/csp-report/ (issue 15, point 5): limited per client, parsed fields only, capped, pruned."""
+"""/csp-report/: limited per client, parsed fields only, capped, pruned."""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ def test_production_cookies_are_secure() -> None:
     assert result.stdout.split() == ["True", "True", "True", "31536000"], result.stderr
 
 
-# --- secrets (issue 15, point 2) -----------------------------------------------------------
+# --- secrets -----------------------------------------------------------
 
 SECRET_NAMES = (
     "SECRET_KEY",

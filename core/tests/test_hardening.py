@@ -1,4 +1,4 @@
-"""Smaller hardening items (issue 15, point 10): passwords, sessions, API tokens, the
+"""Smaller hardening items: passwords, sessions, API tokens, the
 schema, Permissions-Policy. (Avatar fetch: accounts/tests/test_services.py; demo users:
 demo/tests/test_demo_seed.py.)"""
 

@@ -57,7 +57,7 @@ def test_heartbeat_runs_through_a_real_worker(celery_worker_live: object) -> Non
     assert cache.get(HEARTBEAT_KEY) is not None
 
 
-# --- what anonymous callers learn, and failing well (issue 15, point 4) --------------------
+# --- what anonymous callers learn, and failing well --------------------
 
 
 def test_anonymous_callers_get_ok_only(settings: Any) -> None:

@@ -1,4 +1,4 @@
-"""core/ is the ground floor (issue 14, section 4): no module of it imports a domain app.
+"""core/ is the ground floor: no module of it imports a domain app.
 
 Domain apps plug into core through its registries (health checks, nav badges, deployment
 checks, /metrics gauges), never the other way round. Every import counts, including those

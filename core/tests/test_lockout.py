@@ -1,4 +1,4 @@
-"""The sign-in lock (issue 15, point 7): a fixed cool-off counted from the lock, a page that
+"""The sign-in lock: a fixed cool-off counted from the lock, a page that
 says when to try again, and a success that resets the counter."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Behind the reverse proxy (issue 15, point 3): one client address for axes, the webhook
+"""Behind the reverse proxy: one client address for axes, the webhook
 `ip` check, /metrics and the logs, read through TRUSTED_PROXY_NETS only."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Abuse of vendor calls (issue 15, point 9): open sessions per agent are capped (each locks
+"""Abuse of vendor calls: open sessions per agent are capped (each locks
 a cloud port of the company's quota for 10 minutes), vendor-calling pages are rate-limited
 per user. (A vendor 429 as "slow down": upstream/tests.)"""
 

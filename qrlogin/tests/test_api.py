@@ -1,4 +1,4 @@
-"""`POST /api/v1/qr-sessions/`, `GET /api/v1/qr-sessions/{id}/` (issue 13, point 9) against
+"""`POST /api/v1/qr-sessions/`, `GET /api/v1/qr-sessions/{id}/` against
 the strict simulator: the same service as the start page, and every documented error."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 13 point 1: the port operations (onLine, offline, logOut, selectContact,
+"""The port operations (onLine, offline, logOut, selectContact,
 contact/info, info/profile) take the id preGenerate issued, not selectCloudPortDetail's
 "port application id". Against the strict simulator (1002 for any id it did not issue at
 preGenerate): a port logged in through Switchboard is operated with its preGenerate id; a

@@ -1,4 +1,4 @@
-"""Outcomes that only a webhook brings (issue 13, point 4), against the strict simulator:
+"""Outcomes that only a webhook brings, against the strict simulator:
 with syncLoginStatus withheld, the result is looked up (getQrCodeInfo) while waiting and
 after an expiry; a late success, by webhook or by look-up, still wins. Also the sync
 reason that arrives after a failed login (point 8)."""

@@ -1,4 +1,4 @@
-"""Every vendor call must be signed (DESIGN.md section 3); the /_sim controls are not."""
+"""Every vendor call must be signed (docs/design.md section 3); the /_sim controls are not."""
 
 from __future__ import annotations
 

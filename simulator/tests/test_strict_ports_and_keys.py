@@ -1,4 +1,4 @@
-"""The simulator refuses what the vendor refuses (issue 13 points 1 and 2): a port
+"""The simulator refuses what the vendor refuses: a port
 operation with an id that preGenerate did not issue answers 1002, and a batchOnline row
 without keys is refused."""
 

@@ -1,4 +1,4 @@
-"""Webhooks back: signed, to the DESIGN.md paths, retried with backoff until 200, and
+"""Webhooks back: signed, to the docs/design.md paths, retried with backoff until 200, and
 shaped like the vendor's real ones in quirks mode."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Live updates in Chromium (issue 16, section 1): pages change by themselves, pushed over
+"""Live updates in Chromium: pages change by themselves, pushed over
 the live stream (Server-Sent Events), with no reload. The vendor's changes go the real
 way: the simulator's control -> signed webhook -> inbox -> Celery worker -> service ->
 NOTIFY -> stream -> the page fetches its part."""

@@ -1,4 +1,4 @@
-"""Issue 16, sections 2-4, the rest, in Chromium:
+"""The rest, in Chromium:
 
 - a recycled account shows as recycled (not online with its agent) on the fleet row, the
   tiles, the account's badges, home and the agent's own pages;

@@ -35,7 +35,7 @@ def test_5xx_is_unavailable(vendor: VendorServer, status: int) -> None:
 
 
 def test_429_is_slow_down_not_a_breaker_failure(vendor: VendorServer) -> None:
-    """Issue 15, point 9: a 429 is "slow down" (with backoff), not a failure."""
+    """A 429 is "slow down" (with backoff), not a failure."""
     from upstream.errors import SlowDown
 
     vendor.reply(PORT, b"<html>busy</html>", status=429)

@@ -248,7 +248,7 @@ def test_simulator_rejects_a_wrong_secret_with_401(simulator: Any, settings: Any
 
 
 def test_a_vendor_429_slows_down_instead_of_opening_the_breaker(simulator: Any) -> None:
-    """Issue 15, point 9: five 429s (or more) never block the vendor for everyone; calls
+    """Five 429s (or more) never block the vendor for everyone; calls
     pause for the vendor's Retry-After and then go out again."""
     import time
 

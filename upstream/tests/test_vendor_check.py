@@ -1,4 +1,4 @@
-"""Issue 13 point 7: `manage.py vendor_check` and the admin page "Vendor connection" against
+"""`manage.py vendor_check` and the admin page "Vendor connection" against
 the simulator over real HTTP: what came back, or exactly why not."""
 
 from __future__ import annotations

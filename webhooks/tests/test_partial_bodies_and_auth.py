@@ -1,4 +1,4 @@
-"""Issue 13 points 6 and 7: a list body with bad records applies the good ones (200), and
+"""A list body with bad records applies the good ones (200), and
 webhook authentication (WEBHOOK_AUTH) with refused deliveries counted and listed. The
 simulator delivers over real HTTP to the live server, signed per the configured scheme."""
 
@@ -230,7 +230,7 @@ def test_production_refuses_an_empty_webhook_auth_list() -> None:
     assert unknown.returncode != 0 and "unknown check 'password'" in unknown.stderr
     keyless = _settings_load({"WEBHOOK_AUTH": "api-key"})
     assert keyless.returncode != 0 and "set WEBHOOK_API_KEYS" in keyless.stderr
-    # Production also needs real secrets and a shared cache (issue 15, core/checks.py).
+    # Production also needs real secrets and a shared cache (core/checks.py).
     real = {
         "UPSTREAM_API_KEY": "k" + "0123456789abcdefghijklmnopqrstuvwxyz",
         "UPSTREAM_API_SECRET": "s" + "0123456789abcdefghijklmnopqrstuvwxyz",

@@ -468,7 +468,7 @@ def test_receipts_rejections_and_lag_reach_metrics() -> None:
     assert "switchboard_webhook_processing_lag_seconds_bucket" in body
 
 
-# --- failing closed in the corners (issue 15, point 8) --------------------------------------
+# --- failing closed in the corners --------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
