@@ -1,6 +1,6 @@
-"""The audit log becomes a table partitioned by month on `at` (core.partitions), kept for
-AUDIT_LOG_MONTHS: its rows are carried over, its indexes built again on the parent under
-their names, and its key becomes (id, at) in the database (Django keeps `id` as the pk)."""
+"""The audit log is partitioned by month on `at` (core.partitions), kept for AUDIT_LOG_MONTHS:
+its indexes are built again on the parent under their names, and its key becomes (id, at) in
+the database (Django keeps `id` as the pk)."""
 
 from django.db import migrations
 
@@ -13,7 +13,7 @@ def partition(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0004_merge_i15d_i17e"),
+        ("core", "0001_capabilities_tokens_audit_and_csp"),
     ]
 
     operations = [migrations.RunPython(partition, elidable=False)]

@@ -1,6 +1,7 @@
-"""The status history becomes a table partitioned by month on event_time (core.partitions):
-its rows are carried over, its key becomes (id, event_time) in the database, and its
-indexes are built on the parent (so on every month)."""
+"""The status history is partitioned by month on event_time (core.partitions, docs/operations.md
+"History"): the table the first migration made becomes a partitioned table whose database key
+is (id, event_time) (Django keeps `id` as the pk), and its indexes and its unique key are built
+on the parent, so on every month."""
 
 from django.db import migrations, models
 
@@ -18,31 +19,11 @@ def partition(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_agent_fleet_index"),
+        ("accounts", "0001_fleet_agents_jobs_and_history"),
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            # The old table and its indexes are dropped by the conversion.
-            state_operations=[
-                migrations.RemoveIndex(model_name="statusevent", name=name)
-                for name in (
-                    "accounts_st_whatsap_a5d636_idx",
-                    "accounts_st_event_t_1a82bc_idx",
-                    "accounts_st_agent_a_48dd2e_idx",
-                    "accounts_st_status_ef8648_idx",
-                    "accounts_st_detail__0a03e6_idx",
-                )
-            ]
-            + [
-                migrations.AlterField(
-                    model_name="statusevent",
-                    name="dedupe_key",
-                    field=models.CharField(max_length=64),
-                ),
-            ],
-            database_operations=[migrations.RunPython(partition, elidable=False)],
-        ),
+        migrations.RunPython(partition, elidable=False),
         migrations.AddIndex(
             model_name="statusevent",
             index=models.Index(
