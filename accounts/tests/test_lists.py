@@ -133,7 +133,7 @@ def test_sort_headers_show_and_toggle_direction(people: Any) -> None:
     sup = client_for(people.supervisor)
 
     def header(body: str, key: str) -> tuple[str, str]:
-        th = r'<th scope="col"( aria-sort="\w+")?><a href="\?([^"]*)" data-sort="'
+        th = r'<th scope="col"(?: class="[\w ]+")?( aria-sort="\w+")?><a href="\?([^"]*)" data-sort="'
         m = re.search(th + key, body)
         assert m, key
         return (m.group(1) or "").strip(), m.group(2).replace("&amp;", "&")
@@ -226,8 +226,9 @@ def test_account_history_pager_previous(people: Any) -> None:
     url = f"/accounts/{account.whatsapp}/"
     first = sup.get(url).content.decode()
     older = sup.get(url + _links(first)["next"], headers=HTMX).content.decode()
-    assert "next" not in _links(older) and older.count("<tr><td><time") == 5
+    row = r"<tr[^>]*><td[^>]*><time"
+    assert "next" not in _links(older) and len(re.findall(row, older)) == 5
     latest = sup.get(url + _links(older)["prev"], headers=HTMX).content.decode()
-    assert latest.count("<tr><td><time") == 25 and "prev" not in _links(latest)
-    times = re.findall(r"<tr><td><time[^>]*>", latest)
-    assert times == re.findall(r"<tr><td><time[^>]*>", first)[: len(times)]
+    assert len(re.findall(row, latest)) == 25 and "prev" not in _links(latest)
+    times = re.findall(r"<tr[^>]*><td[^>]*><time[^>]*>", latest)
+    assert times == re.findall(r"<tr[^>]*><td[^>]*><time[^>]*>", first)[: len(times)]

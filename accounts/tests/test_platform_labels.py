@@ -24,8 +24,9 @@ def test_platform_type_is_labelled_in_pages_csv_and_api(people: Any) -> None:
 
     for url in ("/accounts/logs/", "/accounts/8613800000071/"):
         page = sup.get(url).content.decode()
-        assert "<td>PC</td>" in page and "<td>Android</td>" in page, url
-        assert "<td>1</td>" not in page and "<td>2</td>" not in page, url
+        cell = '<td data-label="Platform">{}</td>'
+        assert cell.format("PC") in page and cell.format("Android") in page, url
+        assert cell.format("1") not in page and cell.format("2") not in page, url
 
     raw = b"".join(cast(Any, sup.get("/accounts/logs/export.csv")).streaming_content)
     rows = list(csv.DictReader(io.StringIO(raw.decode())))
