@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -38,5 +39,6 @@ def test_the_audit_page_shows_old_to_new_and_folds(people: Any) -> None:
         after={"name": "New name", "whatsapps": numbers},
     )
     page = client_for(people.admin).get("/audit/").content.decode()
-    assert "<strong>name</strong>: Old name → New name" in page
+    # The field in words, its code in the tooltip.
+    assert re.search(r'<strong title="name">Name</strong>: Old name → New name', page)
     assert "and 7 more" in page and numbers[11] in page.split("and 7 more", 1)[1]

@@ -116,7 +116,7 @@ def test_ports_api(people: People, things: dict[str, Any]) -> None:
     assert data["quota"]["current_port"] == 1 and data["quota"]["max_port"] == 10
     row = data["results"][0]
     assert set(row) == {"port_id", "pregenerate_id", "phone", "status", "status_display",
-                        "created_at", "locked_until"}  # fmt: skip
+                        "created_at", "locked_until", "operations_unavailable"}  # fmt: skip
     assert isinstance(row["port_id"], str) and int(row["port_id"]) > 2**53
     assert row["locked_until"] is not None and row["status"] is None
 

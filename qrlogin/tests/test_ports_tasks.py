@@ -54,7 +54,7 @@ def test_refresh_stores_quota_and_ports_with_exact_ids(
     assert "Online" in html and "Unused" in html
     assert unused.port_id in html.split('id="expiring"')[1].split("</ul>")[0]
     for code in ("1001", "1002", "1003", "1004"):
-        assert f"<td>{code}</td>" in html
+        assert f'<td data-label="Code">{code}</td>' in html
 
 
 def test_over_quota_names_the_accounts_going_offline(people: People, simulator: Any) -> None:
