@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -158,7 +158,15 @@ def port_call(*, port: CloudPort, send: Callable[[str], T]) -> tuple[T, str]:
     other id, and the kind the vendor accepts is remembered. Returns (the answer, the id
     sent). Raises PortNotLinked (nothing sent), UpstreamProblem as `send` does (a 1002 for
     every id says so in plain words)."""
-    pairs = port_call_ids(port=port)
+    try:
+        pairs = port_call_ids(port=port)
+    except PortNotLinked:
+        if port_id_setting() != PORT_LIST or not port.phone:
+            raise
+        # Logged in moments ago: the vendor has listed the port since, under the id this
+        # setting sends. One operation asked for it: ask for the port list once, then send.
+        port = _listed_again(port)
+        pairs = port_call_ids(port=port)
     for n, (kind, ident) in enumerate(pairs):
         try:
             result = send(ident)
@@ -303,6 +311,20 @@ def ports_refresh() -> PortQuota:
 
         quota_check(quota=stored)  # names the accounts at risk (notify: alert, event)
     return stored
+
+
+def _listed_again(port: CloudPort) -> CloudPort:
+    """`port` as the vendor's port list gives it now (asked once; raises UpstreamProblem)."""
+    ports_refresh()
+    listed = (
+        CloudPort.objects.filter(phone=port.phone, released=False)
+        .exclude(port_id=F("pregenerate_id"))
+        .order_by("-created_at_upstream")
+        .first()
+    )
+    if listed is None:
+        raise PortNotLinked(port_not_listed_message())
+    return listed
 
 
 def _resolve(port_id: str) -> CloudPort:
