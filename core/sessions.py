@@ -47,3 +47,13 @@ class SessionStore(CachedDBStore):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self._cache: Any = _Tolerant(caches[settings.SESSION_CACHE_ALIAS])
+
+    def _validate_session_key(self, key: str | None) -> bool:
+        """Django's keys are 32 lowercase letters and digits; anything else in the cookie
+        (a NUL, a quote, any other byte a client sends) is no session, never a query."""
+        return (
+            bool(key)
+            and 8 <= len(key or "") <= 64
+            and (key or "").isascii()
+            and (key or "").isalnum()
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -88,3 +89,13 @@ def test_fuzz_anonymous_endpoints_never_5xx() -> None:
         assert Client().get("/livez").status_code == 200
 
     check()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["abc\x00defghijk", "a'b\"c;d=e" * 3, "ü" * 32])
+def test_a_session_cookie_of_any_bytes_is_no_session_never_a_500(client: Any, key: str) -> None:
+    """A session key is looked up only when it can be one of ours (32 letters and digits):
+    a NUL in the cookie reached PostgreSQL as a query and answered 500."""
+    client.cookies["sessionid"] = key
+    for path in ("/", "/api/v1/accounts/", "/login/"):
+        assert client.get(path).status_code in (200, 302, 401, 403), path
