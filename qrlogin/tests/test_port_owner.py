@@ -21,6 +21,7 @@ from qrlogin.services import ports
 from qrlogin.services.results import qr_login_result_apply
 from qrlogin.services.sessions import qr_session_start
 from tests.fixtures import People, client_for
+from upstream.errors import UpstreamError
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +134,14 @@ def test_the_port_list_setting_sends_only_that_id(
     api = client_for(people.supervisor).get("/api/v1/ports/").json()
     (row,) = api["results"] if "results" in api else api["ports"]
     assert "UPSTREAM_PORT_ID=port-list" in row["operations_unavailable"]
-    with pytest.raises(ports.PortNotLinked):
+    # Asked anyway, the operation asks the vendor for its port list once and sends only the
+    # listed id; this vendor (the default profile) takes only preGenerate ids and says so.
+    with pytest.raises(UpstreamError) as refused:
         ports.port_operate(actor=people.supervisor, port_id=port.port_id, operation="offline")
-    assert simulator.calls("/qrCode/offline") == []
+    assert str(refused.value.code) == "1002"
+    assert simulator.calls("/qrCode/selectCloudPortDetail")
+    (sent,) = simulator.calls("/qrCode/offline")
+    listed = CloudPort.objects.get(phone="8613900000406", released=False)
+    assert listed.port_id != session.port_id and session.port_id not in str(sent["body"])
+    assert listed.port_id in str(sent["body"])
     assert WhatsAppAccount.objects.filter(whatsapp="8613900000406").exists()
