@@ -201,7 +201,13 @@ def ports_over_quota(quota: PortQuota | None) -> list[AtRisk]:
     if quota is None or quota.max_port >= quota.current_port:
         return []
     excess = quota.current_port - quota.max_port
-    latest = sorted(cloud_port_list(), key=_port_sort_key, reverse=True)[:excess]
+    rows = list(cloud_port_list())
+    # The vendor counts the ports it lists: a row standing in for a login's port until the
+    # list shows it (port id = preGenerate id) is not one more port when the list already
+    # has a port with that number.
+    listed = {p.phone for p in rows if p.phone and p.port_id != p.pregenerate_id}
+    rows = [p for p in rows if not (p.port_id == p.pregenerate_id and p.phone in listed)]
+    latest = sorted(rows, key=_port_sort_key, reverse=True)[:excess]
     phones = [p.phone for p in latest if p.phone]
     accounts = {a.whatsapp: a for a in WhatsAppAccount.objects.filter(whatsapp__in=phones)}
     return [AtRisk(port=p, account=accounts.get(p.phone)) for p in latest]
