@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,3 +238,21 @@ def redis_capacity(db: int = 6, requests: int = 50_000) -> dict[str, float]:
     finally:
         client.delete("mylist")
     return out
+
+
+def fleet_tables_reset(cur: Any) -> None:
+    """Empty the fleet's tables and make the benches' 200 agents (agent0..agent199), the
+    ground both the pages and the history benches seed their accounts on."""
+    cur.execute(
+        "TRUNCATE accounts_statusevent, accounts_bulkjobitem, accounts_importrow,"
+        " accounts_bulkjob, accounts_contactlookup, accounts_accountkeys,"
+        " accounts_whatsappaccount, accounts_agent RESTART IDENTITY CASCADE"
+    )
+    cur.execute(
+        """
+        INSERT INTO accounts_agent (agent_account, upstream_user_id, user_name, updated_at,
+                                    online)
+        SELECT 'agent' || g, (600000 + g)::text, 'Agent ' || g, now(), false
+        FROM generate_series(0, 199) g
+        """
+    )

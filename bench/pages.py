@@ -46,7 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from bench.common import load_line, stop_process  # noqa: E402
+from bench.common import fleet_tables_reset, load_line, stop_process  # noqa: E402
 
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
@@ -136,19 +136,7 @@ def seed(n_accounts: int, n_events: int, reseed: bool) -> None:
         return
     t0 = time.perf_counter()
     with connection.cursor() as cur:
-        cur.execute(
-            "TRUNCATE accounts_statusevent, accounts_bulkjobitem, accounts_importrow,"
-            " accounts_bulkjob, accounts_contactlookup, accounts_accountkeys,"
-            " accounts_whatsappaccount, accounts_agent RESTART IDENTITY CASCADE"
-        )
-        cur.execute(
-            """
-            INSERT INTO accounts_agent (agent_account, upstream_user_id, user_name, updated_at,
-                                        online)
-            SELECT 'agent' || g, (600000 + g)::text, 'Agent ' || g, now(), false
-            FROM generate_series(0, 199) g
-            """
-        )
+        fleet_tables_reset(cur)
         cur.execute(
             """
             INSERT INTO accounts_whatsappaccount
