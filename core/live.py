@@ -246,6 +246,9 @@ class Subscriber:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
     quiet_until: float = 0.0
+    # Wakes the stream at `quiet_until` for what was held (else it would sleep until its
+    # next ping, 15 s later: a quota cut shown late on the open Ports page).
+    turn_timer: asyncio.TimerHandle | None = None
 
     def hears(self, note: dict[str, Any]) -> bool:
         return note.get("c") in self.caps or self.user_id in note.get("u", ())
@@ -264,10 +267,23 @@ class Subscriber:
         self.pending.update(events)
         if self.ready.is_set():
             return
-        quiet = self.quiet_until and time.monotonic() < self.quiet_until
+        now = time.monotonic()
+        quiet = self.quiet_until and now < self.quiet_until
         if quiet and all(is_broad(n) for n in events):
-            return  # held for the stream's next turn
+            if self.turn_timer is None:  # held for the stream's next turn
+                loop = asyncio.get_running_loop()
+                self.turn_timer = loop.call_later(self.quiet_until - now, self._turn)
+            return
         self.ready.set()
+
+    def _turn(self) -> None:
+        self.turn_timer = None
+        self.ready.set()
+
+    def close(self) -> None:
+        if self.turn_timer is not None:
+            self.turn_timer.cancel()
+            self.turn_timer = None
 
     def hold(self, names: Iterable[str]) -> None:
         """Put back what the stream could not send yet (broad events before their turn)."""
@@ -284,6 +300,7 @@ class Subscriber:
     def drain(self) -> set[str]:
         """Take all that is pending (resync alone after an overflow)."""
         self.ready.clear()
+        self.close()
         names, self.pending = self.pending, set()
         if self.overflowed:
             self.overflowed = False
@@ -354,6 +371,7 @@ class Hub:
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        sub.close()
         self.subscribers.discard(sub)
 
     def _ensure_listening(self) -> None:

@@ -141,3 +141,33 @@ def test_broad_events_before_the_streams_turn_do_not_wake_it() -> None:
     quiet, woken, names = asyncio.run(scenario())
     assert quiet and woken
     assert names == {"fleet", "account-1"}
+
+
+def test_a_broad_event_held_for_the_streams_turn_wakes_it_at_the_turn() -> None:
+    """Held without a wake-up, it would wait for the stream's next ping (15 s)."""
+
+    async def scenario() -> tuple[bool, bool, set[str]]:
+        sub = live.Subscriber(user_id=1, caps=frozenset({"c"}))
+        sub.quiet_until = time.monotonic() + 0.2
+        sub.offer(["ports"])
+        held = not sub.ready.is_set()
+        await asyncio.wait_for(sub.ready.wait(), 2.0)
+        return held, sub.ready.is_set(), sub.drain()
+
+    held, woken, names = asyncio.run(scenario())
+    assert held and woken
+    assert names == {"ports"}
+
+
+def test_an_unsubscribed_stream_leaves_no_timer_behind() -> None:
+    async def scenario() -> bool:
+        hub = live.Hub()
+        sub = live.Subscriber(user_id=1, caps=frozenset({"c"}))
+        sub.quiet_until = time.monotonic() + 0.1
+        sub.offer(["fleet"])
+        assert sub.turn_timer is not None
+        hub.unsubscribe(sub)
+        await asyncio.sleep(0.2)
+        return sub.ready.is_set()
+
+    assert asyncio.run(scenario()) is False
