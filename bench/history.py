@@ -382,7 +382,7 @@ def ingest_rate(rounds: int = 10, per_round: int = 200, size: int = 50) -> str:
     )
 
 
-def apply_rate(n_accounts: int, rounds: int = 10, size: int = 1000) -> str:
+def apply_rate(n_accounts: int, rounds: int = 20, size: int = 1000) -> str:
     """presence_deliveries_apply (the webhook worker's apply step: history INSERT, account
     update) of deliveries of `size` records, one transaction each, into the partitioned
     history and into its unpartitioned copy (same rows, same indexes) in turn."""
