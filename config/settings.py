@@ -616,6 +616,8 @@ LOGGING = {
 STATUS_HISTORY_MONTHS = env.int("STATUS_HISTORY_MONTHS", default=13)
 WEBHOOK_INBOX_MONTHS = env.int("WEBHOOK_INBOX_MONTHS", default=3)
 AUDIT_LOG_MONTHS = env.int("AUDIT_LOG_MONTHS", default=25)
+EVENT_DELIVERY_MONTHS = env.int("EVENT_DELIVERY_MONTHS", default=3)
+ALERT_HISTORY_MONTHS = env.int("ALERT_HISTORY_MONTHS", default=13)
 HISTORY_MONTHS_AHEAD = env.int("HISTORY_MONTHS_AHEAD", default=2)
 # Where a month is written before it is dropped (empty: dropped without an archive).
 HISTORY_ARCHIVE_DIR = env.str("HISTORY_ARCHIVE_DIR", default=str(VAR_DIR / "history-archive"))
