@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -36,7 +37,7 @@ class MeUpdate(serializers.Serializer):  # type: ignore[type-arg]
     def validate_time_zone(self, value: str) -> str:
         if value and not zone_valid(value):
             raise serializers.ValidationError(
-                "Unknown time zone (an IANA name, e.g. Asia/Shanghai)."
+                _("Unknown time zone: give an IANA name, such as Asia/Shanghai.")
             )
         return value
 
