@@ -47,7 +47,12 @@ class SecondFactorForm(AuthenticateForm):
 class TimeZoneForm(forms.Form):
     """The zone a person's pages, charts and exports show times in (docs/identity.md)."""
 
-    time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False)
+    # The zones' IANA names are names: not for a translator (translate="no").
+    time_zone = forms.ChoiceField(
+        label=gettext_lazy("Time zone"),
+        required=False,
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
 
     def __init__(self, *args: Any, browser_zone: str = "", **kwargs: Any) -> None:
         from core.zones import zone_choices
