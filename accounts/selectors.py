@@ -615,7 +615,7 @@ ONLINE_CHART_POINTS = 24 * 62  # hourly for two months; a longer range steps by 
 
 def online_over_time(
     *,
-    accounts: QuerySet[WhatsAppAccount],
+    accounts: QuerySet[WhatsAppAccount] | None,
     filters: EventFilters,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -630,7 +630,9 @@ def online_over_time(
     whose record in force names X. One query that reads only the range's months, plus, per
     account, its last record before the range (an index probe that stops at the first month
     holding one). Each record in force adds one at the first hour it covers and takes it
-    back at the first hour the next record covers; the counts are the running sums."""
+    back at the first hour the next record covers; the counts are the running sums.
+
+    `accounts`: those the reader may see; None for the whole fleet."""
     now = now or timezone.now()
     since = filters.since or (now - timedelta(days=7))
     end = min(filters.until, now) if filters.until else now
@@ -646,8 +648,16 @@ def online_over_time(
     n = len(points)
 
     table = StatusEvent._meta.db_table
+    # The range's records of the accounts asked about; of every account, for the whole fleet
+    # (an index range over the range, not a probe per account).
+    window_scope = ""
+    if accounts is None:
+        accounts = WhatsAppAccount.objects.all()
+    else:
+        window_scope = "AND e.whatsapp IN (SELECT whatsapp FROM acc)"
     if filters.whatsapp:
         accounts = accounts.filter(whatsapp=filters.whatsapp)
+        window_scope += " AND e.whatsapp = %s"
     acc_sql, acc_params = accounts.order_by().values("whatsapp").query.sql_with_params()
     span = partitions.covered_span(table)
     seed_bound, window_bound = "", ""
@@ -675,27 +685,21 @@ def online_over_time(
         ),
         win AS (
             SELECT {columns} FROM {table} e
-             WHERE e.event_time >= %s AND e.event_time <= %s {window_bound}
-               AND e.whatsapp IN (SELECT whatsapp FROM acc)
+             WHERE e.event_time >= %s AND e.event_time <= %s {window_bound} {window_scope}
         ),
         held AS (
-            SELECT status, detail_status, agent_account, event_time AS t0,
-                   lead(event_time) OVER (PARTITION BY whatsapp ORDER BY event_time, id) AS t1
+            SELECT agent_account, detail_status, (status = %s)::int AS up,
+                   CEIL(EXTRACT(EPOCH FROM event_time - %s) / %s)::int AS k0,
+                   CEIL(EXTRACT(EPOCH FROM lead(event_time) OVER w - %s) / %s)::int AS k1
               FROM (SELECT * FROM seed UNION ALL SELECT * FROM win) ev
-        ),
-        steps AS (
-            SELECT GREATEST(0, CEIL(EXTRACT(EPOCH FROM t0 - %s) / %s))::int AS k,
-                   (status = %s)::int AS up, (status <> %s)::int AS down
-              FROM held WHERE {match}
-            UNION ALL
-            SELECT GREATEST(0, CEIL(EXTRACT(EPOCH FROM t1 - %s) / %s))::int,
-                   -(status = %s)::int, -(status <> %s)::int
-              FROM held WHERE t1 IS NOT NULL AND {match}
+            WINDOW w AS (PARTITION BY whatsapp ORDER BY event_time, id)
         )
-        SELECT k, SUM(up), SUM(down) FROM steps WHERE k < %s GROUP BY k
+        SELECT GROUPING(k0), COALESCE(k0, k1), SUM(up), SUM(1 - up)
+          FROM held
+         WHERE {match}
+         GROUP BY GROUPING SETS ((k0), (k1))
     """  # noqa: S608 - table names from _meta, the accounts' SQL from the ORM; values bound
     seconds = step.total_seconds()
-    online = Presence.ONLINE.value
     params = [
         *acc_params,
         since,
@@ -703,24 +707,25 @@ def online_over_time(
         since,
         end,
         *bound_params["window"],
+        *([filters.whatsapp] if filters.whatsapp else []),
+        Presence.ONLINE.value,
         first,
         seconds,
-        online,
-        online,
-        *match_params,
         first,
         seconds,
-        online,
-        online,
         *match_params,
-        n,
     ]
     up, down = [0] * n, [0] * n
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        for k, d_up, d_down in cur.fetchall():
-            up[k] += int(d_up)
-            down[k] += int(d_down)
+        # One pass, two groupings: by the hour a record comes into force (+) and by the
+        # hour the next one replaces it (-; none while it is still in force).
+        for ends, k, n_up, n_down in cur.fetchall():
+            if k is None or k >= n:
+                continue
+            sign = -1 if ends else 1
+            up[max(k, 0)] += sign * int(n_up)
+            down[max(k, 0)] += sign * int(n_down)
     for k in range(1, n):
         up[k] += up[k - 1]
         down[k] += down[k - 1]

@@ -87,6 +87,22 @@ def test_the_state_in_force_is_filtered_not_the_records() -> None:
     assert chart["down"] == [1, 1, 1, 0, 1, 1]  # bob01's banned account is not alice01's
 
 
+def test_a_readers_scope_holds_under_a_number_filter() -> None:
+    h0 = _history()
+    mine = WhatsAppAccount.objects.filter(whatsapp="8610000000001")
+    now = h0 + timedelta(hours=5)
+    other = selectors.EventFilters(since=h0, whatsapp="8610000000003")
+    assert selectors.online_over_time(accounts=mine, filters=other, now=now)["online"] == []
+    own = selectors.EventFilters(since=h0, whatsapp="8610000000001")
+    chart = selectors.online_over_time(accounts=mine, filters=own, now=now)
+    assert chart["online"] == [0, 0, 0, 1, 1, 1] and chart["down"] == [1, 1, 1, 0, 0, 0]
+    # The whole fleet (accounts=None) counts as every account listed does.
+    fleet = selectors.online_over_time(
+        accounts=None, filters=selectors.EventFilters(since=h0), now=now
+    )
+    assert fleet["online"] == [1, 1, 2, 3, 2, 2] and fleet["down"] == [1, 2, 2, 1, 2, 2]
+
+
 def test_hours_are_the_readers_and_labels_carry_the_zone() -> None:
     h0 = _history()
     since = h0 + timedelta(minutes=10)

@@ -25,6 +25,7 @@ from accounts.services import lookups
 from core import listing
 from core.access import (
     require,
+    sees_everything,
 )
 from core.choices import label
 from core.csvexport import csv_response, csv_stream
@@ -119,7 +120,10 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
 def logs_chart(request: AuthedRequest) -> JsonResponse:
     _form, filters = _event_filters(request)
     return JsonResponse(
-        selectors.online_over_time(accounts=accounts_visible_to(request.user), filters=filters)
+        selectors.online_over_time(
+            accounts=None if sees_everything(request.user) else accounts_visible_to(request.user),
+            filters=filters,
+        )
     )
 
 
