@@ -7,6 +7,7 @@ with wrk (8 connections, as bench/pages.py) against gunicorn + uvicorn workers:
 - the anonymous sign-in page: the run's floor; every page is also given as a ratio of it
 - the status logs page: unfiltered, by number, by agent, by status, a month a year back
 - an account's page (its history) and its timeline (JSON)
+- the "Accounts online over time" chart (JSON): the last 7 days, all and by agent
 - a month's CSV export: time, size, and the web workers' peak memory (VmHWM) around it
 - webhook ingest (the receiver's service storing deliveries in the inbox) and apply (the
   worker writing presence records into the history), each into the partitioned table and
@@ -554,6 +555,8 @@ def main() -> None:
         ("account page (its history)", f"/accounts/{number}/", cookie),
         ("account timeline (JSON)", f"/accounts/{number}/timeline.json", cookie),
         ("API status-events", f"/api/v1/status-events/?whatsapp={number}", cookie),
+        ("online chart, last 7 days (JSON)", "/accounts/logs/chart.json", cookie),
+        ("online chart, by agent (JSON)", "/accounts/logs/chart.json?agent=agent42", cookie),
     ]
     if args.only:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]

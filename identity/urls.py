@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/login/", views.admin_login, name="admin-login"),
     path("auth/", include("identity.allauth_urls")),
     path("security/", views.security, name="security"),
+    path("security/time-zone/", views.security_time_zone, name="security-time-zone"),
     path(
         "security/sign-out-everywhere/",
         views.security_sign_out_everywhere,

@@ -53,7 +53,9 @@ def _ttl_ms(fetched_at: datetime | None) -> int:
 @require_http_methods(["GET", "POST"])
 def start(request: AuthedRequest) -> HttpResponse:
     targets_error = pair_targets.pair_targets_ensure_fresh()
-    form = StartForm(request.POST or None, targets=selectors.pair_target_choices())
+    # ?mode=pair: from the QR page's hint for a phone, which cannot scan its own screen.
+    initial = {"mode": QrSession.Mode.PAIR} if request.GET.get("mode") == "pair" else None
+    form = StartForm(request.POST or None, targets=selectors.pair_target_choices(), initial=initial)
     start_error = ""
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():

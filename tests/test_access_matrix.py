@@ -352,6 +352,9 @@ MATRIX: dict[str, Door] = {
     "admin-login": Door(e(302, 200, 200, 200, 302, 200), post=same(302)),
     "security": Door(LOGGED_IN),
     "sign-out-everywhere": Door(NOT_ALLOWED_LOGIN, post=e(302, 302, 302, 302, 302, 302)),
+    "security-time-zone": Door(
+        NOT_ALLOWED_LOGIN, post=e(302, 302, 302, 302, 302, 302), data={"time_zone": "UTC"}
+    ),
     "password_reset": Door(EVERYONE, post=same(302), data={"email": "nobody@example.test"}),
     "password_reset_done": Door(EVERYONE),
     "password_reset_confirm": Door(EVERYONE, args=lambda w: {"uidb64": "MQ", "token": "x-y"}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -101,7 +101,9 @@ def status_events_of(
 def hourly_counts(*, hours: int = 24, now: datetime | None = None) -> dict[str, Any]:
     """Deliveries per kind per hour over the last `hours` hours (for the chart and table)."""
     now = now or timezone.now()
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    # The reader's hours (TruncHour truncates in the active zone; some are :30 off UTC's).
+    hour = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    end = hour.astimezone(UTC) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
     rows = (
         WebhookEvent.objects.filter(received_at__gte=start)

@@ -120,15 +120,16 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
 def account_vendor(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     """Lazy fragment: the vendor's profile and where the account is online."""
     account = get_account_for_user(request.user, whatsapp)
-    profile, profile_error = lookups.vendor_profile(whatsapp=account.whatsapp)
+    answer = lookups.vendor_profile_answer(whatsapp=account.whatsapp)
     online, online_error = lookups.vendor_online_where(whatsapp=account.whatsapp)
     return render(
         request,
         "accounts/detail.html#vendor",
         {
             "account": account,
-            "profile": profile,
-            "profile_error": profile_error,
+            "profile": answer.profile,
+            "profile_error": answer.error,
+            "profile_asked": answer.asked,
             "online": [(o, label(Source, o.source)) for o in online],
             "online_error": online_error,
             "fetched_at": timezone.now(),
