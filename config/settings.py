@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "upstream",
     "simulator",
     "accounts",
+    "ports",
     "qrlogin",
     "actions",
     "webhooks",

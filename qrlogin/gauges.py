@@ -11,7 +11,7 @@ Samples = Iterable[tuple[Mapping[str, str], float]]
 
 @gauge("switchboard_ports", "Cloud ports: in use and quota")
 def ports() -> Samples:
-    from qrlogin.models import PortQuota
+    from ports.models import PortQuota
 
     quota = PortQuota.objects.order_by("-fetched_at").first()
     if quota is None:

@@ -18,6 +18,7 @@ APPS = (
     "upstream",
     "accounts",
     "qrlogin",
+    "ports",
     "actions",
     "webhooks",
     "notify",

@@ -22,7 +22,7 @@ from accounts.services.imports import normalise_number
 from core import live
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
-from qrlogin.services.ports import PortNotLinked, port_call
+from ports.services import PortNotLinked, port_call
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 

@@ -21,6 +21,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.events import job_finished
 from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsAppAccount
 from core import live
 from core.audit import audit_record
@@ -276,8 +277,6 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
             state=BulkJob.State.DONE, finished_at=timezone.now()
         )
         job.refresh_from_db()
-        from notify.hooks import job_finished
-
         job_finished(job=job)  # the outbox (notify)
         live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
@@ -410,8 +409,8 @@ def _run_profile_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
 
 
 def cloud_port_for(whatsapp: str) -> Any:
-    """The account's cloud port (qrlogin.CloudPort with phone = number), or None."""
-    from qrlogin.models import CloudPort
+    """The account's cloud port (ports.CloudPort with phone = number), or None."""
+    from ports.models import CloudPort
 
     return (
         CloudPort.objects.filter(phone=whatsapp, released=False)
@@ -422,9 +421,9 @@ def cloud_port_for(whatsapp: str) -> Any:
 
 def port_call_id_for(whatsapp: str) -> str:
     """The first id the port operations send for the account's cloud port (UPSTREAM_PORT_ID,
-    qrlogin.services.ports.port_call_ids). Raises PortNotLinked (with the message for the
+    ports.services.port_call_ids). Raises PortNotLinked (with the message for the
     page) when the account has no port, or no id may be sent for it."""
-    from qrlogin.services.ports import PortNotLinked, port_call_id
+    from ports.services import PortNotLinked, port_call_id
 
     port = cloud_port_for(whatsapp)
     if port is None:
@@ -435,7 +434,7 @@ def port_call_id_for(whatsapp: str) -> str:
 
 
 def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
-    from qrlogin.services.ports import PortNotLinked, port_operate
+    from ports.services import PortNotLinked, port_operate
 
     port = cloud_port_for(item.whatsapp)
     if port is None:

@@ -30,7 +30,7 @@ def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
 
 
 def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
-    from qrlogin.services.ports import PortNotLinked, port_call
+    from ports.services import PortNotLinked, port_call
 
     port = cloud_port_for(whatsapp)
     if port is None:

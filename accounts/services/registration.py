@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.events import registration_finished
 from accounts.models import Registration
 from core import live
 from core.audit import audit_record
@@ -122,8 +123,6 @@ def _save_submitted(reg: Registration) -> None:
     with transaction.atomic():
         reg.save(update_fields=["task_id", "state", "error", "completed_at", "updated_at"])
         if reg.state == Registration.State.FAILED:
-            from notify.hooks import registration_finished
-
             registration_finished(registration=reg)  # the outbox (notify)
 
 

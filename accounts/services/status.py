@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from django.db import connection, transaction
 
 from accounts.choices import AccountType, SyncReason
+from accounts.events import AccountChange, account_changes, registration_finished
 from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
 from core import live
 
@@ -372,8 +373,6 @@ def _with_changes(sql: str, table: str, key: str) -> str:
 
 
 def _changes_emit(rows: Sequence[Sequence[Any]], source: str = "presence") -> int:
-    from notify.hooks import AccountChange, account_changes
-
     account_changes(changes=[AccountChange(*row) for row in rows], source=source)
     return len(rows)
 
@@ -500,8 +499,6 @@ def registration_result_apply(
                     reg.save(update_fields=["state", "error", "completed_at", "updated_at"])
                     changed = True
                     live.registration_changed(registration_id=reg.pk, owner=reg.created_by_id)
-                    from notify.hooks import registration_finished
-
                     registration_finished(registration=reg)  # the outbox (notify)
         created = False
         if ok:

@@ -34,7 +34,7 @@ from core.types import AuthedRequest
 
 def _port_error(whatsapp: str) -> str:
     """Why the port operations cannot be sent for this account ("" when they can)."""
-    from qrlogin.services.ports import PortNotLinked
+    from ports.services import PortNotLinked
 
     if fleet_services.cloud_port_for(whatsapp) is None:
         return ""
@@ -48,7 +48,7 @@ def _port_error(whatsapp: str) -> str:
 def _port_operate(request: AuthedRequest, whatsapp: str, operation: str) -> None:
     """The account's port operation through the Ports page's service (the same call, port
     release, audit and live push), answered on this page."""
-    from qrlogin.services.ports import PortNotLinked, port_operate
+    from ports.services import PortNotLinked, port_operate
     from upstream.errors import (
         UpstreamError,
         UpstreamProblem,

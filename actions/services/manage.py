@@ -10,13 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from actions.events import actions_finished
 from actions.models import Action, ActionBatch, Lane, State
 from actions.selectors import action_list, sees_all_actions
 from actions.services.dispatch.loop import wake_dispatcher
 from core import live
 from core.access import signed_in
 from core.audit import audit_record
-from notify.hooks import actions_finished
 
 
 class NotAllowedNow(Exception):

@@ -17,11 +17,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from actions.events import actions_finished
 from actions.models import Action, ExecuteStatus, Lane, State
 from actions.services import config
 from core import live
 from core.tasks import enqueue
-from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable
 from upstream.types import ActionResult

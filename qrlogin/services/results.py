@@ -32,7 +32,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.status import accounts_ensure
 from core import live
-from notify.hooks import qr_session_finished, scan_task_finished
+from qrlogin.events import qr_session_finished, scan_task_finished
 from qrlogin.models import QrSession, ScanTask
 
 FINAL = (QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED)
@@ -97,7 +97,7 @@ def qr_login_result_apply(
         if ok and whatsapp:
             accounts_ensure(numbers=[whatsapp])
             # The port is the account's at once: port operations work right after "Online".
-            from qrlogin.services.ports import port_link_login
+            from ports.services import port_link_login
 
             port_link_login(
                 pregenerate_id=port_id,

@@ -27,9 +27,10 @@ from core import live
 from core.access import acting_user, can, signed_in
 from core.crypto import Secret
 from core.roles import Cap
-from notify.hooks import qr_session_finished
+from ports import conf as ports_conf
 from qrlogin import conf
 from qrlogin.errors import explain
+from qrlogin.events import qr_session_finished
 from qrlogin.models import FINAL_STATES, QrSession
 from upstream import operations
 from upstream.breaker import sweep
@@ -141,7 +142,7 @@ def qr_session_start(
         return session
     now = timezone.now()
     session.port_id = port_id
-    session.locked_until = now + timedelta(seconds=conf.lock_seconds())
+    session.locked_until = now + timedelta(seconds=ports_conf.lock_seconds())
     session.state = QrSession.State.SHOWING
     session.next_poll_at = now + timedelta(seconds=result_poll_delay(0))
     session.save(update_fields=["port_id", "locked_until", "state", "next_poll_at"])

@@ -16,12 +16,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from actions.events import actions_finished
 from actions.models import Action, Lane, State
 from actions.services import config
 from actions.services.dispatch.claim import Claimed, claim_due
 from actions.services.results import schedule_poll
 from core import live
-from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
 
