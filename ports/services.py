@@ -23,10 +23,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import live
 from core.audit import audit_record
 from core.crypto import Secret
 from ports import conf
+from ports import live as ports_live
 from ports.events import ports_refreshed
 from ports.models import CloudPort, PortQuota, PortStatus
 from upstream import operations
@@ -240,14 +240,14 @@ def port_link_login(*, pregenerate_id: str, whatsapp: str, created_at: datetime 
             status=PortStatus.ONLINE,
             created_at_upstream=created_at,
         )
-    live.ports_changed()
+    ports_live.ports_changed()
 
 
 def port_quota_store(*, current_port: int, max_port: int) -> PortQuota:
     """Keep the single quota row up to date (creating it the first time)."""
     with transaction.atomic():
         _ports_lock()
-        live.ports_changed()  # the Ports page, once this commits
+        ports_live.ports_changed()  # the Ports page, once this commits
         quota = PortQuota.objects.select_for_update().order_by("-fetched_at", "-id").first()
         if quota is None:
             return PortQuota.objects.create(current_port=current_port, max_port=max_port)
@@ -283,7 +283,7 @@ def cloud_ports_store(
     released = 0
     with transaction.atomic():
         _ports_lock()
-        live.ports_changed()  # the Ports page, once this commits
+        ports_live.ports_changed()  # the Ports page, once this commits
         known = {
             c.port_id: c
             for c in CloudPort.objects.filter(port_id__in=[p.id for p in ports if p.id])
@@ -387,7 +387,7 @@ def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secre
         rows.update(status=PortStatus.DISCONNECTED)
     else:
         rows.update(status=PortStatus.ONLINE)
-    live.ports_changed()
+    ports_live.ports_changed()
     audit_record(
         actor=actor,
         action=f"port.{operation}",

@@ -21,9 +21,9 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import live as accounts_live
 from accounts.events import job_finished
 from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsAppAccount
-from core import live
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
 from upstream import operations
@@ -170,7 +170,7 @@ def _refresh_counts(job: BulkJob) -> None:
     )
     BulkJob.objects.filter(pk=job.pk).update(ok_count=agg["ok"], failed_count=agg["failed"])
     job.ok_count, job.failed_count = agg["ok"], agg["failed"]
-    live.job_changed(job_id=job.pk, owner=job.created_by_id)
+    accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
 
 
 def _mark(
@@ -194,7 +194,7 @@ def _claim(job_id: int) -> BulkJob | None:
         return None
     if not claimed and job.state != BulkJob.State.RUNNING:
         return None  # finished, cancelled or still in preview
-    live.job_changed(job_id=job.pk, owner=job.created_by_id)
+    accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
 
 
@@ -253,7 +253,7 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
         try:
             _run_isolating(job, chunk)
             delay = backoff
-            live.accounts_changed(whatsapps=[i.whatsapp for i in chunk])
+            accounts_live.accounts_changed(whatsapps=[i.whatsapp for i in chunk])
         except UpstreamUnavailable as exc:
             log.warning(
                 "bulk job %s: vendor unavailable (%s) for a chunk of %s",
@@ -278,7 +278,7 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
         )
         job.refresh_from_db()
         job_finished(job=job)  # the outbox (notify)
-        live.job_changed(job_id=job.pk, owner=job.created_by_id)
+        accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
 
 

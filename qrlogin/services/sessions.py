@@ -23,12 +23,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import live
 from core.access import acting_user, can, signed_in
 from core.crypto import Secret
 from core.roles import Cap
 from ports import conf as ports_conf
 from qrlogin import conf
+from qrlogin import live as qrlogin_live
 from qrlogin.errors import explain
 from qrlogin.events import qr_session_finished
 from qrlogin.models import FINAL_STATES, QrSession
@@ -69,7 +69,7 @@ def _fail(session: QrSession, *, code: str, words: str) -> None:
     with transaction.atomic():
         session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
         qr_session_finished(session=session)  # the outbox (notify)
-        live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+        qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
 
 
 class TooManyOpen(Exception):
@@ -285,7 +285,7 @@ def qr_session_expire(*, session: QrSession) -> bool:
         if changed:
             session.refresh_from_db()
             qr_session_finished(session=session)  # the outbox (notify)
-            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+            qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return bool(changed)
 
 
@@ -324,7 +324,7 @@ def qr_session_expire_if_due(*, session: QrSession) -> bool:
         ).update(state=QrSession.State.EXPIRED, reason=expired_words(), qr_string="")
         if changed:
             session.refresh_from_db()
-            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+            qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
         return bool(changed)
     return False
 
@@ -343,7 +343,7 @@ def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
         )
         for session in QrSession.objects.filter(pk__in=ids, finished_at=now):
             qr_session_finished(session=session)  # the outbox (notify)
-            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+            qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return count
 
 
@@ -444,7 +444,7 @@ def qr_session_poll_result(*, session: QrSession) -> str:
                     session.refresh_from_db()
                     qr_session_finished(session=session)  # the outbox (notify)
             if failed:
-                live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+                qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
                 log.info("QR session %s: port released before its lock ended", session.pk)
                 return "failed"
         return "released"
