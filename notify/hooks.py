@@ -11,6 +11,7 @@ from typing import Any
 
 from accounts.choices import AccountStatus, DetailStatus, OnlineStatus, Presence
 from accounts.events import AccountChange
+from actions.models import Action
 from core.choices import label
 from notify.models import EventType, RuleKey
 from notify.payloads import (
@@ -23,6 +24,7 @@ from notify.payloads import (
 )
 from notify.services.alerts import alert_raise
 from notify.services.events import EventDraft, event_emit, events_emit
+from qrlogin.models import ScanTask, ScanTaskStatus
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -108,8 +110,6 @@ def qr_session_finished(*, session: Any) -> None:
 
 
 def scan_task_finished(*, task_id: str) -> None:
-    from qrlogin.models import ScanTask, ScanTaskStatus
-
     task = ScanTask.objects.filter(task_id=task_id).first()
     if task is None:
         return
@@ -132,8 +132,6 @@ def scan_task_finished(*, task_id: str) -> None:
 def actions_finished(*, ids: Sequence[int], finished_at: datetime) -> None:
     """action.finished for the actions among `ids` that this change finished (their
     `finished_at` is the change's time)."""
-    from actions.models import Action
-
     if not ids:
         return
     rows = Action.objects.filter(pk__in=list(ids), finished_at=finished_at)

@@ -27,6 +27,7 @@ from core.access import HasCap
 from core.api import ChoiceDisplayField, ErrorSerializer, Pagination, invalid
 from core.roles import Cap
 from ports.models import CloudPort, PortStatus
+from ports.services import port_unavailable_reason
 from qrlogin import selectors
 from qrlogin.errors import explain
 from qrlogin.forms import StartForm
@@ -55,8 +56,6 @@ class CloudPortSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
     )
 
     def get_operations_unavailable(self, port: CloudPort) -> str:
-        from ports.services import port_unavailable_reason
-
         return port_unavailable_reason(port=port)
 
     class Meta:

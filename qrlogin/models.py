@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Agent
 from core.crypto import EncryptedTextField
 
 
@@ -202,7 +203,5 @@ class ScanTask(models.Model):
     def owned_by(cls, user: Any) -> Q:
         """For core.access.visible: the tasks an agent created, and the tasks allocated to
         their upstream agent."""
-        from accounts.models import Agent
-
         ids = Agent.objects.filter(user=user).exclude(upstream_user_id="")
         return Q(created_by=user) | Q(upstream_user_id__in=ids.values("upstream_user_id"))

@@ -26,6 +26,8 @@ from accounts.events import job_finished
 from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsAppAccount
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
+from ports.models import CloudPort
+from ports.services import PortNotLinked, port_call_id, port_operate
 from upstream import operations
 from upstream.errors import (
     NotSent,
@@ -410,8 +412,6 @@ def _run_profile_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
 
 def cloud_port_for(whatsapp: str) -> Any:
     """The account's cloud port (ports.CloudPort with phone = number), or None."""
-    from ports.models import CloudPort
-
     return (
         CloudPort.objects.filter(phone=whatsapp, released=False)
         .order_by("-created_at_upstream", "-id")
@@ -423,8 +423,6 @@ def port_call_id_for(whatsapp: str) -> str:
     """The first id the port operations send for the account's cloud port (UPSTREAM_PORT_ID,
     ports.services.port_call_ids). Raises PortNotLinked (with the message for the
     page) when the account has no port, or no id may be sent for it."""
-    from ports.services import PortNotLinked, port_call_id
-
     port = cloud_port_for(whatsapp)
     if port is None:
         raise PortNotLinked(
@@ -434,8 +432,6 @@ def port_call_id_for(whatsapp: str) -> str:
 
 
 def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
-    from ports.services import PortNotLinked, port_operate
-
     port = cloud_port_for(item.whatsapp)
     if port is None:
         _mark(

@@ -13,6 +13,7 @@ from accounts.choices import Source
 from accounts.models import Agent
 from accounts.services.fleet import cloud_port_for
 from core.choices import label
+from ports.services import PortNotLinked, port_call
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 from upstream.types import AgentAccounts, AgentStatusLog, OnlineInfo, Profile, SourceAgents
@@ -30,8 +31,6 @@ def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
 
 
 def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
-    from ports.services import PortNotLinked, port_call
-
     port = cloud_port_for(whatsapp)
     if port is None:
         return None, _("This account has no cloud port, so the vendor cannot read its profile.")

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_noop
 from accounts import live as accounts_live
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.status import accounts_ensure
+from ports.services import port_link_login
 from qrlogin import live as qrlogin_live
 from qrlogin.events import qr_session_finished, scan_task_finished
 from qrlogin.models import QrSession, ScanTask
@@ -98,8 +99,6 @@ def qr_login_result_apply(
         if ok and whatsapp:
             accounts_ensure(numbers=[whatsapp])
             # The port is the account's at once: port operations work right after "Online".
-            from ports.services import port_link_login
-
             port_link_login(
                 pregenerate_id=port_id,
                 whatsapp=whatsapp,
