@@ -354,7 +354,7 @@ SPECTACULAR_SETTINGS = {
         "PlatformEnum": "accounts.choices.Platform",
         "SourceEnum": "accounts.choices.Source",
         "VerifyTypeEnum": "accounts.choices.VerifyType",
-        "PortStatusEnum": "qrlogin.models.PortStatus",
+        "PortStatusEnum": "ports.models.PortStatus",
         "ScanTaskStatusEnum": "qrlogin.models.ScanTaskStatus",
         "AllocationRoleEnum": "qrlogin.models.AllocationRole",
         "PcTypeEnum": "qrlogin.models.PcType",
