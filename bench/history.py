@@ -35,7 +35,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from bench.common import PG, fleet_tables_reset, load_line, stop_process  # noqa: E402
+from bench.common import (  # noqa: E402
+    PG,
+    fleet_tables_reset,
+    load_line,
+    signed_in_cookie,
+    stop_process,
+)
 from bench.pages import HEADER, first_request, row, start_server, wrk  # noqa: E402
 
 TABLE = "accounts_statusevent"
@@ -364,7 +370,6 @@ def main() -> None:
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
     from accounts.models import StatusEvent
     from core import partitions
@@ -377,9 +382,7 @@ def main() -> None:
     ensure_groups()
     sup, _ = User.objects.get_or_create(username="bench-sup")
     sup.groups.add(Group.objects.get(name=Role.SUPERVISOR.value))
-    c = Client()
-    c.force_login(sup)
-    cookie = f"sessionid={c.cookies['sessionid'].value}; django_language=en"
+    cookie = signed_in_cookie(sup)
     n_events = StatusEvent.objects.count()
     with connection.cursor() as cur:
         cur.execute("SELECT version()")

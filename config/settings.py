@@ -136,18 +136,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (nonces, circuit breaker, rate limits, heartbeats) -----------------
 CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="sb")
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # One client and pool per server in each process (core/cache.py). A burst (500 live
-    # pages signing in at once after a restart) waits for one of REDIS_POOL_MAX_SIZE
-    # connections instead of failing with "Too many connections".
-    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "pool_class": "redis.BlockingConnectionPool",
+if CACHES["default"]["BACKEND"] in (
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",  # what django-environ names once django-redis is installed
+):
+    # django-redis: one connection pool per server in each process, shared by every
+    # request's backend (Django's own client built a pool per request context). A burst
+    # (500 live pages signing in at once after a restart) waits for one of
+    # REDIS_POOL_MAX_SIZE connections instead of failing with "Too many connections".
+    CACHES["default"]["BACKEND"] = "django_redis.cache.RedisCache"
+    CACHES["default"]["OPTIONS"] = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+        "CONNECTION_POOL_KWARGS": {
             "max_connections": env.int("REDIS_POOL_MAX_SIZE", default=50),
             "timeout": env.float("REDIS_POOL_TIMEOUT", default=10.0),
-        }
-    )
+        },
+        **CACHES["default"].get("OPTIONS", {}),
+    }
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -100,15 +100,28 @@ def register_topic(
 
 
 def topic_changed(name: str, keys: Iterable[Any]) -> None:
-    """Rows of topic `name` changed: tell whoever may see them (inside the transaction)."""
+    """Rows of topic `name` changed: tell whoever may see them (inside the transaction;
+    a topic with `on_commit` tells them once that has run, after the commit)."""
     wanted = sorted(set(keys))
     if not wanted:
         return
     topic = _topics[name]  # a KeyError: the app that owns the topic did not register it
-    for events, owners in topic.audience(wanted):
-        live_publish(events=events, owners=owners, cap=topic.cap)
-    if topic.on_commit is not None:
-        transaction.on_commit(topic.on_commit)
+    groups = [(list(events), list(owners)) for events, owners in topic.audience(wanted)]
+    if topic.on_commit is None:
+        for events, owners in groups:
+            live_publish(events=events, owners=owners, cap=topic.cap)
+        return
+
+    # The cache is marked stale first, then pages are told: told at commit (a NOTIFY in the
+    # transaction), a page could render the fleet's tiles from the stale cache before the
+    # mark landed, and that render was shared until the next change (tiles behind the rows
+    # for tens of seconds).
+    def after_commit(mark: Callable[[], None] = topic.on_commit) -> None:
+        mark()
+        for events, owners in groups:
+            live_publish(events=events, owners=owners, cap=topic.cap)
+
+    transaction.on_commit(after_commit)
 
 
 # --- pushed parts: the HTML travels with the event ---------------------------------
