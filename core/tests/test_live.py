@@ -215,7 +215,7 @@ def test_a_page_told_of_an_accounts_change_reads_fresh_tiles(people: People) -> 
             WhatsAppAccount.objects.filter(whatsapp="8613800000001").update(
                 online_status=OnlineStatus.ONLINE
             )
-            live.accounts_changed(whatsapps=["8613800000001"])
+            accounts_live.accounts_changed(whatsapps=["8613800000001"])
 
     async def scenario() -> int:
         hub = live.hub()
