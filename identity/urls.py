@@ -4,6 +4,7 @@ from django.urls import include, path
 from identity import views
 
 urlpatterns = [
+    path("login/", views.SignInView.as_view(), name="login"),
     # Before the Django admin's URLs: there is one sign-in (the console's, with the second
     # factor) and one password reset (Django's, by e-mail).
     path("admin/login/", views.admin_login, name="admin-login"),

@@ -22,12 +22,14 @@ from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.tasks import enqueue_on_commit
 from core.types import AuthedRequest
+from ports import services as ports
+from ports.models import PortStatus
 from qrlogin import conf, selectors
 from qrlogin.errors import QR_ERROR_HELP, explain
 from qrlogin.forms import PortOnlineForm, ScanTaskForm, StartForm
-from qrlogin.models import AllocationRole, PortStatus, QrSession, ScanTaskStatus
+from qrlogin.models import AllocationRole, QrSession, ScanTaskStatus
 from qrlogin.rendering import qr_svg
-from qrlogin.services import pair_targets, ports, scan_tasks, sessions
+from qrlogin.services import pair_targets, scan_tasks, sessions
 from upstream.errors import UpstreamProblem
 
 log = logging.getLogger(__name__)

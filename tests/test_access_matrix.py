@@ -40,7 +40,8 @@ from actions.models import Action, ActionBatch, Lane, State
 from core.models import ApiToken, AuditEntry, CspReport
 from core.roles import Role
 from notify.models import Alert, AlertChannel, Delivery, Event, Subscription
-from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
+from ports.models import CloudPort, PortQuota
+from qrlogin.models import PairTarget, QrSession, ScanTask
 from qrlogin.services import scan_tasks
 from qrlogin.services.sessions import qr_session_start
 from qrlogin.tests.helpers import sim_agent_for

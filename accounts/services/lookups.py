@@ -13,6 +13,7 @@ from accounts.choices import Source
 from accounts.models import Agent
 from accounts.services.fleet import cloud_port_for
 from core.choices import label
+from ports.services import PortNotLinked, port_call
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 from upstream.types import AgentAccounts, AgentStatusLog, OnlineInfo, Profile, SourceAgents
@@ -38,8 +39,6 @@ class ProfileAnswer(NamedTuple):
 def vendor_profile_answer(*, whatsapp: str) -> ProfileAnswer:
     """The account's profile from the vendor, or why not, and whether the vendor was asked:
     the page times only an answer (a profile, or a failure) it really got."""
-    from qrlogin.services.ports import PortNotLinked, port_call
-
     port = cloud_port_for(whatsapp)
     if port is None:
         return ProfileAnswer(

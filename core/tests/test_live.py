@@ -12,10 +12,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
+from accounts import live as accounts_live
 from accounts.tests.helpers import make_account
 from core import live
 from core.live_views import _caps
 from tests.fixtures import People
+from webhooks import live as webhooks_live
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,10 +44,10 @@ def test_a_stream_carries_only_what_its_user_may_see(people: People) -> None:
 
     def change() -> None:
         with transaction.atomic():
-            live.accounts_changed(whatsapps=["8613800000001"])
-            live.inbox_changed()
+            accounts_live.accounts_changed(whatsapps=["8613800000001"])
+            webhooks_live.inbox_changed()
         with transaction.atomic():  # rolled back: nobody hears of it
-            live.accounts_changed(whatsapps=["8613900000002"])
+            accounts_live.accounts_changed(whatsapps=["8613900000002"])
             transaction.set_rollback(True)
 
     async def scenario() -> dict[str, set[str]]:
@@ -85,7 +87,7 @@ def test_a_page_that_missed_a_change_gets_it_replayed_or_a_resync(people: Any) -
                 break
             await asyncio.sleep(0.05)
         since = hub.listening_since or 0.0
-        await sync_to_async(live.accounts_changed)(whatsapps=["8613800000001"])
+        await sync_to_async(accounts_live.accounts_changed)(whatsapps=["8613800000001"])
         await _drain(first, 1.0)
         late = hub.subscribe(user_id=people.agent.pk, caps=caps, since=since)  # opened late
         replayed = await _drain(late, 0.5)
@@ -213,7 +215,7 @@ def test_a_page_told_of_an_accounts_change_reads_fresh_tiles(people: People) -> 
             WhatsAppAccount.objects.filter(whatsapp="8613800000001").update(
                 online_status=OnlineStatus.ONLINE
             )
-            live.accounts_changed(whatsapps=["8613800000001"])
+            accounts_live.accounts_changed(whatsapps=["8613800000001"])
 
     async def scenario() -> int:
         hub = live.hub()

@@ -16,9 +16,9 @@ from accounts.choices import AccountStatus
 from accounts.models import AccountKeys, StatusEvent, WhatsAppAccount
 from core import partitions
 from core.access import role_of
-from demo.fleet import demo_fleet
 from demo.history import DAYS, account_steps
 from simulator import vendorcodes as vc
+from simulator.demo_fleet import demo_fleet
 from simulator.state import VendorState
 from webhooks.models import WebhookEvent
 

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Agent
 from core.models import CspReport
+from ports import services as ports
 from qrlogin.models import QrSession, ScanTask
-from qrlogin.services import ports
 from qrlogin.services.sessions import qr_session_start
 from simulator.state.fakes import qr_string
 from tests.fixtures import PASSWORD, People
