@@ -27,6 +27,7 @@ from upstream.parsing import (
     as_records,
     as_str_id,
     as_text,
+    clean_id,
     parse_vendor_time,
     pick_number,
 )
@@ -240,9 +241,10 @@ def parse_scalar_id(data: Any) -> str:
 
 
 def parse_qr_string(data: Any) -> str:
-    """A QR string (getQrCode, qrCodeTask/getQrCode)."""
-    if isinstance(data, str) and data.strip():
-        return data.strip()
+    """A QR string (getQrCode, qrCodeTask/getQrCode): no control character in it (a code
+    made only of them is no code)."""
+    if isinstance(data, str) and (code := clean_id(data)):
+        return code
     raise UnexpectedResponse(f"upstream: expected a QR string, got {type(data).__name__}")
 
 
@@ -277,8 +279,8 @@ def parse_select_pair_target(data: Any) -> list[PairTarget]:
 
 
 def parse_get_qr_code_v2(data: Any) -> QrOrPairCode:
-    if isinstance(data, str) and data.strip():
-        return QrOrPairCode(qrcode=data.strip(), pair_code="")
+    if isinstance(data, str) and (code := clean_id(data)):
+        return QrOrPairCode(qrcode=code, pair_code="")
     r = _object(data, "get_qr_code_v2")
     if r is None:
         raise UnexpectedResponse("upstream get_qr_code_v2: no QR code nor pair code")

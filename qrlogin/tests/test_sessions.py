@@ -64,8 +64,7 @@ def test_start_locks_a_port_and_shows_the_current_qr(people: People, simulator: 
 def test_the_code_is_fetched_again_on_every_refresh(
     people: People, simulator: Any, settings: Any
 ) -> None:
-    # The code rotates each second: the check below reads the vendor's current code, which
-    # a faster rotation changed under it on a slow run (0.4 s left no margin for the GET).
+    # The code rotates each second (a faster rotation left a slow run no time for the GET).
     simulator.set_options(qr_rotate=1.0)
     settings.QRLOGIN_QR_REFRESH_SECONDS = 1.0
     client = client_for(people.agent)
@@ -74,10 +73,14 @@ def test_the_code_is_fetched_again_on_every_refresh(
     seen = set()
     for _ in range(3):
         time.sleep(1.05)
+        before = sim_port(simulator, session.port_id)["qrcode"]
         fragment = client.get(reverse("qrlogin:session_code", args=[session.pk]))
         assert fragment.status_code == 200
+        after = sim_port(simulator, session.port_id)["qrcode"]
         session.refresh_from_db()
-        assert session.qr_string == sim_port(simulator, session.port_id)["qrcode"]
+        # The vendor's code when the refresh asked for it: the one before the GET, or the
+        # next one if it rotated during the GET (a loaded machine); never an older one.
+        assert session.qr_string in (before, after)
         seen.add(session.qr_string)
         assert b"<svg" in fragment.content
     assert len(seen) == 3

@@ -155,3 +155,16 @@ def test_message_for_unknown_code_uses_vendor_message() -> None:
     assert codes.message_for(codes.Family.QR, 5555, "") == (
         "The vendor refused the request (code 5555)."
     )
+
+
+@pytest.mark.parametrize("parse", ["parse_qr_string", "parse_get_qr_code_v2"])
+def test_a_qr_string_keeps_no_control_character(parse: str) -> None:
+    """Found by the property test: a code of control characters alone passed as a code."""
+    from upstream import operations
+    from upstream.client import UnexpectedResponse
+
+    fn = getattr(operations, parse)
+    with pytest.raises(UnexpectedResponse):
+        fn("\x1b")
+    got = fn(" 2@ab\x1bcd,1 ")
+    assert (got if isinstance(got, str) else got.qrcode) == "2@abcd,1"
