@@ -522,11 +522,35 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     # The restart scenarios (bench/fault_restarts.py): private PostgreSQL and Redis.
-    parser.add_argument("--scenario", choices=["pg-restart-ingest", "redis-restart-bulk"])
+    parser.add_argument(
+        "--scenario",
+        choices=[
+            "pg-restart-ingest",
+            "redis-restart-bulk",
+            "web-kill-streams",
+            "worker-kill-lane",
+            "broker-vanish-worker",
+        ],
+        help="restart or kill one of the product's own services under load (private "
+        "PostgreSQL and Redis; bench/fault_restarts.py, bench/fault_kills.py): "
+        "pg-restart-ingest (PostgreSQL restarted during webhook ingest), redis-restart-bulk "
+        "(Redis restarted during a bulk job), web-kill-streams (the web process SIGKILLed "
+        "with --streams live streams open, then started again), worker-kill-lane (the Celery "
+        "worker SIGKILLed mid-way through open-chat lanes and a bulk job), "
+        "broker-vanish-worker (a worker's Redis broker killed for --down seconds)",
+    )
     parser.add_argument("--deliveries", type=int, default=150)
     parser.add_argument("--size", type=int, default=10, help="records per delivery")
     parser.add_argument("--pace", type=float, default=15.0, help="deliveries per second")
     parser.add_argument("--down", type=float, default=4.0, help="seconds the service is down")
+    parser.add_argument("--streams", type=int, default=100, help="web-kill-streams: open pages")
+    parser.add_argument(
+        "--changes", type=int, default=10, help="web-kill-streams: vendor changes while down"
+    )
+    parser.add_argument("--web-workers", type=int, default=2, help="web-kill-streams: uvicorn")
+    parser.add_argument(
+        "--browsers", type=int, default=3, help="web-kill-streams: Chromium pages besides"
+    )
     parser.add_argument("--save", action="store_true", help="write artifacts/bench/faults-*.txt")
     args = parser.parse_args()
     if args.scenario:
