@@ -196,6 +196,11 @@ async def _refetch(page: StreamPage, port: int) -> None:
         page.shown.update(_rows(html))
 
 
+def _keep(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
 async def _page_stream(page: StreamPage, port: int, state: dict[str, Any]) -> None:
     """The stream as EventSource keeps it: the same URL again `retry` after a drop or a
     failed connect; after an open that follows a drop, and on "resync", the page's parts
@@ -226,7 +231,7 @@ async def _page_stream(page: StreamPage, port: int, state: dict[str, Any]) -> No
             if state["killed_at"] and page.reopened_at is None:
                 page.reopened_at = time.monotonic()
             if dropped:
-                fetches.add(asyncio.create_task(_refetch(page, port)))
+                _keep(fetches, asyncio.create_task(_refetch(page, port)))
             name, data = "", ""
             while True:
                 raw = await reader.readline()
@@ -241,7 +246,7 @@ async def _page_stream(page: StreamPage, port: int, state: dict[str, Any]) -> No
                 elif line.strip() == "" and name:
                     if name == "resync":
                         page.resyncs += 1
-                        fetches.add(asyncio.create_task(_refetch(page, port)))
+                        _keep(fetches, asyncio.create_task(_refetch(page, port)))
                     elif name.startswith("account-") and data.startswith("<tr"):
                         page.shown.update(_rows(data))
                         if state["killed_at"]:
@@ -316,7 +321,9 @@ class Browsers:
             await context.add_cookies([{"name": "sessionid", "value": cookie, "url": base}])
             page = await context.new_page()
             await page.goto(base + "/accounts/")
-            await page.wait_for_function("document.body.dataset.live === 'open'", timeout=60000)
+            await page.wait_for_function(
+                "() => document.body.dataset.live === 'open'", timeout=60000
+            )
             self.pages.append(page)
             self.states.append({"open"})
 
@@ -511,12 +518,14 @@ def web_kill_streams(
                 "livez_200_after_restart_s": _round(marks.get("livez")),
                 "streams_reopened": f"{len(reopened)}/{streams}",
                 "all_reopened_after_restart_s": _round(marks.get("reopened")),
-                "all_reopened_after_livez_s": _round(
-                    marks["reopened"] - marks["livez"]
-                    if "reopened" in marks and "livez" in marks
-                    else None
-                ),
+                # The first stream back is when the web took connections again (the floor:
+                # the restart itself); the last, when every page's EventSource had retried.
+                "first_stream_reopened_after_restart_s": _round(min(reopened, default=None)),
                 "reopen_after_restart_p50_s": _round(common.pct(reopened, 50)),
+                "last_stream_reopened_after_restart_s": _round(max(reopened, default=None)),
+                "reopen_spread_first_to_last_s": _round(
+                    max(reopened) - min(reopened) if reopened else None
+                ),
                 "every_page_final_after_restart_s": _round(marks.get("final")),
                 "pages_behind": len(behind()),
                 "rows_wrong": sum(1 for p in pages for n in numbers if p.shown.get(n) != truth[n]),

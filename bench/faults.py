@@ -1,7 +1,8 @@
 """The demo workload under vendor faults (and, with `--scenario`, the product's own services
-restarted under load: bench/fault_restarts.py): imports, bulk online, QR logins, open-chat actions
-and a reconcile pass while the simulator fails 30% of the calls (HTTP 500, a timeout, an
-HTML answer, a business error), then a burst of 100% "500" that opens the circuit
+restarted or killed under load: bench/fault_restarts.py, bench/fault_kills.py; `--help`
+lists the scenarios): imports, bulk online, QR logins, open-chat actions and a reconcile
+pass while the simulator fails 30% of the calls (HTTP 500, a timeout, an HTML answer, a
+business error), then a burst of 100% "500" that opens the circuit
 breaker, then no faults. Prints the final states per job type. Asserts nothing itself
 (tests/test_fault_workload.py runs the same workload, smaller, and asserts).
 
@@ -512,8 +513,29 @@ def worker_main() -> None:
     )
 
 
+SCENARIO_COMMANDS = """scenarios (--save writes figures to artifacts/bench/; docs/testing.md):
+  pg-restart-ingest     PostgreSQL restarted during webhook ingest
+      --scenario pg-restart-ingest --deliveries 150 --size 10 --pace 15 --down 4 --save
+  redis-restart-bulk    Redis (broker and cache) restarted during a bulk job
+      --scenario redis-restart-bulk --accounts 48 --down 4 --save
+  web-kill-streams      the web (gunicorn, uvicorn workers) SIGKILLed with --streams
+                        live streams and --browsers Chromium pages open, started again
+      --scenario web-kill-streams --streams 100 --accounts 40 --changes 10 --down 5 --save
+  worker-kill-lane      the Celery worker SIGKILLed mid-way through open-chat lanes and
+                        a bulk online job, started again (real celery beat)
+      --scenario worker-kill-lane --lanes 4 --per-lane 6 --accounts 150 --down 3 --save
+  broker-vanish-worker  a worker's Redis broker killed (then frozen) for --down seconds
+      --scenario broker-vanish-worker --down 20 --save
+"""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="The demo workload under vendor faults; or, with --scenario, one of\n"
+        "the product's own services restarted or killed under load.",
+        epilog=SCENARIO_COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--accounts", type=int, default=60)
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--lanes", type=int, default=4)
