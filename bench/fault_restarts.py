@@ -295,6 +295,8 @@ SWEEP = (
 
 
 def run(name: str, args: Any, command: str) -> list[str]:
+    from bench import fault_kills
+
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     if name == "pg-restart-ingest":
         figures = pg_restart_ingest(
@@ -302,18 +304,23 @@ def run(name: str, args: Any, command: str) -> list[str]:
         )
     elif name == "redis-restart-bulk":
         figures = redis_restart_bulk(accounts=args.accounts, down_seconds=args.down)
+    elif name in fault_kills.SCENARIOS:
+        figures = fault_kills.SCENARIOS[name](args)
     else:
         raise SystemExit(f"unknown scenario {name}")
     lines = [f"$ {command}", f"started {started}; {load_line()}", f"scenario {name}"]
     lines += [f"  {key}: {value}" for key, value in figures.items()]
-    ok = (
-        figures.get("lost") == 0
-        and figures.get("applied_twice") == 0
-        and all(code == 200 for code in figures.get("pages_after", {}).values())
-    )
-    lines.append(
-        f"verdict: {'nothing lost, nothing applied twice, pages recovered' if ok else 'FAILED'}"
-    )
+    if name in fault_kills.VERDICTS:
+        ok, said = fault_kills.VERDICTS[name](figures)
+    else:
+        ok = (
+            figures.get("lost") == 0
+            and figures.get("applied_twice") == 0
+            and all(code == 200 for code in figures.get("pages_after", {}).values())
+        )
+        said = "nothing lost, nothing applied twice, pages recovered"
+    lines.append(f"ended {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; {load_line()}")
+    lines.append(f"verdict: {said if ok else 'FAILED'}")
     return lines
 
 

@@ -1,7 +1,8 @@
 """The demo workload under vendor faults (and, with `--scenario`, the product's own services
-restarted under load: bench/fault_restarts.py): imports, bulk online, QR logins, open-chat actions
-and a reconcile pass while the simulator fails 30% of the calls (HTTP 500, a timeout, an
-HTML answer, a business error), then a burst of 100% "500" that opens the circuit
+restarted or killed under load: bench/fault_restarts.py, bench/fault_kills.py; `--help`
+lists the scenarios): imports, bulk online, QR logins, open-chat actions and a reconcile
+pass while the simulator fails 30% of the calls (HTTP 500, a timeout, an HTML answer, a
+business error), then a burst of 100% "500" that opens the circuit
 breaker, then no faults. Prints the final states per job type. Asserts nothing itself
 (tests/test_fault_workload.py runs the same workload, smaller, and asserts).
 
@@ -512,8 +513,29 @@ def worker_main() -> None:
     )
 
 
+SCENARIO_COMMANDS = """scenarios (--save writes figures to artifacts/bench/; docs/testing.md):
+  pg-restart-ingest     PostgreSQL restarted during webhook ingest
+      --scenario pg-restart-ingest --deliveries 150 --size 10 --pace 15 --down 4 --save
+  redis-restart-bulk    Redis (broker and cache) restarted during a bulk job
+      --scenario redis-restart-bulk --accounts 48 --down 4 --save
+  web-kill-streams      the web (gunicorn, uvicorn workers) SIGKILLed with --streams
+                        live streams and --browsers Chromium pages open, started again
+      --scenario web-kill-streams --streams 100 --accounts 40 --changes 10 --down 5 --save
+  worker-kill-lane      the Celery worker SIGKILLed mid-way through open-chat lanes and
+                        a bulk online job, started again (real celery beat)
+      --scenario worker-kill-lane --lanes 4 --per-lane 6 --accounts 150 --down 3 --save
+  broker-vanish-worker  a worker's Redis broker killed (then frozen) for --down seconds
+      --scenario broker-vanish-worker --down 20 --save
+"""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="The demo workload under vendor faults; or, with --scenario, one of\n"
+        "the product's own services restarted or killed under load.",
+        epilog=SCENARIO_COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--accounts", type=int, default=60)
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--lanes", type=int, default=4)
@@ -522,11 +544,35 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     # The restart scenarios (bench/fault_restarts.py): private PostgreSQL and Redis.
-    parser.add_argument("--scenario", choices=["pg-restart-ingest", "redis-restart-bulk"])
+    parser.add_argument(
+        "--scenario",
+        choices=[
+            "pg-restart-ingest",
+            "redis-restart-bulk",
+            "web-kill-streams",
+            "worker-kill-lane",
+            "broker-vanish-worker",
+        ],
+        help="restart or kill one of the product's own services under load (private "
+        "PostgreSQL and Redis; bench/fault_restarts.py, bench/fault_kills.py): "
+        "pg-restart-ingest (PostgreSQL restarted during webhook ingest), redis-restart-bulk "
+        "(Redis restarted during a bulk job), web-kill-streams (the web process SIGKILLed "
+        "with --streams live streams open, then started again), worker-kill-lane (the Celery "
+        "worker SIGKILLed mid-way through open-chat lanes and a bulk job), "
+        "broker-vanish-worker (a worker's Redis broker killed for --down seconds)",
+    )
     parser.add_argument("--deliveries", type=int, default=150)
     parser.add_argument("--size", type=int, default=10, help="records per delivery")
     parser.add_argument("--pace", type=float, default=15.0, help="deliveries per second")
     parser.add_argument("--down", type=float, default=4.0, help="seconds the service is down")
+    parser.add_argument("--streams", type=int, default=100, help="web-kill-streams: open pages")
+    parser.add_argument(
+        "--changes", type=int, default=10, help="web-kill-streams: vendor changes while down"
+    )
+    parser.add_argument("--web-workers", type=int, default=2, help="web-kill-streams: uvicorn")
+    parser.add_argument(
+        "--browsers", type=int, default=3, help="web-kill-streams: Chromium pages besides"
+    )
     parser.add_argument("--save", action="store_true", help="write artifacts/bench/faults-*.txt")
     args = parser.parse_args()
     if args.scenario:

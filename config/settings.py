@@ -153,6 +153,10 @@ if CACHES["default"]["BACKEND"] in (
             "max_connections": env.int("REDIS_POOL_MAX_SIZE", default=50),
             "timeout": env.float("REDIS_POOL_TIMEOUT", default=10.0),
         },
+        # A dead or hung Redis costs a page (and a probe's thread) seconds, not forever:
+        # the cache's readers fall back to the database (core/cache.py).
+        "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+        "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=5.0),
         **CACHES["default"].get("OPTIONS", {}),
     }
 

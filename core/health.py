@@ -4,13 +4,16 @@ measured by the beat and recorded here; a probe only reads the record (docs/oper
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from celery import current_app
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils.translation import gettext_lazy as _
 
 # What the health page calls each check (/healthz keeps the keys).
@@ -132,20 +135,85 @@ def check_worker() -> dict[str, Any]:
     return {"ok": age < HEARTBEAT_STALE_AFTER, "age_s": age}
 
 
-def health_report() -> dict[str, Any]:
-    """Every check, for /readyz's details and the health page. Outside and slow checks (the
-    vendor) report the beat's record: no outside call, whatever a probe's rate."""
-    checks = {
-        "database": check_database(),
-        "cache": check_cache(),
-        "broker": check_broker(),
-        "worker": check_worker(),
-    }
-    for name, extra in EXTRA_CHECKS.items():
+# Each check answers within this many seconds, whatever its dependency does: a dead host
+# (no answer to the connect), or a server that accepts and never replies. The checks run at
+# once, so a probe answers within about this long in all.
+CHECK_DEADLINE_SECONDS = 1.5
+
+
+class _Bounded:
+    """One check on a thread of its own, awaited at most the deadline. A check still running
+    when the next probe comes is joined, not started again: a hung dependency holds one
+    thread per check, not one per probe. Its database connection is given back after every
+    run (to the pool, or closed), so the probe keeps none open between runs."""
+
+    def __init__(self, name: str, check: Callable[[], dict[str, Any]]) -> None:
+        self.check = check
+        self._lock = threading.Lock()
+        self._running: Future[dict[str, Any]] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"health-{name}")
+
+    def start(self) -> Future[dict[str, Any]]:
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = self._pool.submit(self._run)
+            return self._running
+
+    def _run(self) -> dict[str, Any]:
         try:
-            checks[name] = extra()
-        except Exception as exc:  # a broken extra check is reported, never raised
-            checks[name] = {"ok": False, "error": type(exc).__name__}
+            return self.check()
+        finally:
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+
+
+_bounded: dict[str, _Bounded] = {}
+_bounded_lock = threading.Lock()
+
+
+def bounded_checks(
+    checks: dict[str, Callable[[], dict[str, Any]]], deadline: float | None = None
+) -> dict[str, dict[str, Any]]:
+    """Run `checks` at once, each on its own thread; a check without an answer by the
+    deadline is reported failed ("no answer within ...") and left to finish on its own."""
+    deadline = CHECK_DEADLINE_SECONDS if deadline is None else deadline
+    started = time.perf_counter()
+    running = {}
+    for name, check in checks.items():
+        with _bounded_lock:
+            bounded = _bounded.get(name)
+            if bounded is None or bounded.check is not check:
+                bounded = _bounded[name] = _Bounded(name, check)
+        running[name] = bounded.start()
+    out: dict[str, dict[str, Any]] = {}
+    for name, future in running.items():
+        left = max(0.0, deadline - (time.perf_counter() - started))
+        try:
+            out[name] = future.result(timeout=left)
+        except FutureTimeout:
+            out[name] = {
+                "ok": False,
+                "error": str(_("no answer within %(seconds)s s") % {"seconds": f"{deadline:g}"}),
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+        except Exception as exc:  # a broken check is reported, never raised
+            out[name] = {"ok": False, "error": type(exc).__name__}
+    return out
+
+
+def health_report() -> dict[str, Any]:
+    """Every check, for /readyz's details and the health page, each bounded in time
+    (`bounded_checks`). Outside and slow checks (the vendor) report the beat's record: no
+    outside call, whatever a probe's rate."""
+    checks = bounded_checks(
+        {
+            "database": check_database,
+            "cache": check_cache,
+            "broker": check_broker,
+            "worker": check_worker,
+            **EXTRA_CHECKS,
+        }
+    )
     # The database and the shared cache (webhook nonces, sessions' limits) are fatal for
     # serving pages and storing webhooks: without them the report is "down". Any other
     # failing check (broker, vendor, worker, webhook lag) makes it "degraded".
@@ -156,8 +224,10 @@ def health_report() -> dict[str, Any]:
 
 
 def ready() -> bool:
-    """Anonymous /readyz: database and cache only, one boolean, never an exception."""
+    """Anonymous /readyz: database and cache only, one boolean, never an exception, within
+    the checks' deadline."""
     try:
-        return bool(check_database()["ok"] and check_cache()["ok"])
+        checks = bounded_checks({"database": check_database, "cache": check_cache})
+        return bool(checks["database"]["ok"] and checks["cache"]["ok"])
     except Exception:
         return False

@@ -196,8 +196,31 @@ def _claim(job_id: int) -> BulkJob | None:
         return None
     if not claimed and job.state != BulkJob.State.RUNNING:
         return None  # finished, cancelled or still in preview
+    if not claimed:
+        _settle_in_doubt(job)
     accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
+
+
+def _settle_in_doubt(job: BulkJob) -> None:
+    """A job taken over from a runner that stopped mid-way (its worker killed, its
+    connection lost): the items it had started sending in this run (still pending, marked
+    as being sent since the run began) may have been done at the vendor. They fail with a
+    reason instead of being sent a second time; a person retries them (docs/operations.md,
+    "Restarts under load")."""
+    if job.started_at is None:
+        return
+    doubtful = job.items.filter(
+        state=BulkJobItem.State.PENDING, attempts__gt=0, updated_at__gte=job.started_at
+    )
+    if doubtful.exists():
+        log.warning("bulk job %s taken over: %s items in doubt", job.pk, doubtful.count())
+        reason = _(
+            "The worker stopped while this was being sent, so whether the vendor did it is"
+            " unknown: check the account, then retry it if needed."
+        )
+        _mark(list(doubtful), BulkJobItem.State.FAILED, reason, only_pending=True)
+        _refresh_counts(job)
 
 
 def _retryable(exc: UpstreamUnavailable) -> bool:
@@ -214,12 +237,33 @@ _RUNNER_LOCK = 0x5B0B  # advisory lock class: (class, job id) = one runner per j
 
 def bulk_jobs_requeue(*, older_than: float = REQUEUE_AFTER_SECONDS) -> int:
     """Send the task again for jobs still queued after `older_than` seconds (its message
-    was lost). A second message for the same job is harmless: one runner at a time."""
+    was lost) and for running jobs whose runner is gone (its worker was killed: the message
+    waits unacknowledged for the broker's visibility timeout, an hour). A second message for
+    the same job is harmless: one runner at a time."""
     cutoff = timezone.now() - timedelta(seconds=older_than)
     stale = list(BulkJob.objects.filter(state=BulkJob.State.QUEUED, created_at__lt=cutoff))
+    # A runner holds its job's lock from before the claim to the end: a running job whose
+    # lock is free has nobody working it, however recently it started.
+    running = BulkJob.objects.filter(state=BulkJob.State.RUNNING)
+    stale += [job for job in running if _runner_gone(job.pk)]
     for job in stale:
         _enqueue(job)
     return len(stale)
+
+
+def _runner_gone(job_id: int) -> bool:
+    """No runner holds the job's lock (its connection closed with its process), and the
+    job, read under the lock, is still running: nobody is working it."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUNNER_LOCK, job_id])
+        row = cur.fetchone()
+    if not (row and row[0]):
+        return False
+    try:
+        return BulkJob.objects.filter(pk=job_id, state=BulkJob.State.RUNNING).exists()
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [_RUNNER_LOCK, job_id])
 
 
 def bulk_job_run(*, job_id: int) -> BulkJob | None:
@@ -251,7 +295,10 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
         chunk = list(job.items.filter(state=BulkJobItem.State.PENDING).order_by("id")[:CHUNK])
         if not chunk:
             break
-        BulkJobItem.objects.filter(pk__in=[i.pk for i in chunk]).update(attempts=F("attempts") + 1)
+        # Marked as being sent (this run's time: a runner taking over knows them, below).
+        BulkJobItem.objects.filter(pk__in=[i.pk for i in chunk]).update(
+            attempts=F("attempts") + 1, updated_at=timezone.now()
+        )
         try:
             _run_isolating(job, chunk)
             delay = backoff

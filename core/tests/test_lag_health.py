@@ -28,6 +28,9 @@ def _waiting_for(seconds: float) -> None:
     )
 
 
+# Committed: each health check reads on a thread (and connection) of its own, bounded in
+# time (core.health.bounded_checks), so it sees what is committed only.
+@pytest.mark.django_db(transaction=True)
 def test_lag_past_the_threshold_is_degraded_not_down(settings: Any) -> None:
     settings.WEBHOOK_LAG_DEGRADED_SECONDS = 120
     _waiting_for(30)

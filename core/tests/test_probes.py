@@ -4,9 +4,15 @@ measured it, in /readyz's details, the metrics and the home page."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +155,105 @@ def test_deploy_files_probe_livez_and_readyz() -> None:
     assert "path: /livez" in probes and "path: /readyz" in probes
     for path in ["/livez", "/readyz", "/healthz"]:
         assert resolve(path).func.__name__ in ("livez", "readyz")
+
+
+# --- a dead dependency answers in bounded time, named -----------------------------------
+
+PROBE_SCRIPT = r"""
+import json, sys, time
+import django
+django.setup()
+from django.test import Client
+Client().get("/livez")  # the first request imports the URLconf and views: not the probe's
+out = []
+for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer %s"}, {}):
+    t0 = time.monotonic()
+    response = Client().get("/readyz", **headers)
+    out.append([response.status_code, round(time.monotonic() - t0, 3), response.json()])
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A host that takes the connection and never answers (a hung server): a real socket
+    listening, nobody reading."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port nobody listens on (the connection is refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _probe_with(database_url: str, cache_url: str) -> list[Any]:
+    """/readyz three times (anonymous, with the token, anonymous again while the first
+    check may still be waiting) in a process of its own whose settings point at these."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url,
+        "CACHE_URL": cache_url,
+        "CACHE_KEY_PREFIX": "readyz-bound",
+        "METRICS_TOKEN": TOKEN,
+        "LOG_LEVEL": "CRITICAL",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE_SCRIPT % TOKEN],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=90,  # the unbounded probe hung here for good
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _working_database() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _working_cache() -> str:
+    from django.conf import settings
+
+    location = settings.CACHES["default"].get("LOCATION", "")
+    if not str(location).startswith("redis://"):
+        pytest.skip("needs the cache on Redis (CACHE_URL=rediscache://...)")
+    return str(location).replace("redis://", "rediscache://", 1)
+
+
+@pytest.mark.parametrize(
+    ("dead", "kind"), [("database", "silent"), ("cache", "silent"), ("cache", "closed")]
+)
+def test_readyz_answers_in_bounded_time_naming_the_dead_dependency(
+    dead: str, kind: str, silent_port: int, closed_port: int
+) -> None:
+    from core.health import CHECK_DEADLINE_SECONDS
+
+    port = silent_port if kind == "silent" else closed_port
+    if dead == "database":
+        answers = _probe_with(f"postgres://postgres@127.0.0.1:{port}/nowhere", _working_cache())
+    else:
+        answers = _probe_with(_working_database(), f"rediscache://127.0.0.1:{port}/0")
+    alive = "cache" if dead == "database" else "database"
+    bound = CHECK_DEADLINE_SECONDS + 1.0  # the deadline, and a loaded machine's scheduling
+    for status, seconds, body in answers:
+        assert status == 503, body
+        assert seconds < bound, answers
+    assert answers[0][2] == {"ok": False}  # anonymous: nothing more
+    details = answers[1][2]
+    assert details["status"] == "down"
+    assert details["checks"][dead]["ok"] is False
+    assert details["checks"][dead].get("error"), details["checks"][dead]
+    assert details["checks"][alive]["ok"] is True, details["checks"][alive]
