@@ -90,7 +90,13 @@ def _apply(
     try:
         return service(form.validated_data)
     except refused as exc:
-        return _bad(str(exc))
+        return _refused(exc)
+
+
+def _refused(exc: Exception) -> Response:
+    """A service's refusal: a 400 whose `errors` names the field when the refusal does."""
+    field = getattr(exc, "field", None)
+    return _bad(str(exc), {field: [str(exc)]} if field else None)
 
 
 # A row's GET, PUT and DELETE by path id. The subclass names the row's model, its serializers,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedTextField
@@ -169,6 +170,10 @@ class AlertChannel(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            # Two channels of one name could not be told apart in the list or the audit log.
+            models.UniqueConstraint(Lower("name"), name="notify_alertchannel_name_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -33,18 +33,17 @@ def _saved(
     form: forms.Form,
     save: Callable[[dict[str, Any]], T],
     refused: type[Exception],
-    *,
-    error_field: Callable[[str], str | None] = lambda message: None,
 ) -> T | None:
     """What `save` answers for a valid POST of `form`; None when nothing was saved (a GET,
-    invalid input, or `save` raising `refused`, whose message then stands on the form, on
-    the field `error_field` names or above them all)."""
+    invalid input, or `save` raising `refused`, whose message then stands beside the field
+    the refusal names (its `field`, when the form has it) or above them all)."""
     if request.method != "POST" or not form.is_valid():
         return None
     try:
         return save(form.cleaned_data)
     except refused as exc:
-        form.add_error(error_field(str(exc)), str(exc))
+        field = getattr(exc, "field", None)
+        form.add_error(field if field in form.fields else None, str(exc))
         return None
 
 
@@ -79,7 +78,6 @@ def channels(request: AuthedRequest) -> HttpResponse:
             language=data["language"],
         ),
         alert_services.AlertError,
-        error_field=lambda message: "url" if "URL" in message else None,
     )
     if channel is not None:
         messages.success(request, _("Channel %(name)s added.") % {"name": channel.name})
