@@ -1,5 +1,5 @@
 """Pages: alerts (supervisors and admins), alert channels and rules, event subscriptions
-with their delivery log (admins)."""
+with their delivery log (admins change them; supervisors read them, secrets masked)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.access import require
+from core.access import can, require, require_to_change
 from core.roles import Cap
 from core.types import AuthedRequest
 from notify import selectors
 from notify.forms import ChannelForm, RuleForm, SubscriptionForm
-from notify.models import Alert, AlertChannel, Delivery, RuleKey, Subscription
+from notify.models import Alert, AlertChannel, Delivery, EventType, RuleKey, Subscription
 from notify.services import alerts as alert_services
 from notify.services import events as event_services
 
@@ -170,7 +170,8 @@ def rules(request: AuthedRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@require(Cap.MANAGE_EVENTS)
+@require(Cap.VIEW_EVENTS, Cap.MANAGE_EVENTS)
+@require_to_change(Cap.MANAGE_EVENTS)
 def subscriptions(request: AuthedRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
     created = _saved(
@@ -193,12 +194,14 @@ def subscriptions(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "rows": selectors.subscription_list(),
         "masked": selectors.masked_secret(),
+        "can_change": can(request.user, Cap.MANAGE_EVENTS),
     }
     return render(request, "notify/subscriptions.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-@require(Cap.MANAGE_EVENTS)
+@require(Cap.VIEW_EVENTS, Cap.MANAGE_EVENTS)
+@require_to_change(Cap.MANAGE_EVENTS)
 def subscription(request: AuthedRequest, pk: int) -> HttpResponse:
     sub = get_object_or_404(Subscription, pk=pk)
     initial = model_to_dict(sub, fields=["url", "events", "description", "enabled"])
@@ -219,6 +222,8 @@ def subscription(request: AuthedRequest, pk: int) -> HttpResponse:
         "form": form,
         "masked": selectors.masked_secret(),
         "deliveries": selectors.delivery_list(subscription=sub)[:PAGE],
+        "can_change": can(request.user, Cap.MANAGE_EVENTS),
+        "event_labels": [EventType(e).label for e in sub.events if e in EventType.values],
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "notify/subscription.html", context, status=status)
