@@ -41,6 +41,8 @@ class Subscription(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("event subscription")
+        verbose_name_plural = _("event subscriptions")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -52,6 +54,10 @@ class AccountSequence(models.Model):
 
     whatsapp = models.CharField(max_length=32, unique=True)
     value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("account event sequence")
+        verbose_name_plural = _("account event sequences")
 
     def __str__(self) -> str:
         return f"{self.whatsapp}: {self.value}"
@@ -69,6 +75,8 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("outgoing event")
+        verbose_name_plural = _("outgoing events")
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -100,6 +108,8 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("event delivery")
+        verbose_name_plural = _("event deliveries")
         ordering = ["-id"]
         indexes = [
             models.Index(
@@ -144,6 +154,8 @@ class AlertRule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -169,6 +181,8 @@ class AlertChannel(models.Model):
     last_error = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("alert channel")
+        verbose_name_plural = _("alert channels")
         ordering = ["name", "id"]
         constraints = [
             # Two channels of one name could not be told apart in the list or the audit log.
@@ -206,6 +220,8 @@ class Alert(models.Model):
     )
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-last_at", "-id"]
         indexes = [models.Index(fields=["rule", "scope", "-last_at"])]
 

@@ -64,6 +64,8 @@ class PairTarget(models.Model):
     fetched_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("pairing target")
+        verbose_name_plural = _("pairing targets")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -88,6 +90,8 @@ class CloudPort(models.Model):
     seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("cloud port")
+        verbose_name_plural = _("cloud ports")
         ordering = ["created_at_upstream", "port_id"]
 
     def __str__(self) -> str:
@@ -100,6 +104,10 @@ class PortQuota(models.Model):
     current_port = models.PositiveIntegerField(default=0)
     max_port = models.PositiveIntegerField(default=0)
     fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("port quota")
+        verbose_name_plural = _("port quotas")
 
     def __str__(self) -> str:
         return f"{self.current_port}/{self.max_port}"
@@ -223,6 +231,8 @@ class ScanTask(models.Model):
     polls = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("scan task")
+        verbose_name_plural = _("scan tasks")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
