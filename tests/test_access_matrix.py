@@ -585,7 +585,11 @@ MATRIX: dict[str, Door] = {
         NOT_ALLOWED_ACT, args=lambda w: {"pk": w.batch.pk}, post=OWN_POST, prep=_draft
     ),
     "actions:batch_cancel": Door(
-        NOT_ALLOWED_ACT, args=lambda w: {"pk": w.batch.pk}, post=OWN_POST, prep=_requeue
+        NOT_ALLOWED_ACT,
+        args=lambda w: {"pk": w.batch.pk},
+        post=OWN_POST,
+        data={"confirmed": "1"},  # past the page that asks (it answers 200)
+        prep=_requeue,
     ),
     "actions:lanes": Door(ACT),
     "actions:lane_pause": Door(NOT_ALLOWED_ACT, args=lambda w: {"pk": w.lane.pk}, post=OWN_POST),
