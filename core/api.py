@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.choices import label
-from core.ratelimit import TryLater, retry_after, try_again_in
+from core.ratelimit import TryLater, retry_after, with_try_again
 
 
 class Pagination(PageNumberPagination):
@@ -89,8 +89,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, Throttled):  # DRF set Retry-After; the detail says it in words
         wait = getattr(exc, "wait", None) or 60
-        too_many = _("Too many requests.")
-        response.data = {"detail": f"{too_many} {try_again_in(wait)}"}
+        response.data = {"detail": with_try_again(_("Too many requests."), wait)}
         retry_after(response, wait)
     if isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", response.status_code)

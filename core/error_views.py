@@ -52,7 +52,7 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     # what they can do, so nobody is told to ask someone of their own role.
     can = next((a for a in getattr(exception, "args", ()) if isinstance(a, RolesThatCan)), None)
     if can:
-        hint = can.sentence() + " " + _("Ask one if you need it for your work.")
+        hint = _("%(who_can)s Ask one if you need it for your work.") % {"who_can": can.sentence()}
     else:
         hint = _("If you need it for your work, ask a supervisor or an administrator.")
     title = _("You cannot open this page") if reading else _("You cannot do this")

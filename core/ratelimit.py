@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ class TryLater(Exception):
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         self.retry_after = max(1, math.ceil(retry_after))
-        super().__init__(f"{message} {try_again_in(self.retry_after)}".strip())
+        super().__init__(with_try_again(message, self.retry_after))
 
 
 def try_again_in(seconds: float) -> str:
@@ -38,6 +39,14 @@ def try_again_in(seconds: float) -> str:
     return ngettext("Try again in %(n)d minute.", "Try again in %(n)d minutes.", minutes) % {
         "n": minutes
     }
+
+
+def with_try_again(message: str, seconds: float) -> str:
+    """`message` followed by when to try again, as the language joins two sentences."""
+    if not message:
+        return try_again_in(seconds)
+    # Translators: two sentences in a row (English puts a space between them).
+    return _("%(message)s %(try_again)s") % {"message": message, "try_again": try_again_in(seconds)}
 
 
 def retry_after(response: R, seconds: float) -> R:
@@ -81,7 +90,6 @@ def vendor_calls_limited(view: F) -> F:
     from django.conf import settings
     from django.http import HttpResponse
     from django.utils.html import escape
-    from django.utils.translation import gettext as _
 
     @functools.wraps(view)
     def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -90,7 +98,7 @@ def vendor_calls_limited(view: F) -> F:
         wait = rate_limit_wait(f"vendor-view:{user_id}", limit=limit, window=60, fail_open=True)
         if wait is not None:
             message = _("Too many vendor look-ups: at most %(n)d a minute.") % {"n": limit}
-            message = f"{message} {try_again_in(wait)}"
+            message = with_try_again(message, wait)
             response = HttpResponse(
                 f'<p class="flash flash-error" role="alert">{escape(message)}</p>', status=429
             )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
@@ -82,8 +83,13 @@ def channels(request: AuthedRequest) -> HttpResponse:
     if channel is not None:
         messages.success(request, _("Channel %(name)s added.") % {"name": channel.name})
         return redirect("notify:channel", pk=channel.pk)
+    languages = dict(settings.LANGUAGES)  # in the reader's words, as the form offers them
     rows = [
-        {"channel": c, "url": selectors.masked_channel_url(c)}
+        {
+            "channel": c,
+            "url": selectors.masked_channel_url(c),
+            "language": languages.get(c.language, c.language),
+        }
         for c in selectors.alert_channel_list()
     ]
     status = 400 if request.method == "POST" else 200

@@ -102,11 +102,10 @@ def unavailable_message(exc: UpstreamUnavailable) -> str:
     from django.utils.translation import gettext as _
 
     if isinstance(exc, SlowDown):  # the vendor's 429: its pause says how long
-        from core.ratelimit import try_again_in
+        from core.ratelimit import with_try_again
 
-        return "{} {}".format(
-            _("The vendor asked us to slow down. Nothing was sent."),
-            try_again_in(exc.retry_after),
+        return with_try_again(
+            _("The vendor asked us to slow down. Nothing was sent."), exc.retry_after
         )
     if isinstance(exc, NotSent):
         if exc.kind == "circuit_open" or isinstance(exc, CircuitOpen):

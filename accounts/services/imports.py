@@ -251,7 +251,11 @@ def _check(line: int, rec: Any, errors: list[RowProblem]) -> ParsedRow | None:
         problems.append(_("the avatar is longer than 1000 characters"))
     if problems:
         text = "; ".join(problems)
-        errors.append(RowProblem(line, text[:1].upper() + text[1:] + "."))
+        # A sentence starts with a capital, but a field name leading it (as in Chinese,
+        # "publicKey 为空") is a code and keeps its case.
+        if not any(text.startswith(name) for name in KNOWN if name):
+            text = text[:1].upper() + text[1:]
+        errors.append(RowProblem(line, _("%(problems)s.") % {"problems": text}))
         return None
     assert number is not None
     return ParsedRow(

@@ -33,3 +33,10 @@ def test_the_vendor_pause_says_when_to_try_again() -> None:
     with translation.override("en"):
         text = unavailable_message(exc)
     assert text == "The vendor asked us to slow down. Nothing was sent. Try again in 30 seconds."
+
+
+def test_the_two_sentences_join_as_the_language_does() -> None:
+    with translation.override("en"):
+        assert str(TryLater("Too many.", retry_after=3)) == "Too many. Try again in 3 seconds."
+    with translation.override("zh-hans"):
+        assert str(TryLater("请求过于频繁。", retry_after=3)) == "请求过于频繁。请在 3 秒后重试。"
