@@ -28,6 +28,8 @@ services-check:
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	@# Who may import whom (pyproject.toml, [tool.importlinter]; docs/design.md, "Layers").
+	.venv/bin/lint-imports
 
 typecheck: install
 	.venv/bin/mypy .

@@ -134,10 +134,10 @@ def private_redis(settings: Any, tmp_path: Path) -> Iterator[PrivateRedis]:
     server.start()
     settings.CACHES = {
         "default": {
-            "BACKEND": "core.cache.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": server.url,
             "KEY_PREFIX": "sb-private",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
         }
     }
     try:
@@ -149,9 +149,9 @@ def private_redis(settings: Any, tmp_path: Path) -> Iterator[PrivateRedis]:
 @pytest.fixture(autouse=True)
 def _fresh_port_id_kind() -> None:
     """No test inherits the port id kind an earlier test's vendor accepted (the cache
-    outlives the test's transaction; qrlogin.services.ports)."""
+    outlives the test's transaction; ports.services)."""
     from django.core.cache import cache
 
-    from qrlogin.services.ports import ACCEPTED_KIND_KEY
+    from ports.services import ACCEPTED_KIND_KEY
 
     cache.delete(ACCEPTED_KIND_KEY)

@@ -1,11 +1,43 @@
 """What the live stream says when accounts change (registered with core.live in
-AccountsConfig.ready): an account's events go to its agent and to the fleet's managers."""
+AccountsConfig.ready): an account's events go to its agent and to the fleet's managers.
+The accounts app's live events are named here, not in core."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from accounts.models import WhatsAppAccount
+from core import live
+from core.roles import Cap
+
+ACCOUNTS = "accounts"
+
+
+def accounts_changed(*, whatsapps: Iterable[str]) -> None:
+    """Accounts changed (status, presence, agent, profile): their rows, details and tiles."""
+    live.topic_changed(ACCOUNTS, whatsapps)
+
+
+def accounts_created(*, whatsapps: Iterable[str]) -> None:
+    """New accounts: the fleet lists offer to show them ("fleet-new"), besides the above."""
+    numbers = list(whatsapps)
+    if numbers:
+        live.live_publish(events=["fleet-new"], cap=Cap.MANAGE_ACCOUNTS)
+        live.topic_changed(ACCOUNTS, numbers)
+
+
+def job_changed(*, job_id: int, owner: int | None) -> None:
+    live.live_publish(events=[f"job-{job_id}", "jobs"], owners=[owner])
+
+
+def registration_changed(*, registration_id: int, owner: int | None) -> None:
+    """A registration moved (code asked, result): its page and the register page."""
+    live.live_publish(events=[f"registration-{registration_id}", "registrations"], owners=[owner])
+
+
+def lookup_changed(*, whatsapp: str) -> None:
+    """A contact look-up on this account was answered: its account page's contacts."""
+    live.live_publish(events=[f"contacts-{whatsapp}"], cap=Cap.MANAGE_ACCOUNTS)
 
 
 def account_audience(numbers: list[str]) -> Iterable[tuple[list[str], list[int | None]]]:
@@ -20,11 +52,9 @@ def account_audience(numbers: list[str]) -> Iterable[tuple[list[str], list[int |
 
 def register() -> None:
     from accounts.selectors import account_state_counts_stale
-    from core import live
-    from core.roles import Cap
 
     live.register_topic(
-        live.ACCOUNTS,
+        ACCOUNTS,
         audience=account_audience,
         cap=Cap.MANAGE_ACCOUNTS,
         on_commit=account_state_counts_stale,

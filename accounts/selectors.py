@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from django.db import connection
 from django.db.models import Count, F, Model, Q, QuerySet
-from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -610,33 +610,136 @@ def account_timeline(*, whatsapp: str, limit: int = 500) -> list[dict[str, Any]]
     ]
 
 
-def online_over_time(*, events: QuerySet[StatusEvent], filters: EventFilters) -> dict[str, Any]:
-    """Per hour: distinct accounts reported online, and distinct accounts reported
-    offline / disconnected / banned (default window: the last 7 days)."""
-    since = filters.since or (timezone.now() - timedelta(days=7))
-    f = EventFilters(
-        whatsapp=filters.whatsapp,
-        agent=filters.agent,
-        detail_status=filters.detail_status,
-        since=since,
-        until=filters.until,
-    )
-    rows = (
-        event_filter(events, f)
-        .annotate(hour=TruncHour("event_time"))
-        .values("hour")
-        .annotate(
-            online=Count("whatsapp", distinct=True, filter=Q(status=Presence.ONLINE)),
-            down=Count("whatsapp", distinct=True, filter=~Q(status=Presence.ONLINE)),
+ONLINE_CHART_POINTS = 24 * 62  # hourly for two months; a longer range steps by whole hours
+
+
+def online_over_time(
+    *,
+    accounts: QuerySet[WhatsAppAccount] | None,
+    filters: EventFilters,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """At each hour of the range (default: the last 7 days), how many accounts were online
+    and how many were not (offline, disconnected, banned), by the status history: an
+    account is in the state of its last record at or before the hour, carried forward
+    (ties by time broken by receipt, as the log lists them). Hours are the reader's (the
+    active zone), and the last point is the range's end (now: the state in force, as the
+    fleet's tiles count it); labels are ISO times with their offset.
+
+    The agent and detail filters select the state: "online with agent X" counts accounts
+    whose record in force names X. One query that reads only the range's months, plus, per
+    account, its last record before the range (an index probe that stops at the first month
+    holding one). Each record in force adds one at the first hour it covers and takes it
+    back at the first hour the next record covers; the counts are the running sums.
+
+    `accounts`: those the reader may see; None for the whole fleet."""
+    now = now or timezone.now()
+    since = filters.since or (now - timedelta(days=7))
+    end = min(filters.until, now) if filters.until else now
+    first = _next_local_hour(since)
+    if end < first:
+        return {"labels": [], "online": [], "down": []}
+    hour = timedelta(hours=1)
+    hours = int((end - first) // hour) + 1
+    step = hour * -(-hours // ONLINE_CHART_POINTS)
+    points = [first + step * k for k in range(int((end - first) // step) + 1)]
+    if points[-1] < end:  # and the range's end (now): the last point is the state in force
+        points.append(end)
+    n = len(points)
+
+    table = StatusEvent._meta.db_table
+    # The range's records of the accounts asked about; of every account, for the whole fleet
+    # (an index range over the range, not a probe per account).
+    window_scope = ""
+    if accounts is None:
+        accounts = WhatsAppAccount.objects.all()
+    else:
+        window_scope = "AND e.whatsapp IN (SELECT whatsapp FROM acc)"
+    if filters.whatsapp:
+        accounts = accounts.filter(whatsapp=filters.whatsapp)
+        window_scope += " AND e.whatsapp = %s"
+    acc_sql, acc_params = accounts.order_by().values("whatsapp").query.sql_with_params()
+    span = partitions.covered_span(table)
+    seed_bound, window_bound = "", ""
+    bound_params: dict[str, list[Any]] = {"seed": [], "window": []}
+    if span is not None:  # inside the months the table holds: never the default partition
+        seed_bound, window_bound = "AND e.event_time >= %s", "AND e.event_time < %s"
+        bound_params = {"seed": [span[0]], "window": [span[1]]}
+    match, match_params = "TRUE", list[Any]()
+    if filters.agent:
+        match += " AND agent_account = %s"
+        match_params.append(filters.agent)
+    if filters.detail_status is not None:
+        match += " AND detail_status = %s"
+        match_params.append(filters.detail_status)
+    columns = "e.whatsapp, e.status, e.detail_status, e.agent_account, e.event_time, e.id"
+    sql = f"""
+        WITH acc AS MATERIALIZED ({acc_sql}),
+        seed AS (
+            SELECT s.* FROM acc CROSS JOIN LATERAL (
+                SELECT {columns} FROM {table} e
+                 WHERE e.whatsapp = acc.whatsapp
+                   AND e.event_time < %s {seed_bound}
+                 ORDER BY e.event_time DESC, e.id DESC LIMIT 1
+            ) s
+        ),
+        win AS (
+            SELECT {columns} FROM {table} e
+             WHERE e.event_time >= %s AND e.event_time <= %s {window_bound} {window_scope}
+        ),
+        held AS (
+            SELECT agent_account, detail_status, (status = %s)::int AS up,
+                   CEIL(EXTRACT(EPOCH FROM event_time - %s) / %s)::int AS k0,
+                   CEIL(EXTRACT(EPOCH FROM lead(event_time) OVER w - %s) / %s)::int AS k1
+              FROM (SELECT * FROM seed UNION ALL SELECT * FROM win) ev
+            WINDOW w AS (PARTITION BY whatsapp ORDER BY event_time, id)
         )
-        .order_by("hour")
-    )
-    labels, online, down = [], [], []
-    for r in rows[: 24 * 60]:
-        labels.append(r["hour"].isoformat())
-        online.append(r["online"])
-        down.append(r["down"])
-    return {"labels": labels, "online": online, "down": down}
+        SELECT GROUPING(k0), COALESCE(k0, k1), SUM(up), SUM(1 - up)
+          FROM held
+         WHERE {match}
+         GROUP BY GROUPING SETS ((k0), (k1))
+    """  # noqa: S608 - table names from _meta, the accounts' SQL from the ORM; values bound
+    seconds = step.total_seconds()
+    params = [
+        *acc_params,
+        since,
+        *bound_params["seed"],
+        since,
+        end,
+        *bound_params["window"],
+        *([filters.whatsapp] if filters.whatsapp else []),
+        Presence.ONLINE.value,
+        first,
+        seconds,
+        first,
+        seconds,
+        *match_params,
+    ]
+    up, down = [0] * n, [0] * n
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        # One pass, two groupings: by the hour a record comes into force (+) and by the
+        # hour the next one replaces it (-; none while it is still in force).
+        for ends, k, n_up, n_down in cur.fetchall():
+            if k is None or k >= n:
+                continue
+            sign = -1 if ends else 1
+            up[max(k, 0)] += sign * int(n_up)
+            down[max(k, 0)] += sign * int(n_down)
+    for k in range(1, n):
+        up[k] += up[k - 1]
+        down[k] += down[k - 1]
+    if not any(up) and not any(down):
+        return {"labels": [], "online": [], "down": []}
+    labels = [timezone.localtime(p).isoformat() for p in points]
+    return {"labels": labels, "online": up, "down": down, "step_hours": int(step // hour)}
+
+
+def _next_local_hour(moment: datetime) -> datetime:
+    """The first whole hour of the active zone at or after `moment` (in UTC)."""
+    local = timezone.localtime(moment)
+    floor = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    return floor if floor >= moment else floor + timedelta(hours=1)
 
 
 # --- jobs, contacts, registrations ----------------------------------------------------

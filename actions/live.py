@@ -1,12 +1,22 @@
 """What the live stream says when open-chat actions change (registered with core.live in
 ActionsConfig.ready). An action is its agent's (its agent account's user); a batch is also
-its creator's; holders of manage_actions hear them all."""
+its creator's; holders of manage_actions hear them all. The actions app's live events are
+named here, not in core."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from actions.models import Action
+from core import live
+from core.roles import Cap
+
+ACTIONS = "actions"
+
+
+def actions_changed(*, action_ids: Iterable[int]) -> None:
+    """Open-chat actions changed state: their detail, their batch, the lanes and lists."""
+    live.topic_changed(ACTIONS, action_ids)
 
 
 def action_audience(ids: list[int]) -> Iterable[tuple[list[str], set[int | None]]]:
@@ -26,7 +36,4 @@ def action_audience(ids: list[int]) -> Iterable[tuple[list[str], set[int | None]
 
 
 def register() -> None:
-    from core import live
-    from core.roles import Cap
-
-    live.register_topic(live.ACTIONS, audience=action_audience, cap=Cap.MANAGE_ACTIONS)
+    live.register_topic(ACTIONS, audience=action_audience, cap=Cap.MANAGE_ACTIONS)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Platform
+from accounts.models import Agent
 
 
 class State(models.TextChoices):
@@ -69,8 +70,6 @@ class Lane(models.Model):
     @classmethod
     def owned_by(cls, user: Any) -> Q:
         """For core.access.visible: the lanes of the user's agent accounts."""
-        from accounts.models import Agent
-
         mine = Agent.objects.filter(user=user).values("agent_account")
         return Q(agent_account__in=mine)
 

@@ -24,6 +24,7 @@ from core.csvexport import csv_response, csv_stream
 from core.htmx import render_page
 from core.roles import Cap
 from core.types import AuthedRequest
+from core.zones import local_iso, zoned_header
 
 ACTIONS = (Cap.OWN_ACTIONS, Cap.MANAGE_ACTIONS)
 
@@ -71,6 +72,7 @@ def action_list(request: AuthedRequest) -> HttpResponse:
 def action_export(request: AuthedRequest) -> HttpResponse:
     """The list's rows (same filters, same scope: agents their own) as CSV."""
     _form, qs = _filtered_actions(request)
+    zone = timezone.get_current_timezone()
     header = [
         "id",
         "state",
@@ -81,8 +83,8 @@ def action_export(request: AuthedRequest) -> HttpResponse:
         "content",
         "reason",
         "callback_id",
-        "created_at",
-        "finished_at",
+        zoned_header("created_at", zone),
+        zoned_header("finished_at", zone),
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -97,8 +99,8 @@ def action_export(request: AuthedRequest) -> HttpResponse:
                 a.content,
                 a.reason,
                 a.callback_id,
-                a.created_at.isoformat(),
-                a.finished_at.isoformat() if a.finished_at else "",
+                local_iso(a.created_at, zone),
+                local_iso(a.finished_at, zone),
             ]
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

@@ -256,3 +256,18 @@ def fleet_tables_reset(cur: Any) -> None:
         FROM generate_series(0, 199) g
         """
     )
+
+
+def signed_in_cookie(user: Any) -> str:
+    """A session cookie for `user` (English pages) that opens the console's pages, not the
+    second-factor enrolment they redirect to when the role needs one (MFA_REQUIRED_ROLES,
+    supervisors and admins by default): the user gets a TOTP authenticator first."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.test import Client
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}; django_language=en"

@@ -7,10 +7,14 @@ with wrk (8 connections, as bench/pages.py) against gunicorn + uvicorn workers:
 - the anonymous sign-in page: the run's floor; every page is also given as a ratio of it
 - the status logs page: unfiltered, by number, by agent, by status, a month a year back
 - an account's page (its history) and its timeline (JSON)
+- the "Accounts online over time" chart (JSON): the last 7 days, all and by agent
 - a month's CSV export: time, size, and the web workers' peak memory (VmHWM) around it
-- applying presence deliveries (accounts.services.status), records per second
+- webhook ingest (the receiver's service storing deliveries in the inbox) and apply (the
+  worker writing presence records into the history), each into the partitioned table and
+  into an unpartitioned copy of it (same columns, indexes and rows) in turn, in one run
 - retention: archive the oldest month (core.history), then detach and drop it while a
-  writer inserts into the live month: the detach's lock and the writer's longest insert
+  writer inserts into the live month: the month's drop time, the detach's lock and the
+  writer's longest insert
 
 Database: its own (default sb_history_bench on the shared server); never a test database.
 
@@ -35,7 +39,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from bench.common import PG, fleet_tables_reset, load_line, stop_process  # noqa: E402
+from bench.common import (  # noqa: E402
+    PG,
+    fleet_tables_reset,
+    load_line,
+    signed_in_cookie,
+    stop_process,
+)
 from bench.pages import HEADER, first_request, row, start_server, wrk  # noqa: E402
 
 TABLE = "accounts_statusevent"
@@ -75,6 +85,9 @@ def env_for(db_url: str, redis: str) -> dict[str, str]:
         "DB_POOL_MAX_SIZE": "8",
         "WEB_THREADS": "8",
         "HISTORY_ARCHIVE_DIR": str(ROOT / "var" / "bench-history-archive"),
+        # The bench's supervisor signs in without a second factor (as the tests do): with one
+        # required, every page would redirect to the enrolment page.
+        "MFA_REQUIRED_ROLES": "",
     }
 
 
@@ -257,17 +270,141 @@ def export_run(base: str, cookie: str, since: datetime, until: datetime, server:
     )
 
 
-def apply_rate(n_accounts: int, batches: int = 20, size: int = 1000) -> str:
-    """presence_deliveries_apply (the webhook worker's apply step) into the partitioned
-    history: deliveries of `size` records, one transaction each."""
+INBOX = "webhooks_webhookevent"
+# Unpartitioned copies, the table as it was before partitioning: same columns, same
+# indexes (the partitioned parent's, built on one table), same rows.
+FLAT = {TABLE: "bench_flat_statusevent", INBOX: "bench_flat_webhookevent"}
+
+
+def flat_copy(table: str) -> str:
+    """An ordinary table with `table`'s columns, indexes and rows (kept between runs while
+    its row count matches). Rows first, indexes after: a bulk build, as a restore does."""
+    import re
+
+    from django.db import connection
+
+    flat = FLAT[table]
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {table}")
+        rows = int(cur.fetchone()[0])
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [flat])
+        if cur.fetchone()[0]:
+            cur.execute(f"SELECT count(*) FROM {flat}")
+            if int(cur.fetchone()[0]) == rows:
+                return f"{flat}: reused ({rows:,} rows)"
+        cur.execute(f"DROP TABLE IF EXISTS {flat}")
+        cur.execute(
+            f"CREATE TABLE {flat} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
+            " INCLUDING STORAGE)"
+        )
+        cur.execute(f"INSERT INTO {flat} SELECT * FROM {table}")
+        cur.execute(
+            "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %s::regclass",
+            [table],
+        )
+        for i, (definition,) in enumerate(cur.fetchall()):
+            definition = re.sub(
+                r"INDEX \S+ ON (ONLY )?\S+ ", f"INDEX {flat}_{i} ON {flat} ", definition
+            )
+            cur.execute(definition)
+    old = connection.connection.autocommit  # type: ignore[union-attr]
+    connection.connection.autocommit = True  # type: ignore[union-attr]
+    with connection.cursor() as cur:
+        cur.execute(f"VACUUM (ANALYZE) {flat}")
+    connection.connection.autocommit = old  # type: ignore[union-attr]
+    return f"{flat}: {rows:,} rows copied and indexed in {time.perf_counter() - t0:.0f} s"
+
+
+def _alternating(rounds: int, measure: Any) -> dict[str, list[float]]:
+    """measure(table_name) -> seconds, into the partitioned table and its unpartitioned copy
+    in turn (ABBA...), so a change of the shared machine's load falls on both."""
+    took: dict[str, list[float]] = {"partitioned": [], "unpartitioned": []}
+    for r in range(rounds):
+        order = ("partitioned", "unpartitioned") if r % 2 == 0 else ("unpartitioned", "partitioned")
+        for which in order:
+            took[which].append(measure(which))
+    return took
+
+
+def _compare(label: str, unit: str, per_round: int, took: dict[str, list[float]]) -> str:
+    part = per_round * len(took["partitioned"]) / sum(took["partitioned"])
+    flat = per_round * len(took["unpartitioned"]) / sum(took["unpartitioned"])
+    med = {k: statistics.median(v) * 1000 for k, v in took.items()}
+    return (
+        f"{label}: partitioned {part:,.0f} {unit}/s (median round {med['partitioned']:.0f} ms),"
+        f" unpartitioned copy {flat:,.0f} {unit}/s (median {med['unpartitioned']:.0f} ms):"
+        f" partitioned at {part / flat * 100:.0f}% of unpartitioned [{load_line()}]"
+    )
+
+
+def ingest_rate(rounds: int = 10, per_round: int = 200, size: int = 50) -> str:
+    """webhook_event_receive (the receiver's service: parse, one INSERT into the inbox,
+    enqueue) of onlineStatus deliveries of `size` records, into the partitioned inbox and
+    into its unpartitioned copy in turn; the rows written are deleted after."""
+    import json
+
+    from django.db import connection
+
+    from upstream.parsing import vendor_zone
+    from webhooks.models import WebhookEvent, WebhookKind
+    from webhooks.services.receive import webhook_event_receive
+
+    now = datetime.now(UTC).astimezone(vendor_zone()).strftime("%Y-%m-%d %H:%M:%S")
+    body = json.dumps(
+        {
+            "whatsAppList": [
+                {"whatsId": f"57{i:010d}", "status": 10, "account": "agent1", "time": now}
+                for i in range(size)
+            ]
+        }
+    ).encode()
+    tables = {"partitioned": INBOX, "unpartitioned": FLAT[INBOX]}
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT coalesce(max(id), 0) FROM {INBOX}")
+        high = int(cur.fetchone()[0])
+
+    def measure(which: str) -> float:
+        WebhookEvent._meta.db_table = tables[which]
+        try:
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                webhook_event_receive(kind=WebhookKind.ONLINE_STATUS, body=body, headers={})
+            return time.perf_counter() - t0
+        finally:
+            WebhookEvent._meta.db_table = INBOX
+
+    took = _alternating(rounds, measure)
+    with connection.cursor() as cur:
+        for table in tables.values():
+            cur.execute(f"DELETE FROM {table} WHERE id > %s", [high])
+    from config.celery import app
+
+    app.control.purge()  # the processing tasks it enqueued: no worker runs in this bench
+    return _compare(
+        f"ingest: {rounds} rounds of {per_round} deliveries ({size} records each) per table",
+        "deliveries",
+        per_round,
+        took,
+    )
+
+
+def apply_rate(n_accounts: int, rounds: int = 20, size: int = 1000) -> str:
+    """presence_deliveries_apply (the webhook worker's apply step: history INSERT, account
+    update) of deliveries of `size` records, one transaction each, into the partitioned
+    history and into its unpartitioned copy (same rows, same indexes) in turn."""
     from django.db import transaction
 
+    from accounts.models import StatusEvent
     from accounts.services.status import presence_deliveries_apply
     from webhooks.payloads import PresenceRecord
 
     now = datetime.now(UTC)
-    took: list[float] = []
-    for b in range(batches):
+    tables = {"partitioned": TABLE, "unpartitioned": FLAT[TABLE]}
+    counter = iter(range(10**9))
+
+    def measure(which: str) -> float:
+        b = next(counter)
         records = [
             PresenceRecord(
                 whatsapp="57" + str(1 + (b * size + i) * 7919 % n_accounts).zfill(10),
@@ -280,15 +417,21 @@ def apply_rate(n_accounts: int, batches: int = 20, size: int = 1000) -> str:
             )
             for i in range(size)
         ]
-        t0 = time.perf_counter()
-        with transaction.atomic():
-            presence_deliveries_apply(deliveries=[(None, now, records)])
-        took.append(time.perf_counter() - t0)
-    rate = batches * size / sum(took)
-    return (
-        f"apply: {batches} deliveries of {size:,} presence records into the partitioned history,"
-        f" {rate:,.0f} records/s (median delivery {statistics.median(took) * 1000:.0f} ms)"
-        f" [{load_line()}]"
+        StatusEvent._meta.db_table = tables[which]
+        try:
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                presence_deliveries_apply(deliveries=[(None, now, records)])
+            return time.perf_counter() - t0
+        finally:
+            StatusEvent._meta.db_table = TABLE
+
+    took = _alternating(rounds, measure)
+    return _compare(
+        f"apply: {rounds} deliveries of {size:,} presence records per table",
+        "records",
+        size,
+        took,
     )
 
 
@@ -344,6 +487,8 @@ def retention_run(n_accounts: int) -> str:
     t.join()
     during = max(waits[n_before:]) if len(waits) > n_before else float("nan")
     return (
+        f"month drop: {(detach_s + drop_s) * 1000:.0f} ms (DETACH and DROP of"
+        f" {oldest.month}, {archived.rows:,} rows) [{load_line()}]\n"
         f"retention: archive {oldest.month} ({archived.rows:,} rows, {archived.bytes / 2**20:.0f}"
         f" MiB gz, count checked) {archived.seconds:.1f} s; DETACH {detach_s * 1000:.0f} ms"
         f" ({detached.attempts} attempt(s), longest {detached.lock_ms:.0f} ms), DROP"
@@ -364,7 +509,6 @@ def main() -> None:
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
     from accounts.models import StatusEvent
     from core import partitions
@@ -377,9 +521,7 @@ def main() -> None:
     ensure_groups()
     sup, _ = User.objects.get_or_create(username="bench-sup")
     sup.groups.add(Group.objects.get(name=Role.SUPERVISOR.value))
-    c = Client()
-    c.force_login(sup)
-    cookie = f"sessionid={c.cookies['sessionid'].value}; django_language=en"
+    cookie = signed_in_cookie(sup)
     n_events = StatusEvent.objects.count()
     with connection.cursor() as cur:
         cur.execute("SELECT version()")
@@ -413,6 +555,8 @@ def main() -> None:
         ("account page (its history)", f"/accounts/{number}/", cookie),
         ("account timeline (JSON)", f"/accounts/{number}/timeline.json", cookie),
         ("API status-events", f"/api/v1/status-events/?whatsapp={number}", cookie),
+        ("online chart, last 7 days (JSON)", "/accounts/logs/chart.json", cookie),
+        ("online chart, by agent (JSON)", "/accounts/logs/chart.json?agent=agent42", cookie),
     ]
     if args.only:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -438,6 +582,9 @@ def main() -> None:
         stop_process(server, 20)
         clear_cache(args.redis)
     if not args.no_apply:
+        print(flat_copy(TABLE), flush=True)
+        print(flat_copy(INBOX), flush=True)
+        print(ingest_rate(), flush=True)
         print(apply_rate(args.accounts), flush=True)
     if not args.no_retention:
         print(retention_run(args.accounts), flush=True)

@@ -2,7 +2,8 @@
 
 from django.urls import include, path, re_path
 
-from core.apis import me, not_found
+from core.apis import not_found
+from identity.apis import me
 
 urlpatterns = [
     path("me/", me, name="api-me"),

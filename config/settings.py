@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "upstream",
     "simulator",
     "accounts",
+    "ports",
     "qrlogin",
     "actions",
     "webhooks",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.middleware.IdleTimeoutMiddleware",
+    "core.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -135,18 +137,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (nonces, circuit breaker, rate limits, heartbeats) -----------------
 CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="sb")
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # One client and pool per server in each process (core/cache.py). A burst (500 live
-    # pages signing in at once after a restart) waits for one of REDIS_POOL_MAX_SIZE
-    # connections instead of failing with "Too many connections".
-    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "pool_class": "redis.BlockingConnectionPool",
+if CACHES["default"]["BACKEND"] in (
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",  # what django-environ names once django-redis is installed
+):
+    # django-redis: one connection pool per server in each process, shared by every
+    # request's backend (Django's own client built a pool per request context). A burst
+    # (500 live pages signing in at once after a restart) waits for one of
+    # REDIS_POOL_MAX_SIZE connections instead of failing with "Too many connections".
+    CACHES["default"]["BACKEND"] = "django_redis.cache.RedisCache"
+    CACHES["default"]["OPTIONS"] = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+        "CONNECTION_POOL_KWARGS": {
             "max_connections": env.int("REDIS_POOL_MAX_SIZE", default=50),
             "timeout": env.float("REDIS_POOL_TIMEOUT", default=10.0),
-        }
-    )
+        },
+        **CACHES["default"].get("OPTIONS", {}),
+    }
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -353,7 +361,7 @@ SPECTACULAR_SETTINGS = {
         "PlatformEnum": "accounts.choices.Platform",
         "SourceEnum": "accounts.choices.Source",
         "VerifyTypeEnum": "accounts.choices.VerifyType",
-        "PortStatusEnum": "qrlogin.models.PortStatus",
+        "PortStatusEnum": "ports.models.PortStatus",
         "ScanTaskStatusEnum": "qrlogin.models.ScanTaskStatus",
         "AllocationRoleEnum": "qrlogin.models.AllocationRole",
         "PcTypeEnum": "qrlogin.models.PcType",
@@ -610,6 +618,8 @@ LOGGING = {
 STATUS_HISTORY_MONTHS = env.int("STATUS_HISTORY_MONTHS", default=13)
 WEBHOOK_INBOX_MONTHS = env.int("WEBHOOK_INBOX_MONTHS", default=3)
 AUDIT_LOG_MONTHS = env.int("AUDIT_LOG_MONTHS", default=25)
+EVENT_DELIVERY_MONTHS = env.int("EVENT_DELIVERY_MONTHS", default=3)
+ALERT_HISTORY_MONTHS = env.int("ALERT_HISTORY_MONTHS", default=13)
 HISTORY_MONTHS_AHEAD = env.int("HISTORY_MONTHS_AHEAD", default=2)
 # Where a month is written before it is dropped (empty: dropped without an archive).
 HISTORY_ARCHIVE_DIR = env.str("HISTORY_ARCHIVE_DIR", default=str(VAR_DIR / "history-archive"))

@@ -14,7 +14,7 @@ from accounts.models import StatusEvent
 from accounts.selectors import account_state_counts
 from actions.models import Action, State
 from core.access import sees_everything
-from qrlogin.models import PortQuota
+from ports.models import PortQuota
 
 
 def dashboard_counts(accounts: Any) -> dict[str, int]:

@@ -17,6 +17,7 @@ from core.htmx import render_page
 from core.models import AuditEntry
 from core.roles import Cap
 from core.types import AuthedRequest
+from core.zones import local_iso, zoned_header
 
 
 def _day(value: str, end: bool) -> datetime | None:
@@ -62,12 +63,22 @@ def audit_log(request: AuthedRequest) -> HttpResponse:
 def audit_export(request: AuthedRequest) -> HttpResponse:
     """The audit log (same filters) as CSV."""
     qs = _filtered(request)
-    header = ["at", "actor", "action", "target_type", "target_id", "before", "after", "request_id"]
+    zone = timezone.get_current_timezone()
+    header = [
+        zoned_header("at", zone),
+        "actor",
+        "action",
+        "target_type",
+        "target_id",
+        "before",
+        "after",
+        "request_id",
+    ]
 
     def rows() -> Iterator[list[Any]]:
         for e in qs.iterator(chunk_size=2000):
             yield [
-                e.at.isoformat(),
+                local_iso(e.at, zone),
                 e.actor_name,
                 e.action,
                 e.target_type,

@@ -1,5 +1,5 @@
 """What a signed-in user holds, read in one query per request: their permissions (their own
-and their groups') and their groups' names (the role).
+and their groups'), their groups' names (the role) and their time zone (core.zones).
 
 Django's ModelBackend reads the user's own permissions and the groups' permissions in two
 queries, and `role_of` read the groups in a third: three of the fleet page's nine queries
@@ -21,16 +21,20 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 _GROUP_NAMES = "_sb_group_names"
+_TIME_ZONE = "_sb_time_zone"
 
 
 @functools.cache
 def _sql() -> str:
+    from core.models import Preferences
+
     user = get_user_model()
     user_perms = user.user_permissions.through._meta.db_table
     user_groups = user.groups.through._meta.db_table
     group_perms = Group.permissions.through._meta.db_table
     perm = Permission._meta.db_table
     ct = ContentType._meta.db_table
+    prefs = Preferences._meta.db_table
     return f"""
         SELECT 'u', ct.app_label, p.codename
           FROM {user_perms} up
@@ -49,6 +53,10 @@ def _sql() -> str:
           FROM {user_groups} ug
           JOIN {Group._meta.db_table} g ON g.id = ug.group_id
          WHERE ug.user_id = %(user)s
+        UNION ALL
+        SELECT 'z', pr.time_zone, ''
+          FROM {prefs} pr
+         WHERE pr.user_id = %(user)s
     """  # noqa: S608 - table names from _meta; the user id is bound
 
 
@@ -66,9 +74,24 @@ def load(user: Any) -> None:
         user._group_perm_cache = via_groups
         user._perm_cache = own | via_groups
     setattr(user, _GROUP_NAMES, frozenset(name for kind, name, _ in rows if kind == "n"))
+    setattr(user, _TIME_ZONE, next((zone for kind, zone, _ in rows if kind == "z"), ""))
 
 
 def group_names(user: Any) -> frozenset[str]:
     load(user)
     names: frozenset[str] = getattr(user, _GROUP_NAMES)
     return names
+
+
+def time_zone(user: Any) -> str:
+    """The user's own time zone setting; empty when they have none."""
+    load(user)
+    zone: str = getattr(user, _TIME_ZONE)
+    return zone
+
+
+def forget(user: Any) -> None:
+    """Read again at the next question (the user's settings changed in this request)."""
+    for name in (_GROUP_NAMES, _TIME_ZONE):
+        if hasattr(user, name):
+            delattr(user, name)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
@@ -100,9 +101,7 @@ def recorded_measurement(name: str) -> dict[str, Any]:
 
 def check_broker() -> dict[str, Any]:
     def run() -> dict[str, Any]:
-        from config.celery import app
-
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
             return {
                 "transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "custom"

@@ -1,8 +1,9 @@
 """Live updates: one change feed (PostgreSQL NOTIFY), one listener per process, fanned out
 to the open pages over Server-Sent Events (see docs/operations.md, "Live updates").
 
-Writers call `live_publish` (or one of the `*_changed` helpers) inside the transaction
-that applies the change. PostgreSQL delivers a NOTIFY only when that transaction commits
+Writers call `live_publish` (or one of the `*_changed` helpers each app defines in its
+live.py: the events' names are the apps', not core's) inside the transaction that applies
+the change. PostgreSQL delivers a NOTIFY only when that transaction commits
 (and drops it on rollback), so a page never hears of a change it cannot read yet, and
 identical notifications in one transaction are delivered once.
 
@@ -99,15 +100,28 @@ def register_topic(
 
 
 def topic_changed(name: str, keys: Iterable[Any]) -> None:
-    """Rows of topic `name` changed: tell whoever may see them (inside the transaction)."""
+    """Rows of topic `name` changed: tell whoever may see them (inside the transaction;
+    a topic with `on_commit` tells them once that has run, after the commit)."""
     wanted = sorted(set(keys))
     if not wanted:
         return
     topic = _topics[name]  # a KeyError: the app that owns the topic did not register it
-    for events, owners in topic.audience(wanted):
-        live_publish(events=events, owners=owners, cap=topic.cap)
-    if topic.on_commit is not None:
-        transaction.on_commit(topic.on_commit)
+    groups = [(list(events), list(owners)) for events, owners in topic.audience(wanted)]
+    if topic.on_commit is None:
+        for events, owners in groups:
+            live_publish(events=events, owners=owners, cap=topic.cap)
+        return
+
+    # The cache is marked stale first, then pages are told: told at commit (a NOTIFY in the
+    # transaction), a page could render the fleet's tiles from the stale cache before the
+    # mark landed, and that render was shared until the next change (tiles behind the rows
+    # for tens of seconds).
+    def after_commit(mark: Callable[[], None] = topic.on_commit) -> None:
+        mark()
+        for events, owners in groups:
+            live_publish(events=events, owners=owners, cap=topic.cap)
+
+    transaction.on_commit(after_commit)
 
 
 # --- pushed parts: the HTML travels with the event ---------------------------------
@@ -152,68 +166,6 @@ def pushed_part(event: str) -> tuple[str, PushedPart] | None:
 def pushed_variants(user: Any) -> dict[str, str]:
     """Each registration's variant for this user (computed once, when the stream opens)."""
     return {name: part.variant(user) for name, part in _pushed.items()}
-
-
-ACCOUNTS = "accounts"
-ACTIONS = "actions"
-
-
-def accounts_changed(*, whatsapps: Iterable[str]) -> None:
-    """Accounts changed (status, presence, agent, profile): their rows, details and tiles."""
-    topic_changed(ACCOUNTS, whatsapps)
-
-
-def accounts_created(*, whatsapps: Iterable[str]) -> None:
-    """New accounts: the fleet lists offer to show them ("fleet-new"), besides the above."""
-    numbers = list(whatsapps)
-    if numbers:
-        live_publish(events=["fleet-new"], cap=Cap.MANAGE_ACCOUNTS)
-        topic_changed(ACCOUNTS, numbers)
-
-
-def actions_changed(*, action_ids: Iterable[int]) -> None:
-    """Open-chat actions changed state: their detail, their batch, the lanes and lists."""
-    topic_changed(ACTIONS, action_ids)
-
-
-def job_changed(*, job_id: int, owner: int | None) -> None:
-    live_publish(events=[f"job-{job_id}", "jobs"], owners=[owner])
-
-
-def registration_changed(*, registration_id: int, owner: int | None) -> None:
-    """A registration moved (code asked, result): its page and the register page."""
-    live_publish(events=[f"registration-{registration_id}", "registrations"], owners=[owner])
-
-
-def lookup_changed(*, whatsapp: str) -> None:
-    """A contact look-up on this account was answered: its account page's contacts."""
-    live_publish(events=[f"contacts-{whatsapp}"], cap=Cap.MANAGE_ACCOUNTS)
-
-
-def ports_changed() -> None:
-    """The cloud ports or the quota changed: the Ports page."""
-    live_publish(events=["ports"], cap=Cap.MANAGE_PORTS)
-
-
-def qr_session_changed(*, session_id: int, owner: int | None) -> None:
-    live_publish(events=[f"qr-{session_id}"], owners=[owner])
-
-
-def scan_task_changed(*, task_id: int, owner: int | None) -> None:
-    live_publish(events=[f"task-{task_id}", "tasks"], owners=[owner])
-
-
-INBOX_NOTE = json.dumps({"e": ["inbox"], "u": [], "c": Cap.VIEW_INBOX.value})
-
-
-def inbox_changed() -> None:
-    """Webhook events were received or processed: the admins' inbox pages."""
-    live_publish(events=["inbox"], cap=Cap.VIEW_INBOX)
-
-
-def inbox_notify_args() -> tuple[str, str]:
-    """(channel, payload) for a `pg_notify(%s, %s)` in the receiver's own INSERT."""
-    return CHANNEL, INBOX_NOTE
 
 
 # --- listening (one per process and event loop) -----------------------------------

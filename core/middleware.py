@@ -11,9 +11,11 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from core.logging import mask_path, reset_client, reset_request_id, set_client, set_request_id
 from core.net import client_address, peer_is_trusted_proxy
+from core.zones import reader_zone_name
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 access_log = logging.getLogger("switchboard.access")
@@ -125,3 +127,18 @@ def _first_to_note(session_key: str) -> bool:
         return bool(cache.add(f"idle-noted:{digest}", 1, 30))
     except Exception:  # the cache is down: the session's own write still works
         return True
+
+
+class TimeZoneMiddleware:
+    """Pages, charts and exports in the reader's time zone (core.zones): activated for the
+    request, after the user is known."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.activate(reader_zone_name(request))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -104,3 +104,24 @@ class ApiToken(models.Model):
         if not self.resources:
             return gettext("%(access)s, every resource") % {"access": access}
         return f"{access}: {', '.join(self.resources)}"
+
+
+class Preferences(models.Model):
+    """A person's own settings for how the console shows things (docs/identity.md, "Time
+    zone"). Read with their permissions, in the same query (core.grants)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preferences",
+    )
+    # An IANA zone name ("Asia/Shanghai"); empty: the zone of the browser in use.
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("preferences")
+        verbose_name_plural = _("preferences")
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

@@ -50,6 +50,8 @@ TABLES: dict[str, PartitionedTable] = {
         PartitionedTable("accounts_statusevent", "event_time", "STATUS_HISTORY_MONTHS"),
         PartitionedTable("webhooks_webhookevent", "received_at", "WEBHOOK_INBOX_MONTHS"),
         PartitionedTable("core_auditentry", "at", "AUDIT_LOG_MONTHS"),
+        PartitionedTable("notify_delivery", "created_at", "EVENT_DELIVERY_MONTHS"),
+        PartitionedTable("notify_alert", "first_at", "ALERT_HISTORY_MONTHS"),
     )
 }
 

@@ -14,11 +14,10 @@ import math
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from celery import Task
+from celery import Task, shared_task
 from django.apps import apps
 from django.db import InterfaceError, OperationalError, transaction
 
-from config.celery import app
 from core.logging import (
     current_request_id,
     reset_request_id,
@@ -79,7 +78,9 @@ def task(
                 reset_task_id(task_token)
                 reset_request_id(req_token)
 
-        return app.task(
+        # The project's Celery app (config/celery.py) is the current one: core imports no
+        # layer above it (docs/design.md, "Layers").
+        return shared_task(
             bind=True,
             base=SwitchboardTask,
             name=name or f"{fn.__module__}.{fn.__name__}",

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
@@ -31,22 +32,22 @@ def password_mark(user: User) -> str:
 @functools.cache
 def api_resources() -> tuple[str, ...]:
     """The API's resources a token can be limited to: the first path segment of every route
-    under /api/v1/ (config/api_urls.py), so a new resource is offered when it is routed."""
-    from django.urls import URLPattern, URLResolver
-
-    from config import api_urls
-
+    under /api/v1/ (config/api_urls.py), so a new resource is offered when it is routed.
+    Read from the project's URLs as routed: core imports no layer above it."""
     found: set[str] = set()
+    prefix = _API_PREFIX.lstrip("/")
 
-    def walk(patterns: list[Any], prefix: str) -> None:
+    def walk(patterns: list[Any], route_so_far: str) -> None:
         for p in patterns:
-            route = prefix + str(p.pattern)
+            route = route_so_far + str(p.pattern)
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, route)
-            elif isinstance(p, URLPattern) and route and route[0].isalpha():
-                found.add(route.split("/", 1)[0])
+            elif isinstance(p, URLPattern) and route.startswith(prefix):
+                rest = route[len(prefix) :]
+                if rest and rest[0].isalpha():
+                    found.add(rest.split("/", 1)[0])
 
-    walk(api_urls.urlpatterns, "")
+    walk(get_resolver().url_patterns, "")
     found.discard("me")  # who the token is: always readable
     return tuple(sorted(found))
 

@@ -2,7 +2,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from core import audit_views, live_views, metrics_views, token_views, views
-from identity.views import SignInView
 
 urlpatterns = [
     path("livez", views.livez, name="livez"),
@@ -17,10 +16,5 @@ urlpatterns = [
     path("tokens/", token_views.tokens, name="tokens"),
     path("tokens/new/", token_views.token_create, name="token-create"),
     path("tokens/revoke/", token_views.token_revoke, name="token-revoke"),
-    path(
-        "login/",
-        SignInView.as_view(),
-        name="login",
-    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from demo.fleet import DemoAccount, demo_fleet
 from simulator import vendorcodes as vc
+from simulator.demo_fleet import DemoAccount, demo_fleet
 from simulator.state.fakes import vendor_time
 
 DAYS = 7

@@ -26,7 +26,7 @@ from django.db.models import Model
 
 from core.groups import ensure_groups
 from core.roles import Role
-from demo.fleet import DEMO_AGENTS, demo_fleet
+from simulator.demo_fleet import DEMO_AGENTS, demo_fleet
 
 DEMO_USERS = [
     ("admin", "admin-demo-pass", Role.ADMIN, None),

@@ -42,3 +42,27 @@ class SecondFactorForm(AuthenticateForm):
             request.axes_credentials = credentials  # type: ignore[attr-defined]
             raise forms.ValidationError(gettext_lazy("Too many failed sign-ins."))
         return str(super().clean_code())
+
+
+class TimeZoneForm(forms.Form):
+    """The zone a person's pages, charts and exports show times in (docs/identity.md)."""
+
+    # The zones' IANA names are names: not for a translator (translate="no").
+    time_zone = forms.ChoiceField(
+        label=gettext_lazy("Time zone"),
+        required=False,
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
+
+    def __init__(self, *args: Any, browser_zone: str = "", **kwargs: Any) -> None:
+        from core.zones import zone_choices
+
+        super().__init__(*args, **kwargs)
+        follow = (
+            gettext_lazy("This browser's zone (%(zone)s now)") % {"zone": browser_zone}
+            if browser_zone
+            else gettext_lazy("This browser's zone")
+        )
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", follow), *zone_choices()]

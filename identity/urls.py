@@ -4,11 +4,13 @@ from django.urls import include, path
 from identity import views
 
 urlpatterns = [
+    path("login/", views.SignInView.as_view(), name="login"),
     # Before the Django admin's URLs: there is one sign-in (the console's, with the second
     # factor) and one password reset (Django's, by e-mail).
     path("admin/login/", views.admin_login, name="admin-login"),
     path("auth/", include("identity.allauth_urls")),
     path("security/", views.security, name="security"),
+    path("security/time-zone/", views.security_time_zone, name="security-time-zone"),
     path(
         "security/sign-out-everywhere/",
         views.security_sign_out_everywhere,

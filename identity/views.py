@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from allauth.account.internal.flows.login import perform_login, record_authentication
 from allauth.account.models import Login
@@ -16,11 +16,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import grants
 from core.access import require_login
 from core.models import ApiToken
 from core.types import AuthedRequest
-from identity.forms import SignInForm
-from identity.services import sign_out_everywhere
+from core.zones import BROWSER_ZONE_COOKIE, zone_valid
+from identity.forms import SignInForm, TimeZoneForm
+from identity.services import sign_out_everywhere, time_zone_set
 
 
 class SignInView(auth_views.LoginView):
@@ -84,8 +86,33 @@ def security(request: AuthedRequest) -> HttpResponse:
         {
             "sessions": sessions,
             "tokens": ApiToken.objects.filter(user=request.user),
+            "zone_form": _zone_form(request),
         },
     )
+
+
+def _zone_form(request: AuthedRequest, data: Any = None) -> TimeZoneForm:
+    browser = unquote(request.COOKIES.get(BROWSER_ZONE_COOKIE, ""))
+    return TimeZoneForm(
+        data,
+        initial={"time_zone": grants.time_zone(request.user)},
+        browser_zone=browser if zone_valid(browser) else "",
+    )
+
+
+@require_login
+@require_POST
+def security_time_zone(request: AuthedRequest) -> HttpResponse:
+    form = _zone_form(request, request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a time zone from the list."))
+        return redirect("security")
+    prefs = time_zone_set(user=request.user, time_zone=form.cleaned_data["time_zone"])
+    if prefs.time_zone:
+        messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": prefs.time_zone})
+    else:
+        messages.success(request, _("Times are now shown in this browser's zone."))
+    return redirect(f"{reverse('security')}#time-zone")
 
 
 @require_login

@@ -1,15 +1,17 @@
-"""What the domain services call, inside the transaction of their state change, to write
-the outbox (events) and raise alerts. One function per kind of change; each builds the
-documented payload (docs/notify.md) from the changed row."""
+"""What the domain events (core/events.py) run, inside the transaction of their state
+change, to write the outbox (events) and raise alerts: each function is subscribed to the
+event of its kind of change in notify/apps.py, and builds the documented payload
+(docs/notify.md) from the changed row."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from accounts.choices import AccountStatus, DetailStatus, OnlineStatus, Presence
+from accounts.events import AccountChange
+from actions.models import Action
 from core.choices import label
 from notify.models import EventType, RuleKey
 from notify.payloads import (
@@ -22,47 +24,11 @@ from notify.payloads import (
 )
 from notify.services.alerts import alert_raise
 from notify.services.events import EventDraft, event_emit, events_emit
+from qrlogin.models import ScanTask, ScanTaskStatus
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-@dataclass(frozen=True)
-class AccountChange:
-    """An account row after a status change, with what it was before."""
-
-    whatsapp: str
-    old_status: int | None
-    old_presence: int | None
-    old_detail: int | None
-    old_online_status: int | None
-    status: int | None
-    online_status: int | None
-    presence: int | None
-    detail_status: int | None
-    reason_code: str
-    reason: str
-    agent_account: str
-    platform: int | None
-    event_time: datetime | None
-
-    @property
-    def changed(self) -> bool:
-        return (self.old_status, self.old_presence, self.old_detail, self.old_online_status) != (
-            self.status,
-            self.presence,
-            self.detail_status,
-            self.online_status,
-        )
-
-    @property
-    def newly_banned(self) -> bool:
-        banned_now = self.status == AccountStatus.BANNED or self.presence == Presence.BANNED
-        banned_before = (
-            self.old_status == AccountStatus.BANNED or self.old_presence == Presence.BANNED
-        )
-        return banned_now and not banned_before
 
 
 def _account_data(c: AccountChange, source: str) -> AccountData:
@@ -144,8 +110,6 @@ def qr_session_finished(*, session: Any) -> None:
 
 
 def scan_task_finished(*, task_id: str) -> None:
-    from qrlogin.models import ScanTask, ScanTaskStatus
-
     task = ScanTask.objects.filter(task_id=task_id).first()
     if task is None:
         return
@@ -168,8 +132,6 @@ def scan_task_finished(*, task_id: str) -> None:
 def actions_finished(*, ids: Sequence[int], finished_at: datetime) -> None:
     """action.finished for the actions among `ids` that this change finished (their
     `finished_at` is the change's time)."""
-    from actions.models import Action
-
     if not ids:
         return
     rows = Action.objects.filter(pk__in=list(ids), finished_at=finished_at)

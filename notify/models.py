@@ -84,7 +84,10 @@ class Event(models.Model):
 
 
 class Delivery(models.Model):
-    """One event to one subscription: retried with backoff until delivered or given up."""
+    """One event to one subscription: retried with backoff until delivered or given up.
+
+    Partitioned by month on created_at (core.partitions), kept for EVENT_DELIVERY_MONTHS:
+    the database's key is (id, created_at); Django keeps `id` as the pk (one sequence)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -195,7 +198,11 @@ class AlertChannel(models.Model):
 
 class Alert(models.Model):
     """A group of occurrences of one rule (and scope): one message when it opens, a
-    reminder after the rule's quiet interval if more arrived. Shown in the console."""
+    reminder after the rule's quiet interval if more arrived. Shown in the console.
+
+    Partitioned by month on first_at (set once: a later occurrence never moves the row),
+    kept for ALERT_HISTORY_MONTHS: the database's key is (id, first_at); Django keeps `id`
+    as the pk (one sequence)."""
 
     rule = models.CharField(max_length=32, choices=RuleKey.choices)
     scope = models.CharField(max_length=64, blank=True)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import AuditedAdmin
-from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
+from qrlogin.models import PairTarget, QrSession, ScanTask
 
 
 @admin.register(QrSession)
@@ -20,12 +20,4 @@ class ScanTaskAdmin(AuditedAdmin):
     search_fields = ["task_id", "whatsapp", "upstream_user_id"]
 
 
-@admin.register(CloudPort)
-class CloudPortAdmin(AuditedAdmin):
-    list_display = ["port_id", "phone", "status", "created_at_upstream", "locked_until", "released"]
-    list_filter = ["status", "released"]
-    search_fields = ["port_id", "phone"]
-
-
 admin.site.register(PairTarget, AuditedAdmin)
-admin.site.register(PortQuota, AuditedAdmin)

@@ -26,18 +26,12 @@ from rest_framework.throttling import UserRateThrottle
 from core.access import HasCap
 from core.api import ChoiceDisplayField, ErrorSerializer, Pagination, error, invalid
 from core.roles import Cap
+from ports.models import CloudPort, PortStatus
+from ports.services import port_unavailable_reason
 from qrlogin import selectors
 from qrlogin.errors import explain
 from qrlogin.forms import StartForm
-from qrlogin.models import (
-    AllocationRole,
-    CloudPort,
-    PcType,
-    PortStatus,
-    QrSession,
-    ScanTask,
-    ScanTaskStatus,
-)
+from qrlogin.models import AllocationRole, PcType, QrSession, ScanTask, ScanTaskStatus
 from qrlogin.services import pair_targets, scan_tasks, sessions
 from upstream.errors import UpstreamError, UpstreamProblem
 
@@ -62,8 +56,6 @@ class CloudPortSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
     )
 
     def get_operations_unavailable(self, port: CloudPort) -> str:
-        from qrlogin.services.ports import port_unavailable_reason
-
         return port_unavailable_reason(port=port)
 
     class Meta:

@@ -6,11 +6,6 @@ from __future__ import annotations
 from django.conf import settings
 
 
-def lock_seconds() -> float:
-    """How long preGenerate locks a port (seed: 10 minutes)."""
-    return float(settings.QRLOGIN_LOCK_SECONDS)
-
-
 def qr_refresh_seconds() -> float:
     """How often the page fetches a fresh QR string from the vendor. A WhatsApp QR lives
     about 60 s, then about 20 s per refresh: 15 s renews it before it can expire."""

@@ -7,17 +7,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Agent
 from core.crypto import EncryptedTextField
 
 
 class PcType(models.IntegerChoices):
     PC = 1, _("PC")
     CLOUD_PC = 2, _("Cloud PC")
-
-
-class PortStatus(models.IntegerChoices):
-    ONLINE = 10, _("Online")
-    DISCONNECTED = 20, _("Disconnected")
 
 
 class QrError(models.TextChoices):
@@ -70,47 +66,6 @@ class PairTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.target_tenant_id})"
-
-
-class CloudPort(models.Model):
-    """An occupied cloud port (selectCloudPortDetail), keyed by the vendor's id as a string.
-
-    Two ids: `port_id` is selectCloudPortDetail's "port application id" (19 digits); the
-    port operations (onLine, offline, logOut, selectContact, contact/info, info/profile)
-    take `pregenerate_id`, the id preGenerate issued (32 hex), known only for a login made
-    through Switchboard (the QR session's `port_id`)."""
-
-    port_id = models.CharField(max_length=32, unique=True)
-    pregenerate_id = models.CharField(max_length=64, blank=True, db_index=True)
-    phone = models.CharField(max_length=32, blank=True)
-    status = models.PositiveSmallIntegerField(choices=PortStatus.choices, null=True, blank=True)
-    created_at_upstream = models.DateTimeField(null=True, blank=True, db_index=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    released = models.BooleanField(default=False)
-    seen_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("cloud port")
-        verbose_name_plural = _("cloud ports")
-        ordering = ["created_at_upstream", "port_id"]
-
-    def __str__(self) -> str:
-        return self.port_id
-
-
-class PortQuota(models.Model):
-    """selectCloudPort: the tenant's port usage, one row, refreshed by reconcile."""
-
-    current_port = models.PositiveIntegerField(default=0)
-    max_port = models.PositiveIntegerField(default=0)
-    fetched_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("port quota")
-        verbose_name_plural = _("port quotas")
-
-    def __str__(self) -> str:
-        return f"{self.current_port}/{self.max_port}"
 
 
 REASON_WAIT_SECONDS = 30
@@ -252,7 +207,5 @@ class ScanTask(models.Model):
     def owned_by(cls, user: Any) -> Q:
         """For core.access.visible: the tasks an agent created, and the tasks allocated to
         their upstream agent."""
-        from accounts.models import Agent
-
         ids = Agent.objects.filter(user=user).exclude(upstream_user_id="")
         return Q(created_by=user) | Q(upstream_user_id__in=ids.values("upstream_user_id"))

@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from accounts.models import Agent, WhatsAppAccount
 from core.access import visible
+from ports.models import CloudPort, PortQuota
 from qrlogin import conf
-from qrlogin.models import CloudPort, PairTarget, PortQuota, QrSession, ScanTask
+from qrlogin.models import PairTarget, QrSession, ScanTask
 
 # --- sessions -----------------------------------------------------------------------------
 
@@ -108,6 +109,11 @@ PORT_SESSION_WINDOW = timedelta(minutes=10)
 
 def _port_sessions() -> QuerySet[QrSession]:
     return QrSession.objects.filter(state=QrSession.State.SUCCEEDED).exclude(port_id="")
+
+
+def is_login_id(port_id: str) -> bool:
+    """Whether `port_id` is the preGenerate id of a login made through Switchboard."""
+    return QrSession.objects.filter(port_id=port_id).exists()
 
 
 def port_session_id(*, phone: str, created_at_upstream: Any) -> str:

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from core.tasks import FAST, task
-from qrlogin.services.ports import ports_refresh
+from ports.services import ports_refresh
 from qrlogin.services.scan_tasks import scan_tasks_poll_due
 from qrlogin.services.sessions import qr_sessions_expire_due, qr_sessions_poll_due
 

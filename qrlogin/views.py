@@ -22,12 +22,14 @@ from core.ratelimit import retry_after, vendor_calls_limited
 from core.roles import Cap
 from core.tasks import enqueue_on_commit
 from core.types import AuthedRequest
+from ports import services as ports
+from ports.models import PortStatus
 from qrlogin import conf, selectors
 from qrlogin.errors import QR_ERROR_HELP, explain
 from qrlogin.forms import PortOnlineForm, ScanTaskForm, StartForm
-from qrlogin.models import AllocationRole, PortStatus, QrSession, ScanTaskStatus
+from qrlogin.models import AllocationRole, QrSession, ScanTaskStatus
 from qrlogin.rendering import qr_svg
-from qrlogin.services import pair_targets, ports, scan_tasks, sessions
+from qrlogin.services import pair_targets, scan_tasks, sessions
 from upstream.errors import UpstreamProblem
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,9 @@ def _ttl_ms(fetched_at: datetime | None) -> int:
 @require_http_methods(["GET", "POST"])
 def start(request: AuthedRequest) -> HttpResponse:
     targets_error = pair_targets.pair_targets_ensure_fresh()
-    form = StartForm(request.POST or None, targets=selectors.pair_target_choices())
+    # ?mode=pair: from the QR page's hint for a phone, which cannot scan its own screen.
+    initial = {"mode": QrSession.Mode.PAIR} if request.GET.get("mode") == "pair" else None
+    form = StartForm(request.POST or None, targets=selectors.pair_target_choices(), initial=initial)
     start_error, wait = "", 0
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():

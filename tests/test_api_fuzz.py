@@ -172,7 +172,8 @@ def _seed(people: People) -> None:
     null codes, a scan task without a creator, ids above 2^53."""
     from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
     from actions.models import Action, ActionBatch, Lane, State
-    from qrlogin.models import CloudPort, PortQuota, ScanTask
+    from ports.models import CloudPort, PortQuota
+    from qrlogin.models import ScanTask
     from webhooks.models import WebhookEvent, WebhookKind
 
     now = timezone.now()

@@ -22,7 +22,7 @@ from accounts.tests.helpers import account_row
 from actions.models import Action, State
 from core.admin import AuditedAdmin
 from core.models import ApiToken, AuditEntry
-from qrlogin.services import ports
+from ports import services as ports
 from tests.fixtures import People
 from tests.test_access_matrix import (
     ALICE_NUMBER,

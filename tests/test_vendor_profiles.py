@@ -35,8 +35,8 @@ from actions.tests.conftest import drive, make_pair
 from notify.models import Alert, Delivery, EventType, RuleKey
 from notify.services import alerts, deliveries
 from notify.tests.sink import Sink, running_sink
+from ports import services as port_services
 from qrlogin.models import QrSession
-from qrlogin.services import ports as port_services
 from qrlogin.services.sessions import qr_session_start
 from simulator.profiles import PROFILES, Profile
 from simulator.server import SimulatorHandle

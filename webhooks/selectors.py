@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -12,8 +12,10 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from accounts.models import StatusEvent
+from accounts.selectors import Page, SortKey, keyset_page
 from core.logging import redact
 from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
+from webhooks.payloads import PayloadError, PresenceRecord, parse
 
 
 def webhook_event_list(
@@ -56,16 +58,52 @@ def headers_redacted(event: WebhookEvent | RefusedDelivery) -> list[tuple[str, s
     return [(str(k), redact(f"{k}: {v}").split(": ", 1)[-1]) for k, v in sorted(headers.items())]
 
 
-def status_events_of(event: WebhookEvent, limit: int = 200) -> list[StatusEvent]:
-    return list(
-        StatusEvent.objects.filter(webhook_event_id=event.pk).order_by("event_time", "id")[:limit]
+STATUS_EVENTS_PAGE = 200
+_EVENT_TIME_ASC = (SortKey("event_time"),)
+
+
+def status_events_query(event: WebhookEvent) -> QuerySet[StatusEvent] | None:
+    """The status history rows this delivery recorded, bounded by the delivery's own
+    records (its body): their numbers and the span of their event times, the history's
+    partition key. So PostgreSQL reads only the months the records fall in, through the
+    (whatsapp, event_time) index, instead of every month of the history for a column with
+    no index of its own. None: the body no longer parses or holds no presence record, so
+    it recorded nothing."""
+    try:
+        records = [r for r in parse(event.kind, bytes(event.body)) if isinstance(r, PresenceRecord)]
+    except PayloadError:
+        return None
+    if not records:
+        return None
+    times = [r.event_time for r in records]
+    return StatusEvent.objects.filter(
+        webhook_event_id=event.pk,
+        whatsapp__in=sorted({r.whatsapp for r in records}),
+        event_time__gte=min(times),
+        event_time__lte=max(times),
     )
+
+
+def status_events_of(
+    event: WebhookEvent,
+    *,
+    cursor: str | None = None,
+    before: str | None = None,
+    size: int = STATUS_EVENTS_PAGE,
+) -> Page[StatusEvent]:
+    """Those rows oldest first, keyset-paged (status_events_query)."""
+    qs = status_events_query(event)
+    if qs is None:
+        return Page(rows=[], next_cursor=None)
+    return keyset_page(qs, _EVENT_TIME_ASC, cursor, size=size, before=before)
 
 
 def hourly_counts(*, hours: int = 24, now: datetime | None = None) -> dict[str, Any]:
     """Deliveries per kind per hour over the last `hours` hours (for the chart and table)."""
     now = now or timezone.now()
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    # The reader's hours (TruncHour truncates in the active zone; some are :30 off UTC's).
+    hour = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    end = hour.astimezone(UTC) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
     rows = (
         WebhookEvent.objects.filter(received_at__gte=start)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core import listing
 from core.access import require
 from core.roles import Cap
 from core.types import AuthedRequest
@@ -75,11 +76,19 @@ def detail(request: AuthedRequest, event_id: int) -> HttpResponse:
     event = selectors.webhook_event_get(event_id=event_id)
     if event is None:
         raise Http404
+    page = selectors.status_events_of(
+        event, cursor=request.GET.get("cursor"), before=request.GET.get("before")
+    )
     context = {
         "event": event,
+        "status_events": page.rows,
+        "pager": listing.pager(request.GET, page, size=selectors.STATUS_EVENTS_PAGE),
+    }
+    if request.htmx:  # the pager's links swap the status events only
+        return render(request, "webhooks/detail.html#status-events", context)
+    context |= {
         "body": selectors.body_pretty(event),
         "headers": selectors.headers_redacted(event),
-        "status_events": selectors.status_events_of(event),
         "replayable": maintenance.webhook_event_replayable(event),
     }
     return render(request, "webhooks/detail.html", context)

@@ -17,14 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import live as accounts_live
 from accounts.models import ContactLookup, WhatsAppAccount
 from accounts.services.fleet import cloud_port_for, port_call_id_for
 from accounts.services.imports import normalise_number
-from core import live
 from core.audit import audit_record
 from core.ratelimit import TryLater
 from core.tasks import enqueue_on_commit
-from qrlogin.services.ports import PortNotLinked, port_call
+from ports.services import PortNotLinked, port_call
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 
@@ -85,7 +85,7 @@ def contact_lookup_request(
             after={"phone": number} if number else None,
         )
         enqueue_on_commit("accounts.tasks.fleet.contact_lookup_run", lookup.pk)
-        live.lookup_changed(whatsapp=account.whatsapp)  # other open pages show it queued
+        accounts_live.lookup_changed(whatsapp=account.whatsapp)  # other open pages show it queued
     return lookup
 
 
@@ -120,5 +120,5 @@ def contact_lookup_run(*, lookup_id: int) -> ContactLookup | None:
         lookup.error = (unavailable_message(exc) + " " + _("Try again later."))[:255]
     lookup.fetched_at = timezone.now()
     lookup.save(update_fields=["results", "state", "error", "fetched_at"])
-    live.lookup_changed(whatsapp=lookup.account.whatsapp)
+    accounts_live.lookup_changed(whatsapp=lookup.account.whatsapp)
     return lookup

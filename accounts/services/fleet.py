@@ -21,10 +21,13 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import live as accounts_live
+from accounts.events import job_finished
 from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsAppAccount
-from core import live
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
+from ports.models import CloudPort
+from ports.services import PortNotLinked, port_call_id, port_operate
 from upstream import operations
 from upstream.errors import (
     NotSent,
@@ -169,7 +172,7 @@ def _refresh_counts(job: BulkJob) -> None:
     )
     BulkJob.objects.filter(pk=job.pk).update(ok_count=agg["ok"], failed_count=agg["failed"])
     job.ok_count, job.failed_count = agg["ok"], agg["failed"]
-    live.job_changed(job_id=job.pk, owner=job.created_by_id)
+    accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
 
 
 def _mark(
@@ -193,7 +196,7 @@ def _claim(job_id: int) -> BulkJob | None:
         return None
     if not claimed and job.state != BulkJob.State.RUNNING:
         return None  # finished, cancelled or still in preview
-    live.job_changed(job_id=job.pk, owner=job.created_by_id)
+    accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
 
 
@@ -252,7 +255,7 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
         try:
             _run_isolating(job, chunk)
             delay = backoff
-            live.accounts_changed(whatsapps=[i.whatsapp for i in chunk])
+            accounts_live.accounts_changed(whatsapps=[i.whatsapp for i in chunk])
         except UpstreamUnavailable as exc:
             log.warning(
                 "bulk job %s: vendor unavailable (%s) for a chunk of %s",
@@ -276,10 +279,8 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
             state=BulkJob.State.DONE, finished_at=timezone.now()
         )
         job.refresh_from_db()
-        from notify.hooks import job_finished
-
         job_finished(job=job)  # the outbox (notify)
-        live.job_changed(job_id=job.pk, owner=job.created_by_id)
+        accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
     return job
 
 
@@ -410,9 +411,7 @@ def _run_profile_chunk(job: BulkJob, chunk: list[BulkJobItem]) -> None:
 
 
 def cloud_port_for(whatsapp: str) -> Any:
-    """The account's cloud port (qrlogin.CloudPort with phone = number), or None."""
-    from qrlogin.models import CloudPort
-
+    """The account's cloud port (ports.CloudPort with phone = number), or None."""
     return (
         CloudPort.objects.filter(phone=whatsapp, released=False)
         .order_by("-created_at_upstream", "-id")
@@ -422,10 +421,8 @@ def cloud_port_for(whatsapp: str) -> Any:
 
 def port_call_id_for(whatsapp: str) -> str:
     """The first id the port operations send for the account's cloud port (UPSTREAM_PORT_ID,
-    qrlogin.services.ports.port_call_ids). Raises PortNotLinked (with the message for the
+    ports.services.port_call_ids). Raises PortNotLinked (with the message for the
     page) when the account has no port, or no id may be sent for it."""
-    from qrlogin.services.ports import PortNotLinked, port_call_id
-
     port = cloud_port_for(whatsapp)
     if port is None:
         raise PortNotLinked(
@@ -435,8 +432,6 @@ def port_call_id_for(whatsapp: str) -> str:
 
 
 def _run_port_item(job: BulkJob, item: BulkJobItem) -> None:
-    from qrlogin.services.ports import PortNotLinked, port_operate
-
     port = cloud_port_for(item.whatsapp)
     if port is None:
         _mark(

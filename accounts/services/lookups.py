@@ -5,7 +5,7 @@ breaks the page, it shows the message instead."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.utils.translation import gettext as _
 
@@ -13,6 +13,7 @@ from accounts.choices import Source
 from accounts.models import Agent
 from accounts.services.fleet import cloud_port_for
 from core.choices import label
+from ports.services import PortNotLinked, port_call
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable, unavailable_message
 from upstream.types import AgentAccounts, AgentStatusLog, OnlineInfo, Profile, SourceAgents
@@ -29,18 +30,34 @@ def _ask(fn: Callable[[], T]) -> tuple[T | None, str]:
         return None, unavailable_message(exc) + " " + _("Reload to try again.")
 
 
-def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
-    from qrlogin.services.ports import PortNotLinked, port_call
+class ProfileAnswer(NamedTuple):
+    profile: Profile | None
+    error: str
+    asked: bool  # False: the vendor could not be asked (no cloud port, or one not linked)
 
+
+def vendor_profile_answer(*, whatsapp: str) -> ProfileAnswer:
+    """The account's profile from the vendor, or why not, and whether the vendor was asked:
+    the page times only an answer (a profile, or a failure) it really got."""
     port = cloud_port_for(whatsapp)
     if port is None:
-        return None, _("This account has no cloud port, so the vendor cannot read its profile.")
+        return ProfileAnswer(
+            None,
+            _("This account has no cloud port, so the vendor cannot read its profile."),
+            asked=False,
+        )
     try:
-        return _ask(
+        profile, error = _ask(
             lambda: port_call(port=port, send=lambda ident: operations.info_profile(id=ident))[0]
         )
     except PortNotLinked as exc:
-        return None, str(exc)
+        return ProfileAnswer(None, str(exc), asked=False)
+    return ProfileAnswer(profile, error, asked=True)
+
+
+def vendor_profile(*, whatsapp: str) -> tuple[Profile | None, str]:
+    answer = vendor_profile_answer(whatsapp=whatsapp)
+    return answer.profile, answer.error
 
 
 def vendor_online_where(*, whatsapp: str) -> tuple[list[OnlineInfo], str]:

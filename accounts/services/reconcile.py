@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.agents import AgentSighting
 from accounts.services.status import accounts_ensure
-from qrlogin.services.ports import cloud_ports_store, port_quota_store
+from ports.services import cloud_ports_store, port_quota_store
 from upstream.errors import UpstreamProblem
 from upstream.types import AgentAccounts
 

@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import live as accounts_live
+from accounts.events import registration_finished
 from accounts.models import Registration
-from core import live
 from core.audit import audit_record
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable, unavailable_message
@@ -122,8 +123,6 @@ def _save_submitted(reg: Registration) -> None:
     with transaction.atomic():
         reg.save(update_fields=["task_id", "state", "error", "completed_at", "updated_at"])
         if reg.state == Registration.State.FAILED:
-            from notify.hooks import registration_finished
-
             registration_finished(registration=reg)  # the outbox (notify)
 
 
@@ -154,7 +153,9 @@ def registration_submit_code(*, actor: Any, registration: Registration, code: st
         pk=registration.pk, state=Registration.State.PHONE_SUBMITTED
     ).update(state=Registration.State.CODE_SUBMITTED, error="", updated_at=timezone.now())
     registration.refresh_from_db()
-    live.registration_changed(registration_id=registration.pk, owner=registration.created_by_id)
+    accounts_live.registration_changed(
+        registration_id=registration.pk, owner=registration.created_by_id
+    )
     audit_record(
         actor=actor,
         action="accounts.register.code",

@@ -29,9 +29,10 @@ from typing import Any, Protocol
 
 from django.db import connection, transaction
 
+from accounts import live as accounts_live
 from accounts.choices import AccountType, SyncReason
+from accounts.events import AccountChange, account_changes, registration_finished
 from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
-from core import live
 
 
 class PresenceLike(Protocol):
@@ -81,7 +82,7 @@ def accounts_ensure(*, numbers: Iterable[str], account_type: int | None = None) 
         ],
         ignore_conflicts=True,
     )
-    live.accounts_created(whatsapps=missing)  # the fleet lists offer to show them
+    accounts_live.accounts_created(whatsapps=missing)  # the fleet lists offer to show them
     return len(missing)
 
 
@@ -127,7 +128,7 @@ def presence_records_apply(
         _agents_named(records)
         applied = _presence_update(_newest_per_account(records), received_at)
         if inserted or applied or created:  # delivered to open pages on commit
-            live.accounts_changed(whatsapps=[r.whatsapp for r in records])
+            accounts_live.accounts_changed(whatsapps=[r.whatsapp for r in records])
     return PresenceOutcome(inserted=inserted, applied=applied, created=created)
 
 
@@ -235,7 +236,7 @@ def presence_deliveries_apply(
             if cur is None or rank >= cur[0]:
                 best[rec.whatsapp] = (rank, rec, received_at)
     _presence_update_many([(rec, at) for _k, (_rank, rec, at) in sorted(best.items())])
-    live.accounts_changed(whatsapps=numbers)  # delivered to open pages on commit
+    accounts_live.accounts_changed(whatsapps=numbers)  # delivered to open pages on commit
     return inserted
 
 
@@ -257,7 +258,7 @@ def accounts_ensure_many(*, numbers: Sequence[str]) -> int:
             [WhatsAppAccount(whatsapp=n, account_type=AccountType.PERSONAL) for n in missing],
             ignore_conflicts=True,
         )
-        live.accounts_created(whatsapps=missing)  # the fleet lists offer to show them
+        accounts_live.accounts_created(whatsapps=missing)  # the fleet lists offer to show them
     return len(missing)
 
 
@@ -372,8 +373,6 @@ def _with_changes(sql: str, table: str, key: str) -> str:
 
 
 def _changes_emit(rows: Sequence[Sequence[Any]], source: str = "presence") -> int:
-    from notify.hooks import AccountChange, account_changes
-
     account_changes(changes=[AccountChange(*row) for row in rows], source=source)
     return len(rows)
 
@@ -421,7 +420,7 @@ def account_status_apply(
             )
             changed = _changes_emit(cursor.fetchall(), source="account_status") > 0
         if changed:
-            live.accounts_changed(whatsapps=[whatsapp])
+            accounts_live.accounts_changed(whatsapps=[whatsapp])
         return changed
 
 
@@ -499,9 +498,9 @@ def registration_result_apply(
                     reg.completed_at = received_at
                     reg.save(update_fields=["state", "error", "completed_at", "updated_at"])
                     changed = True
-                    live.registration_changed(registration_id=reg.pk, owner=reg.created_by_id)
-                    from notify.hooks import registration_finished
-
+                    accounts_live.registration_changed(
+                        registration_id=reg.pk, owner=reg.created_by_id
+                    )
                     registration_finished(registration=reg)  # the outbox (notify)
         created = False
         if ok:

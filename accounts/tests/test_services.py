@@ -13,7 +13,7 @@ from accounts.models import BulkJob, ContactLookup, Registration, WhatsAppAccoun
 from accounts.services import contacts, fleet
 from accounts.services.profile import AvatarError, avatar_check
 from accounts.tests.helpers import make_account, png_bytes
-from qrlogin.models import CloudPort
+from ports.models import CloudPort
 from tests.fixtures import client_for
 from upstream.breaker import reset as breaker_reset
 

@@ -13,8 +13,8 @@ import pytest
 from accounts.models import BulkJob, Registration
 from accounts.services import fleet, registration
 from accounts.tests.helpers import make_account
-from qrlogin.models import CloudPort
-from qrlogin.services import ports
+from ports import services as ports
+from ports.models import CloudPort
 from tests.fixtures import client_for
 from upstream import operations
 from upstream.codes import Family, is_transient

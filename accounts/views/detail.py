@@ -30,12 +30,12 @@ from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.types import AuthedRequest
+from ports.services import PortNotLinked, port_operate
+from upstream.errors import UpstreamError, UpstreamProblem, UpstreamUnavailable, unavailable_message
 
 
 def _port_error(whatsapp: str) -> str:
     """Why the port operations cannot be sent for this account ("" when they can)."""
-    from qrlogin.services.ports import PortNotLinked
-
     if fleet_services.cloud_port_for(whatsapp) is None:
         return ""
     try:
@@ -48,14 +48,6 @@ def _port_error(whatsapp: str) -> str:
 def _port_operate(request: AuthedRequest, whatsapp: str, operation: str) -> None:
     """The account's port operation through the Ports page's service (the same call, port
     release, audit and live push), answered on this page."""
-    from qrlogin.services.ports import PortNotLinked, port_operate
-    from upstream.errors import (
-        UpstreamError,
-        UpstreamProblem,
-        UpstreamUnavailable,
-        unavailable_message,
-    )
-
     port = fleet_services.cloud_port_for(whatsapp)
     try:
         port_operate(actor=request.user, port_id=port.port_id, operation=operation)
@@ -120,15 +112,16 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
 def account_vendor(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     """Lazy fragment: the vendor's profile and where the account is online."""
     account = get_account_for_user(request.user, whatsapp)
-    profile, profile_error = lookups.vendor_profile(whatsapp=account.whatsapp)
+    answer = lookups.vendor_profile_answer(whatsapp=account.whatsapp)
     online, online_error = lookups.vendor_online_where(whatsapp=account.whatsapp)
     return render(
         request,
         "accounts/detail.html#vendor",
         {
             "account": account,
-            "profile": profile,
-            "profile_error": profile_error,
+            "profile": answer.profile,
+            "profile_error": answer.error,
+            "profile_asked": answer.asked,
             "online": [(o, label(Source, o.source)) for o in online],
             "online_error": online_error,
             "fetched_at": timezone.now(),

@@ -31,6 +31,7 @@ from core.fragments import render_keyed
 from core.htmx import render_page
 from core.roles import Cap
 from core.types import AuthedRequest
+from core.zones import local_iso, zoned_header
 
 
 def _selected_accounts(request: AuthedRequest) -> list[WhatsAppAccount]:
@@ -217,6 +218,7 @@ def bulk_export(request: AuthedRequest) -> HttpResponse:
     form = FleetFilterForm(request.POST)
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     qs = selectors.account_export_rows(visible=visible, filters=form.filters(), ids=ids or None)
+    zone = timezone.get_current_timezone()
     header = [
         "whatsapp",
         "name",
@@ -229,7 +231,7 @@ def bulk_export(request: AuthedRequest) -> HttpResponse:
         "source",
         "country",
         "agent_account",
-        "last_event_at",
+        zoned_header("last_event_at", zone),
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -246,7 +248,7 @@ def bulk_export(request: AuthedRequest) -> HttpResponse:
                 a.get_source_display() if a.source else "",
                 a.country,
                 a.agent_account,
-                a.last_event_at.isoformat() if a.last_event_at else "",
+                local_iso(a.last_event_at, zone),
             ]
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

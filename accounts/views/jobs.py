@@ -10,6 +10,7 @@ from django.http import (
     HttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,6 +27,7 @@ from core.csvexport import csv_response, csv_stream
 from core.htmx import render_poll
 from core.roles import Cap
 from core.types import AuthedRequest
+from core.zones import local_iso, zoned_header
 
 
 @require_login
@@ -33,7 +35,8 @@ from core.types import AuthedRequest
 def job_export(request: AuthedRequest, job_id: int) -> HttpResponse:
     """A bulk job's items (whatsapp, state, error) as CSV; its owner (or a supervisor)."""
     job = get_visible_or_404(request.user, BulkJob.objects.all(), pk=job_id)
-    header = ["whatsapp", "state", "error", "attempts", "updated_at"]
+    zone = timezone.get_current_timezone()
+    header = ["whatsapp", "state", "error", "attempts", zoned_header("updated_at", zone)]
 
     def rows() -> Iterator[list[Any]]:
         for item in job.items.order_by("id").iterator(chunk_size=2000):
@@ -42,7 +45,7 @@ def job_export(request: AuthedRequest, job_id: int) -> HttpResponse:
                 item.state,
                 item.error,
                 item.attempts,
-                item.updated_at.isoformat(),
+                local_iso(item.updated_at, zone),
             ]
 
     return csv_response(f"job-{job.pk}.csv", csv_stream(header, rows()))

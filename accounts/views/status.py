@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts import selectors
+from accounts.access import accounts_visible_to
 from accounts.choices import DetailStatus, Platform, Presence
 from accounts.forms import (
     EventFilterForm,
@@ -24,6 +25,7 @@ from accounts.services import lookups
 from core import listing
 from core.access import (
     require,
+    sees_everything,
 )
 from core.choices import label
 from core.csvexport import csv_response, csv_stream
@@ -31,6 +33,7 @@ from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
 from core.types import AuthedRequest
+from core.zones import local_iso, zoned_header
 
 
 def _event_filters(request: AuthedRequest) -> tuple[EventFilterForm, selectors.EventFilters]:
@@ -77,6 +80,7 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
     qs = selectors.event_export_rows(
         events=selectors.events_visible_to(request.user), filters=filters
     )
+    zone = timezone.get_current_timezone()
     header = [
         "whatsapp",
         "status",
@@ -86,8 +90,8 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
         "agent_account",
         "platform",
         "platform_label",
-        "event_time",
-        "received_at",
+        zoned_header("event_time", zone),
+        zoned_header("received_at", zone),
         "source",
     ]
 
@@ -102,8 +106,8 @@ def logs_export(request: AuthedRequest) -> HttpResponse:
                 agent,
                 platform if platform is not None else "",
                 label(Platform, platform),
-                et.isoformat(),
-                ra.isoformat(),
+                local_iso(et, zone),
+                local_iso(ra, zone),
                 src,
             ]
 
@@ -117,7 +121,8 @@ def logs_chart(request: AuthedRequest) -> JsonResponse:
     _form, filters = _event_filters(request)
     return JsonResponse(
         selectors.online_over_time(
-            events=selectors.events_visible_to(request.user), filters=filters
+            accounts=None if sees_everything(request.user) else accounts_visible_to(request.user),
+            filters=filters,
         )
     )
 

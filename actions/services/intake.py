@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from accounts.access import accounts_visible_to, agent_for_user
 from accounts.choices import DetailStatus, OnlineStatus, Presence
 from accounts.models import Agent, WhatsAppAccount
+from actions import live as actions_live
 from actions.models import Action, ActionBatch, Lane, State
 from actions.services.dispatch.loop import wake_dispatcher
-from core import live
 from core.access import acting_user, can, sees_everything
 from core.audit import audit_record
 from core.choices import label as code_label
@@ -345,7 +345,7 @@ def actions_queue(
             target_id=str(batch.pk if batch else created[0].pk),
             after={"count": len(created), "pairs": len(lanes)},
         )
-        live.actions_changed(action_ids=[a.pk for a in created])
+        actions_live.actions_changed(action_ids=[a.pk for a in created])
         wake_dispatcher()
     return created
 

@@ -10,13 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from actions import live as actions_live
+from actions.events import actions_finished
 from actions.models import Action, ActionBatch, Lane, State
 from actions.selectors import action_list, sees_all_actions
 from actions.services.dispatch.loop import wake_dispatcher
-from core import live
 from core.access import signed_in
 from core.audit import audit_record
-from notify.hooks import actions_finished
 
 
 class NotAllowedNow(Exception):
@@ -58,7 +58,7 @@ def _action_finish(
             before=before,
             after=after,
         )
-    live.actions_changed(action_ids=[action.pk])
+    actions_live.actions_changed(action_ids=[action.pk])
     action.refresh_from_db()
     return action
 
@@ -99,7 +99,7 @@ def actions_cancel_queued(*, user: Any, batch_id: int) -> int:
                 target_id=str(batch_id),
                 after={"cancelled": count},
             )
-            live.actions_changed(
+            actions_live.actions_changed(
                 action_ids=Action.objects.filter(batch_id=batch_id).values_list("id", flat=True)
             )
     return count
@@ -150,7 +150,7 @@ def action_resend(*, user: Any, action: Action) -> Action:
             after={"state": State.QUEUED},
         )
         wake_dispatcher()
-    live.actions_changed(action_ids=[action.pk])
+    actions_live.actions_changed(action_ids=[action.pk])
     action.refresh_from_db()
     return action
 

@@ -17,11 +17,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from actions import live as actions_live
+from actions.events import actions_finished
 from actions.models import Action, ExecuteStatus, Lane, State
 from actions.services import config
-from core import live
 from core.tasks import enqueue
-from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import UpstreamError, UpstreamUnavailable
 from upstream.types import ActionResult
@@ -133,7 +133,7 @@ def apply_results(pairs: Sequence[tuple[int, ActionResult | None]]) -> dict[str,
                 reason=_("The vendor has not executed it yet; checking again."),
                 updated_at=now,
             )
-        live.actions_changed(action_ids=[pk for pk, result in pairs if result is not None])
+        actions_live.actions_changed(action_ids=[pk for pk, result in pairs if result is not None])
     return done
 
 
@@ -164,7 +164,7 @@ def expire_overdue(*, now: datetime | None = None) -> int:
             )
             if changed:
                 actions_finished(ids=[action.pk], finished_at=now)  # the outbox (notify)
-                live.actions_changed(action_ids=[action.pk])
+                actions_live.actions_changed(action_ids=[action.pk])
         done += changed
     return done
 
@@ -246,7 +246,7 @@ def sweep_stuck(*, now: datetime | None = None) -> int:
         Lane.objects.filter(id__in={s[1] for s in stuck}).update(
             next_allowed_at=Greatest(F("next_allowed_at"), now + config.lane_interval())
         )
-        live.actions_changed(action_ids=[s[0] for s in stuck])
+        actions_live.actions_changed(action_ids=[s[0] for s in stuck])
     if done:
         log.warning("actions: %d actions stuck in sending became unknown", done)
     return done

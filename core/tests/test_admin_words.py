@@ -14,7 +14,7 @@ from accounts.models import StatusEvent
 from accounts.tests.helpers import make_account
 from tests.fixtures import People, client_for
 
-OURS = ("accounts", "actions", "core", "identity", "notify", "qrlogin", "webhooks")
+OURS = ("accounts", "actions", "core", "identity", "notify", "ports", "qrlogin", "webhooks")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

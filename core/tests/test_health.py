@@ -94,10 +94,10 @@ def test_database_down_answers_503_without_the_error(
 def redis_down(settings: Any) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "core.cache.RedisCache",  # what CACHE_URL=rediscache:// gives
+            "BACKEND": "django_redis.cache.RedisCache",  # what CACHE_URL=rediscache:// gives
             "LOCATION": "redis://127.0.0.1:1/0",
             "KEY_PREFIX": "sb-down",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
         }
     }
 

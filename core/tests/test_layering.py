@@ -1,4 +1,5 @@
-"""core/ is the ground floor: no module of it imports a domain app.
+"""core/ is the ground floor: no module of it imports a domain app (nor config, which wires
+them; the whole order is `lint-imports`'s, docs/design.md "Layers").
 
 Domain apps plug into core through its registries (health checks, nav badges, deployment
 checks, /metrics gauges), never the other way round. Every import counts, including those
@@ -15,9 +16,12 @@ DOMAIN_APPS = frozenset(
     {
         "accounts",
         "actions",
+        "config",
         "console",
         "demo",
+        "identity",
         "notify",
+        "ports",
         "qrlogin",
         "simulator",
         "upstream",

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
+from accounts import live as accounts_live
 from accounts.tests.helpers import make_account
 from core import live
 from core.live_views import _caps
 from tests.fixtures import People
+from webhooks import live as webhooks_live
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,10 +44,10 @@ def test_a_stream_carries_only_what_its_user_may_see(people: People) -> None:
 
     def change() -> None:
         with transaction.atomic():
-            live.accounts_changed(whatsapps=["8613800000001"])
-            live.inbox_changed()
+            accounts_live.accounts_changed(whatsapps=["8613800000001"])
+            webhooks_live.inbox_changed()
         with transaction.atomic():  # rolled back: nobody hears of it
-            live.accounts_changed(whatsapps=["8613900000002"])
+            accounts_live.accounts_changed(whatsapps=["8613900000002"])
             transaction.set_rollback(True)
 
     async def scenario() -> dict[str, set[str]]:
@@ -84,7 +87,7 @@ def test_a_page_that_missed_a_change_gets_it_replayed_or_a_resync(people: Any) -
                 break
             await asyncio.sleep(0.05)
         since = hub.listening_since or 0.0
-        await sync_to_async(live.accounts_changed)(whatsapps=["8613800000001"])
+        await sync_to_async(accounts_live.accounts_changed)(whatsapps=["8613800000001"])
         await _drain(first, 1.0)
         late = hub.subscribe(user_id=people.agent.pk, caps=caps, since=since)  # opened late
         replayed = await _drain(late, 0.5)
@@ -189,3 +192,45 @@ def test_a_stream_carries_only_the_events_its_page_listens_for() -> None:
     assert heard_page == {"account-1", "fleet"}
     assert heard_all == {"account-1", "account-3", "account-4", "fleet"}
     assert after_resync == {live.RESYNC}
+
+
+def test_a_page_told_of_an_accounts_change_reads_fresh_tiles(people: People) -> None:
+    """The tiles' cached counts are marked stale before pages are told: told first, the
+    page's render read the old counts (and the hub shared that render until the next
+    change). An earlier commit hook that is slow (a busy worker) widens the gap."""
+    from accounts.choices import OnlineStatus
+    from accounts.models import WhatsAppAccount
+    from accounts.selectors import account_state_counts
+
+    make_account("8613800000001", agent="alice01", online_status=OnlineStatus.OFFLINE)
+
+    def online() -> int:
+        return account_state_counts(visible=WhatsAppAccount.objects.all())["online"]
+
+    assert online() == 0  # and now cached
+
+    def change() -> None:
+        with transaction.atomic():
+            transaction.on_commit(lambda: time.sleep(1.0))  # a slow hook before ours
+            WhatsAppAccount.objects.filter(whatsapp="8613800000001").update(
+                online_status=OnlineStatus.ONLINE
+            )
+            accounts_live.accounts_changed(whatsapps=["8613800000001"])
+
+    async def scenario() -> int:
+        hub = live.hub()
+        sub = hub.subscribe(user_id=people.supervisor.pk, caps=_caps(people.supervisor), since=None)
+        for _ in range(100):
+            if hub.listening_since is not None:
+                break
+            await asyncio.sleep(0.05)
+        changing = asyncio.ensure_future(sync_to_async(change, thread_sensitive=False)())
+        heard = await asyncio.wait_for(sub.take(), 10)
+        assert "fleet" in heard
+        seen = await sync_to_async(online, thread_sensitive=False)()  # the page's render
+        await changing
+        assert hub.task is not None
+        hub.task.cancel()
+        return seen
+
+    assert asyncio.run(scenario()) == 1

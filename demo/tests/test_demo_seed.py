@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from accounts.choices import AccountStatus
 from accounts.models import AccountKeys, StatusEvent, WhatsAppAccount
+from core import partitions
 from core.access import role_of
-from demo.fleet import demo_fleet
 from demo.history import DAYS, account_steps
 from simulator import vendorcodes as vc
+from simulator.demo_fleet import demo_fleet
 from simulator.state import VendorState
 from webhooks.models import WebhookEvent
 
@@ -52,6 +53,10 @@ def test_demo_seed_imports_keys_and_a_week_through_webhooks(
     assert oldest.event_time < timezone.now() - timedelta(days=DAYS - 1)
     assert StatusEvent.objects.filter(event_time__gt=timezone.now()).count() == 0
     assert set(StatusEvent.objects.values_list("status", flat=True)) >= {10, 20, 30, 40}
+    # In the same monthly partitions as production's history, every row in its month.
+    for table in partitions.TABLES:
+        assert partitions.is_partitioned(table), table
+        assert partitions.default_rows(table) == 0, table
 
     # What we show now is what the simulator starts with: no drift to reconcile.
     vendor = VendorState()

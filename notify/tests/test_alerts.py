@@ -20,7 +20,7 @@ from notify.models import Alert, AlertChannel, Event, EventType, RuleKey
 from notify.services import alerts, watch
 from notify.services.events import event_emit
 from notify.tests.sink import Sink
-from qrlogin.models import CloudPort, PortQuota
+from ports.models import CloudPort, PortQuota
 from tests.fixtures import People, client_for
 
 pytestmark = pytest.mark.django_db

@@ -29,10 +29,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_noop
 
+from accounts import live as accounts_live
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.status import accounts_ensure
-from core import live
-from notify.hooks import qr_session_finished, scan_task_finished
+from ports.services import port_link_login
+from qrlogin import live as qrlogin_live
+from qrlogin.events import qr_session_finished, scan_task_finished
 from qrlogin.models import QrSession, ScanTask
 
 FINAL = (QrSession.State.SUCCEEDED, QrSession.State.FAILED, QrSession.State.EXPIRED)
@@ -97,8 +99,6 @@ def qr_login_result_apply(
         if ok and whatsapp:
             accounts_ensure(numbers=[whatsapp])
             # The port is the account's at once: port operations work right after "Online".
-            from qrlogin.services.ports import port_link_login
-
             port_link_login(
                 pregenerate_id=port_id,
                 whatsapp=whatsapp,
@@ -106,9 +106,9 @@ def qr_login_result_apply(
             )
             if session is not None and session.created_by_id is not None:
                 _link_agent(whatsapp, Agent.objects.filter(user_id=session.created_by_id).first())
-            live.accounts_changed(whatsapps=[whatsapp])
+            accounts_live.accounts_changed(whatsapps=[whatsapp])
         if changed and session is not None:  # heard by the open pages on commit
-            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+            qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return QrOutcome(session.pk if session else None, changed)
 
 
@@ -139,7 +139,7 @@ def qr_instance_link(*, instance_code: str, whatsapp: str, reason_code: str, rea
                 fields += ["reason_code", "reason"]
             if fields:
                 session.save(update_fields=fields)
-                live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+                qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
                 touched += 1
     return touched
 
@@ -196,12 +196,12 @@ def scan_task_status_apply(
                 )
                 agent = Agent.objects.filter(user_id__in=creator).first()
             _link_agent(whatsapp, agent)
-            live.accounts_changed(whatsapps=[whatsapp])
+            accounts_live.accounts_changed(whatsapps=[whatsapp])
         if changed and _STAGE.get(task_status, 2) == 2:
             scan_task_finished(task_id=task_id)  # the outbox (notify)
         if changed:
             for pk, owner in ScanTask.objects.filter(task_id=task_id).values_list(
                 "pk", "created_by_id"
             ):
-                live.scan_task_changed(task_id=pk, owner=owner)
+                qrlogin_live.scan_task_changed(task_id=pk, owner=owner)
     return ScanOutcome(found=found, changed=changed)

@@ -23,14 +23,15 @@ from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import live
 from core.access import acting_user, can, signed_in
 from core.crypto import Secret
 from core.ratelimit import TryLater
 from core.roles import Cap
-from notify.hooks import qr_session_finished
+from ports import conf as ports_conf
 from qrlogin import conf
+from qrlogin import live as qrlogin_live
 from qrlogin.errors import explain
+from qrlogin.events import qr_session_finished
 from qrlogin.models import FINAL_STATES, QrSession
 from upstream import operations
 from upstream.breaker import sweep
@@ -69,7 +70,7 @@ def _fail(session: QrSession, *, code: str, words: str) -> None:
     with transaction.atomic():
         session.save(update_fields=["state", "reason_code", "reason", "qr_string", "finished_at"])
         qr_session_finished(session=session)  # the outbox (notify)
-        live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+        qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
 
 
 class TooManyOpen(TryLater):
@@ -146,7 +147,7 @@ def qr_session_start(
         return session
     now = timezone.now()
     session.port_id = port_id
-    session.locked_until = now + timedelta(seconds=conf.lock_seconds())
+    session.locked_until = now + timedelta(seconds=ports_conf.lock_seconds())
     session.state = QrSession.State.SHOWING
     session.next_poll_at = now + timedelta(seconds=result_poll_delay(0))
     session.save(update_fields=["port_id", "locked_until", "state", "next_poll_at"])
@@ -289,7 +290,7 @@ def qr_session_expire(*, session: QrSession) -> bool:
         if changed:
             session.refresh_from_db()
             qr_session_finished(session=session)  # the outbox (notify)
-            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+            qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return bool(changed)
 
 
@@ -328,7 +329,7 @@ def qr_session_expire_if_due(*, session: QrSession) -> bool:
         ).update(state=QrSession.State.EXPIRED, reason=expired_words(), qr_string="")
         if changed:
             session.refresh_from_db()
-            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+            qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
         return bool(changed)
     return False
 
@@ -347,7 +348,7 @@ def qr_sessions_expire_due(*, now: datetime | None = None) -> int:
         )
         for session in QrSession.objects.filter(pk__in=ids, finished_at=now):
             qr_session_finished(session=session)  # the outbox (notify)
-            live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+            qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
     return count
 
 
@@ -448,7 +449,7 @@ def qr_session_poll_result(*, session: QrSession) -> str:
                     session.refresh_from_db()
                     qr_session_finished(session=session)  # the outbox (notify)
             if failed:
-                live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
+                qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
                 log.info("QR session %s: port released before its lock ended", session.pk)
                 return "failed"
         return "released"

@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from ports import services as ports
 from qrlogin.models import QrSession, ScanTask
-from qrlogin.services import ports, scan_tasks
+from qrlogin.services import scan_tasks
 from qrlogin.services.sessions import qr_session_start
 from qrlogin.tests.helpers import sim_agent_for
 from tests.fixtures import People, client_for

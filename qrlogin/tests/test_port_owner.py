@@ -16,8 +16,9 @@ from accounts.models import BulkJob, WhatsAppAccount
 from accounts.services import lookups
 from accounts.services.reconcile import upstream_reconcile
 from core.models import AuditEntry
-from qrlogin.models import CloudPort, QrSession
-from qrlogin.services import ports
+from ports import services as ports
+from ports.models import CloudPort
+from qrlogin.models import QrSession
 from qrlogin.services.results import qr_login_result_apply
 from qrlogin.services.sessions import qr_session_start
 from tests.fixtures import People, client_for

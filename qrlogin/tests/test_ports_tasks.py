@@ -10,9 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEntry
+from ports import services as ports
+from ports.models import CloudPort, PortQuota
 from qrlogin.errors import QR_ERROR_HELP
-from qrlogin.models import AllocationRole, CloudPort, PortQuota, QrSession, ScanTask
-from qrlogin.services import ports, scan_tasks
+from qrlogin.models import AllocationRole, QrSession, ScanTask
+from qrlogin.services import scan_tasks
 from qrlogin.services.results import qr_login_result_apply, scan_task_status_apply
 from qrlogin.services.sessions import qr_session_start
 from qrlogin.tests.helpers import sim_agent_for, sim_task

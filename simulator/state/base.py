@@ -42,7 +42,7 @@ class StateCore:
         self.outbox.append((path, payload))
 
     def reset(self, *, options: Options | None = None) -> None:
-        """Empty state (the fleet layer adds `demo=True`: seeded with demo.fleet)."""
+        """Empty state (the fleet layer adds `demo=True`: seeded with simulator/demo_fleet.py)."""
         with self.lock:
             if options is not None:
                 self.defaults = options

@@ -7,8 +7,8 @@ import random
 import secrets
 from typing import Any
 
-from demo.fleet import DEMO_AGENTS, demo_fleet
 from simulator import vendorcodes as vc
+from simulator.demo_fleet import DEMO_AGENTS, demo_fleet
 from simulator.state.base import StateCore
 from simulator.state.fakes import vendor_time
 from simulator.state.records import Account, Agent, BusinessError, Options, Registration
@@ -22,7 +22,8 @@ class FleetState(StateCore):
                 self.seed_demo()
 
     def seed_demo(self) -> None:
-        """Start with demo.fleet (the one `make demo` stores on our side)."""
+        """Start with the demo fleet (simulator/demo_fleet.py), the one `make demo` stores on
+        our side."""
         with self.lock:
             for user_id, account, name in DEMO_AGENTS:
                 self.upsert_agent(user_id=user_id, agent_account=account, user_name=name)

@@ -5,9 +5,14 @@
   function onReady(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
+  // In the page's zone and language (html data-time-zone, lang), as the tables beside the
+  // charts show times, not in the browser's.
+  var PAGE_ZONE = document.documentElement.dataset.timeZone || undefined;
+  var PAGE_LANG = document.documentElement.lang || undefined;
   function fmt(iso) {
     var d = new Date(iso);
-    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    var opts = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: PAGE_ZONE };
+    try { return d.toLocaleString(PAGE_LANG, opts); } catch (e) { delete opts.timeZone; return d.toLocaleString(PAGE_LANG, opts); }
   }
   function getJSON(url, cb) {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })

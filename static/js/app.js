@@ -4,6 +4,16 @@
   function onReady(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
+  // The browser's time zone, for a person who has not chosen one in their settings: the
+  // server shows their pages in it from the next request on (core/zones.py).
+  (function rememberBrowserZone() {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!zone || !/^[A-Za-z0-9_+\/-]+$/.test(zone)) return;
+    if (document.cookie.split("; ").indexOf("sb_tz=" + zone) !== -1) return;
+    document.cookie = "sb_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  })();
   function init(root) {
     // Selects that submit their form on change (language picker, filters).
     root.querySelectorAll("select.autosubmit").forEach(function (el) {

@@ -18,8 +18,9 @@ from playwright.sync_api import expect
 from accounts.models import Agent, ContactLookup
 from accounts.tests.helpers import make_account
 from core.tasks import enqueue
-from qrlogin.models import CloudPort, PortQuota, PortStatus, QrSession
-from qrlogin.services.ports import ports_refresh
+from ports.models import CloudPort, PortQuota, PortStatus
+from ports.services import ports_refresh
+from qrlogin.models import QrSession
 from qrlogin.services.sessions import qr_session_start
 from tests.browser.test_qrlogin import sign_in
 from tests.fixtures import People

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Agent
 from core.models import CspReport
+from ports import services as ports
 from qrlogin.models import QrSession, ScanTask
-from qrlogin.services import ports
 from qrlogin.services.sessions import qr_session_start
 from simulator.state.fakes import qr_string
 from tests.fixtures import PASSWORD, People
@@ -106,14 +106,49 @@ def test_qr_login_end_to_end(
     page.locator("#qr svg").screenshot(path=str(shot))
     assert decode_qr(shot) == current_port_qr(phone, session)
     assert page.locator("#lock-countdown").inner_text().startswith(("9:", "10:"))
+    expect(page.locator("#phone-hint")).to_be_hidden()  # a desktop screen can be scanned
     phone.scan(session.port_id, "8613811112222")
     wait_for_result(page, phone, "#status[data-state=succeeded]")
     assert page.locator("#code svg").count() == 0  # no code left on screen
+    # The port's lock no longer counts down: the login is done.
+    expect(page.locator("#lock-done")).to_have_text("done: the account is online")
+    assert page.locator("#lock-countdown").count() == 0
+    page.wait_for_timeout(1500)
+    assert page.locator("#lock-state").inner_text() == "done: the account is online"
     text = page.locator("#status").inner_text()
     assert "Online" in text and "8613811112222" in text and "Alice A." in text
     page.screenshot(path=str(artifacts / "qrlogin-03-online.png"), full_page=True)
     assert not page.csp_errors and CspReport.objects.count() == 0
     page.context.close()
+
+
+def test_on_a_phone_the_qr_page_offers_the_pair_code(
+    people: People, phone: Any, live_server: Any, chromium: Any, artifacts: Path
+) -> None:
+    """A phone cannot scan its own screen: the QR page says so and leads to the pair code."""
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/qr/")
+    page.fill("#id_username", people.agent.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/qr/")
+    expect(page.locator("#start-phone-hint")).to_be_visible()
+    page.select_option("#id_target", "10085")
+    page.click("#start-button")
+    page.wait_for_selector("#qr svg")
+    hint = page.locator("#phone-hint")
+    expect(hint).to_be_visible()
+    assert "cannot scan this code with the phone you are holding" in hint.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(artifacts / "qrlogin-phone-hint-390.png"), full_page=True)
+    page.click("#use-pair-code")
+    page.wait_for_url(f"{live_server.url}/qr/?mode=pair")
+    expect(page.locator("#id_mode_1")).to_be_checked()
+    expect(page.locator("[data-pair-fields]")).to_be_visible()
+    context.close()
 
 
 def test_rotation_never_shows_a_stale_code(

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from ports.services import ports_refresh
 from qrlogin.models import QrSession
-from qrlogin.services.ports import ports_refresh
 from tests.browser.test_a11y import PAGES, USERS, fleet, settle
 from tests.browser.test_tour import NUMBERS
 from tests.fixtures import PASSWORD

@@ -188,7 +188,7 @@ def test_cache_outage_lets_calls_through(vendor: VendorServer, settings: Any) ->
     # Django rebuilds its cache handlers when CACHES changes (setting_changed).
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",  # what CACHE_URL=rediscache:// gives
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
         }
     }

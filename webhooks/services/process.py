@@ -25,9 +25,9 @@ from accounts.services.status import (
     presence_records_apply,
     registration_result_apply,
 )
-from core import live
 from core.logging import redact
 from qrlogin.services.results import qr_instance_link, qr_login_result_apply, scan_task_status_apply
+from webhooks import live as webhooks_live
 from webhooks import metrics
 from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.payloads import (
@@ -166,7 +166,7 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
     except PayloadError as exc:
         error = clean_text(f"invalid payload: {exc}", 2000)
         mine.update(state=State.FAILED, error=error, processed_at=timezone.now())
-        live.inbox_changed()  # the admins' inbox shows the failure
+        webhooks_live.inbox_changed()  # the admins' inbox shows the failure
         metrics.PROCESSED.labels(event.kind, "failed").inc()
         return ProcessOutcome(State.FAILED, error=error)
     try:
@@ -184,7 +184,7 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
                 records=len(records),
                 error="",
             )
-            live.inbox_changed()
+            webhooks_live.inbox_changed()
     except LostClaim:
         return ProcessOutcome("skipped")
     except (OperationalError, InterfaceError):
@@ -196,7 +196,7 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
         log.exception("webhook event %s failed", event_id)
         error = clean_text(redact(f"{type(exc).__name__}: {exc}"), 2000)
         mine.update(state=State.FAILED, error=error, processed_at=timezone.now())
-        live.inbox_changed()  # the admins' inbox shows the failure
+        webhooks_live.inbox_changed()  # the admins' inbox shows the failure
         metrics.PROCESSED.labels(event.kind, "failed").inc()
         return ProcessOutcome(State.FAILED, error=error)
     metrics.PROCESSED.labels(event.kind, "processed").inc()
@@ -338,7 +338,7 @@ def _process_presence_batch(
                 deliveries=[(e.pk, e.received_at, r) for e, r in batch]
             )
             done = timezone.now()
-            live.inbox_changed()
+            webhooks_live.inbox_changed()
             if batch:
                 with connection.cursor() as cursor:
                     cursor.execute(

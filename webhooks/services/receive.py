@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from core import live
 from core.tasks import enqueue
+from webhooks import live as webhooks_live
 from webhooks import metrics
 from webhooks.models import RefusedDelivery, WebhookEvent
 from webhooks.payloads import PayloadError, parse_detailed
@@ -120,7 +120,7 @@ def _insert_event(
         error,
         records,
         json.dumps(rejected_records or [], ensure_ascii=False),
-        *live.inbox_notify_args(),
+        *webhooks_live.inbox_notify_args(),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from core.logging import redact
 from core.models import AuditEntry
-from qrlogin.models import CloudPort, PcType, QrSession
+from ports.models import CloudPort
+from qrlogin.models import PcType, QrSession
 from tests.fixtures import client_for
 from tests.vendor_payloads import load_bytes
 from tests.waiting import wait_for

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.choices import AccountStatus, OnlineStatus
 from accounts.models import Agent, Registration, StatusEvent, WhatsAppAccount
-from qrlogin.models import CloudPort, PcType, QrSession, ScanTask
+from ports.models import CloudPort
+from qrlogin.models import PcType, QrSession, ScanTask
 from tests.vendor_payloads import load_bytes
 from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.services.process import webhook_event_process

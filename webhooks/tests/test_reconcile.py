@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.choices import AccountStatus, OnlineStatus
 from accounts.models import Agent, WhatsAppAccount
 from accounts.services.reconcile import upstream_reconcile
-from qrlogin.models import CloudPort, PortQuota
+from ports.models import CloudPort, PortQuota
 
 
 def seed(sim: Any) -> Any:

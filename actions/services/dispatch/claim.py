@@ -13,9 +13,9 @@ from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from actions import live as actions_live
 from actions.models import Action, Lane, State
 from actions.services import config
-from core import live
 from upstream.types import ActionItem
 
 
@@ -87,7 +87,7 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, params)
         rows = cursor.fetchall()
-        live.actions_changed(action_ids=[r[0] for r in rows])
+        actions_live.actions_changed(action_ids=[r[0] for r in rows])
     return [
         Claimed(
             id=r[0],

@@ -16,12 +16,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from actions import live as actions_live
+from actions.events import actions_finished
 from actions.models import Action, Lane, State
 from actions.services import config
 from actions.services.dispatch.claim import Claimed, claim_due
 from actions.services.results import schedule_poll
-from core import live
-from notify.hooks import actions_finished
 from upstream import operations
 from upstream.errors import NotSent, UpstreamError, UpstreamUnavailable
 
@@ -65,7 +65,7 @@ def _finish(
         if state in (State.FAILED, State.UNKNOWN):
             actions_finished(ids=[c.id for c in chunk], finished_at=now)  # the outbox (notify)
         Lane.objects.filter(id__in={c.lane_id for c in chunk}).update(next_allowed_at=lane_next)
-        live.actions_changed(action_ids=[c.id for c in chunk])
+        actions_live.actions_changed(action_ids=[c.id for c in chunk])
     return done
 
 
@@ -101,7 +101,7 @@ def _record_sent(
             "UPDATE actions_lane SET next_allowed_at = %s WHERE id = ANY(%s)",
             [lane_next, sorted({c.lane_id for c in chunk})],
         )
-        live.actions_changed(action_ids=[c.id for c in chunk])
+        actions_live.actions_changed(action_ids=[c.id for c in chunk])
     return done
 
 

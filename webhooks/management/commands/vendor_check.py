@@ -21,6 +21,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from upstream.diagnose import auth_summary, vendor_check
+from webhooks.auth import configured_checks
+from webhooks.callbacks import CONFIGURATION_IDS, callback_base, callback_url, last_seen
+from webhooks.receivers import PATHS
 
 
 def _when(value: Any) -> str:
@@ -67,10 +70,6 @@ class Command(BaseCommand):
         return [r.vendor_name for r in results if not r.ok]
 
     def _inbound(self) -> bool:
-        from webhooks.auth import configured_checks
-        from webhooks.callbacks import CONFIGURATION_IDS, callback_base, last_seen
-        from webhooks.receivers import PATHS
-
         checks = configured_checks()
         self.stdout.write(f"Inbound authentication: WEBHOOK_AUTH={','.join(checks) or '-'}")
         ok = True
@@ -117,8 +116,6 @@ class Command(BaseCommand):
         return ok
 
     def _callbacks(self) -> None:
-        from webhooks.callbacks import CONFIGURATION_IDS, callback_url, last_seen
-
         for kind, config_id in CONFIGURATION_IDS.items():
             self.stdout.write(f"{config_id} {callback_url(kind)}")
         for seen in last_seen():

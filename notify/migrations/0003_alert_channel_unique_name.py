@@ -22,7 +22,7 @@ def rename_duplicates(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notify", "0001_events_subscriptions_and_alerts"),
+        ("notify", "0002_deliveries_and_alerts_by_month"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

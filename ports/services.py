@@ -23,11 +23,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import live
 from core.audit import audit_record
 from core.crypto import Secret
-from qrlogin import conf
-from qrlogin.models import CloudPort, PortQuota, PortStatus
+from ports import conf
+from ports import live as ports_live
+from ports.events import ports_refreshed
+from ports.models import CloudPort, PortQuota, PortStatus
 from upstream import operations
 from upstream import types as ut
 from upstream.errors import UpstreamError
@@ -35,6 +36,25 @@ from upstream.errors import UpstreamError
 log = logging.getLogger(__name__)
 
 PORT_OPERATIONS = ("online", "offline", "logout")
+
+
+@dataclass(frozen=True)
+class LoginLookups:
+    """What the QR login (above this app) knows of the logins made through Switchboard,
+    registered in its AppConfig.ready (qrlogin/apps.py): the preGenerate id of the login
+    that put a phone on a port created at a time (`pregenerate_id_for(phone=...,
+    created_at_upstream=...)`, "" when none), and whether an id is such a login's."""
+
+    pregenerate_id_for: Callable[..., str]
+    is_login_id: Callable[[str], bool]
+
+
+_logins = LoginLookups(pregenerate_id_for=lambda **_: "", is_login_id=lambda _id: False)
+
+
+def register_login_lookups(lookups: LoginLookups) -> None:
+    global _logins
+    _logins = lookups
 
 
 class PortNotLinked(Exception):
@@ -77,9 +97,9 @@ def port_pregenerate_id(*, port: CloudPort) -> str:
     of the login that put the port's phone there (then stored). "" when unknown."""
     if port.pregenerate_id:
         return port.pregenerate_id
-    from qrlogin.selectors import port_session_id
-
-    found = port_session_id(phone=port.phone, created_at_upstream=port.created_at_upstream)
+    found = _logins.pregenerate_id_for(
+        phone=port.phone, created_at_upstream=port.created_at_upstream
+    )
     if found:
         CloudPort.objects.filter(pk=port.pk, pregenerate_id="").update(pregenerate_id=found)
         port.pregenerate_id = found
@@ -220,14 +240,14 @@ def port_link_login(*, pregenerate_id: str, whatsapp: str, created_at: datetime 
             status=PortStatus.ONLINE,
             created_at_upstream=created_at,
         )
-    live.ports_changed()
+    ports_live.ports_changed()
 
 
 def port_quota_store(*, current_port: int, max_port: int) -> PortQuota:
     """Keep the single quota row up to date (creating it the first time)."""
     with transaction.atomic():
         _ports_lock()
-        live.ports_changed()  # the Ports page, once this commits
+        ports_live.ports_changed()  # the Ports page, once this commits
         quota = PortQuota.objects.select_for_update().order_by("-fetched_at", "-id").first()
         if quota is None:
             return PortQuota.objects.create(current_port=current_port, max_port=max_port)
@@ -263,7 +283,7 @@ def cloud_ports_store(
     released = 0
     with transaction.atomic():
         _ports_lock()
-        live.ports_changed()  # the Ports page, once this commits
+        ports_live.ports_changed()  # the Ports page, once this commits
         known = {
             c.port_id: c
             for c in CloudPort.objects.filter(port_id__in=[p.id for p in ports if p.id])
@@ -307,9 +327,7 @@ def ports_refresh() -> PortQuota:
     ports = operations.select_cloud_port_detail()
     with transaction.atomic():
         cloud_ports_store(ports=ports, seen_at=asked_at)
-        from notify.services.watch import quota_check
-
-        quota_check(quota=stored)  # names the accounts at risk (notify: alert, event)
+        ports_refreshed(quota=stored)  # names the accounts at risk (notify: alert, event)
     return stored
 
 
@@ -332,13 +350,10 @@ def _resolve(port_id: str) -> CloudPort:
     port = CloudPort.objects.filter(port_id=port_id).first() or (
         CloudPort.objects.filter(pregenerate_id=port_id).first() if port_id else None
     )
-    if port is None and port_id:
-        from qrlogin.models import QrSession
-
-        if QrSession.objects.filter(port_id=port_id).exists():
-            # A Switchboard login's preGenerate id whose port is not stored yet: unsaved,
-            # the row stands for the port only for this call.
-            return CloudPort(port_id=port_id, pregenerate_id=port_id)
+    if port is None and port_id and _logins.is_login_id(port_id):
+        # A Switchboard login's preGenerate id whose port is not stored yet: unsaved, the
+        # row stands for the port only for this call.
+        return CloudPort(port_id=port_id, pregenerate_id=port_id)
     if port is None:
         raise PortNotLinked(port_refused_message())
     return port
@@ -372,7 +387,7 @@ def port_operate(*, actor: Any, port_id: str, operation: str, proxy: str | Secre
         rows.update(status=PortStatus.DISCONNECTED)
     else:
         rows.update(status=PortStatus.ONLINE)
-    live.ports_changed()
+    ports_live.ports_changed()
     audit_record(
         actor=actor,
         action=f"port.{operation}",

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0002_audit_log_by_month'),
+        ('core', '0003_preferences'),
     ]
 
     operations = [
