@@ -165,3 +165,28 @@ def test_refusals_and_confirmations_on_screen(
     problems += look.problems
     admin.context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("lang", "size"), CASES)
+def test_the_lockout_page_says_when_to_try_again_on_screen(
+    lang: str, size: dict[str, int], people: People, live_server: Any, chromium: Any, shots: Path
+) -> None:
+    base = live_server.url
+    context = chromium.new_context(viewport=size)
+    context.add_cookies([{"name": "django_language", "value": lang, "url": base}])
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    for _ in range(10):  # AXES_FAILURE_LIMIT
+        page.fill("#id_username", "olga")
+        page.fill("#id_password", "wrong")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        if page.locator("#try-again").count():
+            break
+    page.wait_for_selector("#try-again")
+    text = page.locator("#try-again").inner_text()
+    assert text in ("Try again in 60 minutes.", "请在 60 分钟后重试。")
+    look = Look(page, shots, f"{size['width']}-{lang}", lang)
+    look("lockout")
+    context.close()
+    assert not look.problems, "\n".join(look.problems)
