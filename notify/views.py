@@ -3,7 +3,7 @@ with their delivery log (admins change them; supervisors read them, secrets mask
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django import forms
@@ -175,6 +175,16 @@ def rules(request: AuthedRequest) -> HttpResponse:
     return render(request, "notify/rules.html", {"items": items}, status=status)
 
 
+def _with_event_words(subs: Iterable[Subscription]) -> list[Subscription]:
+    """Each subscription with `event_words`: its event types as words (the code on hover)."""
+    rows = list(subs)
+    for sub in rows:
+        sub.event_words = [  # type: ignore[attr-defined]
+            (e, EventType(e).label if e in EventType.values else e) for e in sub.events
+        ]
+    return rows
+
+
 @require_http_methods(["GET", "POST"])
 @require(Cap.VIEW_EVENTS, Cap.MANAGE_EVENTS)
 @require_to_change(Cap.MANAGE_EVENTS)
@@ -198,7 +208,7 @@ def subscriptions(request: AuthedRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,
-        "rows": selectors.subscription_list(),
+        "rows": _with_event_words(selectors.subscription_list()),
         "masked": selectors.masked_secret(),
         "can_change": can(request.user, Cap.MANAGE_EVENTS),
     }

@@ -31,6 +31,7 @@ def test_a_supervisor_reads_subscriptions_with_the_secret_masked(people: People)
     html = listing.content.decode()
     assert listing.status_code == 200
     assert "https://example.com/hook" in html and secret not in html
+    assert '<span title="account.banned">Account banned</span>' in html  # words, code on hover
     assert 'href="/notify/subscriptions/"' in html  # the menu and tabs lead here
     assert "Only an admin can add, change or delete event subscriptions." in html
     assert 'name="url"' not in html  # no form to fill in only to be refused
