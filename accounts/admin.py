@@ -5,7 +5,9 @@ exist. (The admin changelist is also the peer measured by bench/pages.py.)"""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import DetailStatus, Presence
 from accounts.models import (
     Agent,
     BulkJob,
@@ -14,7 +16,7 @@ from accounts.models import (
     StatusEvent,
     WhatsAppAccount,
 )
-from core.admin import AuditedAdmin
+from core.admin import AuditedAdmin, coded
 
 
 @admin.register(Agent)
@@ -30,7 +32,7 @@ class WhatsAppAccountAdmin(AuditedAdmin):
         "name",
         "status",
         "online_status",
-        "presence_status",
+        coded("presence_status", Presence, _("presence")),
         "agent_account",
         "platform",
         "country",
@@ -41,14 +43,20 @@ class WhatsAppAccountAdmin(AuditedAdmin):
     readonly_fields = ("has_keys", "created_at", "updated_at")
     exclude = ()
 
-    @admin.display(boolean=True, description="keys stored")
+    @admin.display(boolean=True, description=_("keys stored"))
     def has_keys(self, obj: WhatsAppAccount) -> bool:
         return hasattr(obj, "keys")
 
 
 @admin.register(StatusEvent)
 class StatusEventAdmin(AuditedAdmin):
-    list_display = StatusEvent.COLUMNS
+    list_display = tuple(
+        {
+            "status": coded("status", Presence, _("status")),
+            "detail_status": coded("detail_status", DetailStatus, _("detail status")),
+        }.get(column, column)
+        for column in StatusEvent.COLUMNS
+    )
     search_fields = ("whatsapp",)
 
 

@@ -53,6 +53,12 @@ ROW_ERRORS = inline_serializer(
             fields={"line": serializers.IntegerField(), "message": serializers.CharField()},
             many=True,
         ),
+        "known": inline_serializer(
+            "ImportKnownLine",
+            fields={"line": serializers.IntegerField(), "whatsapp": serializers.CharField()},
+            many=True,
+            help_text="Lines whose number is already in the fleet (left out on import)",
+        ),
     },
 )
 ACCEPTED = inline_serializer("Accepted", fields={"id": serializers.IntegerField()})
@@ -577,6 +583,7 @@ class ImportCreate(APIView):
                     "detail": "Some rows are not valid: nothing was imported.",
                     "code": 400,
                     "errors": [{"line": p.line, "message": p.message} for p in result.errors],
+                    "known": [{"line": ln, "whatsapp": n} for ln, n in result.known_lines],
                 },
                 status=400,
             )

@@ -56,6 +56,8 @@ class Agent(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
         ordering = ["agent_account"]
 
     def __str__(self) -> str:
@@ -171,6 +173,10 @@ class AccountKeys(models.Model):
         "device_params",
     )
 
+    class Meta:
+        verbose_name = _("account keys")
+        verbose_name_plural = _("account keys")
+
     def __str__(self) -> str:
         return f"keys #{self.pk}"
 
@@ -214,6 +220,8 @@ class StatusEvent(models.Model):
     )
 
     class Meta:
+        verbose_name = _("status log entry")
+        verbose_name_plural = _("status log")
         ordering = ["-event_time", "-id"]
         # Each index is built on every month (partitioned indexes): a filter's page is an
         # index range of one month, in the list's order (event_time, id), with no sort.
@@ -267,6 +275,8 @@ class Registration(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -316,6 +326,8 @@ class BulkJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("bulk job")
+        verbose_name_plural = _("bulk jobs")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -353,6 +365,8 @@ class BulkJobItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("bulk job item")
+        verbose_name_plural = _("bulk job items")
         ordering = ["id"]
         indexes = [models.Index(fields=["job", "state", "id"])]
 
@@ -382,6 +396,8 @@ class ImportRow(models.Model):
     skip_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("staged import row")
+        verbose_name_plural = _("staged import rows")
         ordering = ["line"]
 
     def __str__(self) -> str:
@@ -416,6 +432,8 @@ class ContactLookup(models.Model):
     fetched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("contact look-up")
+        verbose_name_plural = _("contact look-ups")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

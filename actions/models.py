@@ -56,6 +56,8 @@ class Lane(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("lane")
+        verbose_name_plural = _("lanes")
         ordering = ["agent_account", "whatsapp"]
         constraints = [
             models.UniqueConstraint(fields=["agent_account", "whatsapp"], name="actions_lane_pair")
@@ -158,6 +160,8 @@ class Action(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("open-chat action")
+        verbose_name_plural = _("open-chat actions")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["lane", "state", "id"]),

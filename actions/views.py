@@ -198,7 +198,12 @@ def batch_discard(request: AuthedRequest, pk: int) -> HttpResponse:
 @require(*ACTIONS)
 @require_POST
 def batch_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Asked once more on a page naming the count (keyboard and no-JS alike), then done."""
     batch = selectors.batch_get(request.user, pk)
+    if request.POST.get("confirmed") != "1":
+        queued = selectors.action_list(request.user).filter(batch=batch, state=State.QUEUED)
+        context = {"batch": batch, "count": queued.count()}
+        return render(request, "actions/batch_cancel_confirm.html", context)
     count = manage.batch_cancel(user=request.user, batch=batch)
     messages.success(request, _("%(n)d queued actions cancelled.") % {"n": count})
     return redirect("actions:batch", pk=batch.pk)

@@ -68,12 +68,31 @@ def sees_everything(user: Any) -> bool:
 
 class RolesThatCan(tuple):  # type: ignore[type-arg]
     """The roles any of `caps` belongs to, carried by a PermissionDenied to the 403 page
-    (core/error_views.py), which names them."""
+    (core/error_views.py), which names them and what they can do (`sentence`)."""
+
+    caps: tuple[Cap, ...]
 
     def __new__(cls, caps: tuple[Cap, ...]) -> RolesThatCan:
         from core.roles import ROLE_CAPS
 
-        return super().__new__(cls, [r for r, held in ROLE_CAPS.items() if held & set(caps)])
+        roles = super().__new__(cls, [r for r, held in ROLE_CAPS.items() if held & set(caps)])
+        roles.caps = tuple(caps)
+        return roles
+
+    def sentence(self) -> str:
+        """Who can do it, in words: "Only an admin can change event subscriptions." """
+        from django.utils.translation import gettext as _
+
+        from core.roles import CAP_ACTIONS
+
+        what = CAP_ACTIONS[self.caps[0]] if self.caps else _("do this")
+        if Role.AGENT in self:
+            text = _("Agents, supervisors and admins can %(what)s.")
+        elif Role.SUPERVISOR in self:
+            text = _("Only supervisors and admins can %(what)s.")
+        else:
+            text = _("Only an admin can %(what)s.")
+        return text % {"what": what}
 
 
 def require(*caps: Cap) -> Callable[[F], F]:
@@ -85,6 +104,23 @@ def require(*caps: Cap) -> Callable[[F], F]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if caps and not any(can(request.user, c) for c in caps):
+                raise PermissionDenied(RolesThatCan(caps))
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_to_change(*caps: Cap) -> Callable[[F], F]:
+    """Under `require(...)` of a page some roles may only read: any request but GET and
+    HEAD also needs one of `caps` (the 403 names who has it)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            changing = request.method not in ("GET", "HEAD")
+            if changing and not any(can(request.user, c) for c in caps):
                 raise PermissionDenied(RolesThatCan(caps))
             return view(request, *args, **kwargs)
 
@@ -107,7 +143,30 @@ class HasCap(BasePermission):
         return type(f"HasCap_{'_'.join(c.value for c in caps)}", (cls,), {"caps": caps})
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return any(can(request.user, c) for c in self.caps)
+        if any(can(request.user, c) for c in self.caps):
+            return True
+        self.message = RolesThatCan(self.caps).sentence()  # DRF's 403 detail
+        return False
+
+
+class ReadOrChange(BasePermission):
+    """DRF: `ReadOrChange.of(read=Cap.X, change=Cap.Y)`: safe methods need `read`, the
+    others `change`."""
+
+    read: Cap
+    change: Cap
+
+    @classmethod
+    def of(cls, *, read: Cap, change: Cap) -> type[ReadOrChange]:
+        name = f"ReadOrChange_{read.value}_{change.value}"
+        return type(name, (cls,), {"read": read, "change": change})
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        cap = self.read if request.method in ("GET", "HEAD", "OPTIONS") else self.change
+        if can(request.user, cap):
+            return True
+        self.message = RolesThatCan((cap,)).sentence()
+        return False
 
 
 # --- scoping ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ Users and groups are re-registered with it, with their groups and permissions in
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -19,13 +20,31 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_record
+from core.choices import label
 from core.crypto import EncryptedTextField
 from core.models import ApiToken, AuditEntry, CspReport
 
 # Never recorded, whatever the model.
 UNRECORDED = frozenset({"password", "digest", "body", "headers"})
+
+
+def coded(field: str, choices: type[models.Choices], description: Any) -> Callable[[Any], str]:
+    """A list column for a code kept without `choices` on its field (the vendor may send
+    undocumented values): the word first, the code in a tooltip."""
+
+    @admin.display(description=description, ordering=field)
+    def show(obj: Any) -> str:
+        value = getattr(obj, field)
+        if value is None:
+            return "-"
+        return format_html('<span title="{}">{}</span>', value, label(choices, value))
+
+    show.__name__ = f"{field}_label"
+    return show
 
 
 def _plain(value: Any) -> Any:
@@ -140,9 +159,15 @@ class GroupAdmin(AuditedAdmin, BaseGroupAdmin):  # type: ignore[misc]
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("at", "actor_name", "action", "target_type", "target_id")
+    list_display = ("at", "actor_name", "action_words", "target_type", "target_id")
     list_filter = ("action",)
     search_fields = ("actor_name", "target_id")
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_words(self, obj: AuditEntry) -> str:
+        from core.audit_diff import action_label
+
+        return format_html('<span title="{}">{}</span>', obj.action, action_label(obj.action))
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

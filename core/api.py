@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import DataError
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.choices import label
+from core.ratelimit import TryLater, retry_after, with_try_again
 
 
 class Pagination(PageNumberPagination):
@@ -45,8 +48,12 @@ class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 def error(status: int, detail: Any, /, **extra: Any) -> Response:
-    """An error answer in the shape of ErrorSerializer."""
-    return Response({"detail": str(detail), "code": status, **extra}, status=status)
+    """An error answer in the shape of ErrorSerializer; a TryLater refusal (a 429) carries
+    Retry-After, and its detail says when."""
+    response = Response({"detail": str(detail), "code": status, **extra}, status=status)
+    if isinstance(detail, TryLater):
+        retry_after(response, detail.retry_after)
+    return response
 
 
 def field_errors(errors: Any) -> dict[str, Any]:
@@ -80,6 +87,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, Throttled):  # DRF set Retry-After; the detail says it in words
+        wait = getattr(exc, "wait", None) or 60
+        response.data = {"detail": with_try_again(_("Too many requests."), wait)}
+        retry_after(response, wait)
     if isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", response.status_code)
     elif response.status_code == 400:  # a ValidationError: fields, or a list of messages

@@ -25,7 +25,7 @@ NAV: list[tuple[Any, str, tuple[Cap, ...]]] = [
     (_("Webhooks"), "webhooks:inbox", (Cap.VIEW_INBOX,)),
     (_("Vendor connection"), "webhooks:vendor", (Cap.VIEW_INBOX,)),
     (_("Alerts"), "notify:alerts", (Cap.MANAGE_ALERTS,)),
-    (_("Events"), "notify:subscriptions", (Cap.MANAGE_EVENTS,)),
+    (_("Events"), "notify:subscriptions", (Cap.VIEW_EVENTS, Cap.MANAGE_EVENTS)),
     (_("Audit"), "audit", (Cap.VIEW_AUDIT,)),
     (_("Admin"), "admin:index", (Cap.MANAGE_USERS,)),
 ]

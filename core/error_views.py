@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from core.access import RolesThatCan, role_of
-from core.roles import ROLE_LABELS, Role
+from core.roles import ROLE_LABELS
 
 log = logging.getLogger(__name__)
 TEMPLATE = "errors/error.html"
@@ -38,26 +38,25 @@ def _page(request: HttpRequest, status: int, context: dict[str, Any]) -> HttpRes
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    reading = request.method in ("GET", "HEAD")
     role = role_of(getattr(request, "user", None))
-    if role is not None:
+    if role is not None and reading:
         reason = _("Your role (%(role)s) does not give access to this page.") % {
             "role": ROLE_LABELS[role]
         }
+    elif role is not None:
+        reason = _("Your role (%(role)s) does not allow this change.") % {"role": ROLE_LABELS[role]}
     else:
         reason = _("Your sign-in does not give access to this page.")
-    # The roles that may open it, when the refusal says (core.access.require).
+    # The roles that may do it, when the refusal says (core.access.require): named with
+    # what they can do, so nobody is told to ask someone of their own role.
     can = next((a for a in getattr(exception, "args", ()) if isinstance(a, RolesThatCan)), None)
-    if can and Role.SUPERVISOR in can:
-        hint = _(
-            "Supervisors and administrators can open it: ask one if you need it for your work."
-        )
-    elif can:
-        hint = _("Only administrators can open it: ask one if you need it for your work.")
+    if can:
+        hint = _("%(who_can)s Ask one if you need it for your work.") % {"who_can": can.sentence()}
     else:
         hint = _("If you need it for your work, ask a supervisor or an administrator.")
-    return _page(
-        request, 403, {"title": _("You cannot open this page"), "reason": reason, "hint": hint}
-    )
+    title = _("You cannot open this page") if reading else _("You cannot do this")
+    return _page(request, 403, {"title": title, "reason": reason, "hint": hint})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

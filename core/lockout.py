@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from core.net import client_address
+from core.ratelimit import retry_after, try_again_in
 
 
 def locked_until(
@@ -46,11 +47,11 @@ def lockout_response(
     seconds = max(0, math.ceil((until - timezone.now()).total_seconds())) if until else 0
     context = {
         "retry_at": until,
-        "retry_minutes": max(1, math.ceil(seconds / 60)) if until else None,
+        "try_again": try_again_in(seconds) if until else "",
         "failure_limit": settings.AXES_FAILURE_LIMIT,
     }
     status = int(settings.AXES_HTTP_RESPONSE_CODE)
     response = render(request, settings.AXES_LOCKOUT_TEMPLATE, context, status=status)
     if until:
-        response["Retry-After"] = str(seconds)
+        retry_after(response, seconds)
     return response

@@ -11,6 +11,8 @@ class Capability(models.Model):
     """Holds the role permissions (see core.roles); it has no table of its own."""
 
     class Meta:
+        verbose_name = _("capability")
+        verbose_name_plural = _("capabilities")
         managed = False
         default_permissions = ()
         permissions = [(cap.value, label) for cap, label in CAPABILITY_LABELS.items()]
@@ -52,6 +54,10 @@ class CspReport(models.Model):
     blocked_uri = models.CharField(max_length=500, blank=True)
     raw = models.JSONField(default=dict)
 
+    class Meta:
+        verbose_name = _("CSP report")
+        verbose_name_plural = _("CSP reports")
+
     def __str__(self) -> str:
         return f"{self.violated_directive} on {self.document_uri}"
 
@@ -79,6 +85,8 @@ class ApiToken(models.Model):
     resources = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ Views and APIs never test group names: they ask for a capability through
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from django.utils.translation import gettext_lazy
 
@@ -38,7 +39,8 @@ class Cap(enum.StrEnum):
     VIEW_INBOX = "view_inbox"  # webhook inbox, replays
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
-    MANAGE_EVENTS = "manage_events"  # event subscriptions and their delivery log
+    VIEW_EVENTS = "view_events"  # read event subscriptions (secrets masked), delivery log
+    MANAGE_EVENTS = "manage_events"  # add, change, delete subscriptions; redeliver
     MANAGE_ALERTS = "manage_alerts"  # alert channels and rules; alerts in the console
 
 
@@ -53,6 +55,7 @@ CAPABILITY_LABELS: dict[Cap, str] = {
     Cap.VIEW_INBOX: "View and replay the webhook inbox",
     Cap.VIEW_AUDIT: "View the audit log",
     Cap.MANAGE_USERS: "Manage users",
+    Cap.VIEW_EVENTS: "View event subscriptions",
     Cap.MANAGE_EVENTS: "Manage event subscriptions",
     Cap.MANAGE_ALERTS: "Manage alert channels and rules",
 }
@@ -69,7 +72,25 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.QR_LOGIN,
             Cap.OWN_ACTIONS,
             Cap.MANAGE_ALERTS,
+            Cap.VIEW_EVENTS,
         }
     ),
     Role.AGENT: frozenset({Cap.QR_LOGIN, Cap.OWN_ACTIONS}),
+}
+
+# What a capability lets one do, as a refusal names it ("Only an admin can %(what)s.").
+CAP_ACTIONS: dict[Cap, Any] = {
+    Cap.MANAGE_ACCOUNTS: gettext_lazy("manage WhatsApp accounts"),
+    Cap.MANAGE_PORTS: gettext_lazy("manage cloud ports"),
+    Cap.MANAGE_ACTIONS: gettext_lazy("manage everyone's open-chat actions"),
+    Cap.VIEW_AGENTS: gettext_lazy("see the agents"),
+    Cap.VIEW_LOGS: gettext_lazy("see the status logs"),
+    Cap.QR_LOGIN: gettext_lazy("log accounts in by QR or pair code"),
+    Cap.OWN_ACTIONS: gettext_lazy("queue open-chat actions"),
+    Cap.VIEW_INBOX: gettext_lazy("see and replay the webhook inbox"),
+    Cap.VIEW_AUDIT: gettext_lazy("see the audit log"),
+    Cap.MANAGE_USERS: gettext_lazy("manage users"),
+    Cap.VIEW_EVENTS: gettext_lazy("see event subscriptions"),
+    Cap.MANAGE_EVENTS: gettext_lazy("change event subscriptions"),
+    Cap.MANAGE_ALERTS: gettext_lazy("manage alert channels and rules"),
 }

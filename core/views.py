@@ -12,6 +12,7 @@ from core.csp import Limited, Unusable, csp_report_parse, csp_report_record
 from core.health import CHECK_LABELS, health_report, ready
 from core.metrics_views import metrics_token_given
 from core.net import client_address
+from core.ratelimit import retry_after
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -62,5 +63,5 @@ def csp_report(request: HttpRequest) -> HttpResponse:
     except Unusable:
         return HttpResponse(status=400)
     except Limited:
-        return HttpResponse(status=429)
+        return retry_after(HttpResponse(status=429), 60)  # the fixed one-minute window
     return HttpResponse(status=204)

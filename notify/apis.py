@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.access import HasCap
+from core.access import HasCap, ReadOrChange
 from core.api import Pagination
 from core.roles import Cap
 from notify import selectors
@@ -90,7 +90,13 @@ def _apply(
     try:
         return service(form.validated_data)
     except refused as exc:
-        return _bad(str(exc))
+        return _refused(exc)
+
+
+def _refused(exc: Exception) -> Response:
+    """A service's refusal: a 400 whose `errors` names the field when the refusal does."""
+    field = getattr(exc, "field", None)
+    return _bad(str(exc), {field: [str(exc)]} if field else None)
 
 
 # A row's GET, PUT and DELETE by path id. The subclass names the row's model, its serializers,
@@ -181,14 +187,20 @@ class SubscriptionUpdate(SubscriptionInput):
 
 
 MANAGE_EVENTS: list[type[BasePermission]] = [IsAuthenticated, HasCap.of(Cap.MANAGE_EVENTS)]
+# Supervisors read subscriptions (secrets masked) and deliveries; admins change them.
+READ_EVENTS: list[type[BasePermission]] = [
+    IsAuthenticated,
+    ReadOrChange.of(read=Cap.VIEW_EVENTS, change=Cap.MANAGE_EVENTS),
+]
 MANAGE_ALERTS: list[type[BasePermission]] = [IsAuthenticated, HasCap.of(Cap.MANAGE_ALERTS)]
 
 
 class SubscriptionList(generics.ListAPIView[Subscription]):
-    """Event subscriptions (admins). POST creates one and answers its secret once."""
+    """Event subscriptions (supervisors and admins read, secrets masked). POST (admins)
+    creates one and answers its secret once."""
 
     serializer_class = SubscriptionSerializer
-    permission_classes = MANAGE_EVENTS
+    permission_classes = READ_EVENTS
     pagination_class = Pagination
 
     def get_queryset(self) -> QuerySet[Subscription]:
@@ -211,7 +223,7 @@ class SubscriptionList(generics.ListAPIView[Subscription]):
 
 @_detail_schema
 class SubscriptionDetail(_RowDetail):
-    permission_classes = MANAGE_EVENTS
+    permission_classes = READ_EVENTS
     model = Subscription
     serializer = SubscriptionSerializer
     update_form = SubscriptionUpdate
@@ -250,7 +262,7 @@ class DeliveryList(generics.ListAPIView[Delivery]):
     """The delivery log of one subscription: status, latency and response."""
 
     serializer_class = DeliverySerializer
-    permission_classes = MANAGE_EVENTS
+    permission_classes = READ_EVENTS
     pagination_class = Pagination
 
     def get_queryset(self) -> QuerySet[Delivery]:

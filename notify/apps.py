@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotifyConfig(AppConfig):
     name = "notify"
     default_auto_field = "django.db.models.BigAutoField"
-    verbose_name = "Alerts and outgoing events"
+    verbose_name = _("Alerts and outgoing events")
 
     def ready(self) -> None:
         from accounts import events as accounts_events

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from notify.models import AlertChannel, EventType, RuleKey
+from notify.models import EventType, RuleKey
 
 
 class SubscriptionForm(forms.Form):
@@ -32,7 +33,8 @@ class ChannelForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    language = forms.ChoiceField(label=_("Language"), choices=AlertChannel.Language.choices)
+    # The reader's words for each language (settings.LANGUAGES: the same codes as the model).
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
 
 

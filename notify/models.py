@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedTextField
@@ -40,6 +41,8 @@ class Subscription(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("event subscription")
+        verbose_name_plural = _("event subscriptions")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -51,6 +54,10 @@ class AccountSequence(models.Model):
 
     whatsapp = models.CharField(max_length=32, unique=True)
     value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("account event sequence")
+        verbose_name_plural = _("account event sequences")
 
     def __str__(self) -> str:
         return f"{self.whatsapp}: {self.value}"
@@ -68,6 +75,8 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("outgoing event")
+        verbose_name_plural = _("outgoing events")
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -102,6 +111,8 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("event delivery")
+        verbose_name_plural = _("event deliveries")
         ordering = ["-id"]
         indexes = [
             models.Index(
@@ -146,6 +157,8 @@ class AlertRule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -171,7 +184,13 @@ class AlertChannel(models.Model):
     last_error = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("alert channel")
+        verbose_name_plural = _("alert channels")
         ordering = ["name", "id"]
+        constraints = [
+            # Two channels of one name could not be told apart in the list or the audit log.
+            models.UniqueConstraint(Lower("name"), name="notify_alertchannel_name_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -208,6 +227,8 @@ class Alert(models.Model):
     )
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-last_at", "-id"]
         indexes = [models.Index(fields=["rule", "scope", "-last_at"])]
 

@@ -1,12 +1,13 @@
 """Pages: alerts (supervisors and admins), alert channels and rules, event subscriptions
-with their delivery log (admins)."""
+with their delivery log (admins change them; supervisors read them, secrets masked)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
@@ -14,12 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.access import require
+from core.access import can, require, require_to_change
 from core.roles import Cap
 from core.types import AuthedRequest
 from notify import selectors
 from notify.forms import ChannelForm, RuleForm, SubscriptionForm
-from notify.models import Alert, AlertChannel, Delivery, RuleKey, Subscription
+from notify.models import Alert, AlertChannel, Delivery, EventType, RuleKey, Subscription
 from notify.services import alerts as alert_services
 from notify.services import events as event_services
 
@@ -33,18 +34,17 @@ def _saved(
     form: forms.Form,
     save: Callable[[dict[str, Any]], T],
     refused: type[Exception],
-    *,
-    error_field: Callable[[str], str | None] = lambda message: None,
 ) -> T | None:
     """What `save` answers for a valid POST of `form`; None when nothing was saved (a GET,
-    invalid input, or `save` raising `refused`, whose message then stands on the form, on
-    the field `error_field` names or above them all)."""
+    invalid input, or `save` raising `refused`, whose message then stands beside the field
+    the refusal names (its `field`, when the form has it) or above them all)."""
     if request.method != "POST" or not form.is_valid():
         return None
     try:
         return save(form.cleaned_data)
     except refused as exc:
-        form.add_error(error_field(str(exc)), str(exc))
+        field = getattr(exc, "field", None)
+        form.add_error(field if field in form.fields else None, str(exc))
         return None
 
 
@@ -79,13 +79,17 @@ def channels(request: AuthedRequest) -> HttpResponse:
             language=data["language"],
         ),
         alert_services.AlertError,
-        error_field=lambda message: "url" if "URL" in message else None,
     )
     if channel is not None:
         messages.success(request, _("Channel %(name)s added.") % {"name": channel.name})
         return redirect("notify:channel", pk=channel.pk)
+    languages = dict(settings.LANGUAGES)  # in the reader's words, as the form offers them
     rows = [
-        {"channel": c, "url": selectors.masked_channel_url(c)}
+        {
+            "channel": c,
+            "url": selectors.masked_channel_url(c),
+            "language": languages.get(c.language, c.language),
+        }
         for c in selectors.alert_channel_list()
     ]
     status = 400 if request.method == "POST" else 200
@@ -171,8 +175,19 @@ def rules(request: AuthedRequest) -> HttpResponse:
     return render(request, "notify/rules.html", {"items": items}, status=status)
 
 
+def _with_event_words(subs: Iterable[Subscription]) -> list[Subscription]:
+    """Each subscription with `event_words`: its event types as words (the code on hover)."""
+    rows = list(subs)
+    for sub in rows:
+        sub.event_words = [  # type: ignore[attr-defined]
+            (e, EventType(e).label if e in EventType.values else e) for e in sub.events
+        ]
+    return rows
+
+
 @require_http_methods(["GET", "POST"])
-@require(Cap.MANAGE_EVENTS)
+@require(Cap.VIEW_EVENTS, Cap.MANAGE_EVENTS)
+@require_to_change(Cap.MANAGE_EVENTS)
 def subscriptions(request: AuthedRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
     created = _saved(
@@ -193,14 +208,16 @@ def subscriptions(request: AuthedRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,
-        "rows": selectors.subscription_list(),
+        "rows": _with_event_words(selectors.subscription_list()),
         "masked": selectors.masked_secret(),
+        "can_change": can(request.user, Cap.MANAGE_EVENTS),
     }
     return render(request, "notify/subscriptions.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-@require(Cap.MANAGE_EVENTS)
+@require(Cap.VIEW_EVENTS, Cap.MANAGE_EVENTS)
+@require_to_change(Cap.MANAGE_EVENTS)
 def subscription(request: AuthedRequest, pk: int) -> HttpResponse:
     sub = get_object_or_404(Subscription, pk=pk)
     initial = model_to_dict(sub, fields=["url", "events", "description", "enabled"])
@@ -221,6 +238,8 @@ def subscription(request: AuthedRequest, pk: int) -> HttpResponse:
         "form": form,
         "masked": selectors.masked_secret(),
         "deliveries": selectors.delivery_list(subscription=sub)[:PAGE],
+        "can_change": can(request.user, Cap.MANAGE_EVENTS),
+        "event_labels": [EventType(e).label for e in sub.events if e in EventType.values],
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "notify/subscription.html", context, status=status)

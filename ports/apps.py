@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortsConfig(AppConfig):
@@ -8,4 +9,4 @@ class PortsConfig(AppConfig):
 
     name = "ports"
     default_auto_field = "django.db.models.BigAutoField"
-    verbose_name = "Cloud ports"
+    verbose_name = _("Cloud ports")

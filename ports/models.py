@@ -30,6 +30,8 @@ class CloudPort(models.Model):
     seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("cloud port")
+        verbose_name_plural = _("cloud ports")
         db_table = "qrlogin_cloudport"  # made by the QR login app, which first owned ports
         ordering = ["created_at_upstream", "port_id"]
 
@@ -45,6 +47,8 @@ class PortQuota(models.Model):
     fetched_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("port quota")
+        verbose_name_plural = _("port quotas")
         db_table = "qrlogin_portquota"
 
     def __str__(self) -> str:

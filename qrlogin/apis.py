@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from core.access import HasCap
-from core.api import ChoiceDisplayField, ErrorSerializer, Pagination, invalid
+from core.api import ChoiceDisplayField, ErrorSerializer, Pagination, error, invalid
 from core.roles import Cap
 from ports.models import CloudPort, PortStatus
 from ports.services import port_unavailable_reason
@@ -471,7 +471,7 @@ class QrSessionListCreate(generics.ListAPIView):  # type: ignore[type-arg]
         try:
             session = sessions.qr_session_start(user=request.user, **form.cleaned_data)
         except sessions.TooManyOpen as exc:
-            return _error(429, str(exc))
+            return error(429, exc)
         return _started(session)
 
 
@@ -525,7 +525,7 @@ class QrSessionRetry(generics.GenericAPIView):  # type: ignore[type-arg]
         try:
             session = sessions.qr_session_retry(session=old, user=request.user)
         except sessions.TooManyOpen as exc:
-            return _error(429, str(exc))
+            return error(429, exc)
         return _started(session)
 
 

@@ -60,6 +60,8 @@ class PairTarget(models.Model):
     fetched_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("pairing target")
+        verbose_name_plural = _("pairing targets")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -184,6 +186,8 @@ class ScanTask(models.Model):
     polls = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("scan task")
+        verbose_name_plural = _("scan tasks")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

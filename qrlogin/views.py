@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import agent_for_user
 from core.access import require, sees_everything
 from core.htmx import render_poll
-from core.ratelimit import vendor_calls_limited
+from core.ratelimit import retry_after, vendor_calls_limited
 from core.roles import Cap
 from core.tasks import enqueue_on_commit
 from core.types import AuthedRequest
@@ -58,13 +58,13 @@ def start(request: AuthedRequest) -> HttpResponse:
     # ?mode=pair: from the QR page's hint for a phone, which cannot scan its own screen.
     initial = {"mode": QrSession.Mode.PAIR} if request.GET.get("mode") == "pair" else None
     form = StartForm(request.POST or None, targets=selectors.pair_target_choices(), initial=initial)
-    start_error = ""
+    start_error, wait = "", 0
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             session = sessions.qr_session_start(user=request.user, **form.cleaned_data)
         except sessions.TooManyOpen as exc:
-            start_error, status = str(exc), 429
+            start_error, status, wait = str(exc), 429, exc.retry_after
         else:
             if session.port_id:
                 return redirect("qrlogin:session", pk=session.pk)
@@ -76,7 +76,8 @@ def start(request: AuthedRequest) -> HttpResponse:
         "targets_error": targets_error,
         "recent": recent,
     }
-    return render(request, "qrlogin/start.html", context, status=status)
+    response = render(request, "qrlogin/start.html", context, status=status)
+    return retry_after(response, wait) if wait else response
 
 
 # --- one session --------------------------------------------------------------------------

@@ -101,6 +101,12 @@ def unavailable_message(exc: UpstreamUnavailable) -> str:
     not "no answer", and a call that changes something and timed out may have happened."""
     from django.utils.translation import gettext as _
 
+    if isinstance(exc, SlowDown):  # the vendor's 429: its pause says how long
+        from core.ratelimit import with_try_again
+
+        return with_try_again(
+            _("The vendor asked us to slow down. Nothing was sent."), exc.retry_after
+        )
     if isinstance(exc, NotSent):
         if exc.kind == "circuit_open" or isinstance(exc, CircuitOpen):
             return _("The vendor is failing; calls are paused for a moment. Nothing was sent.")

@@ -40,6 +40,8 @@ class WebhookEvent(models.Model):
     rejected_records = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook inbox")
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(fields=["state", "received_at"]),
@@ -90,6 +92,8 @@ class RefusedDelivery(models.Model):
     )
 
     class Meta:
+        verbose_name = _("refused webhook delivery")
+        verbose_name_plural = _("refused webhook deliveries")
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["kind", "-received_at"], name="webhooks_refused_kind")]
 

@@ -7,6 +7,7 @@ the cache), runs on the SLOW queue and stores its result with the time it was fe
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -21,6 +22,7 @@ from accounts.models import ContactLookup, WhatsAppAccount
 from accounts.services.fleet import cloud_port_for, port_call_id_for
 from accounts.services.imports import normalise_number
 from core.audit import audit_record
+from core.ratelimit import TryLater
 from core.tasks import enqueue_on_commit
 from ports.services import PortNotLinked, port_call
 from upstream import operations
@@ -31,7 +33,7 @@ class LookupError_(Exception):
     pass
 
 
-class LookupTooSoon(LookupError_):
+class LookupTooSoon(TryLater, LookupError_):
     """A look-up ran for this account less than CONTACT_LOOKUP_INTERVAL seconds ago."""
 
 
@@ -61,10 +63,14 @@ def contact_lookup_request(
         port_call_id_for(account.whatsapp)
     except PortNotLinked as exc:
         raise LookupError_(str(exc)) from None
-    if not cache.add(f"contacts:rl:{account.pk}", 1, timeout=lookup_interval()):
+    key = f"contacts:rl:{account.pk}"
+    if not cache.add(key, time.time(), timeout=lookup_interval()):
+        ran_at = cache.get(key)
+        since = time.time() - ran_at if isinstance(ran_at, float) else 0.0
         raise LookupTooSoon(
-            _("A look-up ran for this account less than %(s)s seconds ago. Wait, then try again.")
-            % {"s": lookup_interval()}
+            _("A look-up ran for this account less than %(s)s seconds ago.")
+            % {"s": lookup_interval()},
+            retry_after=lookup_interval() - since,
         )
 
     with transaction.atomic():

@@ -73,6 +73,9 @@ class ParseResult:
     # Per known account of the file: "get_keys" (none stored), "new_keys" (different keys
     # stored) or "unchanged" (the same keys stored).
     existing_state: dict[str, str] = field(default_factory=dict)
+    # Every line whose number is already in the fleet (its row valid or not), in file
+    # order: reported row by row in the first pass, before anything is applied.
+    known_lines: list[tuple[int, str]] = field(default_factory=list)
 
     def count(self, state: str) -> int:
         return sum(1 for v in self.existing_state.values() if v == state)
@@ -202,6 +205,14 @@ def normalise_number(value: Any) -> str | None:
     return text
 
 
+def _record_number(rec: Any) -> str | None:
+    """The normalised number of a record, when it has one (its other fields aside)."""
+    if not isinstance(rec, dict):
+        return None
+    raw = next((rec[k] for k in NUMBER_FIELDS if rec.get(k) not in (None, "")), "")
+    return normalise_number(raw) if raw else None
+
+
 def _check(line: int, rec: Any, errors: list[RowProblem]) -> ParsedRow | None:
     if not isinstance(rec, dict):
         errors.append(RowProblem(line, _("Each account must be an object.")))
@@ -240,7 +251,11 @@ def _check(line: int, rec: Any, errors: list[RowProblem]) -> ParsedRow | None:
         problems.append(_("the avatar is longer than 1000 characters"))
     if problems:
         text = "; ".join(problems)
-        errors.append(RowProblem(line, text[:1].upper() + text[1:] + "."))
+        # A sentence starts with a capital, but a field name leading it (as in Chinese,
+        # "publicKey 为空") is a code and keeps its case.
+        if not any(text.startswith(name) for name in KNOWN if name):
+            text = text[:1].upper() + text[1:]
+        errors.append(RowProblem(line, _("%(problems)s.") % {"problems": text}))
         return None
     assert number is not None
     return ParsedRow(
@@ -287,24 +302,29 @@ def _parse_records(records: list[tuple[int, Any]]) -> ParseResult:
         )
     errors: list[RowProblem] = []
     rows: list[ParsedRow] = []
+    # A number's first line, whether or not that row is valid: a repeat is reported in the
+    # same pass as the first row's own problems, not only after they are fixed.
     first_seen: dict[str, int] = {}
+    numbered: list[tuple[int, str]] = []
     for line, rec in records:
         row = _check(line, rec, errors)
-        if row is None:
-            continue
-        if row.whatsapp in first_seen:
+        number = row.whatsapp if row is not None else _record_number(rec)
+        if number is not None and number in first_seen:
             errors.append(
                 RowProblem(
                     line,
                     _("Duplicate of line %(first)s (%(n)s).")
-                    % {"first": first_seen[row.whatsapp], "n": row.whatsapp},
+                    % {"first": first_seen[number], "n": number},
                 )
             )
             continue
-        first_seen[row.whatsapp] = line
-        rows.append(row)
+        if number is not None:
+            first_seen[number] = line
+            numbered.append((line, number))
+        if row is not None:
+            rows.append(row)
     existing_numbers: set[str] = set()
-    numbers = [r.whatsapp for r in rows]
+    numbers = [n for _line, n in numbered]
     for i in range(0, len(numbers), 5000):
         existing_numbers.update(
             WhatsAppAccount.objects.filter(whatsapp__in=numbers[i : i + 5000]).values_list(
@@ -315,7 +335,11 @@ def _parse_records(records: list[tuple[int, Any]]) -> ParseResult:
     fresh = [r for r in rows if r.whatsapp not in existing_numbers]
     errors.sort(key=lambda p: p.line)
     return ParseResult(
-        rows=fresh, errors=errors, existing=existing, existing_state=_key_states(existing)
+        rows=fresh,
+        errors=errors,
+        existing=existing,
+        existing_state=_key_states(existing),
+        known_lines=[(line, n) for line, n in numbered if n in existing_numbers],
     )
 
 
@@ -371,6 +395,7 @@ def import_stage(
         raise ImportFileError(_("Every account in this file already exists: nothing to import."))
     keyed = {r.whatsapp for r in result.keyed()} if replace_keys else set()
     left_out = [r.whatsapp for r in result.existing if r.whatsapp not in keyed]
+    left_out_lines = [[r.line, r.whatsapp] for r in result.existing if r.whatsapp not in keyed]
     with transaction.atomic():
         job = BulkJob.objects.create(
             kind=BulkJob.Kind.IMPORT,
@@ -380,6 +405,7 @@ def import_stage(
             filename=filename[:255],
             params={
                 "existing": left_out[:1000],
+                "existing_lines": left_out_lines[:1000],
                 "existing_count": len(left_out),
                 "summary": result.summary(replace_keys=replace_keys),
                 "replace_keys": replace_keys,

@@ -128,6 +128,46 @@ def test_duplicates_in_file_and_existing(people: Any) -> None:
     assert "SECRET" not in preview
 
 
+def test_the_first_pass_reports_every_duplicate_row_by_row(people: Any) -> None:
+    """A repeat of a number whose first row has its own problem, and numbers already in
+    the fleet, are reported with the first pass's problems, each by its line."""
+    make_account("8613800138015")
+    sup = client_for(people.supervisor)
+    rows = [
+        account_row("8613800138010", publicKey=""),  # line 1: its own problem
+        account_row("8613800138011"),
+        account_row("+86 138 0013 8010"),  # line 3: the number of line 1
+        account_row("8613800138015"),  # line 4: already in the fleet
+        account_row("8613800138015", privateKey=""),  # line 5: both, and a problem
+    ]
+    resp = upload(sup, import_json(rows))
+    body = resp.content.decode()
+    assert resp.status_code == 400 and not ImportRow.objects.exists()
+    problems = body.split('aria-labelledby="errs"')[1].split("</article>")[0]
+    assert "<td>3</td><td>Duplicate of line 1 (8613800138010).</td>" in problems
+    assert "<td>5</td><td>Duplicate of line 4 (8613800138015).</td>" in problems
+    known = body.split('id="known-lines"')[1].split("</table>")[0]
+    assert "<td>4</td><td>8613800138015</td>" in known
+    assert "1 number is already in the fleet" in body
+    api = sup.post(
+        "/api/v1/imports/", json.dumps({"whatsAppList": rows}), content_type="application/json"
+    )
+    assert api.status_code == 400
+    assert {"line": 3, "message": "Duplicate of line 1 (8613800138010)."} in api.json()["errors"]
+    assert api.json()["known"] == [{"line": 4, "whatsapp": "8613800138015"}]
+
+
+def test_the_preview_lists_the_left_out_lines(people: Any) -> None:
+    make_account("8613800138025")
+    sup = client_for(people.supervisor)
+    rows = [account_row("8613800138026"), account_row("8613800138025")]
+    resp = upload(sup, import_json(rows))
+    assert resp.status_code == 302
+    preview = sup.get(resp["Location"]).content.decode()
+    left_out = preview.split('id="left-out-lines"')[1].split("</table>")[0]
+    assert "<td>2</td><td>8613800138025</td>" in left_out
+
+
 def test_good_import_end_to_end(people: Any, simulator: Any) -> None:
     sup = client_for(people.supervisor)
     numbers = [f"57312{i:07d}" for i in range(120)]  # > 2 chunks

@@ -268,7 +268,10 @@ def test_contacts_confirm_rate_limit_and_store(people: Any, simulator: Any) -> N
     lookup = ContactLookup.objects.get()
     assert lookup.state == "queued"
     again = sup.post(url, {"kind": "single", "phone": "8613912345678", "confirm": "on"})
-    assert again.status_code == 400 and "less than 60 seconds ago" in again.content.decode()
+    # Too soon is a 429 that says when to try again, with Retry-After.
+    assert again.status_code == 429 and "less than 60 seconds ago" in again.content.decode()
+    assert 1 <= int(again["Retry-After"]) <= 60
+    assert f"Try again in {again['Retry-After']} seconds." in again.content.decode()
     assert ContactLookup.objects.count() == 1
     contacts.contact_lookup_run(lookup_id=lookup.pk)  # what the SLOW-queue task runs
     lookup.refresh_from_db()

@@ -15,6 +15,7 @@ from accounts.forms import (
 )
 from accounts.services import contacts as contact_services
 from core.access import require
+from core.ratelimit import retry_after
 from core.roles import Cap
 from core.types import AuthedRequest
 
@@ -27,7 +28,7 @@ def account_contacts(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         context = {"account": account, "lookups": selectors.contact_lookups(account=account)}
         return render(request, "accounts/detail.html#contact_results", context)
     form = ContactLookupForm(request.POST or None)
-    error = ""
+    error, wait = "", 0
     if request.method == "POST" and form.is_valid():
         try:
             contact_services.contact_lookup_request(
@@ -40,6 +41,7 @@ def account_contacts(request: AuthedRequest, whatsapp: str) -> HttpResponse:
             form = ContactLookupForm()
         except contact_services.LookupError_ as exc:
             error = str(exc)
+            wait = getattr(exc, "retry_after", 0)
     lookup_rows = selectors.contact_lookups(account=account)
     context = {
         "account": account,
@@ -48,5 +50,6 @@ def account_contacts(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         "lookups": lookup_rows,
         "can_manage": True,
     }
-    resp = render(request, "accounts/detail.html#contacts", context, status=400 if error else 200)
-    return resp
+    status = (429 if wait else 400) if error else 200
+    resp = render(request, "accounts/detail.html#contacts", context, status=status)
+    return retry_after(resp, wait) if wait else resp

@@ -161,13 +161,14 @@ def _start_job(
 @require_POST
 def bulk_online(request: AuthedRequest) -> HttpResponse:
     """Bring the selected accounts online with their keys; the pre-check names the banned
-    and keyless ones before anything is sent."""
+    and keyless ones before anything is sent. Taking over (override) logs the accounts out
+    wherever they are online now, so it is always asked once more, with the count."""
     accounts = _selected_accounts(request)
     if not accounts:
         return _nothing_selected(request)
     override = request.POST.get("override") == "1"
     check = fleet_services.bulk_online_precheck(accounts=accounts)
-    if not check.clean and request.POST.get("confirmed") != "1":
+    if (override or not check.clean) and request.POST.get("confirmed") != "1":
         return render(
             request, "accounts/online_confirm.html", {"check": check, "override": override}
         )

@@ -122,3 +122,21 @@ def test_templates_have_no_inline_script_or_style() -> None:
         assert " on" not in re.sub(r"\s+", " ", text).replace(" only", "") or not re.search(
             r"\son[a-z]+=", text
         ), template
+
+
+def test_cancelling_a_batch_asks_with_the_count_first(people: Any) -> None:
+    """A page asks (it works with the keyboard and without JavaScript), naming the count;
+    only the confirmed POST cancels."""
+    batch = batch_create(user=people.supervisor, source=ActionBatch.Source.API)
+    queue_for(people, "alice01", n=3, batch=batch)
+    client = client_for(people.supervisor)
+    url = f"/actions/batches/{batch.pk}/cancel/"
+    asked = client.post(url)
+    html = asked.content.decode()
+    assert asked.status_code == 200
+    assert f"Cancel 3 queued actions of batch #{batch.pk}?" in html
+    assert 'name="confirmed" value="1"' in html
+    assert Action.objects.filter(batch=batch, state=State.QUEUED).count() == 3
+    done = client.post(url, {"confirmed": "1"})
+    assert done.status_code == 302
+    assert Action.objects.filter(batch=batch, state=State.CANCELLED).count() == 3

@@ -35,12 +35,20 @@ def test_403_says_why_in_the_layout(people: People) -> None:
 
 
 @pytest.mark.django_db
-def test_403_names_the_roles_that_can_open_the_page(people: People) -> None:
-    """Not "ask a supervisor" to a supervisor: the hint names who holds the page."""
-    supervisor = client_for(people.supervisor).get("/notify/subscriptions/").content.decode()
-    assert "Only administrators can open it" in supervisor and "ask a supervisor" not in supervisor
+def test_403_names_the_roles_that_can_do_it(people: People) -> None:
+    """Not "ask a supervisor" to a supervisor: the refusal names who can, and what."""
+    refused = client_for(people.supervisor).post("/notify/subscriptions/", {"url": "x"})
+    supervisor = refused.content.decode()
+    assert refused.status_code == 403 and "You cannot do this" in supervisor
+    assert "Only an admin can change event subscriptions." in supervisor
+    assert "ask a supervisor" not in supervisor
     agent = client_for(people.agent).get("/qr/ports/").content.decode()
-    assert "Supervisors and administrators can open it" in agent
+    assert "Only supervisors and admins can manage cloud ports." in agent
+    api = client_for(people.supervisor).post(
+        "/api/v1/event-subscriptions/", data="{}", content_type="application/json"
+    )
+    assert api.status_code == 403
+    assert api.json()["detail"] == "Only an admin can change event subscriptions."
 
 
 @pytest.mark.django_db

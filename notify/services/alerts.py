@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 
 from core import generations
 from core.access import acting_user
-from core.outbound import outbound_guard, url_host_allowed
+from core.outbound import host_allowed, outbound_guard, url_host_allowed
 from core.tasks import enqueue
 from notify.models import Alert, AlertChannel, AlertRule, RuleKey
 from notify.selectors import OPEN_ALERTS
@@ -76,7 +76,11 @@ def alert_rule_get(key: str) -> AlertRule:
 
 
 class AlertError(ValueError):
-    pass
+    """A refusal in words; `field` names the form field it is about (shown beside it)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def alert_rule_update(
@@ -362,24 +366,55 @@ def alert_acknowledge(*, actor: Any, alert: Alert) -> Alert:
 # --- channels ----------------------------------------------------------------------------------
 
 
+def _plugin_hosts(plugin: Any) -> list[str]:
+    """The hosts an Apprise plugin will connect to: its URL's host, and a mail plugin's
+    SMTP server (given as `?smtp=`, outside the URL's host part)."""
+    hosts = [getattr(plugin, name, None) for name in ("host", "smtp_host")]
+    return [str(h).strip("[]") for h in hosts if isinstance(h, str) and h]
+
+
 def _validated_channel(url: str, rules: Sequence[str], language: str) -> tuple[str, list[str]]:
     import apprise
 
     url = (url or "").strip()
     if not url or "://" not in url:
-        raise AlertError(_("Give an Apprise URL, such as dingtalk://token/ or json://host/."))
-    if apprise.Apprise.instantiate(url) is None:
-        raise AlertError(_("Apprise does not understand this URL."))
-    if not url_host_allowed(url):
         raise AlertError(
-            _("The URL points to a private or local address; add it to OUTBOUND_ALLOWED_NETS.")
+            _("Give an Apprise URL, such as dingtalk://token/ or json://host/."), field="url"
+        )
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        raise AlertError(_("Apprise does not understand this URL."), field="url")
+    # The same rule the send-time guard applies (core/outbound.py), checked when saved.
+    if not url_host_allowed(url) or not all(host_allowed(h, 0) for h in _plugin_hosts(plugin)):
+        raise AlertError(
+            _("The URL points to a private or local address; add it to OUTBOUND_ALLOWED_NETS."),
+            field="url",
         )
     unknown = sorted(set(rules) - set(RuleKey.values))
     if unknown:
-        raise AlertError(_("Unknown rules: %(rules)s.") % {"rules": ", ".join(unknown)})
+        raise AlertError(
+            _("Unknown rules: %(rules)s.") % {"rules": ", ".join(unknown)}, field="rules"
+        )
     if language not in AlertChannel.Language.values:
-        raise AlertError(_("Unknown language."))
+        raise AlertError(_("Unknown language."), field="language")
     return url, sorted(set(rules))
+
+
+def _validated_name(name: str, *, channel: AlertChannel | None = None) -> str:
+    """A name no other channel has (case aside: "Ops" and "ops" would read the same)."""
+    name = (name or "").strip()[:100]
+    if not name:
+        raise AlertError(_("Give the channel a name."), field="name")
+    others = AlertChannel.objects.filter(name__iexact=name)
+    if channel is not None:
+        others = others.exclude(pk=channel.pk)
+    if others.exists():
+        raise AlertError(_name_taken(name), field="name")
+    return name
+
+
+def _name_taken(name: str) -> str:
+    return _("Another channel is already named %(name)s: choose another name.") % {"name": name}
 
 
 def alert_channel_create(
@@ -387,18 +422,20 @@ def alert_channel_create(
 ) -> AlertChannel:
     from core.audit import audit_record
 
-    name = (name or "").strip()[:100]
-    if not name:
-        raise AlertError(_("Give the channel a name."))
+    name = _validated_name(name)
     clean, clean_rules = _validated_channel(url, rules, language)
-    channel = AlertChannel.objects.create(
-        name=name,
-        url=clean,
-        url_scheme=urlsplit(clean).scheme[:32],
-        rules=clean_rules,
-        language=language,
-        created_by=acting_user(actor),
-    )
+    try:
+        with transaction.atomic():
+            channel = AlertChannel.objects.create(
+                name=name,
+                url=clean,
+                url_scheme=urlsplit(clean).scheme[:32],
+                rules=clean_rules,
+                language=language,
+                created_by=acting_user(actor),
+            )
+    except IntegrityError as exc:  # the same name saved meanwhile (the unique constraint)
+        raise AlertError(_name_taken(name), field="name") from exc
     audit_record(
         actor=actor,
         action="alert_channel.create",
@@ -422,9 +459,7 @@ def alert_channel_update(
     """Update a channel; an empty `url` keeps the stored one (it is never shown back)."""
     from core.audit import audit_record
 
-    name = (name or "").strip()[:100]
-    if not name:
-        raise AlertError(_("Give the channel a name."))
+    name = _validated_name(name, channel=channel)
     clean, clean_rules = _validated_channel(url or channel.url.reveal(), rules, language)
     channel.name, channel.rules, channel.language, channel.enabled = (
         name,
@@ -435,7 +470,11 @@ def alert_channel_update(
     if url:
         channel.url = clean
         channel.url_scheme = urlsplit(clean).scheme[:32]
-    channel.save()
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError as exc:
+        raise AlertError(_name_taken(name), field="name") from exc
     audit_record(
         actor=actor,
         action="alert_channel.update",

@@ -139,7 +139,11 @@ def new_secret() -> str:
 
 
 class SubscriptionError(ValueError):
-    pass
+    """A refusal in words; `field` names the form field it is about (shown beside it)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def subscription_create(
@@ -185,24 +189,26 @@ def _validated(*, url: str, events: Sequence[str]) -> tuple[str, list[str]]:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SubscriptionError(_("The URL must start with http:// or https://."))
+        raise SubscriptionError(_("The URL must start with http:// or https://."), field="url")
     if parts.username or parts.password:
-        raise SubscriptionError(_("Put no user name or password in the URL."))
+        raise SubscriptionError(_("Put no user name or password in the URL."), field="url")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise SubscriptionError(_("The URL's port is not a number.")) from exc
+        raise SubscriptionError(_("The URL's port is not a number."), field="url") from exc
     if not host_allowed(parts.hostname, port):
         raise SubscriptionError(
-            _("The URL points to a private or local address; add it to OUTBOUND_ALLOWED_NETS.")
+            _("The URL points to a private or local address; add it to OUTBOUND_ALLOWED_NETS."),
+            field="url",
         )
     unknown = sorted(set(events) - set(EventType.values))
     if unknown:
         raise SubscriptionError(
-            _("Unknown event types: %(types)s.") % {"types": ", ".join(unknown)}
+            _("Unknown event types: %(types)s.") % {"types": ", ".join(unknown)},
+            field="events",
         )
     if not events:
-        raise SubscriptionError(_("Choose at least one event type."))
+        raise SubscriptionError(_("Choose at least one event type."), field="events")
     return url, sorted(set(events))
 
 

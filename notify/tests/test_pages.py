@@ -54,9 +54,9 @@ def test_channel_refusals_stand_on_the_form(people: People) -> None:
         {**CHANNEL, "url": "no-scheme", "language": "en", "enabled": "on"},
     )
     assert r.status_code == 400
-    assert r.context["form"].non_field_errors() == [
-        "Give an Apprise URL, such as dingtalk://token/ or json://host/."
-    ]
+    assert r.context["form"].errors == {  # beside the URL field, as when adding
+        "url": ["Give an Apprise URL, such as dingtalk://token/ or json://host/."]
+    }
     channel.refresh_from_db()
     assert channel.url.reveal() == CHANNEL["url"]
 
@@ -78,7 +78,7 @@ def test_subscription_edit_saves_or_shows_the_refusal(people: People) -> None:
 
     r = c.post(reverse("notify:subscription", args=[sub.pk]), {**form, "url": "ftp://x/"})
     assert r.status_code == 400
-    assert r.context["form"].non_field_errors() == ["The URL must start with http:// or https://."]
+    assert r.context["form"].errors == {"url": ["The URL must start with http:// or https://."]}
     r = c.post(reverse("notify:subscriptions"), {**form, "url": "ftp://x/"})
     assert r.status_code == 400 and Subscription.objects.count() == 1
-    assert r.context["form"].non_field_errors() == ["The URL must start with http:// or https://."]
+    assert r.context["form"].errors == {"url": ["The URL must start with http:// or https://."]}

@@ -19,12 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.access import acting_user, can, signed_in
 from core.crypto import Secret
+from core.ratelimit import TryLater
 from core.roles import Cap
 from ports import conf as ports_conf
 from qrlogin import conf
@@ -72,19 +73,19 @@ def _fail(session: QrSession, *, code: str, words: str) -> None:
         qrlogin_live.qr_session_changed(session_id=session.pk, owner=session.created_by_id)
 
 
-class TooManyOpen(Exception):
+class TooManyOpen(TryLater):
     """The user already has QR_SESSIONS_MAX_OPEN sessions waiting (each holds a port)."""
 
 
 def qr_sessions_open_count(*, user: Any) -> int:
     """Sessions of `user` that still hold (or are about to hold) a port."""
-    return (
-        QrSession.objects.filter(
-            created_by=user, state__in=[QrSession.State.STARTING, QrSession.State.SHOWING]
-        )
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__gt=timezone.now()))
-        .count()
-    )
+    return _open_sessions(user).count()
+
+
+def _open_sessions(user: Any) -> QuerySet[QrSession]:
+    return QrSession.objects.filter(
+        created_by=user, state__in=[QrSession.State.STARTING, QrSession.State.SHOWING]
+    ).filter(Q(locked_until__isnull=True) | Q(locked_until__gt=timezone.now()))
 
 
 def _check_open_cap(user: Any) -> None:
@@ -98,12 +99,16 @@ def _check_open_cap(user: Any) -> None:
     if sees_everything(user) or not signed_in(user):
         return
     if qr_sessions_open_count(user=user) >= cap:
+        # The first lock to end frees a place (a session still starting: a whole lock).
+        ends = _open_sessions(user).exclude(locked_until=None).aggregate(at=Min("locked_until"))
+        wait = (ends["at"] - timezone.now()).total_seconds() if ends["at"] else 600
         raise TooManyOpen(
             _(
                 "You already have %(n)d logins waiting for a scan (the limit is %(n)d): finish "
                 "or cancel one, or wait until its 10-minute port lock ends."
             )
-            % {"n": cap}
+            % {"n": cap},
+            retry_after=wait,
         )
 
 

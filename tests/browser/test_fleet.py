@@ -71,8 +71,11 @@ def test_bulk_online_from_the_fleet_list(
     assert numbers[5] in page.locator("#without-keys").inner_text()
     assert page.locator("#import-keys").count() == 1
     assert simulator.calls("/whatsapp/batchOnline") == []
+    expect(page.locator("#takeover-question")).to_have_text(
+        "Take over 5 accounts from their agents?"
+    )
     page.screenshot(path=str(artifacts / "fleet-02b-precheck.png"), full_page=True)
-    page.click("button:has-text('Bring the other 5 accounts online')")
+    page.click("button:has-text('Yes, take over 5 accounts')")
 
     page.wait_for_selector("#job-progress")
     assert "/accounts/jobs/" in page.url
