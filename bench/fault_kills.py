@@ -50,6 +50,7 @@ from bench.fault_restarts import (
     free_port,
     probe,
     stack_env,
+    start_own_stack,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -622,43 +623,15 @@ def worker_kill_lane(
     work = _workdir("worker-kill-lane")
     pg, redis = PrivatePostgres(work), PrivateRedis(work)
     redis.start()
-    from bench.faults import (
-        FAST_SETTINGS,
-        SIM_OPTIONS,
-        Config,
-        _import_file,
-        _serve_webhooks,
-        setup_lanes,
-        setup_people,
-    )
+    from bench.faults import Config, _import_file, setup_lanes, setup_people
 
-    env = stack_env(pg.url(), redis.port)
-    env.update({k: str(v) for k, v in FAST_SETTINGS.items()})
-    env["BENCH_FAULTS_OWN_STACK"] = "1"
-    os.environ.update(env)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
-    )
-    import django
-
-    django.setup()
-    from django.conf import settings
-
+    env, settings, server, sim = start_own_stack(pg, redis)
     from accounts.models import BulkJob, BulkJobItem, WhatsAppAccount
     from accounts.services import fleet, imports
     from actions.models import SETTLED_STATES, Action
     from actions.services.intake import ActionSpec, actions_queue
-    from simulator.server import start_simulator
 
-    for name, value in FAST_SETTINGS.items():
-        setattr(settings, name, value)
-    url, server = _serve_webhooks()
-    sim = start_simulator("127.0.0.1", 0, url, backoff_base=0.1, backoff_cap=2.0, tick=0.05)
-    sim.set_options(**SIM_OPTIONS)
     sim.set_action_interval(float(settings.ACTION_LANE_INTERVAL))
-    os.environ["UPSTREAM_BASE_URL"] = settings.UPSTREAM_BASE_URL = env["UPSTREAM_BASE_URL"] = (
-        sim.url
-    )
     worker_args = procfile_worker_args("fast", 4)
     worker_args[worker_args.index("-Q") + 1] = "fast,slow"  # one worker takes both here
     worker_args += ["--loglevel", "WARNING"]

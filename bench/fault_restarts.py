@@ -115,6 +115,38 @@ def stack_env(pg_url: str, redis_port: int) -> dict[str, str]:
     }
 
 
+def start_own_stack(pg: Any, redis: Any) -> tuple[dict[str, str], Any, Any, Any]:
+    """The scenario's own stack on its private PostgreSQL and Redis: the environment (also
+    made this process's), a migrated database, Django set up with the fast settings, our
+    webhook receiver and the simulator posting to it. Returns (env, settings, webhook
+    server, simulator); UPSTREAM_BASE_URL points at the simulator."""
+    from bench.faults import FAST_SETTINGS, SIM_OPTIONS, _serve_webhooks
+
+    env = stack_env(pg.url(), redis.port)
+    env.update({k: str(v) for k, v in FAST_SETTINGS.items()})
+    env["BENCH_FAULTS_OWN_STACK"] = "1"
+    os.environ.update(env)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from simulator.server import start_simulator
+
+    for name, value in FAST_SETTINGS.items():
+        setattr(settings, name, value)
+    url, server = _serve_webhooks()
+    sim = start_simulator("127.0.0.1", 0, url, backoff_base=0.1, backoff_cap=2.0, tick=0.05)
+    sim.set_options(**SIM_OPTIONS)
+    os.environ["UPSTREAM_BASE_URL"] = settings.UPSTREAM_BASE_URL = env["UPSTREAM_BASE_URL"] = (
+        sim.url
+    )
+    return env, settings, server, sim
+
+
 def body(seq: int, size: int) -> bytes:
     """`size` distinct records (distinct (number, time) for every seq and position)."""
     from datetime import UTC, datetime, timedelta
@@ -329,44 +361,19 @@ def redis_restart_bulk(*, accounts: int, down_seconds: float, log: Any = print) 
     is killed while the job runs, a second job is created while it is down, and Redis is
     started again empty. The beat's requeue (run here as the beat would) resends what the
     broker lost; then every item is done once at the vendor or failed with a reason."""
-    import django
 
     work = ROOT / "var" / "faults" / "redis-restart-bulk"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     pg, redis = PrivatePostgres(work), PrivateRedis(work)
     redis.start()
-    from bench.faults import (
-        CHUNK,
-        FAST_SETTINGS,
-        SIM_OPTIONS,
-        _import_file,
-        _serve_webhooks,
-        setup_people,
-        wait_until,
-    )
+    from bench.faults import CHUNK, _import_file, setup_people, wait_until
 
-    env = stack_env(pg.url(), redis.port)
-    env.update({k: str(v) for k, v in FAST_SETTINGS.items()})
-    env["BENCH_FAULTS_OWN_STACK"] = "1"
-    os.environ.update(env)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
-    )
-    django.setup()
-    from django.conf import settings
-
+    _env, _settings, server, sim = start_own_stack(pg, redis)
     from accounts.models import BulkJob, BulkJobItem, WhatsAppAccount
     from accounts.services import fleet, imports
-    from simulator.server import start_simulator
 
-    for name, value in FAST_SETTINGS.items():
-        setattr(settings, name, value)
     fleet.CHUNK = CHUNK
-    url, server = _serve_webhooks()
-    sim = start_simulator("127.0.0.1", 0, url, backoff_base=0.1, backoff_cap=2.0, tick=0.05)
-    sim.set_options(**SIM_OPTIONS)
-    os.environ["UPSTREAM_BASE_URL"] = settings.UPSTREAM_BASE_URL = sim.url
 
     def start_worker() -> subprocess.Popen[bytes]:
         return subprocess.Popen(

@@ -89,6 +89,8 @@ def channels(request: AuthedRequest) -> HttpResponse:
             "channel": c,
             "url": selectors.masked_channel_url(c),
             "language": languages.get(c.language, c.language),
+            # In words, the key in the tooltip (a key no longer known shows as it is).
+            "rules": [(r, RuleKey(r).label if r in RuleKey.values else r) for r in c.rules],
         }
         for c in selectors.alert_channel_list()
     ]

@@ -37,6 +37,15 @@ def test_every_model_and_app_is_named_in_both_languages() -> None:
     assert unnamed == [] and untranslated == []
 
 
+def test_the_lockout_librarys_models_are_named_in_chinese_too() -> None:
+    """django-axes ships no Chinese: our catalogue names its admin lists
+    (core/library_names.py)."""
+    for model in apps.get_app_config("axes").get_models():
+        with translation.override("zh-hans"):
+            words = (str(model._meta.verbose_name), str(model._meta.verbose_name_plural))
+        assert all(CHINESE.search(w) for w in words), (model._meta.label, words)
+
+
 @pytest.mark.django_db
 def test_admin_lists_show_codes_as_words(people: People) -> None:
     make_account("8613800000071", presence_status=30)

@@ -82,3 +82,20 @@ def test_subscription_edit_saves_or_shows_the_refusal(people: People) -> None:
     r = c.post(reverse("notify:subscriptions"), {**form, "url": "ftp://x/"})
     assert r.status_code == 400 and Subscription.objects.count() == 1
     assert r.context["form"].errors == {"url": ["The URL must start with http:// or https://."]}
+
+
+def test_the_channel_list_names_rules_in_words_with_the_key_in_the_tooltip(
+    people: People,
+) -> None:
+    c = client_for(people.supervisor)
+    rules = [RuleKey.ACCOUNT_BANNED, RuleKey.WEBHOOK_LAG]
+    c.post(reverse("notify:channels"), {**CHANNEL, "rules": rules, "language": "en"})
+    page = c.get(reverse("notify:channels")).content.decode()
+    assert '<span title="account_banned">An account was banned</span>' in page
+    assert '<span title="webhook_lag">Webhook lag over its threshold</span>' in page
+    assert ">account_banned<" not in page
+    zh = client_for(people.supervisor)
+    zh.cookies["django_language"] = "zh-hans"
+    page = zh.get(reverse("notify:channels")).content.decode()
+    assert "An account was banned" not in page
+    assert "、" in page  # the list reads as a Chinese list
