@@ -576,7 +576,9 @@ class ImportCreate(APIView):
         try:
             result = import_services.import_parse_data(data=data)
         except import_services.ImportFileError as exc:
-            return Response({"detail": str(exc), "code": 400, "errors": []}, status=400)
+            return Response(
+                {"detail": str(exc), "code": 400, "errors": [], "known": []}, status=400
+            )
         if result.errors:
             return Response(
                 {

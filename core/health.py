@@ -14,6 +14,7 @@ from typing import Any
 from celery import current_app
 from django.core.cache import cache
 from django.db import connection, connections, transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # What the health page calls each check (/healthz keeps the keys).
@@ -167,6 +168,16 @@ class _Bounded:
                 conn.close()
 
 
+def _in_readers_words(result: dict[str, Any]) -> dict[str, Any]:
+    """A check's answer with its error in the reader's language: the check ran on a thread
+    of its own, where no language is active (and its answer may serve several readers), so
+    its fixed sentences are in English, looked up here in the catalogue."""
+    error = result.get("error")
+    if isinstance(error, str) and error:
+        return {**result, "error": gettext(error)}
+    return result
+
+
 _bounded: dict[str, _Bounded] = {}
 _bounded_lock = threading.Lock()
 
@@ -189,7 +200,7 @@ def bounded_checks(
     for name, future in running.items():
         left = max(0.0, deadline - (time.perf_counter() - started))
         try:
-            out[name] = future.result(timeout=left)
+            out[name] = _in_readers_words(future.result(timeout=left))
         except FutureTimeout:
             out[name] = {
                 "ok": False,

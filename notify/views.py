@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -67,7 +68,9 @@ def alert_ack(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @require(Cap.MANAGE_ALERTS)
 def channels(request: AuthedRequest) -> HttpResponse:
-    form = ChannelForm(request.POST or None, initial={"rules": list(RuleKey.values)})
+    # A new channel speaks the language of the person setting it up, until they choose.
+    initial = {"rules": list(RuleKey.values), "language": translation.get_language()}
+    form = ChannelForm(request.POST or None, initial=initial)
     channel = _saved(
         request,
         form,

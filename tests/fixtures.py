@@ -140,3 +140,16 @@ def _close_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> It
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def forget_own_cache_keys() -> None:
+    """Delete this test process's cache keys (its KEY_PREFIX) only: tile counts, filter menus,
+    rate limits. The other xdist worker shares the Redis database, so never cache.clear()
+    (FLUSHDB would empty its keys mid-test)."""
+    from django.core.cache import cache
+
+    delete_pattern = getattr(cache, "delete_pattern", None)  # django-redis
+    if delete_pattern is None:  # a cache of this process alone (local memory, files)
+        cache.clear()
+        return
+    delete_pattern("*")  # made into "<KEY_PREFIX>:<version>:*" by django-redis

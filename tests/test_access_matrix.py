@@ -45,7 +45,7 @@ from qrlogin.models import PairTarget, QrSession, ScanTask
 from qrlogin.services import scan_tasks
 from qrlogin.services.sessions import qr_session_start
 from qrlogin.tests.helpers import sim_agent_for
-from tests.fixtures import People, client_for, make_user
+from tests.fixtures import People, client_for, forget_own_cache_keys, make_user
 from webhooks.models import RefusedDelivery, WebhookEvent, WebhookKind
 
 ROLES = ("anonymous", "agent", "peer", "supervisor", "admin", "outsider")
@@ -816,23 +816,6 @@ def clients(people: People, **kwargs: Any) -> dict[str, Client]:
 
 def _login_redirect(response: Any, login: str = LOGIN) -> bool:
     return response.status_code == 302 and response["Location"].startswith(login)
-
-
-def forget_own_cache_keys() -> None:
-    """Cached filter menus and tiles from an earlier run must not answer for this one:
-    delete this process's keys (its KEY_PREFIX) only; other processes share the Redis."""
-    from django.conf import settings
-    from django.core.cache import cache
-
-    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if get_client is None:
-        cache.clear()
-        return
-    redis = get_client(None, write=True)
-    keys = list(redis.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        redis.delete(*keys)
 
 
 @pytest.fixture

@@ -241,14 +241,14 @@ def run_secret_flows(world: World, simulator: Any) -> dict[str, Any]:
             reverse("api-alert-channels"),
             data=json.dumps(
                 {
-                    "name": "ops",
+                    "name": "ops-sealed",  # the world has a channel named ops
                     "url": f"json://127.0.0.1:{sink.port}/{CHANNEL_TOKEN}",
                     "rules": ["account_banned"],
                 }
             ),
             content_type="application/json",
         )
-        assert r.status_code == 201
+        assert r.status_code == 201, r.content
         channel_id = r.json()["id"]
         r = sup.post(reverse("notify:channel_test", kwargs={"pk": channel_id}), follow=True)
         out["channel_test_page"] = body_of(r)

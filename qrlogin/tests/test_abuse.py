@@ -23,7 +23,7 @@ URL = "/api/v1/qr-sessions/"
 @pytest.fixture(autouse=True)
 def _fresh_limits() -> None:
     """This process's rate-limit counters only (never a FLUSHDB of the shared Redis)."""
-    from tests.test_access_matrix import forget_own_cache_keys
+    from tests.fixtures import forget_own_cache_keys
 
     forget_own_cache_keys()
 

@@ -23,8 +23,7 @@ from ports.services import ports_refresh
 from qrlogin.models import QrSession
 from qrlogin.services.sessions import qr_session_start
 from tests.browser.test_qrlogin import sign_in
-from tests.fixtures import People
-from tests.test_access_matrix import forget_own_cache_keys
+from tests.fixtures import People, forget_own_cache_keys
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

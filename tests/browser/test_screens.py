@@ -6,6 +6,7 @@ English and in zh-Hans, every page:
 - does not scroll sideways (`document.documentElement.scrollWidth <= innerWidth`);
 - has every visible button, link, input, select and summary inside the viewport's width
   (a control in a table that scrolls inside its box counts as off screen);
+- has no table wider than its box (its last columns cut off, to be scrolled to);
 - in zh-Hans, shows no English word outside the allow-list (codes, numbers, names, and the
   words the Chinese console keeps: WhatsApp, QR, PC, API, ...).
 
@@ -126,7 +127,21 @@ LAYOUT_JS = r"""() => {
         wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
             (cls ? "." + cls.split(/\s+/).join(".") : "") + " @" + Math.round(r.right));
     }
-    return {scrollWidth: document.documentElement.scrollWidth, width, off, wide: wide.slice(0, 4)};
+    // A table wider than its box scrolls inside it: its last columns are cut off the page
+    // (wide tables drop priority columns instead, or stack on phones).
+    const cut = [];
+    for (const box of document.querySelectorAll(".table-wrap")) {
+        if (!box.checkVisibility()) continue;
+        if (box.scrollWidth > box.clientWidth + 1) {
+            const t = box.querySelector("table");
+            const th = t && t.querySelector("th");
+            const head = th ? "table of " + th.textContent.trim().slice(0, 20) : "table";
+            const name = t && t.id ? "table#" + t.id : (box.getAttribute("aria-label") || head);
+            cut.push(name + " " + box.scrollWidth + ">" + box.clientWidth);
+        }
+    }
+    return {scrollWidth: document.documentElement.scrollWidth, width, off, cut,
+            wide: wide.slice(0, 4)};
 }"""
 
 TEXT_JS = """() => {
@@ -233,6 +248,8 @@ def test_every_page_fits_the_screen(
             )
         if found["off"]:
             layout.append(f"{path}: off screen: {', '.join(found['off'][:6])}")
+        if found["cut"]:
+            layout.append(f"{path}: cut off in its box: {', '.join(found['cut'][:4])}")
         # The words are the same at every width: read them once, on the widest screen.
         if lang == "zh-hans" and size is WIDE:
             words = english_words(page.evaluate(TEXT_JS))
