@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import expect
 
 from accounts.models import BulkJob, Registration
 from accounts.tests.helpers import make_account
@@ -217,9 +218,9 @@ def test_a_contact_lookup_error_appears_beside_its_form(
     with page.expect_response(lambda r: "/contacts" in r.url) as answer:
         form.locator("button[type=submit]").click()
     assert answer.value.status == 400
-    page.wait_for_function(
-        "document.querySelector('#contacts form [role=alert]').innerText.includes('cloud port')"
-    )
+    # A locator wait, not a string predicate: Playwright evals a bare expression string
+    # inside the page, which the page's CSP (no 'unsafe-eval') rightly refuses.
+    expect(page.locator("#contacts form [role=alert]")).to_contain_text("cloud port")
     assert page.url.endswith(f"/accounts/{NUMBER}/")
     page.locator("#contacts").screenshot(path=str(artifacts / "e-contacts-error.png"))
     page.context.close()
