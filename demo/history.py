@@ -120,9 +120,13 @@ def deliveries(*, now: datetime) -> list[tuple[str, datetime, bytes]]:
     out: list[tuple[str, datetime, bytes]] = []
     for bucket, records in buckets.items():
         body = json.dumps({"whatsAppList": records}).encode()
-        out.append(("online_status", bucket + timedelta(hours=1, seconds=3), body))
+        # Delivered after the hour closes; the current hour's batch "now" (never later: a
+        # received time after the page's own clock would contradict it).
+        out.append(("online_status", min(bucket + timedelta(hours=1, seconds=3), now), body))
     for at, record in syncs:
-        out.append(("account_status", at + timedelta(seconds=2), json.dumps(record).encode()))
+        out.append(
+            ("account_status", min(at + timedelta(seconds=2), now), json.dumps(record).encode())
+        )
     out.sort(key=lambda d: d[1])
     return out
 

@@ -16,7 +16,7 @@ from accounts.choices import AccountStatus
 from accounts.models import AccountKeys, StatusEvent, WhatsAppAccount
 from core import partitions
 from core.access import role_of
-from demo.history import DAYS, account_steps
+from demo.history import DAYS, account_steps, deliveries
 from simulator import vendorcodes as vc
 from simulator.demo_fleet import demo_fleet
 from simulator.state import VendorState
@@ -99,3 +99,12 @@ def test_the_simulator_churn_moves_only_accounts_that_can_move() -> None:
     assert paths == {vc.ONLINE_STATUS, vc.SYNC_WHATSAPP_STATUS}
     banned = [a for a in vendor.accounts.values() if a.status == vc.STATUS_BANNED]
     assert len(banned) == 3 and all(a.presence == vc.P_BANNED for a in banned)
+
+
+def test_no_delivery_of_the_week_is_received_after_now() -> None:
+    # An hour's batch arrives after the hour closes; the current hour's cannot arrive later
+    # than now, or the status log shows an event received in its own future.
+    now = timezone.now()
+    times = [received_at for _kind, received_at, _body in deliveries(now=now)]
+    assert times and max(times) <= now
+    assert times == sorted(times)
