@@ -7,6 +7,7 @@ English and in zh-Hans, every page:
 - has every visible button, link, input, select and summary inside the viewport's width
   (a control in a table that scrolls inside its box counts as off screen);
 - has no table wider than its box (its last columns cut off, to be scrolled to);
+- splits no short word, number or time inside a table cell across two lines;
 - in zh-Hans, shows no English word outside the allow-list (codes, numbers, names, and the
   words the Chinese console keeps: WhatsApp, QR, PC, API, ...).
 
@@ -140,8 +141,30 @@ LAYOUT_JS = r"""() => {
             cut.push(name + " " + box.scrollWidth + ">" + box.clientWidth);
         }
     }
+    // A short Latin word, number or time in a table cell drawn on two lines was split in
+    // the middle ("Recei / ved", "86138000 / 0015"): the column was squeezed below the
+    // word's width. Each line fragment of a text node is one client rect of its range.
+    const split = [];
+    const word = /^[A-Za-z0-9:.,+\-]{2,20}$/;
+    for (const cell of document.querySelectorAll("main .table-wrap th, main .table-wrap td")) {
+        if (!cell.checkVisibility() || cell.matches(".wrap-any")) continue;
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            // Codes and ids (<code>) may break anywhere by design; so may marked free text.
+            if (node.parentElement.closest("code, .wrap-any")) continue;
+            for (const token of node.textContent.split(/\s+/)) {
+                if (!word.test(token)) continue;
+                const at = node.textContent.indexOf(token);
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + token.length);
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (tops.size > 1) split.push(token);
+            }
+        }
+    }
     return {scrollWidth: document.documentElement.scrollWidth, width, off, cut,
-            wide: wide.slice(0, 4)};
+            split: [...new Set(split)].slice(0, 6), wide: wide.slice(0, 4)};
 }"""
 
 TEXT_JS = """() => {
@@ -250,6 +273,8 @@ def test_every_page_fits_the_screen(
             layout.append(f"{path}: off screen: {', '.join(found['off'][:6])}")
         if found["cut"]:
             layout.append(f"{path}: cut off in its box: {', '.join(found['cut'][:4])}")
+        if found["split"]:
+            layout.append(f"{path}: words split inside a cell: {', '.join(found['split'])}")
         # The words are the same at every width: read them once, on the widest screen.
         if lang == "zh-hans" and size is WIDE:
             words = english_words(page.evaluate(TEXT_JS))
