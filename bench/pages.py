@@ -415,7 +415,10 @@ def spy_report(name: str, spy: subprocess.Popen[str]) -> str:
 
 
 SPLIT = (
-    ("accounts.views.fleet", ("render_page", "rows_html", "_filters_html")),
+    (
+        "accounts.views.fleet",
+        ("render_shell", "render_to_string", "render_keyed", "rows_html", "_filters_html"),
+    ),
     (
         "accounts.selectors",
         ("account_list", "account_count", "account_state_counts", "fleet_choices", "recent_jobs"),
