@@ -83,6 +83,13 @@ def _file_version(path: str) -> tuple[int, int]:
     return (st.st_mtime_ns, st.st_size)
 
 
+def template_version(template_name: str) -> tuple[int, int]:
+    """A template's file version, for the inputs of a fragment that includes it (`_head`
+    names only the fragment's own file)."""
+    template: Any = get_template(template_name)
+    return _file_version(template.origin.name)
+
+
 def _head(template: Any, template_name: str) -> tuple[object, ...]:
     """What every fragment's output depends on besides its own values."""
     return (

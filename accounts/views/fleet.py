@@ -29,7 +29,7 @@ from accounts.views.fleet_parts import rows_html, tiles_html
 from core import listing
 from core.access import can, require, require_login, sees_everything
 from core.csvexport import csv_response, csv_stream
-from core.fragments import render_keyed, render_shell
+from core.fragments import render_keyed, render_shell, template_version
 from core.htmx import wants_fragment
 from core.roles import Cap
 from core.types import AuthedRequest
@@ -87,6 +87,7 @@ def _results_html(results: dict[str, Any]) -> SafeString:
         results["filters"].active(),
         bool(results["page"].rows),
         results["can_manage"],
+        template_version("core/_pager.html"),  # included
     )
     html = render_keyed(
         "accounts/list.html#results",
