@@ -334,9 +334,19 @@ def account_export_rows(
 
 
 def _scope_key(visible: QuerySet[WhatsAppAccount]) -> str:
+    """The scope's name (accounts.access.accounts_visible_to names its querysets), else its
+    SQL digested, worked out once per queryset: compiling the SQL was most of what a cached
+    read cost (bench/pages.py --profile). A filtered copy is another queryset, with a key of
+    its own."""
     import hashlib
 
-    return hashlib.sha256(str(visible.query).encode()).hexdigest()[:24]
+    from accounts.access import SCOPE_ATTR
+
+    key: str | None = getattr(visible, SCOPE_ATTR, None)
+    if key is None:
+        key = hashlib.sha256(str(visible.query).encode()).hexdigest()[:24]
+        setattr(visible, SCOPE_ATTR, key)
+    return key
 
 
 COUNTS = generations.declare("accounts-counts")  # the tiles (core/generations.py)
@@ -758,8 +768,29 @@ def job_items(*, job: BulkJob, state: str = "", limit: int = 500) -> list[BulkJo
     return list(qs.order_by("id")[:limit])
 
 
+JOBS = generations.declare("accounts-jobs")  # the fleet page's recent bulk jobs
+JOBS_TTL = 60  # seconds: what a change outside the services can leave stale
+
+
+def jobs_changed() -> None:
+    """A bulk job was created, changed or deleted (its state, its counts): the recent jobs
+    are read again once the change commits. Every save and delete of a job calls this
+    (AccountsConfig.ready); a queryset's update() calls it itself."""
+    generations.bump_on_commit(JOBS)
+
+
 def recent_jobs(*, user: Any, limit: int = 5) -> list[BulkJob]:
-    return list(jobs_visible_to(user).exclude(state=BulkJob.State.PREVIEW)[:limit])
+    """The newest jobs `user` sees (previews left out). Those who see every job share one
+    list, kept until a job changes (JOBS); anyone else's is read each time."""
+    from core.access import can
+    from core.roles import Cap
+
+    def newest() -> list[BulkJob]:
+        return list(jobs_visible_to(user).exclude(state=BulkJob.State.PREVIEW)[:limit])
+
+    if can(user, Cap.MANAGE_ACCOUNTS):  # jobs_visible_to: every job
+        return generations.cached(JOBS, f"recent:{limit}", JOBS_TTL, newest)
+    return newest()
 
 
 def contact_lookups(*, account: WhatsAppAccount, limit: int = 10) -> list[ContactLookup]:

@@ -95,6 +95,9 @@ def parse() -> argparse.Namespace:
         help="in process instead (no HTTP): each page's queries with their times, and the\n"
         "CPU per request of this process (Django: middleware, view, template)",
     )
+    p.add_argument(
+        "--runs", type=int, default=30, help="--profile: requests timed per page (and floor)"
+    )
     p.add_argument("--reseed", action="store_true")
     return p.parse_args()
 
@@ -415,7 +418,10 @@ def spy_report(name: str, spy: subprocess.Popen[str]) -> str:
 
 
 SPLIT = (
-    ("accounts.views.fleet", ("render_page", "rows_html", "_filters_html")),
+    (
+        "accounts.views.fleet",
+        ("render_shell", "render_to_string", "render_keyed", "rows_html", "_filters_html"),
+    ),
     (
         "accounts.selectors",
         ("account_list", "account_count", "account_state_counts", "fleet_choices", "recent_jobs"),
@@ -462,12 +468,17 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
     signin = Client()
     for _ in range(3):
         signin.get("/login/")
-    t0 = time.process_time()
+    floor = []
     for _ in range(runs):
+        t0 = time.process_time()
         signin.get("/login/")
-    signin_cpu = (time.process_time() - t0) * 1000 / runs
+        floor.append((time.process_time() - t0) * 1000)
+    signin_cpu = sum(floor) / runs
+    floor_median, floor_min = statistics.median(floor), min(floor)
     print(
-        f"\nfloor: the sign-in page /login/ (anonymous): Django CPU per request {signin_cpu:.2f} ms"
+        f"\nfloor: the sign-in page /login/ (anonymous): Django CPU per request mean"
+        f" {signin_cpu:.2f} ms, median {floor_median:.2f} ms, min {floor_min:.2f} ms (n={runs})"
+        f" [{load_line()}]"
     )
     for name, path, who, _key in pages:
         client = Client()
@@ -519,7 +530,8 @@ def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs:
         mean = sum(cpu) / len(cpu)
         print(
             f"  CPU per request, mean {mean:.2f} ms = {signin_cpu / mean:.2f}x the sign-in page's"
-            " rate if CPU-bound; of it (process time):"
+            f" rate if CPU-bound (medians: {floor_median / statistics.median(cpu):.2f}x; minima:"
+            f" {floor_min / min(cpu):.2f}x); of it (process time):"
         )
         for part, took in parts:
             print(f"    {took * 1000 / runs:6.2f} ms  {part}")
@@ -580,7 +592,7 @@ def main() -> None:
         wanted = {p.strip() for p in args.pages.split(",")}
         pages = [p for p in pages if p[3] in wanted]
     if args.profile:
-        profile(pages, {"supervisor": sup, "agent": agent_user})
+        profile(pages, {"supervisor": sup, "agent": agent_user}, runs=args.runs)
         return
     base = f"http://127.0.0.1:{args.port}"
     print(

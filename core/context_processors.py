@@ -5,8 +5,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.access import can, role_of
@@ -47,17 +50,36 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     if not user.is_authenticated:
         return {"nav_items": [], "user_role": None}
-    # The live stream (core/live.py) replays from a little before this render.
-    live_url = f"{reverse('live')}?since={time.time() - 2.0:.3f}"
     return {
-        "nav_items": functools.cache(lambda: _nav_items(request)),
+        "nav_items": functools.cache(lambda: nav_items(request)),
         "user_role": (role := functools.cache(lambda: role_of(user))),
         "user_role_label": lambda: ROLE_LABELS[r] if (r := role()) else "",
-        "live_url": live_url,
+        "live_url": live_url(),
     }
 
 
-def _nav_items(request: HttpRequest) -> list[dict[str, Any]]:
+def live_url() -> str:
+    """The live stream's address: it replays from a little before this render (core/live.py)."""
+    return f"{reverse('live')}?since={time.time() - 2.0:.3f}"
+
+
+@functools.lru_cache(maxsize=256)
+def _nav_url(name: str, prefix: str, urlconf: object) -> str | None:
+    """A menu entry's URL, reversed once per URL prefix and URL conf (reversing the whole
+    menu on every page cost about a quarter millisecond: bench/pages.py --profile)."""
+    try:
+        return reverse(name, urlconf=get_urlconf())
+    except NoReverseMatch:
+        return None
+
+
+@receiver(setting_changed)
+def _urls_changed(*, setting: str, **_kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _nav_url.cache_clear()
+
+
+def nav_items(request: HttpRequest) -> list[dict[str, Any]]:
     user = request.user
     items = []
     for label, name, caps in NAV:
@@ -65,9 +87,8 @@ def _nav_items(request: HttpRequest) -> list[dict[str, Any]]:
             continue
         if name == "admin:index" and not user.is_staff:  # Django's admin admits staff only
             continue
-        try:
-            url = reverse(name)
-        except NoReverseMatch:  # the page's issue has not landed yet
+        url = _nav_url(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+        if url is None:  # the page's issue has not landed yet
             continue
         item: dict[str, Any] = {"label": label, "url": url, "active": False}
         if name in NAV_BADGES:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from accounts import live as accounts_live
 from accounts.events import job_finished
 from accounts.models import AccountKeys, BulkJob, BulkJobItem, ImportRow, WhatsAppAccount
+from accounts.selectors import jobs_changed
 from core.audit import audit_record
 from core.tasks import enqueue_on_commit
 from ports.models import CloudPort
@@ -171,6 +172,7 @@ def _refresh_counts(job: BulkJob) -> None:
         failed=Count("id", filter=Q(state=BulkJobItem.State.FAILED)),
     )
     BulkJob.objects.filter(pk=job.pk).update(ok_count=agg["ok"], failed_count=agg["failed"])
+    jobs_changed()  # an update() sends no post_save
     job.ok_count, job.failed_count = agg["ok"], agg["failed"]
     accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)
 
@@ -191,6 +193,8 @@ def _claim(job_id: int) -> BulkJob | None:
     claimed = BulkJob.objects.filter(pk=job_id, state=BulkJob.State.QUEUED).update(
         state=BulkJob.State.RUNNING, started_at=now
     )
+    if claimed:
+        jobs_changed()
     job = BulkJob.objects.filter(pk=job_id).first()
     if job is None:
         return None
@@ -325,6 +329,7 @@ def _bulk_job_run_locked(job_id: int) -> BulkJob | None:
         BulkJob.objects.filter(pk=job.pk).update(
             state=BulkJob.State.DONE, finished_at=timezone.now()
         )
+        jobs_changed()
         job.refresh_from_db()
         job_finished(job=job)  # the outbox (notify)
         accounts_live.job_changed(job_id=job.pk, owner=job.created_by_id)

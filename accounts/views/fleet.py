@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -27,8 +29,8 @@ from accounts.views.fleet_parts import rows_html, tiles_html
 from core import listing
 from core.access import can, require, require_login, sees_everything
 from core.csvexport import csv_response, csv_stream
-from core.fragments import render_keyed
-from core.htmx import render_page
+from core.fragments import render_keyed, render_shell, template_version
+from core.htmx import wants_fragment
 from core.roles import Cap
 from core.types import AuthedRequest
 from core.zones import local_iso, zoned_header
@@ -72,6 +74,29 @@ def _filters_html(
     return render_keyed("accounts/list.html#filters", inputs, context)
 
 
+_ROWS_SLOT = "<sb-slot rows_html>"
+
+
+def _results_html(results: dict[str, Any]) -> SafeString:
+    """The results (the table's head, its rows, the pager): rendered once per distinct
+    header links, pager and state (core/fragments.py), the rows (cached on their own)
+    put in."""
+    inputs = (
+        results["pager"],
+        tuple(sorted(results["sorts"].items())),
+        results["filters"].active(),
+        bool(results["page"].rows),
+        results["can_manage"],
+        template_version("core/_pager.html"),  # included
+    )
+    html = render_keyed(
+        "accounts/list.html#results",
+        inputs,
+        lambda: {**results, "rows_html": mark_safe(_ROWS_SLOT)},  # noqa: S308 - our marker
+    )
+    return mark_safe(html.replace(_ROWS_SLOT, results["rows_html"], 1))  # noqa: S308 - both ours
+
+
 @require_login
 @require_GET
 def account_list(request: AuthedRequest) -> HttpResponse:
@@ -88,7 +113,6 @@ def account_list(request: AuthedRequest) -> HttpResponse:
         new = selectors.account_new_count(visible=visible, since=since)
         return render(request, "accounts/list.html#new", {"new_accounts": new, "since": since})
     everything = sees_everything(request.user)
-    choices = selectors.fleet_choices(visible=visible, everything=everything)
     filters = (
         FleetFilterForm(request.GET, agent_view=not everything).filters()
         if request.GET
@@ -101,12 +125,9 @@ def account_list(request: AuthedRequest) -> HttpResponse:
         before=request.GET.get("before"),
     )
     rows = mark_safe("".join(rows_html(page.rows)))  # noqa: S308 - rendered rows, escaped there
-    query = request.GET.copy()
-    for name in listing.PAGING_PARAMS:
-        query.pop(name, None)
     sort = filters.sort if filters.sort in selectors.FLEET_SORTS else "whatsapp"
-    context = {
-        "filters_html": _filters_html(request.GET, choices, agent_view=not everything),
+    can_manage = can(request.user, Cap.MANAGE_ACCOUNTS)
+    results = {
         "filters": filters,
         "page": page,
         "rows_html": rows,
@@ -125,13 +146,31 @@ def account_list(request: AuthedRequest) -> HttpResponse:
                 "last_event_at": (_("Last event"), True),
             },
         ),
-        "counts": selectors.account_state_counts(visible=visible),
-        "since": time.time(),  # new accounts after this render are offered live
-        "base_query": query.urlencode(),
-        "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
-        "jobs": selectors.recent_jobs(user=request.user) if everything else [],
+        "can_manage": can_manage,
     }
-    return render_page(request, "accounts/list.html", context, fragment="results")
+    if wants_fragment(request):  # paging, sorting, filtering: the results alone
+        return HttpResponse(_results_html(results))
+    # The whole page: its shell (cached per reader, language, time zone and address) with
+    # the parts that change from view to view put in (core/fragments.py, render_shell).
+    choices = selectors.fleet_choices(visible=visible, everything=everything)
+    counts = selectors.account_state_counts(visible=visible)
+    jobs = selectors.recent_jobs(user=request.user) if everything else []
+    slots = {
+        "counts_html": render_keyed(
+            "accounts/list.html#counts", tuple(sorted(counts.items())), lambda: {"counts": counts}
+        ),
+        # New accounts after this render are offered live.
+        "new_html": render_to_string(
+            "accounts/list.html#new",
+            {"since": time.time(), "list_url": reverse("accounts:list")},
+        ),
+        "filters_html": _filters_html(request.GET, choices, agent_view=not everything),
+        "jobs_html": render_to_string("accounts/list.html#jobs", {"jobs": jobs}) if jobs else "",
+        "results_html": _results_html(results),
+    }
+    return render_shell(
+        request, "accounts/list.html", {"can_manage": can_manage}, slots=slots, inputs=(can_manage,)
+    )
 
 
 def _nothing_selected(request: AuthedRequest) -> HttpResponse:

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from accounts import selectors
-from accounts.access import accounts_visible_to
+from accounts.access import accounts_visible_to, all_accounts
 from accounts.choices import AccountStatus, AccountType, OnlineStatus, Platform
 from accounts.models import WhatsAppAccount
 from core.access import sees_everything
@@ -83,7 +83,7 @@ def tiles_variant(user: Any) -> str:
 
 def tiles_pushed(event: str, variant: str) -> str:
     if variant == "all":
-        return tiles_html(WhatsAppAccount.objects.all())
+        return tiles_html(all_accounts())
     user = get_user_model().objects.get(pk=int(variant.removeprefix("user:")))
     return tiles_html(accounts_visible_to(user))
 
