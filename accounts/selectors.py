@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import connection
-from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -660,7 +660,8 @@ def online_over_time(
     whose record in force names X. One query that reads only the range's months, plus, per
     account, its last record before the range (an index probe that stops at the first month
     holding one). Each record in force adds one at the first hour it covers and takes it
-    back at the first hour the next record covers; the counts are the running sums.
+    back at the first hour the next record covers; the counts are the running sums. An
+    account with no record at all counts by its login state report (`_without_history`).
 
     `accounts`: those the reader may see; None for the whole fleet."""
     now = now or timezone.now()
@@ -756,6 +757,9 @@ def online_over_time(
             sign = -1 if ends else 1
             up[max(k, 0)] += sign * int(n_up)
             down[max(k, 0)] += sign * int(n_down)
+    if filters.detail_status is None:  # they have no detail to match
+        for k, is_up in _without_history(accounts, filters, points=points, step=step):
+            (up if is_up else down)[k] += 1
     for k in range(1, n):
         up[k] += up[k - 1]
         down[k] += down[k - 1]
@@ -763,6 +767,40 @@ def online_over_time(
         return {"labels": [], "online": [], "down": []}
     labels = [timezone.localtime(p).isoformat() for p in points]
     return {"labels": labels, "online": up, "down": down, "step_hours": int(step // hour)}
+
+
+def _without_history(
+    accounts: QuerySet[WhatsAppAccount],
+    filters: EventFilters,
+    *,
+    points: list[datetime],
+    step: timedelta,
+) -> list[tuple[int, bool]]:
+    """Accounts with no status record at all are in the state their login state report
+    (queryWhatsAppStatus, kept on the account, not in the history) says, from the point it
+    was reported at (the whole range if before it; only the range's end, the state in force,
+    if the time is unknown): online if it says online, not online if it says offline or the
+    account is banned. Without such a report they are in neither count. Recycled accounts
+    went back to the vendor and are not counted."""
+    bare = (
+        accounts.filter(recycled=False)
+        .filter(
+            Q(online_status__in=(OnlineStatus.ONLINE, OnlineStatus.OFFLINE))
+            | Q(status=AccountStatus.BANNED)
+        )
+        .exclude(Exists(StatusEvent.objects.filter(whatsapp=OuterRef("whatsapp"))))
+    )
+    if filters.agent:
+        bare = bare.filter(agent_account=filters.agent)
+    first, last = points[0], len(points) - 1
+    found = []
+    rows = bare.values_list("online_status", "status", "online_status_at")
+    for online_status, status, at in rows:
+        # The first point at or after `at` (the range's end if later or unknown).
+        k = last if at is None else min(max(0, -((first - at) // step)), last)
+        is_up = online_status == OnlineStatus.ONLINE and status != AccountStatus.BANNED
+        found.append((k, is_up))
+    return found
 
 
 def _next_local_hour(moment: datetime) -> datetime:
