@@ -54,7 +54,7 @@ class FleetFilterForm(forms.Form):
     # The state tiles' own filter: each tile links to its rows (accounts.selectors.fleet_state).
     state = forms.ChoiceField(
         required=False,
-        label=_("State"),
+        label=_("Overall state"),
         choices=[
             ("", _("Any state")),
             ("online", _("Online")),

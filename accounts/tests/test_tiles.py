@@ -59,3 +59,16 @@ def test_the_tiles_partition_every_state_an_account_can_have(people: People) -> 
     tiles = page.split('id="counts"')[1].split("</section>")[0]
     assert "?status=2" not in tiles and "?presence=20" not in tiles
     assert all(f"?state={s}" in tiles for s in FLEET_STATES)
+
+
+@pytest.mark.django_db
+def test_the_fleet_filters_have_distinct_labels_in_both_languages(people: People) -> None:
+    """The tiles' filter sits beside the account status filter: not both "状态" in Chinese."""
+    import re
+
+    client = client_for(people.supervisor)
+    for lang in ("en", "zh-hans"):
+        client.post("/i18n/setlang/", {"language": lang, "next": "/"})
+        form = client.get("/accounts/").content.decode().split('id="filters"')[1]
+        labels = re.findall(r"<label>([^<]+)<", form.split("</form>")[0])
+        assert labels and len(labels) == len(set(labels)), (lang, labels)
