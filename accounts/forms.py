@@ -51,6 +51,22 @@ class FleetFilterForm(forms.Form):
         _("Any online status"),
     )
     presence = _code_filter(_("Presence"), Presence.choices, _("Any presence"))
+    # The state tiles' own filter: each tile links to its rows (accounts.selectors.fleet_state).
+    state = forms.ChoiceField(
+        required=False,
+        label=_("Overall state"),
+        choices=[
+            ("", _("Any state")),
+            ("online", _("Online")),
+            ("disconnected", _("Disconnected")),
+            ("logging_in", _("Logging in")),
+            ("logging_out", _("Logging out")),
+            ("offline", _("Offline")),
+            ("unknown", _("Login state unknown")),
+            ("banned", _("Banned")),
+            ("recycled", _("Recycled")),
+        ],
+    )
     agent = forms.CharField(
         required=False,
         max_length=64,
@@ -107,6 +123,7 @@ class FleetFilterForm(forms.Form):
             status=data.get("status"),
             online_status=data.get("online_status"),
             presence=data.get("presence"),
+            state=data.get("state") or "",
             agent=(data.get("agent") or "").strip(),
             platform=data.get("platform"),
             source=data.get("source"),

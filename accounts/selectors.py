@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import connection
-from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -256,6 +256,7 @@ class FleetFilters:
     status: int | None = None
     online_status: int | None = None
     presence: int | None = None
+    state: str = ""  # one of FLEET_STATES: a tile's rows
     agent: str = ""
     platform: int | None = None
     source: int | None = None
@@ -281,6 +282,8 @@ def fleet_filter(qs: QuerySet[WhatsAppAccount], f: FleetFilters) -> QuerySet[Wha
         qs = qs.filter(online_status=f.online_status, recycled=False)
     if f.presence is not None:
         qs = qs.filter(presence_status=f.presence)
+    if f.state in FLEET_STATES:
+        qs = qs.filter(fleet_state_q(f.state))
     if f.agent:
         qs = qs.filter(agent_account=f.agent)
     if f.platform is not None:
@@ -374,49 +377,76 @@ def account_state_counts(*, visible: QuerySet[WhatsAppAccount]) -> dict[str, int
     )
 
 
+# The tiles' states, a partition of the fleet: each account is in exactly one, decided in
+# this order. A recycled account went back to the vendor and a banned one cannot log in:
+# their last login state no longer describes them. A disconnected account (presence 20) has
+# lost its device whatever its login state says. The rest go by their login state; a state
+# never reported, or outside the documented table, is "unknown".
+FLEET_STATES = (
+    "online",
+    "disconnected",
+    "logging_in",
+    "logging_out",
+    "offline",
+    "unknown",
+    "banned",
+    "recycled",
+)
+_LOGIN_STATES = {
+    OnlineStatus.ONLINE: "online",
+    OnlineStatus.LOGGING_IN: "logging_in",
+    OnlineStatus.LOGGING_OUT: "logging_out",
+    OnlineStatus.OFFLINE: "offline",
+}
+
+
+def fleet_state(
+    *, online_status: int | None, status: int | None, presence: int | None, recycled: bool
+) -> str:
+    """The one tile an account is counted in (FLEET_STATES)."""
+    if recycled:
+        return "recycled"
+    if status == AccountStatus.BANNED:
+        return "banned"
+    if presence == Presence.DISCONNECTED:
+        return "disconnected"
+    return _LOGIN_STATES.get(online_status, "unknown")  # type: ignore[call-overload]
+
+
+def fleet_state_q(state: str) -> Q:
+    """The rows of one tile: the same rule as `fleet_state`, as a filter (its link)."""
+    if state == "recycled":
+        return Q(recycled=True)
+    live = Q(recycled=False) & ~Q(status=AccountStatus.BANNED)
+    if state == "banned":
+        return Q(recycled=False, status=AccountStatus.BANNED)
+    if state == "disconnected":
+        return live & Q(presence_status=Presence.DISCONNECTED)
+    live &= ~Q(presence_status=Presence.DISCONNECTED)
+    for code, name in _LOGIN_STATES.items():
+        if name == state:
+            return live & Q(online_status=code)
+    if state == "unknown":
+        return live & ~Q(online_status__in=list(_LOGIN_STATES))
+    raise ValueError(state)
+
+
 def _state_counts(visible: QuerySet[WhatsAppAccount]) -> dict[str, int]:
-    """One GROUP BY over the three state columns (a handful of groups), summed here: about
-    a third cheaper than seven FILTERed counts, which PostgreSQL evaluates per row."""
+    """One GROUP BY over the state columns (a handful of groups), summed here: about a third
+    cheaper than a FILTERed count per tile, which PostgreSQL evaluates per row. The tiles
+    (FLEET_STATES) add up to the total."""
     groups = (
         visible.order_by()
         .values_list("online_status", "status", "presence_status", "recycled")
         .annotate(n=Count("id"))
     )
-    counts = dict.fromkeys(
-        (
-            "total",
-            "online",
-            "logging_in",
-            "logging_out",
-            "offline",
-            "unknown",
-            "recycled",
-            "banned",
-            "disconnected",
-        ),
-        0,
-    )
-    # Every account is in exactly one login-state tile (online, logging in, logging out,
-    # offline, unknown, recycled): those six add up to the total. A recycled account went
-    # back to the vendor: its last login state no longer describes it.
+    counts = dict.fromkeys(("total", *FLEET_STATES), 0)
     for online_status, status, presence, recycled, n in groups:
         counts["total"] += n
-        if recycled:
-            counts["recycled"] += n
-        elif online_status == OnlineStatus.ONLINE:
-            counts["online"] += n
-        elif online_status == OnlineStatus.LOGGING_IN:
-            counts["logging_in"] += n
-        elif online_status == OnlineStatus.LOGGING_OUT:
-            counts["logging_out"] += n
-        elif online_status == OnlineStatus.OFFLINE:
-            counts["offline"] += n
-        else:  # never reported, or a value outside the documented table
-            counts["unknown"] += n
-        if status == AccountStatus.BANNED:
-            counts["banned"] += n
-        if presence == Presence.DISCONNECTED:
-            counts["disconnected"] += n
+        state = fleet_state(
+            online_status=online_status, status=status, presence=presence, recycled=recycled
+        )
+        counts[state] += n
     return counts
 
 
@@ -640,7 +670,8 @@ def online_over_time(
     whose record in force names X. One query that reads only the range's months, plus, per
     account, its last record before the range (an index probe that stops at the first month
     holding one). Each record in force adds one at the first hour it covers and takes it
-    back at the first hour the next record covers; the counts are the running sums.
+    back at the first hour the next record covers; the counts are the running sums. An
+    account with no record at all counts by its login state report (`_without_history`).
 
     `accounts`: those the reader may see; None for the whole fleet."""
     now = now or timezone.now()
@@ -736,6 +767,9 @@ def online_over_time(
             sign = -1 if ends else 1
             up[max(k, 0)] += sign * int(n_up)
             down[max(k, 0)] += sign * int(n_down)
+    if filters.detail_status is None:  # they have no detail to match
+        for k, is_up in _without_history(accounts, filters, points=points, step=step):
+            (up if is_up else down)[k] += 1
     for k in range(1, n):
         up[k] += up[k - 1]
         down[k] += down[k - 1]
@@ -743,6 +777,40 @@ def online_over_time(
         return {"labels": [], "online": [], "down": []}
     labels = [timezone.localtime(p).isoformat() for p in points]
     return {"labels": labels, "online": up, "down": down, "step_hours": int(step // hour)}
+
+
+def _without_history(
+    accounts: QuerySet[WhatsAppAccount],
+    filters: EventFilters,
+    *,
+    points: list[datetime],
+    step: timedelta,
+) -> list[tuple[int, bool]]:
+    """Accounts with no status record at all are in the state their login state report
+    (queryWhatsAppStatus, kept on the account, not in the history) says, from the point it
+    was reported at (the whole range if before it; only the range's end, the state in force,
+    if the time is unknown): online if it says online, not online if it says offline or the
+    account is banned. Without such a report they are in neither count. Recycled accounts
+    went back to the vendor and are not counted."""
+    bare = (
+        accounts.filter(recycled=False)
+        .filter(
+            Q(online_status__in=(OnlineStatus.ONLINE, OnlineStatus.OFFLINE))
+            | Q(status=AccountStatus.BANNED)
+        )
+        .exclude(Exists(StatusEvent.objects.filter(whatsapp=OuterRef("whatsapp"))))
+    )
+    if filters.agent:
+        bare = bare.filter(agent_account=filters.agent)
+    first, last = points[0], len(points) - 1
+    found = []
+    rows = bare.values_list("online_status", "status", "online_status_at")
+    for online_status, status, at in rows:
+        # The first point at or after `at` (the range's end if later or unknown).
+        k = last if at is None else min(max(0, -((first - at) // step)), last)
+        is_up = online_status == OnlineStatus.ONLINE and status != AccountStatus.BANNED
+        found.append((k, is_up))
+    return found
 
 
 def _next_local_hour(moment: datetime) -> datetime:

@@ -15,6 +15,7 @@ from core.access import RolesThatCan, role_of
 from core.roles import ROLE_LABELS
 
 log = logging.getLogger(__name__)
+request_log = logging.getLogger("django.request")
 TEMPLATE = "errors/error.html"
 
 
@@ -56,7 +57,30 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     else:
         hint = _("If you need it for your work, ask a supervisor or an administrator.")
     title = _("You cannot open this page") if reading else _("You cannot do this")
-    return _page(request, 403, {"title": title, "reason": reason, "hint": hint})
+    response = _page(request, 403, {"title": title, "reason": reason, "hint": hint})
+    _log_refusal(request, role, can, response)
+    return response
+
+
+def _log_refusal(
+    request: HttpRequest, role: Any, can: RolesThatCan | None, response: HttpResponse
+) -> None:
+    """A refusal is an expected answer: one line (method, path, who, the roles that can)
+    instead of Django's warning with the PermissionDenied's traceback, which it skips for a
+    response marked as logged (django.utils.log.log_response)."""
+    user = getattr(request, "user", None)
+    who = user.get_username() if user is not None and user.is_authenticated else "anonymous"
+    needs = ", ".join(str(r) for r in can) if can else "another sign-in"
+    request_log.warning(
+        "Forbidden: %s %s by %s (%s); needs %s",
+        request.method,
+        request.path,
+        who,
+        role or "no role",
+        needs,
+        extra={"status_code": 403, "request": request},
+    )
+    response._has_been_logged = True  # type: ignore[attr-defined]
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -61,6 +61,12 @@ def local_iso(value: datetime | None, zone: tzinfo) -> str:
     return timezone.localtime(value, zone).isoformat()
 
 
+def zoned_stamp(value: datetime) -> str:
+    """A time for text that leaves the console (alert messages): the console's one format in
+    the active zone, and the zone named, "2026-12-07 20:45:03 Asia/Shanghai"."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S} {timezone.get_current_timezone_name()}"
+
+
 def zoned_header(name: str, zone: tzinfo) -> str:
     """A CSV column of times, named with the zone its values are in: "event_time (UTC)"."""
     return f"{name} ({zone})"

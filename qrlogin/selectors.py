@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.access import accounts_visible_to
 from accounts.models import Agent, WhatsAppAccount
 from core.access import visible
 from ports.models import CloudPort, PortQuota
@@ -40,6 +41,22 @@ def qr_session_get(*, user: Any, pk: int) -> QrSession:
     if session is None:
         raise Http404
     return session
+
+
+def login_result_account(*, user: Any, whatsapp: str) -> dict[str, Any]:
+    """Where the account a login brought online is, for the person reading its result: its
+    page if they may open it (`account_open`), else whom the vendor gave it to
+    (`account_elsewhere`: that agent's account, or "" for none yet), said in words instead of
+    a link that would answer 404. Nothing while the number is not known here yet."""
+    if not whatsapp:
+        return {}
+    if accounts_visible_to(user).filter(whatsapp=whatsapp).exists():
+        return {"account_open": True}
+    owner = WhatsAppAccount.objects.filter(whatsapp=whatsapp).values_list("agent_account")
+    found = owner.first()
+    if found is None:
+        return {}
+    return {"account_elsewhere": True, "elsewhere_agent": found[0]}
 
 
 def pair_target_choices() -> list[tuple[str, str]]:

@@ -83,8 +83,10 @@ def start(request: AuthedRequest) -> HttpResponse:
 # --- one session --------------------------------------------------------------------------
 
 
-def _session_context(session: QrSession) -> dict[str, Any]:
+def _session_context(session: QrSession, user: Any) -> dict[str, Any]:
+    done = session.state == QrSession.State.SUCCEEDED
     return {
+        **(selectors.login_result_account(user=user, whatsapp=session.whatsapp) if done else {}),
         "session": session,
         "qr": qr_svg(session.qr_string, title=_("QR code to scan with WhatsApp")),
         "qr_ttl_ms": _ttl_ms(session.qr_fetched_at),
@@ -109,7 +111,7 @@ def _with_reasons(rows: Any) -> list[Any]:
 def session_page(request: AuthedRequest, pk: int) -> HttpResponse:
     session = selectors.qr_session_get(user=request.user, pk=pk)
     sessions.qr_session_read(session=session)
-    return render(request, "qrlogin/session.html", _session_context(session))
+    return render(request, "qrlogin/session.html", _session_context(session, request.user))
 
 
 @require(Cap.QR_LOGIN)
@@ -121,7 +123,10 @@ def session_code(request: AuthedRequest, pk: int) -> HttpResponse:
     session = selectors.qr_session_get(user=request.user, pk=pk)
     sessions.qr_session_read(session=session)
     return render_poll(
-        request, "qrlogin/session.html#code", _session_context(session), done=session.is_final
+        request,
+        "qrlogin/session.html#code",
+        _session_context(session, request.user),
+        done=session.is_final,
     )
 
 
@@ -136,7 +141,7 @@ def session_status(request: AuthedRequest, pk: int) -> HttpResponse:
         return HttpResponse(status=204)  # nothing new: htmx keeps the element and polls on
     if session.state == QrSession.State.SUCCEEDED:
         sessions.qr_session_fetch_info(session=session)
-    context = _session_context(session) | {"oob": True}
+    context = _session_context(session, request.user) | {"oob": True}
     return render_poll(request, "qrlogin/session.html#status", context, done=not watching)
 
 
@@ -290,8 +295,10 @@ def tasks_page(request: AuthedRequest) -> HttpResponse:
     )
 
 
-def _task_context(task: Any) -> dict[str, Any]:
+def _task_context(task: Any, user: Any) -> dict[str, Any]:
+    done = task.status == ScanTaskStatus.LOGGED_IN
     return {
+        **(selectors.login_result_account(user=user, whatsapp=task.whatsapp) if done else {}),
         "task": task,
         "qr": qr_svg(task.qr_string, title=_("QR code to scan with WhatsApp")),
         "qr_ttl_ms": _ttl_ms(task.qr_fetched_at),
@@ -306,7 +313,7 @@ def _task_context(task: Any) -> dict[str, Any]:
 def task_page(request: AuthedRequest, pk: int) -> HttpResponse:
     task = selectors.scan_task_get(user=request.user, pk=pk)
     scan_tasks.scan_task_refresh_code(task=task)
-    return render(request, "qrlogin/task.html", _task_context(task))
+    return render(request, "qrlogin/task.html", _task_context(task, request.user))
 
 
 @require(Cap.QR_LOGIN)
@@ -314,7 +321,9 @@ def task_page(request: AuthedRequest, pk: int) -> HttpResponse:
 def task_code(request: AuthedRequest, pk: int) -> HttpResponse:
     task = selectors.scan_task_get(user=request.user, pk=pk)
     scan_tasks.scan_task_refresh_code(task=task)
-    return render_poll(request, "qrlogin/task.html#code", _task_context(task), done=task.is_scanned)
+    return render_poll(
+        request, "qrlogin/task.html#code", _task_context(task, request.user), done=task.is_scanned
+    )
 
 
 @require(Cap.QR_LOGIN)
@@ -323,5 +332,5 @@ def task_status(request: AuthedRequest, pk: int) -> HttpResponse:
     task = selectors.scan_task_get(user=request.user, pk=pk)
     if not task.is_final and request.GET.get("seen", "") == str(task.status or ""):
         return HttpResponse(status=204)
-    context = _task_context(task) | {"oob": True}
+    context = _task_context(task, request.user) | {"oob": True}
     return render_poll(request, "qrlogin/task.html#status", context, done=task.is_final)

@@ -22,7 +22,7 @@ def test_qr_login_and_actions_pages_in_chinese(people: People, simulator: Any) -
     client = client_for(people.agent)
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     start = client.get(reverse("qrlogin:start")).content.decode()
-    assert "账号运行位置" in start and "手机关联方式" in start
+    assert "客服号运行位置" in start and "手机关联方式" in start
     assert "打开会话动作" in client.get(reverse("actions:list")).content.decode()
 
 
@@ -126,3 +126,37 @@ def test_zh_hans_javascript_catalogue_is_complete() -> None:
     with po.with_suffix(".mo").open("rb") as committed:
         catalog = gettext.GNUTranslations(committed)._catalog  # type: ignore[attr-defined]
     assert all(catalog.get(m) for m in found), "djangojs.mo is stale: run `make messages`"
+
+
+# Where 账号 is right (docs/glossary-zh.md): compounds, the agent's seat, the vendor's own
+# labels; everywhere else a WhatsApp account is a 客服号.
+_ZHANGHAO_COMPOUNDS = (
+    "坐席账号",
+    "登录账号",
+    "账号类型",
+    "账号状态",
+    "账号总览",
+    "账号被封",
+    "客服账号",
+)
+_SIGN_IN_WORDS = ("password", "e-mail", "username")
+
+
+def test_a_whatsapp_account_is_a_kefuhao_in_every_message(tmp_path: Path) -> None:
+    """账号 names a WhatsApp account only inside the glossary's compounds; a person's own
+    sign-in account (password, e-mail messages) keeps it."""
+    compiled = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "-o", str(compiled), str(_PO)], check=True)
+    with compiled.open("rb") as fh:
+        catalog: dict[Any, str] = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
+    wrong = []
+    for msgid, msgstr in catalog.items():
+        english = msgid[0] if isinstance(msgid, tuple) else msgid
+        if not english or any(w in english.lower() for w in _SIGN_IN_WORDS):
+            continue
+        rest = msgstr
+        for compound in _ZHANGHAO_COMPOUNDS:
+            rest = rest.replace(compound, "")
+        if "账号" in rest:
+            wrong.append(f"{english!r}: {msgstr!r}")
+    assert wrong == []

@@ -161,3 +161,37 @@ def test_reads_the_ranges_months_and_one_record_before_it_per_account() -> None:
         name = partitions.partition_name(TABLE, month)
         lines = [line for line in plan.splitlines() if name in line]
         assert lines and all("never executed" in line for line in lines), plan
+
+
+def test_accounts_without_history_count_by_their_login_state_report() -> None:
+    """No record in the history: online only if the account's login state report says so,
+    from the point it was reported at; never reported, in neither count. An account online
+    before the range with no record in it (B) is online at every point."""
+    h0 = _history()
+    make_account(
+        "8610000000006", online_status=2, online_status_at=h0 + timedelta(hours=1, minutes=30)
+    )
+    make_account("8610000000007", online_status=2)  # when is unknown: the state in force
+    make_account("8610000000008", online_status=4, online_status_at=h0 - timedelta(days=2))
+    make_account("8610000000009", online_status=2, recycled=True)  # back with the vendor
+    chart = selectors.online_over_time(
+        accounts=WhatsAppAccount.objects.all(),
+        filters=selectors.EventFilters(since=h0),
+        now=h0 + timedelta(hours=5, minutes=20),
+    )
+    # _history's 1,1,2,3,2,2,2, plus the first from +2:00 and the second at the end.
+    assert chart["online"] == [1, 1, 3, 4, 3, 3, 4]
+    assert chart["down"] == [2, 3, 3, 2, 3, 3, 3]  # plus the offline one throughout
+    b = selectors.online_over_time(
+        accounts=WhatsAppAccount.objects.all(),
+        filters=selectors.EventFilters(since=h0, whatsapp="8610000000002"),
+        now=h0 + timedelta(hours=5),
+    )
+    assert b["online"] == [1] * 6 and b["down"] == [0] * 6
+    # A detail filter asks for records: an account without any matches none.
+    detail = selectors.online_over_time(
+        accounts=WhatsAppAccount.objects.filter(whatsapp__in=["8610000000006"]),
+        filters=selectors.EventFilters(since=h0, detail_status=12),
+        now=h0 + timedelta(hours=5),
+    )
+    assert detail["online"] == []

@@ -50,5 +50,5 @@ def test_pushed_tiles_count_what_the_listener_sees(people: Any) -> None:
     assert everyone and alice
     assert '<span class="tile-n">2</span><span>All</span>' in everyone
     assert '<span class="tile-n">1</span><span>All</span>' in alice
-    assert 'href="/accounts/?status=2"' in alice  # links whole, not relative to a filter
+    assert 'href="/accounts/?state=banned"' in alice  # links whole, not relative to a filter
     assert _html("account-8613999999999", "", "en") == ""  # gone: the row is removed

@@ -280,8 +280,8 @@ def test_home_tiles_link_to_their_lists(people: Any, fleet: dict[str, WhatsAppAc
     WhatsAppAccount.objects.filter(pk=fleet["bob"].pk).update(status=2)
     make_event("8613800000002", 40, 42)
     body = client_for(people.supervisor).get("/").content.decode()
-    assert 'href="/accounts/?status=2"' in body
-    assert 'href="/accounts/?online_status=2"' in body
+    assert 'href="/accounts/?state=banned"' in body
+    assert 'href="/accounts/?state=online"' in body
     assert "Mobile banned" in body
     agent_body = client_for(people.agent).get("/").content.decode()
     assert "8613800000002" not in agent_body

@@ -67,3 +67,35 @@ def test_admin_lists_show_codes_as_words(people: People) -> None:
     assert '<span title="30">离线</span>' in accounts
     index = admin.get("/admin/").content.decode()
     assert "坐席" in index and "审计日志" in index
+
+
+def test_the_libraries_admin_lists_speak_chinese_in_names_and_columns() -> None:
+    """The admin pages of django-axes, django-allauth's second factors and Django's own
+    users: the app's name, the model's names, every column and filter title in Chinese
+    (from the libraries' catalogues or ours, core/library_names.py)."""
+    from django.contrib import admin
+    from django.contrib.admin.utils import label_for_field
+
+    english = []
+    with translation.override("zh-hans"):
+        for model, model_admin in admin.site._registry.items():
+            meta = model._meta
+            if meta.app_label in OURS:
+                continue
+            words = [
+                str(meta.app_config.verbose_name),
+                str(meta.verbose_name),
+                str(meta.verbose_name_plural),
+            ]
+            words += [
+                str(label_for_field(name, model, model_admin))
+                for name in (*model_admin.list_display, *model_admin.list_filter)
+                if isinstance(name, str)
+            ]
+            words += [
+                str(f.title)
+                for f in model_admin.list_filter
+                if isinstance(f, type) and hasattr(f, "title")
+            ]
+            english += [f"{meta.label}: {w}" for w in words if not CHINESE.search(w)]
+    assert english == []

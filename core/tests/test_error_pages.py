@@ -78,3 +78,24 @@ def test_500_renders_without_a_user_or_session() -> None:
         response = server_error(request)
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_403_is_logged_as_one_line_without_a_traceback(
+    people: People, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refusal is an expected answer, not an error: one warning with the method, the
+    path, who asked (and their role) and the roles that can; no traceback."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        client_for(people.supervisor).post("/notify/subscriptions/", {"url": "x"})
+    lines = [r for r in caplog.records if r.name == "django.request"]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    line = lines[0]
+    assert line.exc_info is None and not line.exc_text
+    assert line.getMessage() == (
+        f"Forbidden: POST /notify/subscriptions/ by {people.supervisor.username} "
+        "(supervisor); needs admin"
+    )
+    assert getattr(line, "status_code", None) == 403

@@ -31,6 +31,7 @@ from core import generations
 from core.access import acting_user
 from core.outbound import host_allowed, outbound_guard, url_host_allowed
 from core.tasks import enqueue
+from core.zones import zoned_stamp
 from notify.models import Alert, AlertChannel, AlertRule, RuleKey
 from notify.selectors import OPEN_ALERTS
 
@@ -239,8 +240,7 @@ def alert_body(alert: Alert, *, reminder: bool) -> str:
             )
         else:
             lines.append(_("Accounts: %(shown)s") % {"shown": shown})
-    local = timezone.localtime(alert.first_at).strftime("%Y-%m-%d %H:%M:%S")
-    lines.append(_("Since %(at)s") % {"at": local})
+    lines.append(_("Since %(at)s") % {"at": zoned_stamp(alert.first_at)})
     if alert.link:
         lines.append(_("Details: %(url)s") % {"url": settings.SITE_URL.rstrip("/") + alert.link})
     return "\n".join(str(x) for x in lines)
@@ -346,8 +346,7 @@ def alert_resolve(
         for channel in _channels_for(alert.rule):
             with translation.override(channel.language):
                 title = _("Resolved: %(title)s") % {"title": alert_title(alert)}
-                local = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
-                body = _("The condition cleared at %(at)s.") % {"at": local}
+                body = _("The condition cleared at %(at)s.") % {"at": zoned_stamp(now)}
             delivered += _send(alert, channel, title, body, now)
         if delivered:
             Alert.objects.filter(pk=alert.pk).update(messages_sent=F("messages_sent") + delivered)

@@ -69,6 +69,8 @@ def test_json_channel_receives_the_ban_alert(
     assert "1 account banned" in msg["title"]
     assert "8613700001111" in msg["message"]
     assert "/accounts/?status=2" in msg["message"]  # the link to the filtered page
+    # When, in the console's one format, the zone named (the message leaves the console).
+    assert re.search(r"Since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", msg["message"], re.M)
 
 
 def test_twenty_bans_in_a_minute_make_one_message(

@@ -75,9 +75,9 @@ def test_a_ban_changes_the_fleet_row_and_the_home_tiles_without_a_reload(
         mark_no_reload(page)
     row = fleet.locator(f"#row-{banned}")
     assert "Banned" not in row.inner_text()
-    banned_tile = home.locator("a.tile[href$='?status=2'] .tile-n")
+    banned_tile = home.locator("a.tile[href$='?state=banned'] .tile-n")
     assert banned_tile.inner_text() == "0"
-    fleet_tile = fleet.locator("#counts a.tile[href$='?status=2'] .tile-n")
+    fleet_tile = fleet.locator("#counts a.tile[href$='?state=banned'] .tile-n")
     assert fleet_tile.inner_text() == "0"
     fleet.screenshot(path=str(artifacts / "live-01-fleet-before.png"), full_page=True)
 

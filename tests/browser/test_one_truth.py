@@ -65,17 +65,17 @@ def test_a_recycled_account_shows_as_recycled_everywhere(
     make_account("8613900005556", agent="alice01", online_status=2, presence_status=10)
     for who in ("sam", "alice"):
         page = sign_in(chromium, live_server.url, who, viewport=DESKTOP)
-        home_tile = page.locator("a.tile[href$='?online_status=0'] .tile-n")
+        home_tile = page.locator("a.tile[href$='?state=recycled'] .tile-n")
         assert home_tile.inner_text() == "1"
-        assert page.locator("a.tile[href$='?online_status=2'] .tile-n").inner_text() == "1"
+        assert page.locator("a.tile[href$='?state=online'] .tile-n").inner_text() == "1"
         page.goto(f"{live_server.url}/accounts/")
         row = page.locator(f"#row-{NUMBER}").inner_text()
         assert "Recycled" in row
         assert "Online" not in row and "alice01" not in row
-        assert page.locator("#counts a.tile[href$='?online_status=0'] .tile-n").inner_text() == "1"
-        page.goto(f"{live_server.url}/accounts/?online_status=2")
+        assert page.locator("#counts a.tile[href$='?state=recycled'] .tile-n").inner_text() == "1"
+        page.goto(f"{live_server.url}/accounts/?state=online")
         assert page.locator(f"#row-{NUMBER}").count() == 0  # the Online tile's list agrees
-        page.goto(f"{live_server.url}/accounts/?online_status=0")
+        page.goto(f"{live_server.url}/accounts/?state=recycled")
         assert page.locator(f"#row-{NUMBER}").count() == 1
         page.goto(f"{live_server.url}/accounts/{NUMBER}/")
         badges = page.locator("#account-badges").inner_text()
