@@ -20,6 +20,11 @@ Database: its own (default sb_history_bench on the shared server); never a test 
 
     .venv/bin/python bench/history.py --events 5000000            # seed (once) and measure
     .venv/bin/python bench/history.py --events 20000000 --seconds 10
+    .venv/bin/python bench/history.py --profile --only logs,timeline   # cost per request
+
+--profile measures in this process instead of over HTTP (no server, no wrk): each page's
+queries with their planning and execution time (EXPLAIN ANALYZE), and Django's CPU per
+request, which vary far less with the shared machine's load than a wrk figure.
 
 Prints figures only, with the load average beside each.
 """
@@ -43,6 +48,7 @@ from bench.common import (  # noqa: E402
     PG,
     fleet_tables_reset,
     load_line,
+    profile_pages,
     signed_in_cookie,
     stop_process,
 )
@@ -68,6 +74,13 @@ def parse() -> argparse.Namespace:
     p.add_argument("--no-export", action="store_true")
     p.add_argument("--only", default="", help="comma list: pages whose name holds one (+ floor)")
     p.add_argument("--no-apply", action="store_true")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="in process, no HTTP: per page its queries (with EXPLAIN ANALYZE's planning and"
+        " execution time) and Django's CPU per request; then stop",
+    )
+    p.add_argument("--runs", type=int, default=30, help="requests per page with --profile")
     return p.parse_args()
 
 
@@ -269,6 +282,16 @@ def export_run(base: str, cookie: str, since: datetime, until: datetime, server:
         f" {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after [{load_line()}]"
     )
 
+
+# The parts of the history pages timed apart by --profile (bench.common.cpu_split).
+SPLIT = (
+    ("accounts.views.status", ("render_page", "render_each", "_filters_html")),
+    ("accounts.views.detail", ("render_page",)),
+    (
+        "accounts.selectors",
+        ("event_list", "event_count", "history_kept_since", "account_timeline"),
+    ),
+)
 
 INBOX = "webhooks_webhookevent"
 # Unpartitioned copies, the table as it was before partitioning: same columns, same
@@ -561,6 +584,14 @@ def main() -> None:
     if args.only:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
         pages = [pages[0]] + [p for p in pages[1:] if any(w in p[0] for w in wanted)]
+    if args.profile:
+        profile_pages(
+            [(name, path, sup if ck else None) for name, path, ck in pages[1:]],
+            runs=args.runs,
+            split=SPLIT,
+            explain=True,
+        )
+        return
     base = f"http://127.0.0.1:{args.port}"
     server = start_server(env, args.port, args.workers)
     results: list[tuple[str, dict[str, Any], str]] = []
