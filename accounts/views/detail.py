@@ -10,6 +10,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,9 +24,11 @@ from accounts.forms import (
 from accounts.models import BulkJob
 from accounts.services import fleet as fleet_services
 from accounts.services import lookups
+from accounts.views.event_rows import event_cells
 from core import listing
 from core.access import can, require, require_login
 from core.choices import label
+from core.fragments import render_each
 from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
@@ -89,6 +92,15 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
         "agent": account.agent,
         "events": events,
         "current_event": current,
+        "events_html": mark_safe(  # noqa: S308 - rendered rows, escaped there
+            "".join(
+                render_each(
+                    "accounts/detail.html#event",
+                    "ev",
+                    event_cells(events.rows, current_pk=current.pk if current else None),
+                )
+            )
+        ),
         "pager": listing.pager(request.GET, events, size=25),
         "port": fleet_services.cloud_port_for(account.whatsapp),
         "port_error": _port_error(account.whatsapp),
