@@ -258,3 +258,20 @@ def test_account_history_marks_the_row_it_mirrors_kept_or_rendered(people: Any) 
     )
     moved = rows.findall(sup.get(url).content.decode())
     assert "Current state" in moved[0] and "Current state" not in moved[1]
+
+
+def test_account_page_reads_its_port_once_and_not_the_partition_catalogue(
+    people: Any, django_assert_max_num_queries: Any
+) -> None:
+    account = make_account("8613800000001", agent="alice01")
+    make_event(account.whatsapp, 10, 11, timezone.now(), agent_account="alice01")
+    sup = client_for(people.supervisor)
+    url = f"/accounts/{account.whatsapp}/"
+    assert sup.get(url).status_code == 200
+    # The user and permissions, the account, its history page and current row, its agent,
+    # its cloud port, its contact look-ups.
+    with django_assert_max_num_queries(8) as ctx:
+        assert sup.get(url).status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sum("qrlogin_cloudport" in q for q in sql) == 1, sql
+    assert not any("pg_inherits" in q for q in sql), sql

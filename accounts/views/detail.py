@@ -37,9 +37,10 @@ from ports.services import PortNotLinked, port_operate
 from upstream.errors import UpstreamError, UpstreamProblem, UpstreamUnavailable, unavailable_message
 
 
-def _port_error(whatsapp: str) -> str:
-    """Why the port operations cannot be sent for this account ("" when they can)."""
-    if fleet_services.cloud_port_for(whatsapp) is None:
+def _port_error(whatsapp: str, port: object) -> str:
+    """Why the port operations cannot be sent for this account ("" when they can); `port`:
+    its cloud port (fleet_services.cloud_port_for), read once by the page."""
+    if port is None:
         return ""
     try:
         fleet_services.port_call_id_for(whatsapp)
@@ -87,6 +88,7 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     )
     current = selectors.event_current(account=account)
     selectors.events_current_first(events, current)
+    port = fleet_services.cloud_port_for(account.whatsapp)
     context = {
         "account": account,
         "agent": account.agent,
@@ -102,8 +104,8 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
             )
         ),
         "pager": listing.pager(request.GET, events, size=25),
-        "port": fleet_services.cloud_port_for(account.whatsapp),
-        "port_error": _port_error(account.whatsapp),
+        "port": port,
+        "port_error": _port_error(account.whatsapp, port),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
         "profile_form": ProfileForm(initial={"nickname": account.name}),
         "contact_form": ContactLookupForm(),
