@@ -61,7 +61,13 @@ def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--db", default="sb_history_bench")
     p.add_argument("--accounts", type=int, default=10_000)
-    p.add_argument("--events", type=int, default=5_000_000)
+    p.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="the history's size: seeded when the database holds another (default: reuse"
+        " the database's seed whatever its size, or seed 5,000,000 into an empty one)",
+    )
     p.add_argument("--months", type=int, default=12)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--clients", type=int, default=8)
@@ -128,7 +134,10 @@ def month_starts(months: int, now: datetime) -> list[datetime]:
     return [month_add(first, i) for i in range(months)]
 
 
-def seed(n_accounts: int, n_events: int, months: int, reseed: bool) -> None:
+def seed(n_accounts: int, n_events: int | None, months: int, reseed: bool) -> None:
+    """Seed the fleet and `n_events` events, unless the database holds them already. With
+    `n_events` None, any seed of the fleet is reused (a run without --events against a 20M
+    database once truncated it and seeded the default 5M instead)."""
     from django.db import connection
 
     from accounts.models import StatusEvent, WhatsAppAccount
@@ -136,9 +145,10 @@ def seed(n_accounts: int, n_events: int, months: int, reseed: bool) -> None:
 
     have_a = WhatsAppAccount.objects.count()
     have_e = StatusEvent.objects.count() if have_a == n_accounts else -1
-    if not reseed and have_a == n_accounts and have_e == n_events:
+    if not reseed and have_a == n_accounts and have_e > 0 and n_events in (None, have_e):
         print(f"seed: reusing {have_a:,} accounts and {have_e:,} events", flush=True)
         return
+    n_events = n_events or 5_000_000
     t0 = time.perf_counter()
     now = datetime.now(UTC)
     starts = month_starts(months, now)
