@@ -575,8 +575,10 @@ def _months_bounded(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[Stat
     (core.partitions.covered_span): PostgreSQL then leaves out the default partition and
     reads the months newest first, stopping at the page's LIMIT; a since/until filter
     narrows it to the months asked for. While the default partition holds rows (an alert
-    says so) no bound is added, so they are still shown."""
-    span = partitions.covered_span(StatusEvent._meta.db_table)
+    says so) no bound is added, so they are still shown. The span is the cached one
+    (core.partitions.covered_span_kept): reading the catalogue for it was a round trip per
+    read, up to three per view of the logs."""
+    span = partitions.covered_span_kept(StatusEvent._meta.db_table)
     if span is None:
         return qs
     lo, hi = span
@@ -587,14 +589,24 @@ def _months_bounded(qs: QuerySet[StatusEvent], f: EventFilters) -> QuerySet[Stat
     return qs
 
 
+KEPT_SINCE_SECONDS = 300
+
+
 def history_kept_since() -> datetime | None:
-    """How far back the status history goes: its oldest event (one index-only probe per
-    month; retention drops whole months, so this moves a month at a time)."""
+    """How far back the status history goes: its oldest event. Retention drops whole
+    months, so this moves a month at a time: kept in the cache under the partitions'
+    generation (a detached month bumps it) for KEPT_SINCE_SECONDS, instead of a query
+    planned over every month on each view of the logs."""
     from django.db.models import Min
 
-    events = event_filter(StatusEvent.objects.all(), EventFilters())
-    oldest: datetime | None = events.aggregate(t=Min("event_time"))["t"]
-    return oldest
+    def oldest() -> datetime | None:
+        events = event_filter(StatusEvent.objects.all(), EventFilters())
+        found: datetime | None = events.aggregate(t=Min("event_time"))["t"]
+        return found
+
+    return generations.cached(
+        partitions.PARTITIONS, "history-kept-since", KEPT_SINCE_SECONDS, oldest
+    )
 
 
 def events_visible_to(user: Any) -> QuerySet[StatusEvent]:
@@ -700,7 +712,7 @@ def online_over_time(
         accounts = accounts.filter(whatsapp=filters.whatsapp)
         window_scope += " AND e.whatsapp = %s"
     acc_sql, acc_params = accounts.order_by().values("whatsapp").query.sql_with_params()
-    span = partitions.covered_span(table)
+    span = partitions.covered_span_kept(table)
     seed_bound, window_bound = "", ""
     bound_params: dict[str, list[Any]] = {"seed": [], "window": []}
     if span is not None:  # inside the months the table holds: never the default partition

@@ -271,3 +271,166 @@ def signed_in_cookie(user: Any) -> str:
     client = Client()
     client.force_login(user)
     return f"sessionid={client.cookies['sessionid'].value}; django_language=en"
+
+
+# --- in-process profile of pages (bench/pages.py --profile, bench/history.py --profile) ---
+
+
+def cpu_split(split: Sequence[tuple[str, Sequence[str]]]) -> dict[str, float]:
+    """Wrap the named functions (module, names) to add up their process time: a view calls
+    them by the names it imported, so each is wrapped in the module it is looked up in."""
+    import importlib
+
+    acc: dict[str, float] = {}
+    for module_name, names in split:
+        module = importlib.import_module(module_name)
+        for fn_name in names:
+            fn = getattr(module, fn_name)
+
+            def wrapped(*a: Any, _fn: Any = fn, _key: str = fn_name, **k: Any) -> Any:
+                t0 = time.process_time()
+                try:
+                    return _fn(*a, **k)
+                finally:
+                    acc[_key] = acc.get(_key, 0.0) + time.process_time() - t0
+
+            setattr(module, fn_name, wrapped)
+    return acc
+
+
+def _explain(sql: str, params: Any) -> str:
+    """Planning and execution time, and buffers, of one captured SELECT (EXPLAIN ANALYZE,
+    run twice in this connection: the second, with the catalogue already cached in this
+    backend, is the one a pooled connection sees)."""
+    import json
+
+    from django.db import connection
+
+    if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+        return ""
+    with connection.cursor() as cur:
+        plan: Any = None
+        for _ in range(2):
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+            raw = cur.fetchone()[0]
+            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
+    top = plan["Plan"]
+    hit = top.get("Shared Hit Blocks", 0)
+    read = top.get("Shared Read Blocks", 0)
+    return (
+        f"plan {plan.get('Planning Time', 0):.2f} ms, exec {plan.get('Execution Time', 0):.2f} ms,"
+        f" buffers hit {hit} read {read}, rows {top.get('Actual Rows')}"
+    )
+
+
+def profile_pages(
+    pages: Sequence[tuple[str, str, Any]],
+    *,
+    runs: int = 30,
+    split: Sequence[tuple[str, Sequence[str]]] = (),
+    explain: bool = False,
+) -> None:
+    """Where a request's time goes, in this process, for each (name, path, user) page (user
+    None: anonymous): the SQL (each query's time as the database driver saw it, and with
+    `explain` its planning and execution time in PostgreSQL) and the CPU of Django itself
+    (process time: middleware, view, template, not PostgreSQL's). The sign-in page first, as
+    the floor."""
+    import cProfile
+    import logging
+    import pstats
+    import statistics
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["*"]
+    logging.getLogger("switchboard.access").setLevel(logging.WARNING)  # a line per request
+    parts_acc = cpu_split(split)
+    signin = Client()
+    for _ in range(3):
+        signin.get("/login/")
+    floor = []
+    for _ in range(runs):
+        t0 = time.process_time()
+        signin.get("/login/")
+        floor.append((time.process_time() - t0) * 1000)
+    signin_cpu = sum(floor) / runs
+    floor_median, floor_min = statistics.median(floor), min(floor)
+    print(
+        f"\nfloor: the sign-in page /login/ (anonymous): Django CPU per request mean"
+        f" {signin_cpu:.2f} ms, median {floor_median:.2f} ms, min {floor_min:.2f} ms (n={runs})"
+        f" [{load_line()}]",
+        flush=True,
+    )
+    for name, path, user in pages:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        client.get(path)
+        if client.get(path).status_code != 200:  # a redirect would be measured instead
+            raise SystemExit(f"{path} as {user}: not the page (signed out, or no second factor?)")
+        queries: list[tuple[float, str, Any]] = []
+
+        def timed(
+            execute: Any, sql: str, params: Any, many: bool, context: Any, out: Any = queries
+        ) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                out.append((time.perf_counter() - t0, sql, params))
+
+        with connection.execute_wrapper(timed):
+            client.get(path)
+        cpu = []
+        wall = []
+        parts_acc.clear()
+        for _ in range(runs):
+            t0, w0 = time.process_time(), time.perf_counter()
+            client.get(path)
+            cpu.append((time.process_time() - t0) * 1000)
+            wall.append((time.perf_counter() - w0) * 1000)
+        parts = sorted(parts_acc.items(), key=lambda kv: -kv[1])
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(5):
+            client.get(path)
+        prof.disable()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        total = sum(v[2] for v in stats.values())  # tottime over every function
+        tpl = sum(
+            v[2]
+            for k, v in stats.items()
+            if "/django/template/" in k[0]
+            or "/templatetags/" in k[0]
+            or "template_partials" in k[0]
+        )
+        sql_ms = sum(q[0] for q in queries) * 1000
+        print(
+            f"\n{name} {path}: {len(queries)} queries, {sql_ms:.1f} ms SQL (driver, one request);"
+            f" wall per request median {statistics.median(wall):.1f} ms; Django CPU per request"
+            f" median {statistics.median(cpu):.1f} ms, min {min(cpu):.1f} ms (n={runs});"
+            f" template code {tpl / max(total, 1e-9):.0%} of the profiled time [{load_line()}]"
+        )
+        mean = sum(cpu) / len(cpu)
+        print(
+            f"  CPU per request, mean {mean:.2f} ms = {signin_cpu / mean:.2f}x the sign-in page's"
+            " rate if CPU-bound (medians:"
+            f" {floor_median / statistics.median(cpu):.2f}x; minima: {floor_min / min(cpu):.2f}x)"
+            + ("; of it (process time):" if parts else "")
+        )
+        for part, took in parts:
+            print(f"    {took * 1000 / runs:6.2f} ms  {part}")
+        if parts:
+            print(
+                f"    {mean - sum(t for _p, t in parts) * 1000 / runs:6.2f} ms  the rest"
+                " (middleware, session, user and permissions, the test client)"
+            )
+        for took, sql, params in queries:
+            print(f"  {took * 1000:6.1f} ms  {' '.join(sql.split())[:150]}")
+            if explain:
+                detail = _explain(sql, params)
+                if detail:
+                    print(f"            {detail}")
+        sys.stdout.flush()

@@ -20,6 +20,11 @@ Database: its own (default sb_history_bench on the shared server); never a test 
 
     .venv/bin/python bench/history.py --events 5000000            # seed (once) and measure
     .venv/bin/python bench/history.py --events 20000000 --seconds 10
+    .venv/bin/python bench/history.py --profile --only logs,timeline   # cost per request
+
+--profile measures in this process instead of over HTTP (no server, no wrk): each page's
+queries with their planning and execution time (EXPLAIN ANALYZE), and Django's CPU per
+request, which vary far less with the shared machine's load than a wrk figure.
 
 Prints figures only, with the load average beside each.
 """
@@ -43,6 +48,7 @@ from bench.common import (  # noqa: E402
     PG,
     fleet_tables_reset,
     load_line,
+    profile_pages,
     signed_in_cookie,
     stop_process,
 )
@@ -55,7 +61,13 @@ def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--db", default="sb_history_bench")
     p.add_argument("--accounts", type=int, default=10_000)
-    p.add_argument("--events", type=int, default=5_000_000)
+    p.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="the history's size: seeded when the database holds another (default: reuse"
+        " the database's seed whatever its size, or seed 5,000,000 into an empty one)",
+    )
     p.add_argument("--months", type=int, default=12)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--clients", type=int, default=8)
@@ -68,6 +80,13 @@ def parse() -> argparse.Namespace:
     p.add_argument("--no-export", action="store_true")
     p.add_argument("--only", default="", help="comma list: pages whose name holds one (+ floor)")
     p.add_argument("--no-apply", action="store_true")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="in process, no HTTP: per page its queries (with EXPLAIN ANALYZE's planning and"
+        " execution time) and Django's CPU per request; then stop",
+    )
+    p.add_argument("--runs", type=int, default=30, help="requests per page with --profile")
     return p.parse_args()
 
 
@@ -115,7 +134,10 @@ def month_starts(months: int, now: datetime) -> list[datetime]:
     return [month_add(first, i) for i in range(months)]
 
 
-def seed(n_accounts: int, n_events: int, months: int, reseed: bool) -> None:
+def seed(n_accounts: int, n_events: int | None, months: int, reseed: bool) -> None:
+    """Seed the fleet and `n_events` events, unless the database holds them already. With
+    `n_events` None, any seed of the fleet is reused (a run without --events against a 20M
+    database once truncated it and seeded the default 5M instead)."""
     from django.db import connection
 
     from accounts.models import StatusEvent, WhatsAppAccount
@@ -123,9 +145,10 @@ def seed(n_accounts: int, n_events: int, months: int, reseed: bool) -> None:
 
     have_a = WhatsAppAccount.objects.count()
     have_e = StatusEvent.objects.count() if have_a == n_accounts else -1
-    if not reseed and have_a == n_accounts and have_e == n_events:
+    if not reseed and have_a == n_accounts and have_e > 0 and n_events in (None, have_e):
         print(f"seed: reusing {have_a:,} accounts and {have_e:,} events", flush=True)
         return
+    n_events = n_events or 5_000_000
     t0 = time.perf_counter()
     now = datetime.now(UTC)
     starts = month_starts(months, now)
@@ -269,6 +292,16 @@ def export_run(base: str, cookie: str, since: datetime, until: datetime, server:
         f" {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after [{load_line()}]"
     )
 
+
+# The parts of the history pages timed apart by --profile (bench.common.cpu_split).
+SPLIT = (
+    ("accounts.views.status", ("render_page", "render_each", "_filters_html")),
+    ("accounts.views.detail", ("render_page",)),
+    (
+        "accounts.selectors",
+        ("event_list", "event_count", "history_kept_since", "account_timeline"),
+    ),
+)
 
 INBOX = "webhooks_webhookevent"
 # Unpartitioned copies, the table as it was before partitioning: same columns, same
@@ -561,6 +594,14 @@ def main() -> None:
     if args.only:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
         pages = [pages[0]] + [p for p in pages[1:] if any(w in p[0] for w in wanted)]
+    if args.profile:
+        profile_pages(
+            [(name, path, sup if ck else None) for name, path, ck in pages[1:]],
+            runs=args.runs,
+            split=SPLIT,
+            explain=True,
+        )
+        return
     base = f"http://127.0.0.1:{args.port}"
     server = start_server(env, args.port, args.workers)
     results: list[tuple[str, dict[str, Any], str]] = []

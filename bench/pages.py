@@ -49,6 +49,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from bench.common import (  # noqa: E402
     fleet_tables_reset,
     load_line,
+    profile_pages,
     signed_in_cookie,
     stop_process,
 )
@@ -429,118 +430,12 @@ SPLIT = (
 )
 
 
-def _cpu_split() -> dict[str, float]:
-    """Wrap the fleet view's parts to add up their process time (the view calls them by
-    the names it imported, so each is wrapped where it is looked up)."""
-    import importlib
-
-    acc: dict[str, float] = {}
-    for module_name, names in SPLIT:
-        module = importlib.import_module(module_name)
-        for fn_name in names:
-            fn = getattr(module, fn_name)
-
-            def wrapped(*a: Any, _fn: Any = fn, _key: str = fn_name, **k: Any) -> Any:
-                t0 = time.process_time()
-                try:
-                    return _fn(*a, **k)
-                finally:
-                    acc[_key] = acc.get(_key, 0.0) + time.process_time() - t0
-
-            setattr(module, fn_name, wrapped)
-    return acc
-
-
 def profile(pages: list[tuple[str, str, str, str]], users: dict[str, Any], runs: int = 30) -> None:
-    """Where a request's time goes, in this process: the SQL (each query's time as the
-    database driver saw it) and the CPU of Django itself (process time: middleware, view,
-    template, not PostgreSQL's)."""
-    import cProfile
-    import pstats
-    import statistics
-
-    from django.conf import settings
-    from django.db import connection
-    from django.test import Client
-
-    settings.ALLOWED_HOSTS = ["*"]
-    split = _cpu_split()
-    signin = Client()
-    for _ in range(3):
-        signin.get("/login/")
-    floor = []
-    for _ in range(runs):
-        t0 = time.process_time()
-        signin.get("/login/")
-        floor.append((time.process_time() - t0) * 1000)
-    signin_cpu = sum(floor) / runs
-    floor_median, floor_min = statistics.median(floor), min(floor)
-    print(
-        f"\nfloor: the sign-in page /login/ (anonymous): Django CPU per request mean"
-        f" {signin_cpu:.2f} ms, median {floor_median:.2f} ms, min {floor_min:.2f} ms (n={runs})"
-        f" [{load_line()}]"
+    """Where a request's time goes, in this process (bench.common.profile_pages), with the
+    fleet view's parts timed apart."""
+    profile_pages(
+        [(name, path, users[who]) for name, path, who, _key in pages], runs=runs, split=SPLIT
     )
-    for name, path, who, _key in pages:
-        client = Client()
-        client.force_login(users[who])
-        client.get(path)
-        if client.get(path).status_code != 200:  # a redirect would be measured instead
-            raise SystemExit(f"{path} as {who}: not the page (signed out, or no second factor?)")
-        queries: list[tuple[float, str]] = []
-
-        def timed(
-            execute: Any, sql: str, params: Any, many: bool, context: Any, out: Any = queries
-        ) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                out.append((time.perf_counter() - t0, sql))
-
-        with connection.execute_wrapper(timed):
-            client.get(path)
-        cpu = []
-        split.clear()
-        for _ in range(runs):
-            t0 = time.process_time()
-            client.get(path)
-            cpu.append((time.process_time() - t0) * 1000)
-        parts = sorted(split.items(), key=lambda kv: -kv[1])
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(5):
-            client.get(path)
-        prof.disable()
-        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-        total = sum(v[2] for v in stats.values())  # tottime over every function
-        tpl = sum(
-            v[2]
-            for k, v in stats.items()
-            if "/django/template/" in k[0]
-            or "/templatetags/" in k[0]
-            or "template_partials" in k[0]
-        )
-        sql_ms = sum(q[0] for q in queries) * 1000
-        print(
-            f"\n{name} {path}: {len(queries)} queries, {sql_ms:.0f} ms SQL (driver);"
-            f" Django CPU per request median {statistics.median(cpu):.1f} ms,"
-            f" min {min(cpu):.1f} ms (n={runs}); template code {tpl / max(total, 1e-9):.0%}"
-            f" of the profiled time [{load_line()}]"
-        )
-        mean = sum(cpu) / len(cpu)
-        print(
-            f"  CPU per request, mean {mean:.2f} ms = {signin_cpu / mean:.2f}x the sign-in page's"
-            f" rate if CPU-bound (medians: {floor_median / statistics.median(cpu):.2f}x; minima:"
-            f" {floor_min / min(cpu):.2f}x); of it (process time):"
-        )
-        for part, took in parts:
-            print(f"    {took * 1000 / runs:6.2f} ms  {part}")
-        print(
-            f"    {mean - sum(t for _p, t in parts) * 1000 / runs:6.2f} ms  the rest (middleware,"
-            " session, user and permissions, the test client)"
-        )
-        for took, sql in queries:
-            print(f"  {took * 1000:6.1f} ms  {' '.join(sql.split())[:150]}")
 
 
 def main() -> None:

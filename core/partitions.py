@@ -27,6 +27,15 @@ from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import OperationalError
 
+from core import generations
+
+# Bumped when a table's months change (a month attached or detached): the spans the pages
+# keep (`covered_span_kept`) are read again.
+PARTITIONS = generations.declare("partitions")
+# How long a kept span may lag behind the default partition filling (rows nobody's month
+# covers: an alert says so, and partitions_ensure moves them as it creates their month).
+SPAN_SECONDS = 30
+
 
 @dataclass(frozen=True)
 class PartitionedTable:
@@ -154,6 +163,25 @@ def covered_span(table: str) -> tuple[datetime, datetime] | None:
     if any(a.hi != b.lo for a, b in itertools.pairwise(months)):
         return None  # a gap is the default partition's: the bound could not leave it out
     return months[0].lo, months[-1].hi  # type: ignore[return-value]
+
+
+def covered_span_kept(table: str) -> tuple[datetime, datetime] | None:
+    """covered_span, kept in the cache for every page of the history: its catalogue read
+    (every partition's bound, and a probe of the default partition) was one to three round
+    trips on each view of the status logs. Kept under PARTITIONS, which every attach and
+    detach bumps, and for SPAN_SECONDS at most, which bounds how long rows arriving in the
+    default partition may stay outside the bound."""
+    return generations.cached(
+        PARTITIONS, f"span:{table}", SPAN_SECONDS, lambda: covered_span(table)
+    )
+
+
+def _months_changed() -> None:
+    """A month was attached or detached: the kept spans are read again, now (so this
+    connection's next read sees the change, e.g. in a test's transaction) and once it
+    commits (a reader between the two kept the catalogue as it was before)."""
+    generations.bump(PARTITIONS)
+    generations.bump_on_commit(PARTITIONS)
 
 
 def _timestamp(text: str) -> datetime:
@@ -287,6 +315,7 @@ def _month_create(conn: BaseDatabaseWrapper, table: str, column: str, month: dat
             [lo, hi],
         )
         cur.execute(f'ALTER TABLE "{name}" DROP CONSTRAINT "{name}_bound"')
+    _months_changed()
     return True
 
 
@@ -364,6 +393,7 @@ def partition_detach(table: str, name: str, *, lock_timeout_ms: int | None = Non
             with transaction.atomic(), connection.cursor() as cur:
                 cur.execute(f"SET LOCAL lock_timeout = {int(timeout)}")
                 cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name}"')
+                _months_changed()
             longest = max(longest, (time.perf_counter() - a0) * 1000)
             return Dropped(name, time.perf_counter() - t0, longest, attempt)
         except OperationalError as exc:

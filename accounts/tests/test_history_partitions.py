@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,71 @@ def test_the_logs_page_says_how_far_back_the_history_goes(people: Any, settings:
     _event(_this_month() + timedelta(hours=1), n=1)
     html = client_for(people.supervisor).get("/accounts/logs/").content.decode()
     assert f"since {oldest:%Y-%m-%d}: the last 13 calendar months are kept" in html
+
+
+def test_the_months_span_is_kept_and_read_again_when_a_month_is_attached_or_detached() -> None:
+    lo, hi = partitions.covered_span_kept(TABLE) or (None, None)
+    assert (lo, hi) == partitions.covered_span(TABLE)
+    assert hi is not None and lo is not None
+    with CaptureQueriesContext(connection) as ctx:
+        assert partitions.covered_span_kept(TABLE) == (lo, hi)
+    assert not ctx.captured_queries  # kept: no catalogue read
+    partitions.month_ensure(TABLE, hi)  # the month after the last one
+    assert partitions.covered_span_kept(TABLE) == (lo, partitions.month_add(hi, 1))
+    oldest = partitions.partitions(TABLE)[0]
+    partitions.partition_detach(TABLE, oldest.name)
+    assert partitions.covered_span_kept(TABLE) == (oldest.hi, partitions.month_add(hi, 1))
+
+
+def test_a_logs_page_seen_again_reads_neither_the_catalogue_nor_the_oldest_event(
+    people: Any, settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    settings.STATUS_HISTORY_MONTHS = 12
+    for i in range(60):
+        _event(_this_month() + timedelta(minutes=i), n=i)
+    sup = client_for(people.supervisor)
+    first = sup.get("/accounts/logs/").content.decode()
+    assert "Every status record received from the vendor since" in first
+    # The session and user, the page of rows and its exact count: nothing else.
+    with (
+        django_assert_max_num_queries(5),
+        CaptureQueriesContext(connection) as ctx,
+    ):
+        again = sup.get("/accounts/logs/").content.decode()
+    sql = " ".join(q["sql"] for q in ctx.captured_queries)
+    assert "pg_inherits" not in sql and "MIN(" not in sql, sql
+    results = re.compile(r'<p class="muted" id="history-kept">.*?</p>|<tbody>.*?</tbody>', re.S)
+    assert results.findall(again) == results.findall(first)
+    assert len(results.findall(first)) == 2
+    # Filtered: the same reads, the same months' bound.
+    with django_assert_max_num_queries(5):
+        assert sup.get("/accounts/logs/?agent=alice01").status_code == 200
+
+
+def test_the_logs_rows_are_the_same_kept_or_rendered_and_in_the_reader_s_language(
+    people: Any,
+) -> None:
+    at = _this_month() + timedelta(days=1, hours=3)
+    StatusEvent.objects.create(
+        whatsapp="8613800000001",
+        status=40,
+        detail_status=42,
+        agent_account="",
+        platform=None,
+        event_time=at,
+        received_at=at,
+        source=StatusEvent.Origin.POLL,
+        dedupe_key="k-poll",
+    )
+    sup = client_for(people.supervisor)
+    row = re.compile(r"<tbody>.*?</tbody>", re.S)
+    fresh = row.findall(sup.get("/accounts/logs/").content.decode())
+    kept = row.findall(sup.get("/accounts/logs/").content.decode())
+    assert fresh == kept and len(fresh) == 1
+    body = fresh[0]
+    for text in ("Banned", "Mobile banned", "Reconcile poll", 'href="/accounts/8613800000001/"'):
+        assert text in body, body
+    assert body.count("<tr>") == 1 and body.count("—") == 2  # no agent, no platform
+    sup.cookies["django_language"] = "zh-hans"
+    chinese = row.findall(sup.get("/accounts/logs/").content.decode())[0]
+    assert chinese != body and "Reconcile poll" not in chinese

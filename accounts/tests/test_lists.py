@@ -233,3 +233,45 @@ def test_account_history_pager_previous(people: Any) -> None:
     assert len(re.findall(row, latest)) == 25 and "prev" not in _links(latest)
     times = re.findall(r"<tr[^>]*><td[^>]*><time[^>]*>", latest)
     assert times == re.findall(r"<tr[^>]*><td[^>]*><time[^>]*>", first)[: len(times)]
+
+
+def test_account_history_marks_the_row_it_mirrors_kept_or_rendered(people: Any) -> None:
+    """The history's rows are kept rendered (core/fragments.py): the row the account's
+    presence mirrors is still the one marked, and the mark moves with the presence."""
+    at = timezone.now().replace(microsecond=0)
+    account = make_account("8613800000001", agent="alice01")
+    older = make_event(account.whatsapp, 30, 31, at - timedelta(minutes=5), agent_account="alice01")
+    newer = make_event(account.whatsapp, 10, 11, at, agent_account="alice01")
+    WhatsAppAccount.objects.filter(pk=account.pk).update(
+        last_event_at=older.event_time, presence_status=30, detail_status=31
+    )
+    sup = client_for(people.supervisor)
+    url = f"/accounts/{account.whatsapp}/"
+    rows = re.compile(r"<tr[^>]*><td[^>]*><time.*?</tr>", re.S)
+    fresh = rows.findall(sup.get(url).content.decode())
+    kept = rows.findall(sup.get(url).content.decode())
+    assert fresh == kept and len(fresh) == 2
+    assert "Current state" not in fresh[0] and "current-event" not in fresh[0]
+    assert "Current state" in fresh[1] and 'class="current-event"' in fresh[1]
+    WhatsAppAccount.objects.filter(pk=account.pk).update(
+        last_event_at=newer.event_time, presence_status=10, detail_status=11
+    )
+    moved = rows.findall(sup.get(url).content.decode())
+    assert "Current state" in moved[0] and "Current state" not in moved[1]
+
+
+def test_account_page_reads_its_port_once_and_not_the_partition_catalogue(
+    people: Any, django_assert_max_num_queries: Any
+) -> None:
+    account = make_account("8613800000001", agent="alice01")
+    make_event(account.whatsapp, 10, 11, timezone.now(), agent_account="alice01")
+    sup = client_for(people.supervisor)
+    url = f"/accounts/{account.whatsapp}/"
+    assert sup.get(url).status_code == 200
+    # The user and permissions, the account, its history page and current row, its agent,
+    # its cloud port, its contact look-ups.
+    with django_assert_max_num_queries(8) as ctx:
+        assert sup.get(url).status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sum("qrlogin_cloudport" in q for q in sql) == 1, sql
+    assert not any("pg_inherits" in q for q in sql), sql

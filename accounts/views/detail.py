@@ -10,6 +10,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,9 +24,11 @@ from accounts.forms import (
 from accounts.models import BulkJob
 from accounts.services import fleet as fleet_services
 from accounts.services import lookups
+from accounts.views.event_rows import event_cells
 from core import listing
 from core.access import can, require, require_login
 from core.choices import label
+from core.fragments import render_each
 from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
@@ -34,9 +37,10 @@ from ports.services import PortNotLinked, port_operate
 from upstream.errors import UpstreamError, UpstreamProblem, UpstreamUnavailable, unavailable_message
 
 
-def _port_error(whatsapp: str) -> str:
-    """Why the port operations cannot be sent for this account ("" when they can)."""
-    if fleet_services.cloud_port_for(whatsapp) is None:
+def _port_error(whatsapp: str, port: object) -> str:
+    """Why the port operations cannot be sent for this account ("" when they can); `port`:
+    its cloud port (fleet_services.cloud_port_for), read once by the page."""
+    if port is None:
         return ""
     try:
         fleet_services.port_call_id_for(whatsapp)
@@ -84,14 +88,24 @@ def account_detail(request: AuthedRequest, whatsapp: str) -> HttpResponse:
     )
     current = selectors.event_current(account=account)
     selectors.events_current_first(events, current)
+    port = fleet_services.cloud_port_for(account.whatsapp)
     context = {
         "account": account,
         "agent": account.agent,
         "events": events,
         "current_event": current,
+        "events_html": mark_safe(  # noqa: S308 - rendered rows, escaped there
+            "".join(
+                render_each(
+                    "accounts/detail.html#event",
+                    "ev",
+                    event_cells(events.rows, current_pk=current.pk if current else None),
+                )
+            )
+        ),
         "pager": listing.pager(request.GET, events, size=25),
-        "port": fleet_services.cloud_port_for(account.whatsapp),
-        "port_error": _port_error(account.whatsapp),
+        "port": port,
+        "port_error": _port_error(account.whatsapp, port),
         "can_manage": can(request.user, Cap.MANAGE_ACCOUNTS),
         "profile_form": ProfileForm(initial={"nickname": account.name}),
         "contact_form": ContactLookupForm(),
@@ -134,9 +148,18 @@ def account_vendor(request: AuthedRequest, whatsapp: str) -> HttpResponse:
 def account_timeline(request: AuthedRequest, whatsapp: str) -> JsonResponse:
     account = get_account_for_user(request.user, whatsapp)
     points = selectors.account_timeline(whatsapp=account.whatsapp)
+    # Each code's label once per request: up to 500 points, a handful of distinct codes
+    # (a translated label per point was 40% of the view's CPU: bench/history.py --profile).
+    status_labels: dict[object, str] = {}
+    detail_labels: dict[object, str] = {}
     for p in points:
-        p["label"] = label(Presence, p["status"])
-        p["detail_label"] = label(DetailStatus, p["detail_status"])
+        st, ds = p["status"], p["detail_status"]
+        if st not in status_labels:
+            status_labels[st] = label(Presence, st)
+        if ds not in detail_labels:
+            detail_labels[ds] = label(DetailStatus, ds)
+        p["label"] = status_labels[st]
+        p["detail_label"] = detail_labels[ds]
     return JsonResponse({"points": points})
 
 

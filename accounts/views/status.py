@@ -13,6 +13,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from accounts import selectors
@@ -22,6 +23,7 @@ from accounts.forms import (
     EventFilterForm,
 )
 from accounts.services import lookups
+from accounts.views.event_rows import event_cells
 from core import listing
 from core.access import (
     require,
@@ -29,6 +31,7 @@ from core.access import (
 )
 from core.choices import label
 from core.csvexport import csv_response, csv_stream
+from core.fragments import render_each, render_keyed
 from core.htmx import render_page
 from core.ratelimit import vendor_calls_limited
 from core.roles import Cap
@@ -39,6 +42,20 @@ from core.zones import local_iso, zoned_header
 def _event_filters(request: AuthedRequest) -> tuple[EventFilterForm, selectors.EventFilters]:
     form = EventFilterForm(request.GET or None)
     return form, (form.filters() if request.GET else selectors.EventFilters())
+
+
+ROW_TEMPLATE = "accounts/logs.html#row"
+
+
+def _filters_html(request: AuthedRequest, form: EventFilterForm, base_query: str) -> str:
+    """The filter form, rendered once per distinct filter values (and export link): the
+    same for everyone who asks for the same filters."""
+    data = tuple((name, tuple(request.GET.getlist(name))) for name in form.fields)
+    return render_keyed(
+        "accounts/logs.html#filters",
+        (bool(request.GET), data, base_query),
+        lambda: {"form": form, "base_query": base_query},
+    )
 
 
 @require(Cap.VIEW_LOGS)
@@ -55,17 +72,19 @@ def logs(request: AuthedRequest) -> HttpResponse:
     query = request.GET.copy()
     for name in listing.PAGING_PARAMS:
         query.pop(name, None)
+    base_query = query.urlencode()
     context = {
-        "form": form,
+        "filters_html": _filters_html(request, form, base_query),
         "filters": filters,
         "page": page,
+        "rows_html": mark_safe("".join(render_each(ROW_TEMPLATE, "ev", event_cells(page.rows)))),  # noqa: S308 - rendered rows, escaped there
         "pager": listing.pager(
             request.GET,
             page,
             size=50,
             count=selectors.event_count(events=events, filters=filters),
         ),
-        "base_query": query.urlencode(),
+        "base_query": base_query,
         # How far back the history goes (its oldest month); none while kept forever.
         "kept_since": selectors.history_kept_since() if settings.STATUS_HISTORY_MONTHS else None,
         "kept_months": settings.STATUS_HISTORY_MONTHS,
