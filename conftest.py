@@ -147,6 +147,19 @@ def private_redis(settings: Any, tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts and ends in the default language. A request a test makes in Chinese
+    leaves Chinese active on its thread (LocaleMiddleware activates a language per request
+    and nothing deactivates it), so a service message the next test on that worker reads
+    without a request came out in Chinese."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_port_id_kind() -> None:
     """No test inherits the port id kind an earlier test's vendor accepted (the cache
     outlives the test's transaction; ports.services)."""
