@@ -10,6 +10,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
 
 CONSOLE_FORMAT = "Y-m-d H:i:s"
 
@@ -23,3 +24,15 @@ def when(value: datetime | None) -> str:
     if timezone.is_aware(value):
         value = timezone.localtime(value)
     return date_format(value, CONSOLE_FORMAT)
+
+
+@register.filter
+def when_cell(value: datetime | None) -> str:
+    """`when` for a table cell: the date and the time each kept whole on its line (a date's
+    hyphens are break opportunities: "2026-12-" over "07 20:45:03" reads as two values),
+    wrapping only between them when the column is narrow."""
+    text = when(value)
+    if not text:
+        return ""
+    day, _, clock = text.partition(" ")
+    return format_html('<span class="nobr">{}</span> <span class="nobr">{}</span>', day, clock)

@@ -42,3 +42,11 @@ def test_the_filter_writes_one_format_in_the_readers_zone_in_both_languages() ->
     for lang in ("en", "zh-hans"):
         with translation.override(lang), timezone.override(zoneinfo.ZoneInfo("Asia/Shanghai")):
             assert template.render(Context({"at": at, "none": None})) == "2026-12-07 20:45:03|—"
+
+
+def test_a_table_cell_s_time_wraps_only_between_its_date_and_its_time() -> None:
+    at = datetime(2026, 12, 7, 12, 45, 3, tzinfo=UTC)
+    template = Template("{% load times %}{{ at|when_cell }}|{{ none|when_cell|default:'—' }}")
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Shanghai")):
+        html = template.render(Context({"at": at, "none": None}))
+    assert html == '<span class="nobr">2026-12-07</span> <span class="nobr">20:45:03</span>|—'
