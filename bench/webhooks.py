@@ -1,4 +1,4 @@
-"""Figures for webhook ingestion (issues 4 and 14). Run: `.venv/bin/python bench/webhooks.py`.
+"""Figures for webhook ingestion. Run: `.venv/bin/python bench/webhooks.py`.
 
 Setup: gunicorn (`config.wsgi -w 2 -k gthread --threads 8`) on loopback with PostgreSQL (a
 database of its own, `sb_bench_webhooks`, created and migrated by this script) and Redis
