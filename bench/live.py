@@ -138,7 +138,12 @@ def prepare(accounts: int, pages: int) -> list[str]:
     cookies = []
     users = User.objects.bulk_create([User(username=f"sup{i}") for i in range(pages)])
     group.user_set.add(*users)
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
     for user in users:  # a signed-in session, as the login view leaves it
+        # Supervisors must have a second factor (MFA_REQUIRED_ROLES): without one every
+        # page, /live/ included, redirects to the enrolment (bench/common.signed_in_cookie).
+        TOTP.activate(user, generate_totp_secret())
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
         store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
