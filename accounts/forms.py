@@ -17,7 +17,13 @@ from accounts.choices import (
     Source,
     VerifyType,
 )
-from accounts.selectors import FLEET_SORTS, RECYCLED, EventFilters, FleetFilters
+from accounts.selectors import (
+    FLEET_SORTS,
+    FLEET_STATES,
+    RECYCLED,
+    EventFilters,
+    FleetFilters,
+)
 
 
 def _blank(choices: Any, label: Any) -> list[tuple[Any, Any]]:
@@ -33,6 +39,18 @@ def _code_filter(label: Any, choices: Any, any_label: Any) -> forms.TypedChoiceF
         label=label,
         choices=_blank(choices, any_label),
     )
+
+
+_STATE_LABELS = {
+    "online": _("Online"),
+    "disconnected": _("Disconnected"),
+    "logging_in": _("Logging in"),
+    "logging_out": _("Logging out"),
+    "offline": _("Offline"),
+    "unknown": _("Login state unknown"),
+    "banned": _("Banned"),
+    "recycled": _("Recycled"),
+}
 
 
 class FleetFilterForm(forms.Form):
@@ -52,20 +70,11 @@ class FleetFilterForm(forms.Form):
     )
     presence = _code_filter(_("Presence"), Presence.choices, _("Any presence"))
     # The state tiles' own filter: each tile links to its rows (accounts.selectors.fleet_state).
+    # The states come from the selector; a state added there without a label here fails at import.
     state = forms.ChoiceField(
         required=False,
         label=_("Overall state"),
-        choices=[
-            ("", _("Any state")),
-            ("online", _("Online")),
-            ("disconnected", _("Disconnected")),
-            ("logging_in", _("Logging in")),
-            ("logging_out", _("Logging out")),
-            ("offline", _("Offline")),
-            ("unknown", _("Login state unknown")),
-            ("banned", _("Banned")),
-            ("recycled", _("Recycled")),
-        ],
+        choices=[("", _("Any state")), *((s, _STATE_LABELS[s]) for s in FLEET_STATES)],
     )
     agent = forms.CharField(
         required=False,
