@@ -168,3 +168,12 @@ def _fresh_port_id_kind() -> None:
     from ports.services import ACCEPTED_KIND_KEY
 
     cache.delete(ACCEPTED_KIND_KEY)
+
+
+@pytest.fixture(autouse=True)
+def _no_processing_task_marked_queued() -> None:
+    """No test's deliveries wait on a processing task an earlier test queued (the mark
+    outlives the test's transaction and the task its broker queue; webhooks.services.receive)."""
+    from webhooks.services.receive import drain_started
+
+    drain_started()

@@ -6,14 +6,14 @@ from typing import Any
 
 from core.tasks import FAST, task
 from webhooks.services.maintenance import webhook_events_sweep
-from webhooks.services.process import webhook_events_process_batch
+from webhooks.services.process import webhook_events_drain
 
 
 @task(queue=FAST, soft_time_limit=30, time_limit=40, name="webhooks.process_event")
 def process_webhook_event(event_id: int) -> str:
     """Claim this inbox event, with other pending ones, and apply them (batch claiming: with
     a backlog one task applies many events; a second delivery of this task is a no-op)."""
-    return webhook_events_process_batch(event_id=event_id).own
+    return webhook_events_drain(event_id=event_id).own
 
 
 @task(queue=FAST, retry_transient=False, name="webhooks.sweep")

@@ -40,7 +40,7 @@ from webhooks.payloads import (
     ScanTaskRecord,
     parse,
 )
-from webhooks.services.receive import clean_text
+from webhooks.services.receive import clean_text, drain_request, drain_started
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +303,18 @@ def webhook_events_process_batch(
         records=sum(o.applied for o in outcomes.values()),
         own=own_state,
     )
+
+
+def webhook_events_drain(*, event_id: int) -> BatchOutcome:
+    """What the processing task does: say it has started (a delivery committed from now on
+    sends a task of its own: receive.py, `drain_request`), then claim and apply `event_id`
+    with the other pending events. After a batch of more than one event, another task
+    follows: a backlog may be longer than one batch takes."""
+    drain_started()
+    outcome = webhook_events_process_batch(event_id=event_id)
+    if outcome.claimed > 1:
+        drain_request(event_id)
+    return outcome
 
 
 def _process_presence_batch(

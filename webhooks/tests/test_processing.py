@@ -254,3 +254,87 @@ def test_receiver_to_live_worker(celery_worker_live: Any) -> None:
         "the worker",
     )
     assert_applied_once()
+
+
+def _fast_queue_length() -> int:
+    """Task messages waiting in the broker's fast queue (this test process's own keys)."""
+    import redis
+
+    from config.celery import app
+
+    prefix = app.conf.broker_transport_options["global_keyprefix"]
+    return int(redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(f"{prefix}fast"))
+
+
+def _purge_fast_queue() -> None:
+    import redis
+
+    from config.celery import app
+
+    prefix = app.conf.broker_transport_options["global_keyprefix"]
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(f"{prefix}fast")
+
+
+def _presence(n: int) -> dict[str, Any]:
+    return {
+        "whatsAppList": [
+            {
+                "whatsId": f"86139{n:08d}",
+                "status": 10,
+                "detailStatus": 12,
+                "account": "",
+                "time": "2024-07-03 15:27:00",
+                "platformType": 1,
+            }
+        ]
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_deliveries_queues_one_task_and_it_applies_them_all() -> None:
+    """Deliveries received while a processing task waits in the queue send none of their
+    own: the waiting task claims them all when it starts. A delivery received after it
+    started sends a task again (none is left waiting for it)."""
+    from webhooks.services.process import webhook_events_drain
+    from webhooks.services.receive import drain_started
+    from webhooks.tests.helpers import post
+
+    drain_started()
+    _purge_fast_queue()
+    client = Client()
+    for n in range(20):
+        assert post(client, WebhookKind.ONLINE_STATUS, _presence(n)).status_code == 200
+    assert WebhookEvent.objects.filter(state=State.PENDING).count() == 20
+    assert _fast_queue_length() == 1
+
+    first = WebhookEvent.objects.order_by("id").first()
+    assert first is not None
+    outcome = webhook_events_drain(event_id=first.pk)  # what the queued task runs
+    assert (outcome.claimed, outcome.processed) == (20, 20)
+    assert WebhookEvent.objects.filter(state=State.PROCESSED).count() == 20
+    # A batch of more than one is followed by another task (a longer backlog), once.
+    assert _fast_queue_length() == 2
+
+    drain_started()  # that task starts: the next delivery must not wait on it
+    assert post(client, WebhookKind.ONLINE_STATUS, _presence(20)).status_code == 200
+    assert _fast_queue_length() == 3
+    _purge_fast_queue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_reaches_a_live_worker_and_every_delivery_is_applied(
+    celery_worker_live: Any,
+) -> None:
+    """With a real worker consuming, a burst of deliveries (most of them sending no task of
+    their own) is applied whole: none is left pending."""
+    from webhooks.tests.helpers import post
+
+    client = Client()
+    for n in range(60):
+        assert post(client, WebhookKind.ONLINE_STATUS, _presence(n)).status_code == 200
+    _wait(
+        lambda: WebhookEvent.objects.filter(state=State.PROCESSED).count() == 60,
+        30,
+        "the worker to apply every delivery",
+    )
+    assert StatusEvent.objects.count() == 60
