@@ -10,12 +10,14 @@ cached briefly.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -319,12 +321,18 @@ def account_list(
 
 
 def account_count(*, visible: QuerySet[WhatsAppAccount], filters: FleetFilters) -> RowCount:
-    """How many accounts match: exact on small sets, PostgreSQL's estimate on big ones.
-    Unfiltered, the tiles' total (cached with them), shown the same way: the bounded count
-    read up to LIST_EXACT_COUNT_LIMIT rows, then asked the planner, on every page view."""
-    # Not the tiles' cached total: it lags accounts written outside the services, and the
-    # pager must agree with the rows it pages (tests/browser/test_lists.py).
-    return row_count(fleet_filter(visible, filters))
+    """How many accounts match: exact on small sets, PostgreSQL's estimate on big ones
+    (core.listing.row_count), kept like the tiles: under their generation, which every
+    change of an account through the services bumps on commit, for at most COUNTS_TTL
+    seconds (what a change outside the services can leave stale). An agent's exact count
+    was a fifth of their fleet page's CPU on every view (bench/pages.py --profile)."""
+    # Sorting does not change the count; the exact-count limit does (exact or "about").
+    limit = settings.LIST_EXACT_COUNT_LIMIT
+    which = hashlib.blake2b(repr((replace(filters, sort=""), limit)).encode(), digest_size=12)
+    key = f"rows:{_scope_key(visible)}:{which.hexdigest()}"
+    return generations.cached(
+        COUNTS, key, COUNTS_TTL, lambda: row_count(fleet_filter(visible, filters))
+    )
 
 
 def account_export_rows(
@@ -341,8 +349,6 @@ def _scope_key(visible: QuerySet[WhatsAppAccount]) -> str:
     SQL digested, worked out once per queryset: compiling the SQL was most of what a cached
     read cost (bench/pages.py --profile). A filtered copy is another queryset, with a key of
     its own."""
-    import hashlib
-
     from accounts.access import SCOPE_ATTR
 
     key: str | None = getattr(visible, SCOPE_ATTR, None)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.access import accounts_visible_to, all_accounts
@@ -149,3 +151,49 @@ def test_scopes_are_named_apart(people: People) -> None:
     assert _scope_key(all_accounts()) == _scope_key(accounts_visible_to(people.admin))
     narrowed = accounts_visible_to(people.supervisor).filter(country="CN")
     assert _scope_key(narrowed) not in keys  # a filtered copy is a scope of its own
+
+
+def _pager_count(html: str) -> str:
+    found = re.search(r"data-pager-count[^>]*>([^<]*)<", html)
+    return found[1].strip() if found else ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_kept_for_a_filter_follows_a_vendor_change_on_the_next_request(
+    people: People, fleet: None
+) -> None:
+    """The agent's count of their disconnected accounts is kept between views, and a
+    webhook that disconnects one shows in it on the very next view."""
+    import json
+
+    from webhooks.models import WebhookKind
+    from webhooks.services.process import webhook_event_process
+    from webhooks.services.receive import webhook_event_receive
+
+    client = client_for(people.agent)
+    make_account("8613800000003", agent="alice01", name="Alice second phone")
+    url = "/accounts/?state=disconnected"
+    assert "8613800000001" not in client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as seen:
+        client.get(url)
+    assert not [q for q in seen.captured_queries if "COUNT(" in q["sql"]]  # kept
+    record = {
+        "whatsId": "8613800000001",
+        "status": 20,
+        "detailStatus": 21,
+        "account": "alice01",
+        "time": "2024-07-03 15:27:00",
+        "platformType": 1,
+    }
+    receipt = webhook_event_receive(
+        kind=WebhookKind.ONLINE_STATUS,
+        body=json.dumps({"whatsAppList": [record]}).encode(),
+        headers={},
+    )
+    webhook_event_process(event_id=receipt.event_id)
+    with CaptureQueriesContext(connection) as seen:
+        body = client.get(url).content.decode()
+    assert [q for q in seen.captured_queries if "COUNT(" in q["sql"]]  # counted again
+    assert "8613800000001" in body
+    assert _pager_count(body) == "1–1 of 1"
+    assert _pager_count(client.get("/accounts/").content.decode()) == "1–2 of 2"
