@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import Choices, QuerySet
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from accounts import selectors
@@ -17,6 +17,7 @@ from accounts.access import accounts_visible_to, all_accounts
 from accounts.choices import AccountStatus, AccountType, OnlineStatus, Platform
 from accounts.models import WhatsAppAccount
 from core.access import sees_everything
+from core.ago import ago
 from core.fragments import render_each
 
 ROW_TEMPLATE = "accounts/list.html#row"
@@ -34,6 +35,7 @@ def row_cells(rows: list[WhatsAppAccount]) -> list[dict[str, Any]]:
     tables = {name: {k: str(v) for k, v in c.choices} for name, c in choices.items()}
     presence: dict[object, str] = {}
     detail: dict[object, str] = {}
+    now = timezone.now()
     cells = []
     for a in rows:
         if a.presence_status not in presence:
@@ -53,7 +55,7 @@ def row_cells(rows: list[WhatsAppAccount]) -> list[dict[str, Any]]:
             "country": a.country,
             "last_event_at": a.last_event_at,
             # Relative ("3 minutes ago"): part of the key, so it is never served stale.
-            "last_event_ago": naturaltime(a.last_event_at) if a.last_event_at else "",
+            "last_event_ago": ago(a.last_event_at, now) if a.last_event_at else "",
         }
         for name, table in tables.items():
             value = getattr(a, name)
