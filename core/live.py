@@ -141,16 +141,22 @@ class PushedPart:
 
     variant: Callable[[Any], str]
     render: Callable[[str, str], str]
+    # Several events of the family at once (one query for all of them): event -> HTML.
+    render_many: Callable[[list[str], str], dict[str, str]] | None = None
 
 
 _pushed: dict[str, PushedPart] = {}
 
 
 def register_pushed(
-    name: str, *, variant: Callable[[Any], str], render: Callable[[str, str], str]
+    name: str,
+    *,
+    variant: Callable[[Any], str],
+    render: Callable[[str, str], str],
+    render_many: Callable[[list[str], str], dict[str, str]] | None = None,
 ) -> None:
     """`name`: an event ("fleet"), or a family of them ending in "-" ("account-")."""
-    _pushed[name] = PushedPart(variant=variant, render=render)
+    _pushed[name] = PushedPart(variant=variant, render=render, render_many=render_many)
 
 
 def pushed_part(event: str) -> tuple[str, PushedPart] | None:
@@ -272,19 +278,80 @@ def is_broad(name: str) -> bool:
 
 
 RenderKey = tuple[str, str, str]  # (event, variant, language)
+# Renders run together: (registration, variant, language).
+GroupKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
 class Render:
-    started: float  # time.time() when it began: it shows every change heard before then
-    task: asyncio.Task[str | None]
+    started: float  # time.time() when it was asked for: it shows every change heard before
+    task: asyncio.Future[str | None]
+
+
+def sse_frame(event: str, html: str | None) -> str:
+    """One Server-Sent Event: the event's pushed HTML (one data: line per line of it), or
+    its name when it has none."""
+    lines = html.strip().split("\n") if html is not None else [event]
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+
+class Subscribers(set[Subscriber]):
+    """The hub's open streams, indexed by the events they want: a notification is offered to
+    the streams that listen for one of its events (and to those that want everything), not
+    tested against every open page (500 pages: 500 tests per notification)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_event: dict[str, set[Subscriber]] = {}
+        self.everything: set[Subscriber] = set()
+
+    def add(self, sub: Subscriber) -> None:
+        if sub in self:
+            return
+        super().add(sub)
+        if sub.wants is None:
+            self.everything.add(sub)
+        else:
+            for name in sub.wants:
+                self.by_event.setdefault(name, set()).add(sub)
+
+    def update(self, *others: Iterable[Subscriber]) -> None:
+        for other in others:
+            for sub in other:
+                self.add(sub)
+
+    def discard(self, sub: object) -> None:
+        if not isinstance(sub, Subscriber) or sub not in self:
+            return
+        super().discard(sub)
+        self.everything.discard(sub)
+        for name in sub.wants or ():
+            found = self.by_event.get(name)
+            if found is not None:
+                found.discard(sub)
+                if not found:
+                    del self.by_event[name]
+
+    def remove(self, sub: object) -> None:
+        if sub not in self:
+            raise KeyError(sub)
+        self.discard(sub)
+
+    def listening(self, events: Iterable[str]) -> set[Subscriber]:
+        """The streams that want one of `events`."""
+        found = set(self.everything)
+        for name in events:
+            subs = self.by_event.get(name)
+            if subs:
+                found |= subs
+        return found
 
 
 class Hub:
     """This process's one LISTEN connection and the pages subscribed to it."""
 
     def __init__(self) -> None:
-        self.subscribers: set[Subscriber] = set()
+        self.subscribers = Subscribers()
         self.recent: deque[tuple[float, dict[str, Any]]] = deque()
         self.listening_since: float | None = None
         self.task: asyncio.Task[None] | None = None
@@ -296,7 +363,14 @@ class Hub:
         self.renders: dict[RenderKey, Render] = {}
         # The render that follows a running one begun before the last change (at most one
         # per key: under load a part is rendered as often as it can be, not once per stream).
-        self.following: dict[RenderKey, asyncio.Task[str | None]] = {}
+        self.following: dict[RenderKey, asyncio.Future[str | None]] = {}
+        # Renders asked for and not begun, per group; a group renders one batch at a time,
+        # and what is asked meanwhile goes in its next batch (one query, one thread hop for
+        # the rows of many changes instead of one each).
+        self.asked: dict[GroupKey, dict[str, asyncio.Future[str | None]]] = {}
+        self.rendering: set[GroupKey] = set()
+        # Each render's SSE frame, built once and shared by every stream that sends it.
+        self.frames: dict[RenderKey, tuple[asyncio.Future[str | None], str]] = {}
 
     def subscribe(
         self,
@@ -347,13 +421,14 @@ class Hub:
             self._forget(now - REPLAY_SECONDS)
         cap = note.get("c")
         owners = set(note.get("u", ()))
-        for sub in self.subscribers:
+        for sub in self.subscribers.listening(events):
             if cap in sub.caps or sub.user_id in owners:
                 sub.offer(events)
 
     def _forget(self, before: float) -> None:
         self.heard_at = {k: t for k, t in self.heard_at.items() if t >= before}
         self.renders = {k: v for k, v in self.renders.items() if v.started >= before}
+        self.frames = {k: v for k, v in self.frames.items() if k in self.renders}
 
     async def html(self, event: str, variant: str, language: str) -> str | None:
         """The pushed part's HTML for `event` (None: not a pushed event, or its render
@@ -362,28 +437,75 @@ class Hub:
         A render is a task of its own, shared by every stream that asks for the same
         (event, variant, language): a stream that goes away mid-render (its browser closed,
         its task cancelled) leaves the render running for the others."""
+        task = self._render_for(event, variant, language)
+        return None if task is None else await asyncio.shield(task)
+
+    async def frame(self, event: str, variant: str, language: str) -> str:
+        """The SSE frame of `event` with its pushed HTML: built once per render and shared
+        by every stream that sends it (500 pages, one frame of the tiles)."""
+        task = self._render_for(event, variant, language)
+        if task is None:
+            return sse_frame(event, None)
+        html = await asyncio.shield(task)
+        key = (event, variant, language)
+        cached = self.frames.get(key)
+        if cached is not None and cached[0] is task:
+            return cached[1]
+        text = sse_frame(event, html)
+        self.frames[key] = (task, text)
+        return text
+
+    def _render_for(
+        self, event: str, variant: str, language: str
+    ) -> asyncio.Future[str | None] | None:
         found = pushed_part(event)
         if found is None:
             return None
         key = (event, variant, language)
         current = self.renders.get(key)
         if current is not None and current.started >= self.heard_at.get(event, 0.0):
-            task = current.task  # begun after the last change: it shows the latest state
-        elif current is not None and not current.task.done():
+            return current.task  # asked for after the last change: it shows the latest state
+        if current is not None and not current.task.done():
             # Begun before the last change: the next render starts once it is done.
-            task = self.following.get(key) or self._follow(key, found[1], current.task)
-        else:
-            task = self._start(key, found[1])
-        return await asyncio.shield(task)
+            return self.following.get(key) or self._follow(key, found[1], current.task)
+        return self._start(key, found[1])
 
-    def _start(self, key: RenderKey, part: PushedPart) -> asyncio.Task[str | None]:
-        task = asyncio.get_running_loop().create_task(_render_part(part, *key))
-        self.renders[key] = Render(started=time.time(), task=task)
-        return task
+    def _start(self, key: RenderKey, part: PushedPart) -> asyncio.Future[str | None]:
+        event, variant, language = key
+        found = pushed_part(event)
+        group = (found[0] if found else event, variant, language)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self.asked.setdefault(group, {})[event] = future
+        self.renders[key] = Render(started=time.time(), task=future)
+        if group not in self.rendering:
+            self.rendering.add(group)
+            asyncio.get_running_loop().create_task(self._render_group(group, part))
+        return future
+
+    async def _render_group(self, group: GroupKey, part: PushedPart) -> None:
+        """Render what the group was asked for, in batches, until nothing is asked."""
+        _, variant, language = group
+        try:
+            while batch := self.asked.pop(group, None):
+                try:
+                    html = await _render_batch(part, list(batch), variant, language)
+                except BaseException:
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_result(None)
+                    raise
+                for event, future in batch.items():
+                    if not future.done():
+                        future.set_result(html.get(event))
+        finally:
+            self.rendering.discard(group)
+            if self.asked.get(group):  # asked while this task was being cancelled
+                self.rendering.add(group)
+                asyncio.get_running_loop().create_task(self._render_group(group, part))
 
     def _follow(
-        self, key: RenderKey, part: PushedPart, running: asyncio.Task[str | None]
-    ) -> asyncio.Task[str | None]:
+        self, key: RenderKey, part: PushedPart, running: asyncio.Future[str | None]
+    ) -> asyncio.Future[str | None]:
         async def after() -> str | None:
             await asyncio.wait([running])  # whatever its outcome
             self.following.pop(key, None)
@@ -418,19 +540,33 @@ class Hub:
                 delay = min(delay * 2, 10.0)
 
 
-async def _render_part(part: PushedPart, event: str, variant: str, language: str) -> str | None:
+async def _render_batch(
+    part: PushedPart, events: list[str], variant: str, language: str
+) -> dict[str, str | None]:
     try:
-        return await sync_to_async(_render, thread_sensitive=False)(part, event, variant, language)
+        return await sync_to_async(_render, thread_sensitive=False)(part, events, variant, language)
     except Exception:
-        log.warning("live: could not render %s", event, exc_info=True)
-        return None
+        log.warning("live: could not render %s", ", ".join(events), exc_info=True)
+        return {}
 
 
-def _render(part: PushedPart, event: str, variant: str, language: str) -> str:
-    """In a thread of the default executor: render, then give the connection back."""
+def _render(
+    part: PushedPart, events: list[str], variant: str, language: str
+) -> dict[str, str | None]:
+    """In a thread of the default executor: render, then give the connection back. A part
+    whose render fails is None (its pages refresh it themselves)."""
     try:
         with translation.override(language):
-            return part.render(event, variant)
+            if part.render_many is not None and len(events) > 1:
+                return dict(part.render_many(events, variant))
+            out: dict[str, str | None] = {}
+            for event in events:
+                try:
+                    out[event] = part.render(event, variant)
+                except Exception:
+                    log.warning("live: could not render %s", event, exc_info=True)
+                    out[event] = None
+            return out
     finally:
         for conn in connections.all(initialized_only=True):
             conn.close()
