@@ -207,6 +207,8 @@ class Subscriber:
     # Wakes the stream at `quiet_until` for what was held (else it would sleep until its
     # next ping, 15 s later: a quota cut shown late on the open Ports page).
     turn_timer: asyncio.TimerHandle | None = None
+    # The hub's index of open streams, told what this one holds (Subscribers).
+    index: Subscribers | None = None
 
     def hears(self, note: dict[str, Any]) -> bool:
         return note.get("c") in self.caps or self.user_id in note.get("u", ())
@@ -223,6 +225,8 @@ class Subscriber:
             self.ready.set()
             return
         self.pending.update(events)
+        if self.index is not None:
+            self.index.held(self, events)
         if self.ready.is_set():
             return
         now = time.monotonic()
@@ -245,7 +249,10 @@ class Subscriber:
 
     def hold(self, names: Iterable[str]) -> None:
         """Put back what the stream could not send yet (broad events before their turn)."""
+        names = set(names)
         self.pending.update(names)
+        if self.index is not None:
+            self.index.held(self, names)
 
     def holds_broad(self) -> bool:
         return any(is_broad(n) for n in self.pending)
@@ -260,6 +267,8 @@ class Subscriber:
         self.ready.clear()
         self.close()
         names, self.pending = self.pending, set()
+        if self.index is not None:
+            self.index.released(self)
         if self.overflowed:
             self.overflowed = False
             return {RESYNC}
@@ -298,22 +307,33 @@ def sse_frame(event: str, html: str | None) -> str:
 class Subscribers(set[Subscriber]):
     """The hub's open streams, indexed by the events they want: a notification is offered to
     the streams that listen for one of its events (and to those that want everything), not
-    tested against every open page (500 pages: 500 tests per notification)."""
+    tested against every open page. A broad event ("fleet", wanted by every fleet page) is
+    offered only to the streams not holding it already: one that holds it sends the latest
+    state on its turn anyway. Offering each change's "fleet" to 500 pages was the web's
+    largest cost at 50 changes/s (docs/live.md, "Where the time goes")."""
 
     def __init__(self) -> None:
         super().__init__()
         self.by_event: dict[str, set[Subscriber]] = {}
         self.everything: set[Subscriber] = set()
+        # Broad event -> the streams that want it and do not hold it yet.
+        self.unheld: dict[str, set[Subscriber]] = {}
+        self.broad_wants: dict[Subscriber, tuple[str, ...]] = {}
 
     def add(self, sub: Subscriber) -> None:
         if sub in self:
             return
         super().add(sub)
+        sub.index = self
         if sub.wants is None:
             self.everything.add(sub)
-        else:
-            for name in sub.wants:
-                self.by_event.setdefault(name, set()).add(sub)
+            return
+        for name in sub.wants:
+            self.by_event.setdefault(name, set()).add(sub)
+        broad = self.broad_wants[sub] = tuple(n for n in sub.wants if is_broad(n))
+        for name in broad:
+            if name not in sub.pending:
+                self.unheld.setdefault(name, set()).add(sub)
 
     def update(self, *others: Iterable[Subscriber]) -> None:
         for other in others:
@@ -324,24 +344,39 @@ class Subscribers(set[Subscriber]):
         if not isinstance(sub, Subscriber) or sub not in self:
             return
         super().discard(sub)
+        sub.index = None
         self.everything.discard(sub)
-        for name in sub.wants or ():
-            found = self.by_event.get(name)
-            if found is not None:
-                found.discard(sub)
-                if not found:
-                    del self.by_event[name]
+        self.broad_wants.pop(sub, None)
+        for index in (self.by_event, self.unheld):
+            for name in sub.wants or ():
+                found = index.get(name)
+                if found is not None:
+                    found.discard(sub)
+                    if not found:
+                        del index[name]
 
     def remove(self, sub: object) -> None:
         if sub not in self:
             raise KeyError(sub)
         self.discard(sub)
 
+    def held(self, sub: Subscriber, names: Iterable[str]) -> None:
+        """`sub` now holds `names` (until its next drain)."""
+        for name in names:
+            found = self.unheld.get(name)
+            if found is not None:
+                found.discard(sub)
+
+    def released(self, sub: Subscriber) -> None:
+        """`sub` sent (or dropped) all it held."""
+        for name in self.broad_wants.get(sub, ()):
+            self.unheld.setdefault(name, set()).add(sub)
+
     def listening(self, events: Iterable[str]) -> set[Subscriber]:
-        """The streams that want one of `events`."""
+        """The streams to offer `events` to."""
         found = set(self.everything)
         for name in events:
-            subs = self.by_event.get(name)
+            subs = (self.unheld if is_broad(name) else self.by_event).get(name)
             if subs:
                 found |= subs
         return found
@@ -443,17 +478,33 @@ class Hub:
     async def frame(self, event: str, variant: str, language: str) -> str:
         """The SSE frame of `event` with its pushed HTML: built once per render and shared
         by every stream that sends it (500 pages, one frame of the tiles)."""
-        task = self._render_for(event, variant, language)
-        if task is None:
-            return sse_frame(event, None)
-        html = await asyncio.shield(task)
-        key = (event, variant, language)
-        cached = self.frames.get(key)
-        if cached is not None and cached[0] is task:
-            return cached[1]
-        text = sse_frame(event, html)
-        self.frames[key] = (task, text)
-        return text
+        return (await self._frames([(event, variant)], language))[0]
+
+    async def message(self, events: list[tuple[str, str]], language: str) -> str:
+        """The SSE frames of `events` ((event, variant) pairs), in order."""
+        return "".join(await self._frames(events, language))
+
+    async def _frames(self, events: list[tuple[str, str]], language: str) -> list[str]:
+        """Renders still running are awaited together (one batch); the others cost no task."""
+        tasks = [self._render_for(event, variant, language) for event, variant in events]
+        running = [task for task in tasks if task is not None and not task.done()]
+        if running:
+            await asyncio.wait(running)  # a stream cancelled here leaves them running
+        out = []
+        for (event, variant), task in zip(events, tasks, strict=True):
+            if task is None:
+                out.append(sse_frame(event, None))
+                continue
+            key = (event, variant, language)
+            cached = self.frames.get(key)
+            if cached is not None and cached[0] is task:
+                out.append(cached[1])
+                continue
+            html = None if task.cancelled() or task.exception() else task.result()
+            text = sse_frame(event, html)
+            self.frames[key] = (task, text)
+            out.append(text)
+        return out
 
     def _render_for(
         self, event: str, variant: str, language: str

@@ -65,12 +65,11 @@ async def _message(names: list[str], listener: Listener | None, hub: live.Hub) -
     once per render for every stream, and are asked for together (one batch of renders)."""
     if listener is None:
         return "".join(live.sse_frame(name, None) for name in names)
-    frames = []
+    events = []
     for name in names:
         found = live.pushed_part(name)
-        variant = listener.variants.get(found[0], "") if found else ""
-        frames.append(hub.frame(name, variant, listener.language))
-    return "".join(await asyncio.gather(*frames))
+        events.append((name, listener.variants.get(found[0], "") if found else ""))
+    return await hub.message(events, listener.language)
 
 
 def _release_connections() -> None:

@@ -252,3 +252,42 @@ def test_the_hub_offers_a_notification_only_to_the_streams_that_listen_for_it() 
     assert seven == {"account-7"} and everything == {"account-7"}
     assert sorted(offered) == [7, 1000]  # not the 99 others
     assert left == 0  # closed streams leave nothing in the index
+
+
+def test_a_broad_event_is_offered_only_to_the_streams_not_holding_it_yet() -> None:
+    """Every fleet page wants "fleet": a page already holding it for its turn is not offered
+    each further change (it sends the latest tiles on its turn anyway)."""
+    offered: list[int] = []
+
+    class Counting(live.Subscriber):
+        def offer(self, events: Any) -> None:
+            offered.append(self.user_id)
+            super().offer(events)
+
+    async def scenario() -> tuple[list[int], list[int], set[str], int]:
+        hub = live.Hub()
+        subs = [
+            Counting(user_id=n, caps=frozenset({"c"}), wants=frozenset({"fleet", f"account-{n}"}))
+            for n in range(50)
+        ]
+        hub.subscribers.update(subs)
+        for sub in subs:
+            sub.quiet_until = time.monotonic() + 60  # before their turn: held, not sent
+        hub._deliver('{"e": ["fleet", "account-1"], "u": [], "c": "c"}')
+        first = sorted(offered)
+        offered.clear()
+        for _ in range(10):  # ten more changes of the fleet
+            hub._deliver('{"e": ["fleet", "account-2"], "u": [], "c": "c"}')
+        again = sorted(offered)
+        sent = subs[3].drain()  # its turn: it sends the tiles, and is offered the next again
+        offered.clear()
+        hub._deliver('{"e": ["fleet"], "u": [], "c": "c"}')
+        for sub in subs:
+            sub.close()
+        return first, again, sent, offered.count(3)
+
+    first, again, sent, offered_again = asyncio.run(scenario())
+    assert first == list(range(50))
+    assert again == [2] * 10  # only the page of the changed row
+    assert sent == {"fleet"}
+    assert offered_again == 1
