@@ -287,6 +287,9 @@ def is_broad(name: str) -> bool:
 
 
 RenderKey = tuple[str, str, str]  # (event, variant, language)
+# A stream waits this long for its renders, then sends the events bare (below its ping
+# interval: a stream never falls silent behind a render).
+RENDER_WAIT_SECONDS = 10.0
 # Renders run together: (registration, variant, language).
 GroupKey = tuple[str, str, str]
 
@@ -488,11 +491,11 @@ class Hub:
         """Renders still running are awaited together (one batch); the others cost no task."""
         tasks = [self._render_for(event, variant, language) for event, variant in events]
         running = [task for task in tasks if task is not None and not task.done()]
-        if running:
-            await asyncio.wait(running)  # a stream cancelled here leaves them running
+        if running:  # a stream cancelled here leaves them running
+            await asyncio.wait(running, timeout=RENDER_WAIT_SECONDS)
         out = []
         for (event, variant), task in zip(events, tasks, strict=True):
-            if task is None:
+            if task is None or not task.done():  # not rendered in time: the page fetches it
                 out.append(sse_frame(event, None))
                 continue
             key = (event, variant, language)
@@ -525,8 +528,10 @@ class Hub:
         event, variant, language = key
         found = pushed_part(event)
         group = (found[0] if found else event, variant, language)
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self.asked.setdefault(group, {})[event] = future
+        asked = self.asked.setdefault(group, {})
+        future = asked.get(event)
+        if future is None:  # else asked already and not begun: it begins after now too
+            future = asked[event] = asyncio.get_running_loop().create_future()
         self.renders[key] = Render(started=time.time(), task=future)
         if group not in self.rendering:
             self.rendering.add(group)

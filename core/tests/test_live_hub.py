@@ -291,3 +291,32 @@ def test_a_broad_event_is_offered_only_to_the_streams_not_holding_it_yet() -> No
     assert again == [2] * 10  # only the page of the changed row
     assert sent == {"fleet"}
     assert offered_again == 1
+
+
+def test_a_part_asked_for_twice_before_its_render_begins_is_one_render(slow: SlowPart) -> None:
+    """Asked again before its batch begins (a follow-up render and a stream's ask in the same
+    turn of the loop), the part is rendered once for both: neither asker waits forever."""
+    slow.release.set()
+
+    async def scenario() -> list[str | None]:
+        hub = live.Hub()
+        found = live.pushed_part("slow-1")
+        assert found is not None
+        first = hub._start(("slow-1", "", "en"), found[1])
+        second = hub._start(("slow-1", "", "en"), found[1])
+        return list(await asyncio.wait_for(asyncio.gather(first, second), 10))
+
+    assert asyncio.run(scenario()) == ["<p>slow-1 state 0</p>"] * 2
+    assert slow.renders == 1
+
+
+def test_a_stream_does_not_wait_on_a_render_for_ever(slow: SlowPart, monkeypatch: Any) -> None:
+    """A render that does not finish in time: the event goes bare (its page fetches the part)
+    instead of the stream falling silent behind it."""
+    monkeypatch.setattr(live, "RENDER_WAIT_SECONDS", 0.2)
+
+    async def scenario() -> str:
+        return await live.Hub().message([("slow-1", ""), ("noop-1", "")], "en")
+
+    got = asyncio.run(scenario())
+    assert got == "event: slow-1\ndata: slow-1\n\nevent: noop-1\ndata: noop-1\n\n"
