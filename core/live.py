@@ -17,11 +17,13 @@ to an event by fetching their own partial through the ordinary (access-checked) 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,34 @@ def _chunks(events: Sequence[str], head: int) -> Iterable[list[str]]:
         yield chunk
 
 
+# Notifications held by `published_together` (None: none is running in this context).
+_held: contextvars.ContextVar[list[tuple[list[str], list[int], Cap]] | None] = (
+    contextvars.ContextVar("live_held", default=None)
+)
+
+
+@contextlib.contextmanager
+def published_together() -> Iterator[None]:
+    """Notifications published outside any transaction while this runs (those a change sends
+    once it has committed) go out together at its end, in one transaction. A notifying
+    commit holds PostgreSQL's notification lock until its WAL is flushed, so notifying
+    commits run one at a time: a worker applying a batch of webhook events sent one per
+    event (bench/notify_commits.py, docs/live.md "Where the time goes")."""
+    held: list[tuple[list[str], list[int], Cap]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        groups: dict[tuple[tuple[int, ...], Cap], set[str]] = {}
+        for events, owners, kind in held:
+            groups.setdefault((tuple(owners), kind), set()).update(events)
+        if groups:
+            with transaction.atomic():
+                for (group_owners, group_cap), group_events in groups.items():
+                    live_publish(events=group_events, owners=group_owners, cap=group_cap)
+
+
 def live_publish(
     *, events: Iterable[str], owners: Iterable[int | None] = (), cap: Cap = Cap.MANAGE_ACCOUNTS
 ) -> None:
@@ -66,6 +96,10 @@ def live_publish(
     if not names:
         return
     who = sorted({o for o in owners if o})
+    held = _held.get()
+    if held is not None and not connection.in_atomic_block:
+        held.append((names, who, cap))
+        return
     head = len(json.dumps({"e": [], "u": who, "c": cap.value}))
     with connection.cursor() as cur:
         for chunk in _chunks(names, head):
