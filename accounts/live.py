@@ -61,7 +61,9 @@ def register() -> None:
     )
     # The fleet page's tiles and rows travel with their events (sse-swap), rendered once
     # per change in each web process instead of fetched by every open page.
-    from accounts.views.fleet_parts import row_pushed, tiles_pushed, tiles_variant
+    from accounts.views.fleet_parts import row_pushed, rows_pushed, tiles_pushed, tiles_variant
 
     live.register_pushed("fleet", variant=tiles_variant, render=tiles_pushed)
-    live.register_pushed("account-", variant=lambda user: "", render=row_pushed)
+    live.register_pushed(
+        "account-", variant=lambda user: "", render=row_pushed, render_many=rows_pushed
+    )

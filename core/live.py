@@ -17,11 +17,13 @@ to an event by fetching their own partial through the ordinary (access-checked) 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,34 @@ def _chunks(events: Sequence[str], head: int) -> Iterable[list[str]]:
         yield chunk
 
 
+# Notifications held by `published_together` (None: none is running in this context).
+_held: contextvars.ContextVar[list[tuple[list[str], list[int], Cap]] | None] = (
+    contextvars.ContextVar("live_held", default=None)
+)
+
+
+@contextlib.contextmanager
+def published_together() -> Iterator[None]:
+    """Notifications published outside any transaction while this runs (those a change sends
+    once it has committed) go out together at its end, in one transaction. A notifying
+    commit holds PostgreSQL's notification lock until its WAL is flushed, so notifying
+    commits run one at a time: a worker applying a batch of webhook events sent one per
+    event (bench/notify_commits.py, docs/live.md "Where the time goes")."""
+    held: list[tuple[list[str], list[int], Cap]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        groups: dict[tuple[tuple[int, ...], Cap], set[str]] = {}
+        for events, owners, kind in held:
+            groups.setdefault((tuple(owners), kind), set()).update(events)
+        if groups:
+            with transaction.atomic():
+                for (group_owners, group_cap), group_events in groups.items():
+                    live_publish(events=group_events, owners=group_owners, cap=group_cap)
+
+
 def live_publish(
     *, events: Iterable[str], owners: Iterable[int | None] = (), cap: Cap = Cap.MANAGE_ACCOUNTS
 ) -> None:
@@ -66,6 +96,10 @@ def live_publish(
     if not names:
         return
     who = sorted({o for o in owners if o})
+    held = _held.get()
+    if held is not None and not connection.in_atomic_block:
+        held.append((names, who, cap))
+        return
     head = len(json.dumps({"e": [], "u": who, "c": cap.value}))
     with connection.cursor() as cur:
         for chunk in _chunks(names, head):
@@ -141,16 +175,22 @@ class PushedPart:
 
     variant: Callable[[Any], str]
     render: Callable[[str, str], str]
+    # Several events of the family at once (one query for all of them): event -> HTML.
+    render_many: Callable[[list[str], str], dict[str, str]] | None = None
 
 
 _pushed: dict[str, PushedPart] = {}
 
 
 def register_pushed(
-    name: str, *, variant: Callable[[Any], str], render: Callable[[str, str], str]
+    name: str,
+    *,
+    variant: Callable[[Any], str],
+    render: Callable[[str, str], str],
+    render_many: Callable[[list[str], str], dict[str, str]] | None = None,
 ) -> None:
     """`name`: an event ("fleet"), or a family of them ending in "-" ("account-")."""
-    _pushed[name] = PushedPart(variant=variant, render=render)
+    _pushed[name] = PushedPart(variant=variant, render=render, render_many=render_many)
 
 
 def pushed_part(event: str) -> tuple[str, PushedPart] | None:
@@ -201,6 +241,8 @@ class Subscriber:
     # Wakes the stream at `quiet_until` for what was held (else it would sleep until its
     # next ping, 15 s later: a quota cut shown late on the open Ports page).
     turn_timer: asyncio.TimerHandle | None = None
+    # The hub's index of open streams, told what this one holds (Subscribers).
+    index: Subscribers | None = None
 
     def hears(self, note: dict[str, Any]) -> bool:
         return note.get("c") in self.caps or self.user_id in note.get("u", ())
@@ -217,6 +259,8 @@ class Subscriber:
             self.ready.set()
             return
         self.pending.update(events)
+        if self.index is not None:
+            self.index.held(self, events)
         if self.ready.is_set():
             return
         now = time.monotonic()
@@ -239,7 +283,10 @@ class Subscriber:
 
     def hold(self, names: Iterable[str]) -> None:
         """Put back what the stream could not send yet (broad events before their turn)."""
+        names = set(names)
         self.pending.update(names)
+        if self.index is not None:
+            self.index.held(self, names)
 
     def holds_broad(self) -> bool:
         return any(is_broad(n) for n in self.pending)
@@ -254,6 +301,8 @@ class Subscriber:
         self.ready.clear()
         self.close()
         names, self.pending = self.pending, set()
+        if self.index is not None:
+            self.index.released(self)
         if self.overflowed:
             self.overflowed = False
             return {RESYNC}
@@ -272,19 +321,109 @@ def is_broad(name: str) -> bool:
 
 
 RenderKey = tuple[str, str, str]  # (event, variant, language)
+# A stream waits this long for its renders, then sends the events bare (below its ping
+# interval: a stream never falls silent behind a render).
+RENDER_WAIT_SECONDS = 10.0
+# Renders run together: (registration, variant, language).
+GroupKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
 class Render:
-    started: float  # time.time() when it began: it shows every change heard before then
-    task: asyncio.Task[str | None]
+    started: float  # time.time() when it was asked for: it shows every change heard before
+    task: asyncio.Future[str | None]
+
+
+def sse_frame(event: str, html: str | None) -> str:
+    """One Server-Sent Event: the event's pushed HTML (one data: line per line of it), or
+    its name when it has none."""
+    lines = html.strip().split("\n") if html is not None else [event]
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+
+class Subscribers(set[Subscriber]):
+    """The hub's open streams, indexed by the events they want: a notification is offered to
+    the streams that listen for one of its events (and to those that want everything), not
+    tested against every open page. A broad event ("fleet", wanted by every fleet page) is
+    offered only to the streams not holding it already: one that holds it sends the latest
+    state on its turn anyway. Offering each change's "fleet" to 500 pages was the web's
+    largest cost at 50 changes/s (docs/live.md, "Where the time goes")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_event: dict[str, set[Subscriber]] = {}
+        self.everything: set[Subscriber] = set()
+        # Broad event -> the streams that want it and do not hold it yet.
+        self.unheld: dict[str, set[Subscriber]] = {}
+        self.broad_wants: dict[Subscriber, tuple[str, ...]] = {}
+
+    def add(self, sub: Subscriber) -> None:
+        if sub in self:
+            return
+        super().add(sub)
+        sub.index = self
+        if sub.wants is None:
+            self.everything.add(sub)
+            return
+        for name in sub.wants:
+            self.by_event.setdefault(name, set()).add(sub)
+        broad = self.broad_wants[sub] = tuple(n for n in sub.wants if is_broad(n))
+        for name in broad:
+            if name not in sub.pending:
+                self.unheld.setdefault(name, set()).add(sub)
+
+    def update(self, *others: Iterable[Subscriber]) -> None:
+        for other in others:
+            for sub in other:
+                self.add(sub)
+
+    def discard(self, sub: object) -> None:
+        if not isinstance(sub, Subscriber) or sub not in self:
+            return
+        super().discard(sub)
+        sub.index = None
+        self.everything.discard(sub)
+        self.broad_wants.pop(sub, None)
+        for index in (self.by_event, self.unheld):
+            for name in sub.wants or ():
+                found = index.get(name)
+                if found is not None:
+                    found.discard(sub)
+                    if not found:
+                        del index[name]
+
+    def remove(self, sub: object) -> None:
+        if sub not in self:
+            raise KeyError(sub)
+        self.discard(sub)
+
+    def held(self, sub: Subscriber, names: Iterable[str]) -> None:
+        """`sub` now holds `names` (until its next drain)."""
+        for name in names:
+            found = self.unheld.get(name)
+            if found is not None:
+                found.discard(sub)
+
+    def released(self, sub: Subscriber) -> None:
+        """`sub` sent (or dropped) all it held."""
+        for name in self.broad_wants.get(sub, ()):
+            self.unheld.setdefault(name, set()).add(sub)
+
+    def listening(self, events: Iterable[str]) -> set[Subscriber]:
+        """The streams to offer `events` to."""
+        found = set(self.everything)
+        for name in events:
+            subs = (self.unheld if is_broad(name) else self.by_event).get(name)
+            if subs:
+                found |= subs
+        return found
 
 
 class Hub:
     """This process's one LISTEN connection and the pages subscribed to it."""
 
     def __init__(self) -> None:
-        self.subscribers: set[Subscriber] = set()
+        self.subscribers = Subscribers()
         self.recent: deque[tuple[float, dict[str, Any]]] = deque()
         self.listening_since: float | None = None
         self.task: asyncio.Task[None] | None = None
@@ -296,7 +435,14 @@ class Hub:
         self.renders: dict[RenderKey, Render] = {}
         # The render that follows a running one begun before the last change (at most one
         # per key: under load a part is rendered as often as it can be, not once per stream).
-        self.following: dict[RenderKey, asyncio.Task[str | None]] = {}
+        self.following: dict[RenderKey, asyncio.Future[str | None]] = {}
+        # Renders asked for and not begun, per group; a group renders one batch at a time,
+        # and what is asked meanwhile goes in its next batch (one query, one thread hop for
+        # the rows of many changes instead of one each).
+        self.asked: dict[GroupKey, dict[str, asyncio.Future[str | None]]] = {}
+        self.rendering: set[GroupKey] = set()
+        # Each render's SSE frame, built once and shared by every stream that sends it.
+        self.frames: dict[RenderKey, tuple[asyncio.Future[str | None], str]] = {}
 
     def subscribe(
         self,
@@ -347,13 +493,14 @@ class Hub:
             self._forget(now - REPLAY_SECONDS)
         cap = note.get("c")
         owners = set(note.get("u", ()))
-        for sub in self.subscribers:
+        for sub in self.subscribers.listening(events):
             if cap in sub.caps or sub.user_id in owners:
                 sub.offer(events)
 
     def _forget(self, before: float) -> None:
         self.heard_at = {k: t for k, t in self.heard_at.items() if t >= before}
         self.renders = {k: v for k, v in self.renders.items() if v.started >= before}
+        self.frames = {k: v for k, v in self.frames.items() if k in self.renders}
 
     async def html(self, event: str, variant: str, language: str) -> str | None:
         """The pushed part's HTML for `event` (None: not a pushed event, or its render
@@ -362,28 +509,93 @@ class Hub:
         A render is a task of its own, shared by every stream that asks for the same
         (event, variant, language): a stream that goes away mid-render (its browser closed,
         its task cancelled) leaves the render running for the others."""
+        task = self._render_for(event, variant, language)
+        return None if task is None else await asyncio.shield(task)
+
+    async def frame(self, event: str, variant: str, language: str) -> str:
+        """The SSE frame of `event` with its pushed HTML: built once per render and shared
+        by every stream that sends it (500 pages, one frame of the tiles)."""
+        return (await self._frames([(event, variant)], language))[0]
+
+    async def message(self, events: list[tuple[str, str]], language: str) -> str:
+        """The SSE frames of `events` ((event, variant) pairs), in order."""
+        return "".join(await self._frames(events, language))
+
+    async def _frames(self, events: list[tuple[str, str]], language: str) -> list[str]:
+        """Renders still running are awaited together (one batch); the others cost no task."""
+        tasks = [self._render_for(event, variant, language) for event, variant in events]
+        running = [task for task in tasks if task is not None and not task.done()]
+        if running:  # a stream cancelled here leaves them running
+            await asyncio.wait(running, timeout=RENDER_WAIT_SECONDS)
+        out = []
+        for (event, variant), task in zip(events, tasks, strict=True):
+            if task is None or not task.done():  # not rendered in time: the page fetches it
+                out.append(sse_frame(event, None))
+                continue
+            key = (event, variant, language)
+            cached = self.frames.get(key)
+            if cached is not None and cached[0] is task:
+                out.append(cached[1])
+                continue
+            html = None if task.cancelled() or task.exception() else task.result()
+            text = sse_frame(event, html)
+            self.frames[key] = (task, text)
+            out.append(text)
+        return out
+
+    def _render_for(
+        self, event: str, variant: str, language: str
+    ) -> asyncio.Future[str | None] | None:
         found = pushed_part(event)
         if found is None:
             return None
         key = (event, variant, language)
         current = self.renders.get(key)
         if current is not None and current.started >= self.heard_at.get(event, 0.0):
-            task = current.task  # begun after the last change: it shows the latest state
-        elif current is not None and not current.task.done():
+            return current.task  # asked for after the last change: it shows the latest state
+        if current is not None and not current.task.done():
             # Begun before the last change: the next render starts once it is done.
-            task = self.following.get(key) or self._follow(key, found[1], current.task)
-        else:
-            task = self._start(key, found[1])
-        return await asyncio.shield(task)
+            return self.following.get(key) or self._follow(key, found[1], current.task)
+        return self._start(key, found[1])
 
-    def _start(self, key: RenderKey, part: PushedPart) -> asyncio.Task[str | None]:
-        task = asyncio.get_running_loop().create_task(_render_part(part, *key))
-        self.renders[key] = Render(started=time.time(), task=task)
-        return task
+    def _start(self, key: RenderKey, part: PushedPart) -> asyncio.Future[str | None]:
+        event, variant, language = key
+        found = pushed_part(event)
+        group = (found[0] if found else event, variant, language)
+        asked = self.asked.setdefault(group, {})
+        future = asked.get(event)
+        if future is None:  # else asked already and not begun: it begins after now too
+            future = asked[event] = asyncio.get_running_loop().create_future()
+        self.renders[key] = Render(started=time.time(), task=future)
+        if group not in self.rendering:
+            self.rendering.add(group)
+            asyncio.get_running_loop().create_task(self._render_group(group, part))
+        return future
+
+    async def _render_group(self, group: GroupKey, part: PushedPart) -> None:
+        """Render what the group was asked for, in batches, until nothing is asked."""
+        _, variant, language = group
+        try:
+            while batch := self.asked.pop(group, None):
+                try:
+                    html = await _render_batch(part, list(batch), variant, language)
+                except BaseException:
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_result(None)
+                    raise
+                for event, future in batch.items():
+                    if not future.done():
+                        future.set_result(html.get(event))
+        finally:
+            self.rendering.discard(group)
+            if self.asked.get(group):  # asked while this task was being cancelled
+                self.rendering.add(group)
+                asyncio.get_running_loop().create_task(self._render_group(group, part))
 
     def _follow(
-        self, key: RenderKey, part: PushedPart, running: asyncio.Task[str | None]
-    ) -> asyncio.Task[str | None]:
+        self, key: RenderKey, part: PushedPart, running: asyncio.Future[str | None]
+    ) -> asyncio.Future[str | None]:
         async def after() -> str | None:
             await asyncio.wait([running])  # whatever its outcome
             self.following.pop(key, None)
@@ -418,19 +630,33 @@ class Hub:
                 delay = min(delay * 2, 10.0)
 
 
-async def _render_part(part: PushedPart, event: str, variant: str, language: str) -> str | None:
+async def _render_batch(
+    part: PushedPart, events: list[str], variant: str, language: str
+) -> dict[str, str | None]:
     try:
-        return await sync_to_async(_render, thread_sensitive=False)(part, event, variant, language)
+        return await sync_to_async(_render, thread_sensitive=False)(part, events, variant, language)
     except Exception:
-        log.warning("live: could not render %s", event, exc_info=True)
-        return None
+        log.warning("live: could not render %s", ", ".join(events), exc_info=True)
+        return {}
 
 
-def _render(part: PushedPart, event: str, variant: str, language: str) -> str:
-    """In a thread of the default executor: render, then give the connection back."""
+def _render(
+    part: PushedPart, events: list[str], variant: str, language: str
+) -> dict[str, str | None]:
+    """In a thread of the default executor: render, then give the connection back. A part
+    whose render fails is None (its pages refresh it themselves)."""
     try:
         with translation.override(language):
-            return part.render(event, variant)
+            if part.render_many is not None and len(events) > 1:
+                return dict(part.render_many(events, variant))
+            out: dict[str, str | None] = {}
+            for event in events:
+                try:
+                    out[event] = part.render(event, variant)
+                except Exception:
+                    log.warning("live: could not render %s", event, exc_info=True)
+                    out[event] = None
+            return out
     finally:
         for conn in connections.all(initialized_only=True):
             conn.close()

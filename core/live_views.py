@@ -60,26 +60,16 @@ class Listener:
     language: str
 
 
-def _message(events: list[str], html: dict[str, str | None]) -> str:
-    """SSE: each event with its pushed HTML (one data: line per line of it), or its name."""
-    out = []
-    for name in events:
-        body = html.get(name)
-        lines = body.strip().split("\n") if body is not None else [name]
-        out.append(f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n")
-    return "".join(out)
-
-
-async def _pushed_html(
-    names: list[str], listener: Listener, hub: live.Hub
-) -> dict[str, str | None]:
-    html: dict[str, str | None] = {}
+async def _message(names: list[str], listener: Listener | None, hub: live.Hub) -> str:
+    """SSE: each event with its pushed HTML, or its name; the frames come from the hub, built
+    once per render for every stream, and are asked for together (one batch of renders)."""
+    if listener is None:
+        return "".join(live.sse_frame(name, None) for name in names)
+    events = []
     for name in names:
         found = live.pushed_part(name)
-        if found is not None:
-            variant = listener.variants.get(found[0], "")
-            html[name] = await hub.html(name, variant, listener.language)
-    return html
+        events.append((name, listener.variants.get(found[0], "") if found else ""))
+    return await hub.message(events, listener.language)
 
 
 def _release_connections() -> None:
@@ -131,9 +121,7 @@ async def _events(
                     sub.hold(broad)
                     names -= broad
             if names:
-                ordered = sorted(names)
-                html = await _pushed_html(ordered, listener, hub) if listener else {}
-                yield _message(ordered, html)
+                yield await _message(sorted(names), listener, hub)
     finally:
         hub.unsubscribe(sub)
 

@@ -52,3 +52,13 @@ def test_pushed_tiles_count_what_the_listener_sees(people: Any) -> None:
     assert '<span class="tile-n">1</span><span>All</span>' in alice
     assert 'href="/accounts/?state=banned"' in alice  # links whole, not relative to a filter
     assert _html("account-8613999999999", "", "en") == ""  # gone: the row is removed
+
+
+def test_rows_rendered_together_are_the_rows_rendered_one_by_one(people: Any) -> None:
+    from accounts.views.fleet_parts import row_pushed, rows_pushed
+
+    make_account(NUMBER, agent="alice01", status=1, online_status=2, presence_status=10)
+    make_account("8613900007002", agent="bob01", status=2)
+    events = [f"account-{NUMBER}", "account-8613900007002", "account-8613999999999"]
+    assert rows_pushed(events, "") == {event: row_pushed(event, "") for event in events}
+    assert rows_pushed(events, "")["account-8613999999999"] == ""  # gone: the row goes

@@ -93,3 +93,58 @@ def test_without_a_backlog_every_delivery_goes_out_on_its_own() -> None:
             sender.stop()
     assert [b["whatsAppList"][0]["status"] for b in bodies] == [0, 1, 2]
     assert sender.superseded == 0
+
+
+def test_a_lane_sends_its_waiting_records_together_past_other_deliveries() -> None:
+    """Each change is an online-status record and an account status, one after the other in
+    the lane: the records go out as one list even with the statuses between them, and a
+    record never overtakes an earlier delivery about its own account."""
+    numbers = [f"86170000001{n:02d}" for n in range(6)]
+    with gated_receiver() as (url, bodies, gate):
+        sender = Dispatcher(webhook_base=url, senders=1, batch_records=50)
+        try:
+            first = sender.enqueue(vc.SYNC_WHATSAPP_STATUS, {"whatsApp": "8617000000999"})
+            while first.first_attempt_at is None:  # the one lane is stuck on it
+                threading.Event().wait(0.01)
+            # Another account's record first; then the first account's status waits
+            # ahead of its own record.
+            sender.enqueue(vc.ONLINE_STATUS, _status(numbers[1], 1))
+            sender.enqueue(vc.SYNC_WHATSAPP_STATUS, {"whatsApp": numbers[0], "status": 1})
+            sender.enqueue(vc.ONLINE_STATUS, _status(numbers[0], 1))
+            for number in numbers[1:]:
+                if number != numbers[1]:
+                    sender.enqueue(vc.ONLINE_STATUS, _status(number, 1))
+                sender.enqueue(vc.SYNC_WHATSAPP_STATUS, {"whatsApp": number, "status": 1})
+            gate.set()
+            assert sender.wait_idle(30)
+        finally:
+            sender.stop()
+    lists = [[r["whatsId"] for r in b["whatsAppList"]] for b in bodies if "whatsAppList" in b]
+    assert lists == [numbers[1:], numbers[:1]]  # one POST for five records, not five
+    about_first = [b for b in bodies if numbers[0] in json.dumps(b)]
+    assert about_first == [
+        {"whatsApp": numbers[0], "status": 1},
+        _status(numbers[0], 1),
+    ]  # its status went before its record
+
+
+def test_a_second_state_waiting_in_a_lane_supersedes_the_first() -> None:
+    """Not only past a backlog: a lane never holds two unsent states of one account."""
+    with gated_receiver() as (url, bodies, gate):
+        sender = Dispatcher(webhook_base=url, senders=1)
+        try:
+            first = sender.enqueue(vc.SYNC_WHATSAPP_STATUS, {"whatsApp": "8617000000999"})
+            while first.first_attempt_at is None:
+                threading.Event().wait(0.01)
+            for step in (1, 2):
+                sender.enqueue(
+                    vc.SYNC_WHATSAPP_STATUS, {"whatsApp": "8617000000001", "status": step}
+                )
+            waiting = sender.queued()
+            gate.set()
+            assert sender.wait_idle(10)
+        finally:
+            sender.stop()
+    assert waiting == 1
+    assert sender.superseded == 1
+    assert [b.get("status") for b in bodies if b.get("whatsApp") == "8617000000001"] == [2]

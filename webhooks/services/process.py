@@ -25,6 +25,7 @@ from accounts.services.status import (
     presence_records_apply,
     registration_result_apply,
 )
+from core import live
 from core.logging import redact
 from qrlogin.services.results import qr_instance_link, qr_login_result_apply, scan_task_status_apply
 from webhooks import live as webhooks_live
@@ -158,7 +159,11 @@ def webhook_event_process(*, event_id: int, stale_after: timedelta = STALE_CLAIM
     return _process_claimed(claim, event)
 
 
-def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
+def _process_claimed(
+    claim: datetime, event: WebhookEvent, *, tell_inbox: bool = True
+) -> ProcessOutcome:
+    """Apply one claimed event in its own transaction; `tell_inbox`: the admins' inbox pages
+    hear of it at its commit (a batch tells them once, at its end)."""
     event_id = event.pk
     mine = WebhookEvent.objects.filter(pk=event_id, state=State.PROCESSING, claimed_at=claim)
     try:
@@ -184,7 +189,8 @@ def _process_claimed(claim: datetime, event: WebhookEvent) -> ProcessOutcome:
                 records=len(records),
                 error="",
             )
-            webhooks_live.inbox_changed()
+            if tell_inbox:
+                webhooks_live.inbox_changed()
     except LostClaim:
         return ProcessOutcome("skipped")
     except (OperationalError, InterfaceError):
@@ -279,13 +285,18 @@ def webhook_events_process_batch(
     presence = [e for e in events if e.kind == WebhookKind.ONLINE_STATUS]
     outcomes: dict[int, ProcessOutcome] = {}
     try:
-        # The few single-record kinds first (a login result is what a person is waiting
-        # for), then the onlineStatus events together.
-        for event in events:
-            if event.kind != WebhookKind.ONLINE_STATUS:
-                outcomes[event.pk] = _process_claimed(claim, event)
-        if presence:
-            outcomes.update(_process_presence_batch(claim, presence))
+        # The pages hear of the batch's changes together, at its end (one notifying commit,
+        # not one per event).
+        with live.published_together():
+            # The few single-record kinds first (a login result is what a person is waiting
+            # for), then the onlineStatus events together.
+            for event in events:
+                if event.kind != WebhookKind.ONLINE_STATUS:
+                    outcomes[event.pk] = _process_claimed(claim, event, tell_inbox=False)
+            if presence:
+                outcomes.update(_process_presence_batch(claim, presence))
+            if any(o.state == State.PROCESSED for o in outcomes.values()):
+                webhooks_live.inbox_changed()  # once for the batch
     except (OperationalError, InterfaceError):
         # Transient: give back what this claim still holds, for the retry or the sweeper.
         with contextlib.suppress(OperationalError, InterfaceError):
@@ -350,7 +361,6 @@ def _process_presence_batch(
                 deliveries=[(e.pk, e.received_at, r) for e, r in batch]
             )
             done = timezone.now()
-            webhooks_live.inbox_changed()
             if batch:
                 with connection.cursor() as cursor:
                     cursor.execute(

@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from core.cache import CACHE_DOWN
 from core.tasks import enqueue
-from webhooks import live as webhooks_live
 from webhooks import metrics
 from webhooks.models import RefusedDelivery, WebhookEvent
 from webhooks.payloads import PayloadError, parse_detailed
@@ -126,15 +125,15 @@ def _insert_event(
     """One INSERT ... RETURNING id. In autocommit it is its own transaction (no BEGIN and
     COMMIT round trips); inside an outer atomic block it joins that block."""
     table = WebhookEvent._meta.db_table
-    # The admins' open inbox pages hear of it in the same statement (NOTIFY on commit).
+    # No NOTIFY here: a notifying commit holds PostgreSQL's one notification lock until its
+    # WAL is flushed, so notifying commits run one at a time; at 100 POST/s they queued up
+    # (bench/live.py, docs/live.md "Where the time goes"). The admins' inbox pages hear of
+    # the events when a worker has processed them, once per batch.
     sql = f"""
-        WITH ins AS (
-            INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
-                attempts, records, applied, rejected_records)
-            VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0, %s::jsonb)
-            RETURNING id
-        )
-        SELECT id, pg_notify(%s, %s) FROM ins
+        INSERT INTO {table} (kind, body, headers, received_at, signature_ok, state, error,
+            attempts, records, applied, rejected_records)
+        VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, 0, %s, 0, %s::jsonb)
+        RETURNING id
     """  # noqa: S608 - table name from _meta; values are bound
     params: list[Any] = [
         kind,
@@ -146,7 +145,6 @@ def _insert_event(
         error,
         records,
         json.dumps(rejected_records or [], ensure_ascii=False),
-        *webhooks_live.inbox_notify_args(),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
