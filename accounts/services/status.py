@@ -86,6 +86,21 @@ def accounts_ensure(*, numbers: Iterable[str], account_type: int | None = None) 
     return len(missing)
 
 
+def accounts_lock(*, numbers: Sequence[str]) -> None:
+    """Inside a transaction: create the accounts not known yet, then lock them all, in number
+    order (the order every batch locks accounts in, so two batches never deadlock)."""
+    wanted = sorted({n for n in numbers if n})
+    if not wanted:
+        return
+    accounts_ensure(numbers=wanted)
+    table = WhatsAppAccount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE whatsapp = ANY(%s) ORDER BY whatsapp FOR UPDATE",  # noqa: S608
+            [wanted],
+        )
+
+
 def _agents_named(records: Sequence[PresenceLike]) -> None:
     """The agent directory learns every agent account an onlineStatus record names, seen at
     the record's time (it stays known when it goes offline)."""

@@ -152,3 +152,53 @@ def test_claim_stops_at_the_record_cap_and_takes_at_least_one() -> None:
     assert WebhookEvent.objects.get(pk=ids[2]).state == State.PENDING
     claimed = _claim_pending(timezone.now(), 10, max_records=1)
     assert [e.pk for e in claimed] == ids[2:]
+
+
+def _account_status(number: str, status: int, online: int) -> bytes:
+    return json.dumps({"whatsApp": number, "status": status, "onlineStatus": online}).encode()
+
+
+@pytest.mark.django_db
+def test_account_status_events_are_applied_together_newest_receipt_last() -> None:
+    """A batch's syncWhatsAppStatus events go in one transaction (one UPDATE marks them all
+    processed) with the same outcome as one by one: each account ends at the status of its
+    last delivery received, an account the vendor knows and we do not is created, and one
+    that links a QR login (instance code) is applied on its own."""
+    from django.test.utils import CaptureQueriesContext
+
+    bodies = [
+        _account_status("8613800000011", 1, 1),
+        _account_status("8613800000012", 1, 1),
+        _account_status("8613800000011", 2, 4),  # newer for the same account: wins
+        _account_status("8613800000013", 1, 3),  # unknown to us: created
+    ]
+    ids = [
+        webhook_event_receive(kind=WebhookKind.ACCOUNT_STATUS, body=b, headers={}).event_id
+        for b in bodies
+    ]
+    linked = webhook_event_receive(
+        kind=WebhookKind.ACCOUNT_STATUS,
+        body=json.dumps(
+            {"whatsApp": "8613800000014", "status": 1, "onlineStatus": 1, "instanceCode": "ins-1"}
+        ).encode(),
+        headers={},
+    ).event_id
+    with CaptureQueriesContext(connection) as seen:
+        outcome = webhook_events_process_batch(event_id=ids[0])
+    assert (outcome.claimed, outcome.processed, outcome.failed) == (5, 5, 0)
+    marked = [
+        q["sql"]
+        for q in seen.captured_queries
+        if q["sql"].lstrip().startswith("UPDATE") and "processed_at" in q["sql"]
+    ]
+    assert len(marked) == 2  # the four together, the linked one alone
+    states = dict(WebhookEvent.objects.filter(pk__in=[*ids, linked]).values_list("pk", "state"))
+    assert set(states.values()) == {State.PROCESSED}
+    accounts = {
+        a.whatsapp: (a.status, a.online_status)
+        for a in WhatsAppAccount.objects.filter(whatsapp__startswith="86138000000")
+    }
+    assert accounts["8613800000011"] == (2, 4)
+    assert accounts["8613800000012"] == (1, 1)
+    assert accounts["8613800000013"] == (1, 3)
+    assert accounts["8613800000014"] == (1, 1)
