@@ -847,7 +847,15 @@ def _without_history(
             Q(online_status__in=(OnlineStatus.ONLINE, OnlineStatus.OFFLINE))
             | Q(status=AccountStatus.BANNED)
         )
-        .exclude(Exists(StatusEvent.objects.filter(whatsapp=OuterRef("whatsapp"))))
+        .exclude(
+            Exists(
+                # Inside the months the history holds (the default partition left out of
+                # the plan unless it holds rows: _months_bounded).
+                event_filter(
+                    StatusEvent.objects.filter(whatsapp=OuterRef("whatsapp")), EventFilters()
+                )
+            )
+        )
     )
     if filters.agent:
         bare = bare.filter(agent_account=filters.agent)
