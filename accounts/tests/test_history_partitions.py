@@ -225,6 +225,88 @@ def test_the_first_page_never_reads_the_default_partition_nor_older_months() -> 
     assert old_lines and all("never executed" in line for line in old_lines), plan
 
 
+def _history_reads(ctx: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if f'FROM "{TABLE}"' in q["sql"] and q["sql"].lstrip().startswith("SELECT")
+    ]
+
+
+def _planned(sql: str) -> set[str]:
+    """The months PostgreSQL plans for `sql` (pruned ones are not in the plan at all)."""
+    with connection.cursor() as cur:
+        cur.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    return {p.name for p in partitions.partitions(TABLE) if re.search(rf"\b{p.name}\b", plan)}
+
+
+def test_a_first_page_the_recent_months_fill_plans_only_them() -> None:
+    old = _old_months(9)
+    _event(old + timedelta(days=1))
+    for i in range(60):
+        _event(_this_month() + timedelta(minutes=i), n=i)
+    with CaptureQueriesContext(connection) as ctx:
+        page = selectors.event_list(
+            events=StatusEvent.objects.all(), filters=selectors.EventFilters(), cursor=None
+        )
+    reads = _history_reads(ctx)
+    assert len(reads) == 1, reads
+    planned = _planned(reads[0])
+    assert partitions.partition_name(TABLE, _this_month()) in planned
+    assert partitions.partition_name(TABLE, old) not in planned, planned
+    # The same page as over every month: its rows and its next page.
+    whole = selectors.keyset_page(
+        selectors.event_filter(StatusEvent.objects.all(), selectors.EventFilters()),
+        selectors.EVENT_KEYS,
+        None,
+        size=50,
+        id_desc=True,
+    )
+    assert [e.pk for e in page.rows] == [e.pk for e in whole.rows]
+    assert page.next_cursor == whole.next_cursor and not page.has_previous
+
+
+def test_a_first_page_the_recent_months_do_not_fill_reads_every_month() -> None:
+    old = _old_months(9)
+    olds = [_event(old + timedelta(days=1, minutes=i), n=i) for i in range(45)]
+    news = [_event(_this_month() + timedelta(minutes=i), n=i) for i in range(10)]
+    page = selectors.event_list(
+        events=StatusEvent.objects.all(), filters=selectors.EventFilters(), cursor=None
+    )
+    expected = [e.pk for e in news[::-1]] + [e.pk for e in olds[::-1]][:40]
+    assert [e.pk for e in page.rows] == expected
+    rest = selectors.event_list(
+        events=StatusEvent.objects.all(),
+        filters=selectors.EventFilters(),
+        cursor=page.next_cursor,
+    )
+    assert [e.pk for e in rest.rows] == [e.pk for e in olds[::-1]][40:]
+
+
+def test_the_timeline_reads_older_months_when_the_recent_ones_hold_too_few() -> None:
+    old = _old_months(9)
+    for i in range(3):
+        _event(old + timedelta(days=1, minutes=i), n=i)
+    for i in range(2):
+        _event(_this_month() + timedelta(minutes=i), n=i)
+    points = selectors.account_timeline(whatsapp="8613800000001", limit=4)
+    assert [p["t"] for p in points] == [
+        (old + timedelta(days=1, minutes=1)).isoformat(),
+        (old + timedelta(days=1, minutes=2)).isoformat(),
+        _this_month().isoformat(),
+        (_this_month() + timedelta(minutes=1)).isoformat(),
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        recent = selectors.account_timeline(whatsapp="8613800000001", limit=2)
+    assert [p["t"] for p in recent] == [
+        _this_month().isoformat(),
+        (_this_month() + timedelta(minutes=1)).isoformat(),
+    ]
+    reads = _history_reads(ctx)
+    assert len(reads) == 1 and partitions.partition_name(TABLE, old) not in _planned(reads[0])
+
+
 def test_a_gap_between_months_is_filled() -> None:
     far = partitions.month_add(_this_month(), -20)
     partitions.month_ensure(TABLE, far)

@@ -195,3 +195,26 @@ def test_accounts_without_history_count_by_their_login_state_report() -> None:
         now=h0 + timedelta(hours=5),
     )
     assert detail["online"] == []
+
+
+def test_accounts_without_history_are_looked_for_inside_the_months_kept() -> None:
+    """The search for accounts with no record at all plans the months only, not the default
+    partition, while it is empty (as every other read of the history)."""
+    h0 = _history()
+    make_account("8610000000006", online_status=2)
+    with CaptureQueriesContext(connection) as ctx:
+        chart = selectors.online_over_time(
+            accounts=WhatsAppAccount.objects.all(),
+            filters=selectors.EventFilters(since=h0),
+            now=h0 + timedelta(hours=5, minutes=20),
+        )
+    assert chart["online"][-1] == 3  # _history's 2, and the bare account in force at the end
+    sql = next(
+        q["sql"]
+        for q in ctx.captured_queries
+        if "EXISTS" in q["sql"] and "accounts_whatsappaccount" in q["sql"]
+    )
+    with connection.cursor() as cur:
+        cur.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert f"{TABLE}_default" not in plan, plan
