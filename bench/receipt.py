@@ -52,9 +52,7 @@ def main() -> None:
     def post(i: int) -> None:
         body = make_body(base + i, 1)
         headers = {k: v for k, v in signed(body).items() if k != "Content-Type"}
-        r = client.generic(
-            "POST", url, body, content_type="application/json", headers=headers
-        )
+        r = client.generic("POST", url, body, content_type="application/json", headers=headers)
         assert r.status_code == 200, (r.status_code, r.content[:200])
 
     def get(_i: int) -> None:
