@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -342,14 +343,12 @@ def _lone_status_event(records: list[Record]) -> bool:
 def _process_account_status_batch(
     claim: datetime, events: list[WebhookEvent]
 ) -> dict[int, ProcessOutcome]:
-    """Apply several claimed syncWhatsAppStatus events in one transaction: one claim
-    re-check, one UPDATE of the events and one commit for all of them, instead of each per
-    event (the worker's transaction per event was the slowest stage at 50 changes/s:
+    """Apply several claimed syncWhatsAppStatus events in one transaction (`_apply_together`):
+    one claim re-check, one UPDATE of the events and one commit for all of them, instead of
+    each per event (the worker's transaction per event was the slowest stage at 50 changes/s:
     docs/live.md). Their accounts are created and locked first, in number order, as the
     onlineStatus batch locks them, so the two batches never deadlock; each record then goes
-    through `account_status_apply` as before. On an unexpected error the batch is rolled back
-    and each event is processed on its own (one bad event fails alone); a transient database
-    error gives them all back and is raised."""
+    through `account_status_apply` as before."""
     outcomes: dict[int, ProcessOutcome] = {}
     parsed: list[tuple[WebhookEvent, list[Record]]] = []
     for event in events:
@@ -366,73 +365,24 @@ def _process_account_status_batch(
         for event, _records in parsed:
             outcomes[event.pk] = _process_claimed(claim, event, tell_inbox=False)
         return outcomes
-    table = WebhookEvent._meta.db_table
-    ids = [e.pk for e, _r in parsed]
-    applied: dict[int, int] = {}
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id FROM {table} WHERE id = ANY(%s) AND state = %s"  # noqa: S608
-                    " AND claimed_at = %s ORDER BY id FOR UPDATE",
-                    [ids, str(State.PROCESSING), claim],
-                )
-                still_mine = {row[0] for row in cursor.fetchall()}
-            batch = [(e, r) for e, r in parsed if e.pk in still_mine]
-            numbers = sorted(
-                {r.whatsapp for _e, rs in batch for r in rs if isinstance(r, AccountStatusRecord)}
-            )
-            accounts_lock(numbers=numbers)
-            for event, records in batch:
-                applied[event.pk] = _apply(event, records)
-            done = timezone.now()
-            if batch:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"""
-                        UPDATE {table} AS w SET state = %s, processed_at = %s, error = '',
-                            applied = v.applied, records = v.records
-                        FROM unnest(%s::bigint[], %s::integer[], %s::integer[])
-                            AS v(id, applied, records)
-                        WHERE w.id = v.id
-                        """,  # noqa: S608 - table name from _meta; values are bound
-                        [
-                            str(State.PROCESSED),
-                            done,
-                            [e.pk for e, _r in batch],
-                            [applied[e.pk] for e, _r in batch],
-                            [len(r) for _e, r in batch],
-                        ],
-                    )
-    except (OperationalError, InterfaceError):
-        with contextlib.suppress(OperationalError, InterfaceError):
-            WebhookEvent.objects.filter(
-                pk__in=ids, state=State.PROCESSING, claimed_at=claim
-            ).update(state=State.PENDING)
-        raise
-    except Exception:
-        log.exception(
-            "batch of %s account-status events failed; applying them one by one", len(ids)
+
+    def apply(batch: list[tuple[WebhookEvent, list[Record]]]) -> dict[int, int]:
+        accounts_lock(
+            numbers=[
+                r.whatsapp for _e, rs in batch for r in rs if isinstance(r, AccountStatusRecord)
+            ]
         )
-        for event, _records in parsed:
-            outcomes[event.pk] = _process_claimed(claim, event, tell_inbox=False)
-        return outcomes
-    for event, _records in parsed:
-        if event.pk not in still_mine:
-            outcomes[event.pk] = ProcessOutcome("skipped")
-            continue
-        metrics.PROCESSED.labels(event.kind, "processed").inc()
-        metrics.LAG.labels(event.kind).observe(max(0.0, (done - event.received_at).total_seconds()))
-        outcomes[event.pk] = ProcessOutcome(State.PROCESSED, applied=applied[event.pk])
+        return {event.pk: _apply(event, records) for event, records in batch}
+
+    outcomes.update(_apply_together(claim, parsed, apply, "account-status"))
     return outcomes
 
 
 def _process_presence_batch(
     claim: datetime, events: list[WebhookEvent]
 ) -> dict[int, ProcessOutcome]:
-    """Apply several claimed onlineStatus events in one transaction. On an unexpected error
-    the batch is rolled back and each event is processed on its own (so one bad event fails
-    alone); a transient database error gives them all back and is raised."""
+    """Apply several claimed onlineStatus events in one transaction (`_apply_together`): one
+    multi-row INSERT of their history, one UPDATE of the accounts."""
     outcomes: dict[int, ProcessOutcome] = {}
     parsed: list[tuple[WebhookEvent, list[PresenceRecord]]] = []
     for event in events:
@@ -444,6 +394,32 @@ def _process_presence_batch(
         parsed.append((event, [r for r in records if isinstance(r, PresenceRecord)]))
     if not parsed:
         return outcomes
+
+    def apply(batch: list[tuple[WebhookEvent, list[PresenceRecord]]]) -> dict[int, int]:
+        inserted = presence_deliveries_apply(
+            deliveries=[(e.pk, e.received_at, r) for e, r in batch]
+        )
+        return {e.pk: inserted.get(e.pk, 0) for e, _r in batch}
+
+    outcomes.update(_apply_together(claim, parsed, apply, "onlineStatus"))
+    return outcomes
+
+
+R = TypeVar("R", bound=Record)
+
+
+def _apply_together(
+    claim: datetime,
+    parsed: list[tuple[WebhookEvent, list[R]]],
+    apply: Callable[[list[tuple[WebhookEvent, list[R]]]], dict[int, int]],
+    what: str,
+) -> dict[int, ProcessOutcome]:
+    """Apply parsed claimed events in one transaction: their claims re-checked under row
+    locks, `apply(batch)` (event id -> records applied) for those still ours, then one UPDATE
+    marks them processed. On an unexpected error the batch is rolled back and each event is
+    processed on its own (one bad event fails alone); a transient database error gives them
+    all back and is raised."""
+    outcomes: dict[int, ProcessOutcome] = {}
     table = WebhookEvent._meta.db_table
     ids = [e.pk for e, _r in parsed]
     try:
@@ -456,9 +432,7 @@ def _process_presence_batch(
                 )
                 still_mine = {row[0] for row in cursor.fetchall()}
             batch = [(e, r) for e, r in parsed if e.pk in still_mine]
-            inserted = presence_deliveries_apply(
-                deliveries=[(e.pk, e.received_at, r) for e, r in batch]
-            )
+            applied = apply(batch) if batch else {}
             done = timezone.now()
             if batch:
                 with connection.cursor() as cursor:
@@ -474,7 +448,7 @@ def _process_presence_batch(
                             str(State.PROCESSED),
                             done,
                             [e.pk for e, _r in batch],
-                            [inserted.get(e.pk, 0) for e, _r in batch],
+                            [applied.get(e.pk, 0) for e, _r in batch],
                             [len(r) for _e, r in batch],
                         ],
                     )
@@ -485,7 +459,7 @@ def _process_presence_batch(
             ).update(state=State.PENDING)
         raise
     except Exception:
-        log.exception("batch of %s webhook events failed; applying them one by one", len(ids))
+        log.exception("batch of %s %s events failed; applying them one by one", len(ids), what)
         for event, _records in parsed:
             outcomes[event.pk] = _process_claimed(claim, event)
         return outcomes
@@ -495,5 +469,5 @@ def _process_presence_batch(
             continue
         metrics.PROCESSED.labels(event.kind, "processed").inc()
         metrics.LAG.labels(event.kind).observe(max(0.0, (done - event.received_at).total_seconds()))
-        outcomes[event.pk] = ProcessOutcome(State.PROCESSED, applied=inserted.get(event.pk, 0))
+        outcomes[event.pk] = ProcessOutcome(State.PROCESSED, applied=applied.get(event.pk, 0))
     return outcomes
