@@ -372,18 +372,20 @@ def _presence_update_many(newest: Sequence[tuple[PresenceLike, datetime]]) -> in
 
 # The outbox (notify): the presence UPDATEs join the row as it was ("o") and
 # return old and new values, so the events are written in the same transaction.
-_CHANGE_COLUMNS = """
-    RETURNING a.whatsapp, o.status, o.presence_status, o.detail_status, o.online_status,
+_CHANGES = """a.whatsapp, o.status, o.presence_status, o.detail_status, o.online_status,
         a.status, a.online_status, a.presence_status, a.detail_status, a.reason_code,
-        a.reason, a.agent_account, a.platform, a.last_event_at
-"""
+        a.reason, a.agent_account, a.platform, a.last_event_at"""
+_CHANGE_COLUMNS = f"\n    RETURNING {_CHANGES}\n"
 
 
-def _with_changes(sql: str, table: str, key: str) -> str:
+def _with_changes(sql: str, table: str, key: str, first: str = "") -> str:
+    """`sql` joined to the row as it was (`o`), returning the change columns (after `first`,
+    the caller's own columns, when given)."""
     head, where = sql.rsplit("WHERE a.whatsapp = ", 1)
     return (
         f"{head}JOIN {table} AS o ON o.whatsapp = {key}\n"
-        f"        WHERE a.id = o.id AND a.whatsapp = {where}{_CHANGE_COLUMNS}"
+        f"        WHERE a.id = o.id AND a.whatsapp = {where}\n"
+        f"    RETURNING {first}{_CHANGES}\n"
     )
 
 
@@ -437,6 +439,77 @@ def account_status_apply(
         if changed:
             accounts_live.accounts_changed(whatsapps=[whatsapp])
         return changed
+
+
+class AccountStatusLike(Protocol):
+    """What account_statuses_apply needs of a record (webhooks.payloads.AccountStatusRecord)."""
+
+    @property
+    def whatsapp(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def online_status(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+
+
+StatusDelivery = tuple[int, datetime, Sequence[AccountStatusLike]]
+
+
+def account_statuses_apply(*, deliveries: Sequence[StatusDelivery]) -> dict[int, int]:
+    """`account_status_apply` for many deliveries at once, set-based: the accounts created
+    and locked in number order (the order every batch locks them in), then one
+    UPDATE ... FROM json_to_recordset(...) moving each account to the record of its last
+    delivery received (time of receipt, then delivery id, then position), unless a later
+    delivery was applied already. The account ends where applying the deliveries one by one
+    in order of receipt leaves it; a record superseded by a later one of the same batch has
+    no effect of its own. Each delivery is (webhook_event_id, received_at, records); returns
+    per webhook event id the records that moved an account. Call it inside a transaction."""
+    best: dict[str, tuple[tuple[datetime, int, int], AccountStatusLike]] = {}
+    for event_id, received_at, records in deliveries:
+        for position, rec in enumerate(records):
+            rank = (received_at, event_id, position)
+            cur = best.get(rec.whatsapp)
+            if rec.whatsapp and (cur is None or rank >= cur[0]):
+                best[rec.whatsapp] = (rank, rec)
+    if not best:
+        return {}
+    accounts_lock(numbers=list(best))
+    rows = []
+    for number, ((received_at, event_id, _position), rec) in sorted(best.items()):
+        code, words = sync_reason_words(rec.reason)
+        rows.append(
+            {
+                "w": number,
+                "s": rec.status,
+                "o": rec.online_status,
+                "r": received_at,
+                "c": code,
+                "x": words,
+                "e": event_id,
+            }
+        )
+    table = WhatsAppAccount._meta.db_table
+    sql = f"""
+        UPDATE {table} AS a SET status = v.s, online_status = v.o, online_status_at = v.r,
+            reason_code = v.c, reason = v.x, updated_at = now()
+        FROM json_to_recordset(%s::json)
+            AS v(w text, s integer, o integer, r timestamptz, c text, x text, e bigint)
+        WHERE a.whatsapp = v.w AND (a.online_status_at IS NULL OR a.online_status_at <= v.r)
+    """  # noqa: S608 - table name from _meta; values are bound
+    sql = _with_changes(sql, table, "v.w", first="v.e, ")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_json_rows(rows)])
+        returned = cursor.fetchall()
+    applied: dict[int, int] = {}
+    for row in returned:
+        applied[row[0]] = applied.get(row[0], 0) + 1
+    changes = [row[1:] for row in returned]
+    if changes:
+        _changes_emit(changes, source="account_status")
+        accounts_live.accounts_changed(whatsapps=[row[0] for row in changes])
+    return applied
 
 
 def _phone_candidates(phone: str) -> list[str]:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.services.status import (
     account_status_apply,
-    accounts_lock,
+    account_statuses_apply,
     presence_deliveries_apply,
     presence_records_apply,
     registration_result_apply,
@@ -346,9 +346,9 @@ def _process_account_status_batch(
     """Apply several claimed syncWhatsAppStatus events in one transaction (`_apply_together`):
     one claim re-check, one UPDATE of the events and one commit for all of them, instead of
     each per event (the worker's transaction per event was the slowest stage at 50 changes/s:
-    docs/live.md). Their accounts are created and locked first, in number order, as the
-    onlineStatus batch locks them, so the two batches never deadlock; each record then goes
-    through `account_status_apply` as before."""
+    docs/live.md), and one set-based UPDATE of their accounts (`account_statuses_apply`),
+    which locks them in number order, as the onlineStatus batch does, so the two batches
+    never deadlock."""
     outcomes: dict[int, ProcessOutcome] = {}
     parsed: list[tuple[WebhookEvent, list[Record]]] = []
     for event in events:
@@ -367,12 +367,12 @@ def _process_account_status_batch(
         return outcomes
 
     def apply(batch: list[tuple[WebhookEvent, list[Record]]]) -> dict[int, int]:
-        accounts_lock(
-            numbers=[
-                r.whatsapp for _e, rs in batch for r in rs if isinstance(r, AccountStatusRecord)
+        return account_statuses_apply(
+            deliveries=[
+                (e.pk, e.received_at, [r for r in rs if isinstance(r, AccountStatusRecord)])
+                for e, rs in batch
             ]
         )
-        return {event.pk: _apply(event, records) for event, records in batch}
 
     outcomes.update(_apply_together(claim, parsed, apply, "account-status"))
     return outcomes

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from webhooks.models import WebhookEvent, WebhookKind
 from webhooks.services.process import webhook_event_process, webhook_events_process_batch
 from webhooks.services.receive import webhook_event_receive
 from webhooks.tests.test_ordering_property import (
+    NUMBERS,
+    T0,
     _Rollback,
     assert_newest_wins_and_history_exact,
     on_the_database,
@@ -192,6 +195,12 @@ def test_account_status_events_are_applied_together_newest_receipt_last() -> Non
         if q["sql"].lstrip().startswith("UPDATE") and "processed_at" in q["sql"]
     ]
     assert len(marked) == 2  # the four together, the linked one alone
+    moved = [
+        q["sql"]
+        for q in seen.captured_queries
+        if q["sql"].lstrip().startswith(f"UPDATE {WhatsAppAccount._meta.db_table}")
+    ]
+    assert len(moved) == 2  # one set-based UPDATE for the four, one for the linked
     states = dict(WebhookEvent.objects.filter(pk__in=[*ids, linked]).values_list("pk", "state"))
     assert set(states.values()) == {State.PROCESSED}
     accounts = {
@@ -202,3 +211,79 @@ def test_account_status_events_are_applied_together_newest_receipt_last() -> Non
     assert accounts["8613800000012"] == (1, 1)
     assert accounts["8613800000013"] == (1, 3)
     assert accounts["8613800000014"] == (1, 1)
+
+
+account_status = st.fixed_dictionaries(
+    {
+        "number": st.sampled_from(NUMBERS),
+        "status": st.sampled_from([1, 2]),
+        "online": st.integers(1, 4),
+        "reason": st.sampled_from(["", "1001", "1004", "free words", "77"]),
+    }
+)
+
+
+@pytest.mark.django_db
+@on_the_database(EXAMPLES)
+@given(
+    deliveries=st.lists(account_status, min_size=1, max_size=8),
+    order=st.randoms(use_true_random=False),
+    limit=st.integers(1, 7),
+    singles=st.integers(0, 3),
+)
+def test_account_status_batches_equal_one_by_one(
+    deliveries: list[dict[str, Any]], order: Any, limit: int, singles: int
+) -> None:
+    """However syncWhatsAppStatus deliveries are split between lone events and set-based
+    batches, and in whatever order the tasks run, each account ends at the status, online
+    status and reason of its last delivery received."""
+    try:
+        with transaction.atomic():
+            _account_status_run(deliveries, order, limit, singles)
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def _account_status_run(
+    deliveries: list[dict[str, Any]], order: Any, limit: int, singles: int
+) -> None:
+    from accounts.services.status import sync_reason_words
+
+    ids = [
+        webhook_event_receive(
+            kind=WebhookKind.ACCOUNT_STATUS,
+            body=json.dumps(
+                {
+                    "whatsApp": d["number"],
+                    "status": d["status"],
+                    "onlineStatus": d["online"],
+                    "reason": d["reason"],
+                }
+            ).encode(),
+            headers={},
+            received_at=T0 + timedelta(milliseconds=n),
+        ).event_id
+        for n, d in enumerate(deliveries)
+    ]
+    shuffled = list(range(len(ids)))
+    order.shuffle(shuffled)
+    for n in shuffled[:singles]:
+        assert webhook_event_process(event_id=ids[n]).state == "processed"
+    for n in shuffled[singles:]:
+        webhook_events_process_batch(event_id=ids[n], limit=limit)
+    assert not WebhookEvent.objects.exclude(state=State.PROCESSED).filter(pk__in=ids).exists()
+    want = {
+        d["number"]: (
+            d["status"],
+            d["online"],
+            *sync_reason_words(d["reason"]),
+            T0 + timedelta(milliseconds=n),
+        )
+        for n, d in enumerate(deliveries)  # the last received wins
+    }
+    got = {
+        a.whatsapp: (a.status, a.online_status, a.reason_code, a.reason, a.online_status_at)
+        for a in WhatsAppAccount.objects.filter(whatsapp__in=NUMBERS)
+    }
+    assert got == want
