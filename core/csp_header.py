@@ -46,7 +46,9 @@ def _forget(*, setting: str, **_kwargs: Any) -> None:
         _built.clear()
 
 
-def _settings_policy(middleware: LibraryCSPMiddleware, report_only: bool) -> tuple[str, ...]:
+def _settings_policy(
+    middleware: LibraryCSPMiddleware, report_only: bool
+) -> tuple[str, tuple[str, ...]]:
     """(header value, excluded path prefixes) for a response that changes nothing."""
     if report_only not in _built:
         parts = middleware.get_policy_parts(

@@ -11,7 +11,7 @@ from csp.constants import HEADER
 from csp.middleware import CSPMiddleware as LibraryCSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.test import Client, override_settings
 
 from core.csp_header import CSPMiddleware
@@ -22,6 +22,12 @@ def _library_header() -> str:
         request=HttpRequest(), response=HttpResponse()
     )
     return build_policy(**asdict(parts))
+
+
+def _header(middleware: CSPMiddleware, request: HttpRequest) -> str:
+    response = middleware(request)
+    assert isinstance(response, HttpResponseBase)
+    return str(response[HEADER])
 
 
 @pytest.mark.django_db
@@ -45,16 +51,16 @@ def test_a_views_own_policy_is_applied() -> None:
     middleware = CSPMiddleware(view)
     request = HttpRequest()
     request.path_info = "/login/"
-    header = middleware(request)[HEADER]
+    header = _header(middleware, request)
     assert "form-action 'self' https://sso.example.com" in header
-    assert middleware(request)[HEADER] != CSPMiddleware(lambda r: HttpResponse())(request)[HEADER]
+    assert header != _header(CSPMiddleware(lambda r: HttpResponse()), request)
 
 
 def test_a_changed_setting_is_followed() -> None:
     request = HttpRequest()
     request.path_info = "/"
     middleware = CSPMiddleware(lambda r: HttpResponse())
-    before = middleware(request)[HEADER]
+    before = _header(middleware, request)
     policy = {
         **settings.CONTENT_SECURITY_POLICY,
         "DIRECTIVES": {
@@ -63,10 +69,10 @@ def test_a_changed_setting_is_followed() -> None:
         },
     }
     with override_settings(CONTENT_SECURITY_POLICY=policy):
-        changed = middleware(request)[HEADER]
+        changed = _header(middleware, request)
         assert "img-src https://img.example.com" in changed
         assert changed == _library_header()
-    assert middleware(request)[HEADER] == before
+    assert _header(middleware, request) == before
 
 
 def test_a_nonce_asked_for_after_the_header_is_an_error() -> None:
