@@ -45,7 +45,7 @@ OK_BODY = b'{"code":200,"message":"Success","data":""}'
 NONCE_PREFIX = "webhook"
 
 
-def _answer(code: int, message: str) -> HttpResponse:
+def answer(code: int, message: str) -> HttpResponse:
     import json
 
     return HttpResponse(
@@ -95,25 +95,25 @@ def masked_path(request: HttpRequest, path_token: str | None) -> str:
 def receive(request: HttpRequest, kind: str, path_token: str | None = None) -> HttpResponse:
     if path_token is not None and "path-token" not in configured_checks():
         # Without path-token there is no token URL: nothing here (and nothing to learn).
-        return _answer(404, "Not Found")
+        return answer(404, "Not Found")
     if request.method != "POST":
-        response = _answer(405, "Use POST")
+        response = answer(405, "Use POST")
         response["Allow"] = "POST"
         return response
     limit = settings.WEBHOOK_MAX_BYTES
     if _declared_length(request) > limit:
         metrics.REJECTED.labels(kind, "too_large").inc()
-        return _answer(413, f"Body larger than {limit} bytes")
+        return answer(413, f"Body larger than {limit} bytes")
     # Read the stream ourselves: request.body would raise RequestDataTooBig (a Django 400).
     body = request.read(limit + 1)
     if len(body) > limit:
         metrics.REJECTED.labels(kind, "too_large").inc()
-        return _answer(413, f"Body larger than {limit} bytes")
+        return answer(413, f"Body larger than {limit} bytes")
     if len(body) < _declared_length(request):
         # The sender hung up before its body arrived (it timed out waiting for us): not a
         # bad signature to show the admins, and nobody is left to read the answer.
         metrics.REJECTED.labels(kind, "incomplete").inc()
-        return _answer(400, "Body shorter than its Content-Length")
+        return answer(400, "Body shorter than its Content-Length")
 
     try:
         webhook_authenticate(request, body, seen_nonce=_nonce_guard(), path_token=path_token)
@@ -131,11 +131,11 @@ def receive(request: HttpRequest, kind: str, path_token: str | None = None) -> H
             body=body,
             headers=headers_to_store(request.headers, client_address(request)),
         )
-        return _answer(401, exc.detail)
+        return answer(401, exc.detail)
     except AuthUnavailable:
         log.exception("nonce store unavailable; answering 503")
         metrics.REJECTED.labels(kind, "unavailable").inc()
-        return _answer(503, "Temporarily unavailable, retry later")
+        return answer(503, "Temporarily unavailable, retry later")
 
     # From here on the nonce is recorded: whatever fails before the event is stored must
     # forget it, or the vendor's retry (same headers) would be refused as a replay and the
@@ -147,13 +147,13 @@ def receive(request: HttpRequest, kind: str, path_token: str | None = None) -> H
         log.exception("webhook %s not stored: database unavailable; answering 503", kind)
         metrics.REJECTED.labels(kind, "unavailable").inc()
         _forget_nonce(request)
-        return _answer(503, "Temporarily unavailable, retry later")
+        return answer(503, "Temporarily unavailable, retry later")
     except BaseException:
         log.exception("webhook %s not stored: unexpected failure; its retry is let in", kind)
         _forget_nonce(request)
         raise
     if receipt.error:
-        return _answer(400, receipt.error)
+        return answer(400, receipt.error)
     return HttpResponse(OK_BODY, content_type="application/json")
 
 
