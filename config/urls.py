@@ -5,10 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import IsAuthenticated
 
 urlpatterns = [
-    # The webhooks app mounts its receivers at the vendor's fixed paths (docs/design.md section 3)
-    # and its inbox pages under /webhooks/. First: the vendor's deliveries are the most frequent
-    # requests, and each pattern tried before a match costs every one of them.
-    path("", include("webhooks.urls")),
     path("", include("console.urls")),
     path("", include("core.urls")),
     # Sign-in, second factor, single sign-on, password reset, sessions (docs/identity.md).
@@ -35,6 +31,9 @@ urlpatterns = [
     path("qr/", include("qrlogin.urls")),
     path("actions/", include("actions.urls")),
     path("notify/", include("notify.urls")),
+    # The webhooks app mounts its receivers at the vendor's fixed paths (docs/design.md section 3)
+    # and its inbox pages under /webhooks/.
+    path("", include("webhooks.urls")),
 ]
 
 # Errors as pages in the site's layout (templates/errors/error.html).
