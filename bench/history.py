@@ -666,6 +666,7 @@ def retention_run(n_accounts: int, archive: bool = True) -> str:
 
     def sampler() -> None:
         conn = connections.create_connection("default")
+        step = ""
         try:
             while not writer_pid and not stop.is_set():
                 time.sleep(0.01)
@@ -678,10 +679,15 @@ def retention_run(n_accounts: int, archive: bool = True) -> str:
                     )
                     now = {pid: (state, query, wait) for pid, state, query, wait in cur.fetchall()}
                 ret = now.get(retention_pid)
-                step = step_of(ret[1]) if ret and ret[0] == "active" else ""
+                active = ""
+                if ret and ret[0] == "active":
+                    # A dropped table's files are removed at COMMIT: it belongs to the step
+                    # whose statement came before it.
+                    step = step if ret[1].lstrip().upper().startswith("COMMIT") else step_of(ret[1])
+                    active = step
                 w = now.get(writer_pid[0])
                 wait = w[2] if w and w[0] == "active" else ""
-                samples.append((time.perf_counter(), step, wait))
+                samples.append((time.perf_counter(), active, wait))
                 time.sleep(0.002)
         finally:
             conn.close()
