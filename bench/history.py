@@ -619,15 +619,14 @@ def retention_run(n_accounts: int, archive: bool = True) -> str:
     oldest = months[0]
     directory = history.archive_dir() if archive else None
     with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid(), pg_total_relation_size(%s)", [oldest.name])
-        retention_pid, size = cur.fetchone()
+        cur.execute("SELECT pg_total_relation_size(%s)", [oldest.name])
+        size = int(cur.fetchone()[0])
         cur.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [oldest.name])
         n_indexes = int(cur.fetchone()[0])
     stop = threading.Event()
     inserts: list[tuple[float, float]] = []  # (start, end), perf_counter
     writer_pid: list[int] = []
-    # (time, the retention backend's statement, the writer's wait while inserting)
-    samples: list[tuple[float, str, str]] = []
+    samples: list[tuple[float, str]] = []  # (time, what the writer's backend waited on)
 
     def writer() -> None:
         conn = connections.create_connection("default")
@@ -652,42 +651,21 @@ def retention_run(n_accounts: int, archive: bool = True) -> str:
         finally:
             conn.close()
 
-    def step_of(query: str) -> str:
-        q = query.lstrip().upper()
-        if q.startswith("ALTER TABLE") and "DETACH" in q:
-            return "detach"
-        if q.startswith("DROP TABLE"):
-            return "drop"
-        if q.startswith("SELECT COUNT"):
-            return "count"
-        if q.startswith("COPY"):
-            return "archive"
-        return ""
-
     def sampler() -> None:
         conn = connections.create_connection("default")
-        step = ""
         try:
             while not writer_pid and not stop.is_set():
                 time.sleep(0.01)
             while not stop.is_set():
                 with conn.cursor() as cur:
                     cur.execute(
-                        "SELECT pid, state, query, coalesce(wait_event_type || ':' || wait_event,"
-                        " 'CPU') FROM pg_stat_activity WHERE pid IN (%s, %s)",
-                        [retention_pid, writer_pid[0]],
+                        "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')"
+                        " FROM pg_stat_activity WHERE pid = %s AND state = 'active'",
+                        [writer_pid[0]],
                     )
-                    now = {pid: (state, query, wait) for pid, state, query, wait in cur.fetchall()}
-                ret = now.get(retention_pid)
-                active = ""
-                if ret and ret[0] == "active":
-                    # A dropped table's files are removed at COMMIT: it belongs to the step
-                    # whose statement came before it.
-                    step = step if ret[1].lstrip().upper().startswith("COMMIT") else step_of(ret[1])
-                    active = step
-                w = now.get(writer_pid[0])
-                wait = w[2] if w and w[0] == "active" else ""
-                samples.append((time.perf_counter(), active, wait))
+                    row = cur.fetchone()
+                if row:
+                    samples.append((time.perf_counter(), row[0]))
                 time.sleep(0.002)
         finally:
             conn.close()
@@ -707,16 +685,13 @@ def retention_run(n_accounts: int, archive: bool = True) -> str:
     for t in threads:
         t.join()
 
-    # Each step's spans: runs of samples in which the retention backend ran its statement
-    # (the month is counted twice when archived: before the archive and after the detach).
-    spans: dict[str, list[list[float]]] = {}
-    last = ""
-    for at, step, _wait in samples:
-        if step and step == last:
-            spans[step][-1][1] = at
-        elif step:
-            spans.setdefault(step, []).append([at, at])
-        last = step
+    # Each step's window, from the times the product reports: the steps run one after the
+    # other (what lies between them is a catalogue read or two).
+    windows: dict[str, list[tuple[float, float]]] = {}
+    start = t0
+    for step, ms in retired.steps:
+        windows.setdefault(step, []).append((start, start + ms / 1000))
+        start += ms / 1000
     lines = [
         f"month retired: {oldest.month}, {retired.rows:,} rows, {size / 2**30:.2f} GiB with its"
         f" {n_indexes} indexes; {retired.ms:.0f} ms in all"
@@ -728,11 +703,9 @@ def retention_run(n_accounts: int, archive: bool = True) -> str:
             f" ms ({retired.detach.attempts} attempt(s)); the drop: {retired.drop.attempts}"
             " attempt(s), locks only the detached month"
         )
-    for step in dict(retired.steps):
-        during = [
-            b - a for a, b in inserts if any(b >= lo and a <= hi for lo, hi in spans.get(step, []))
-        ]
-        waits = Counter(w for at, s, w in samples if s == step and w)
+    for step, spans in windows.items():
+        during = [b - a for a, b in inserts if any(b >= lo and a <= hi for lo, hi in spans)]
+        waits = Counter(w for at, w in samples if any(lo <= at <= hi for lo, hi in spans))
         lines.append(
             f"  {step}: writer {len(during)} inserts, longest"
             f" {max(during, default=0) * 1000:.0f} ms; writer waits sampled:"

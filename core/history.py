@@ -121,8 +121,9 @@ def _records_in(path: Path, digest: hashlib._Hash) -> int:
 @dataclass(frozen=True)
 class Retired:
     """A month archived (when a directory is set) and dropped. `steps` are in the order run,
-    each with its time in ms: "archive" (when written by this run), "detach" (the only lock
-    on the table in use; absent when a previous run detached it), "count" and "drop"."""
+    each with its time in ms: "archive check" (the file's digest and the month's count, when
+    a directory is set), "archive" (when written by this run), "detach" (the only lock on
+    the table in use; absent when a previous run detached it), "count" and "drop"."""
 
     partition: str
     rows: int
@@ -139,9 +140,12 @@ class Retired:
 def month_retire(*, table: str, part: Partition, directory: Path | None) -> Retired:
     """Archive (when a directory is set), detach, check the count, drop."""
     steps: list[tuple[str, float]] = []
-    rows = manifest_rows(directory, part.name) if directory else None
+    rows = None
     if directory is not None:
+        t0 = time.perf_counter()
+        rows = manifest_rows(directory, part.name)
         fresh = partitions.row_count(part.name)
+        steps.append(("archive check", (time.perf_counter() - t0) * 1000))
         if rows != fresh:
             archived = partition_archive(table=table, name=part.name, directory=directory)
             rows = archived.rows

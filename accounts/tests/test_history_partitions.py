@@ -151,7 +151,13 @@ def test_retention_drops_exactly_the_expired_months_and_keeps_every_row_of_the_o
     assert sorted(r.partition for r in done) == names
     for retired in done:
         assert retired.rows == 3
-        assert [step for step, _ms in retired.steps] == ["archive", "detach", "count", "drop"]
+        assert [step for step, _ms in retired.steps] == [
+            "archive check",
+            "archive",
+            "detach",
+            "count",
+            "drop",
+        ]
         assert history.manifest_rows(tmp_path, retired.partition) == 3
     months = {p.lo for p in partitions.partitions(TABLE)}
     assert not months & set(expired) and set(kept) <= months
