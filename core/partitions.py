@@ -421,7 +421,8 @@ def detached_drop(table: str, name: str, *, lock_timeout_ms: int | None = None) 
     """DROP a detached month. It locks only the month's own table, which nothing reads or
     writes any more; its time is the file system freeing the month's files (docs/operations.md,
     "History"). Its lock wait is bounded all the same: a session still reading the month (an
-    archive, a dump) makes the retention job wait, not block."""
+    archive, a dump) delays the retention job by short attempts instead of holding it in
+    the lock queue."""
     _month_name_check(table, name)
     with connection.cursor() as cur:
         cur.execute("SELECT relispartition FROM pg_class WHERE oid = to_regclass(%s)", [name])

@@ -5,6 +5,7 @@ scan only the months they need (partition pruning, read from EXPLAIN)."""
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import json
 import re
@@ -248,6 +249,25 @@ def test_history_archive_command_writes_a_checked_month(tmp_path: Path) -> None:
         call_command("history_archive", month="1999-01", dir=str(tmp_path))
     with pytest.raises(CommandError, match="expected YYYY-MM"):
         call_command("history_archive", month="last year", dir=str(tmp_path))
+
+
+def test_history_archive_drop_retires_the_month_and_says_its_steps(tmp_path: Path) -> None:
+    month = _old_months(9)
+    kept = _old_months(8)
+    for i in range(2):
+        _event(month + timedelta(minutes=i), n=i)
+    _event(kept + timedelta(hours=1))
+    out = io.StringIO()
+    call_command(
+        "history_archive", month=f"{month:%Y-%m}", dir=str(tmp_path), drop=True, stdout=out
+    )
+    name = partitions.partition_name(TABLE, month)
+    assert f"{name}: 2 rows archived to {tmp_path / name}.csv.gz, dropped (" in out.getvalue()
+    assert "detach" in out.getvalue() and "drop" in out.getvalue()
+    assert history.manifest_rows(tmp_path, name) == 2
+    months = {p.lo for p in partitions.partitions(TABLE)}
+    assert month not in months and kept in months
+    assert StatusEvent.objects.filter(event_time__gte=kept).count() == 1
 
 
 def test_the_archive_counts_records_not_lines(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ class Command(BaseCommand):
                     steps = ", ".join(f"{step} {ms:.0f} ms" for step, ms in done.steps)
                     self.stdout.write(
                         f"{part.name}: {done.rows} rows archived to {done.archived}, dropped"
-                        f" ({steps}; the table's lock held or awaited at most"
+                        f" ({steps}; the parent table's lock held or awaited at most"
                         f" {done.detach.longest_ms if done.detach else 0:.0f} ms)"
                     )
                 else:
