@@ -15,9 +15,10 @@ uvicorn workers (--repeat N: N rounds over the pages, each page beside its round
   worker writing presence records into the history), each into the partitioned table and
   into an unpartitioned copy of it (same columns and indexes; the newest --flat-rows rows,
   10M by default: a full copy at 100M events would not fit twice on the disk) in turn
-- retention: archive the oldest month (core.history; not with --no-archive), then detach
-  and drop it while a writer inserts into the live month: the month's drop time, the
-  detach's lock and the writer's longest insert
+- retention: retire the oldest month as the beat does (core.history: archive, not with
+  --no-archive; detach; count; drop) while a writer inserts into the live month: each
+  step's time, the detach's lock, and per step the writer's longest insert and what it
+  waited on (a lock or I/O, from pg_stat_activity)
 
 Database: its own (default sb_history_bench on the shared server); never a test database.
 
@@ -602,38 +603,38 @@ def apply_rate(n_accounts: int, rounds: int = 20, size: int = 1000) -> str:
 
 
 def retention_run(n_accounts: int, archive: bool = True) -> str:
-    """Archive the oldest month, then detach and drop it while a writer inserts into the
-    live month every 5 ms: the writer's longest insert is the lock the drop cost it. Without
-    `archive`, the month is counted and dropped unarchived (the archive of a month at 100M
-    events, 8.3M rows, takes many minutes on this machine; the drop does not depend on it)."""
+    """Retire the oldest month as the beat does (core.history.month_retire: archive, detach,
+    count, drop) while a writer inserts into the live month every 5 ms, and say for each step
+    its time, the writer's longest insert while it ran and what the writer waited on
+    (pg_stat_activity sampled every 2 ms): a lock, or I/O. Without `archive` the month is
+    retired unarchived (the archive of a month at 100M events, 8.3M rows, takes many minutes
+    on this machine; the drop does not depend on it)."""
+    from collections import Counter
+
     from django.db import connection, connections
 
     from core import history, partitions
 
     months = [p for p in partitions.partitions(TABLE) if p.lo is not None]
     oldest = months[0]
-    directory = history.archive_dir()
-    assert directory is not None
-    if archive:
-        archived = history.partition_archive(table=TABLE, name=oldest.name, directory=directory)
-        rows, kept = (
-            archived.rows,
-            (
-                f"archive {oldest.month} ({archived.rows:,} rows, {archived.bytes / 2**20:.0f} MiB"
-                f" gz, count checked) {archived.seconds:.1f} s"
-            ),
-        )
-    else:
-        with connection.cursor() as cur:
-            cur.execute(f'SELECT count(*) FROM "{oldest.name}"')
-            rows, kept = int(cur.fetchone()[0]), f"{oldest.month} not archived (--no-archive)"
+    directory = history.archive_dir() if archive else None
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_total_relation_size(%s)", [oldest.name])
+        size = int(cur.fetchone()[0])
+        cur.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [oldest.name])
+        n_indexes = int(cur.fetchone()[0])
     stop = threading.Event()
-    waits: list[float] = []
+    inserts: list[tuple[float, float]] = []  # (start, end), perf_counter
+    writer_pid: list[int] = []
+    samples: list[tuple[float, str]] = []  # (time, what the writer's backend waited on)
 
     def writer() -> None:
         conn = connections.create_connection("default")
         try:
             i = 0
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                writer_pid.append(cur.fetchone()[0])
             while not stop.is_set():
                 t0 = time.perf_counter()
                 with conn.cursor() as cur:
@@ -644,37 +645,79 @@ def retention_run(n_accounts: int, archive: bool = True) -> str:
                         ["570000000001", f"bench-writer-{time.time_ns()}-{i}"],
                     )
                 conn.commit() if not conn.get_autocommit() else None
-                waits.append((time.perf_counter() - t0) * 1000)
+                inserts.append((t0, time.perf_counter()))
                 i += 1
                 time.sleep(0.005)
         finally:
             conn.close()
 
-    t = threading.Thread(target=writer)
-    t.start()
+    def sampler() -> None:
+        conn = connections.create_connection("default")
+        try:
+            while not writer_pid and not stop.is_set():
+                time.sleep(0.01)
+            while not stop.is_set():
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')"
+                        " FROM pg_stat_activity WHERE pid = %s AND state = 'active'",
+                        [writer_pid[0]],
+                    )
+                    row = cur.fetchone()
+                if row:
+                    samples.append((time.perf_counter(), row[0]))
+                time.sleep(0.002)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=sampler)]
+    for t in threads:
+        t.start()
     time.sleep(1.0)
-    baseline = max(waits) if waits else 0.0
-    n_before = len(waits)
+    baseline = max((b - a for a, b in inserts), default=0.0) * 1000
+    n_before = len(inserts)
     t0 = time.perf_counter()
-    detached = partitions.partition_detach(TABLE, oldest.name)
-    detach_s = time.perf_counter() - t0
+    retired = history.month_retire(table=TABLE, part=oldest, directory=directory)
     t1 = time.perf_counter()
-    with connection.cursor() as cur:
-        cur.execute(f'DROP TABLE "{oldest.name}"')
-    drop_s = time.perf_counter() - t1
-    seed_mark(less=rows)
+    seed_mark(less=retired.rows)
     time.sleep(1.0)
     stop.set()
-    t.join()
-    during = max(waits[n_before:]) if len(waits) > n_before else float("nan")
-    return (
-        f"month drop: {(detach_s + drop_s) * 1000:.0f} ms (DETACH and DROP of"
-        f" {oldest.month}, {rows:,} rows) [{load_line()}]\n"
-        f"retention: {kept}; DETACH {detach_s * 1000:.0f} ms"
-        f" ({detached.attempts} attempt(s), longest {detached.lock_ms:.0f} ms), DROP"
-        f" {drop_s * 1000:.0f} ms; live-month writer: {len(waits) - n_before} inserts around"
-        f" it, longest {during:.0f} ms (before it: {baseline:.0f} ms) [{load_line()}]"
+    for t in threads:
+        t.join()
+
+    # Each step's window, from the times the product reports: the steps run one after the
+    # other (what lies between them is a catalogue read or two).
+    windows: dict[str, list[tuple[float, float]]] = {}
+    start = t0
+    for step, ms in retired.steps:
+        windows.setdefault(step, []).append((start, start + ms / 1000))
+        start += ms / 1000
+    lines = [
+        f"month retired: {oldest.month}, {retired.rows:,} rows, {size / 2**30:.2f} GiB with its"
+        f" {n_indexes} indexes; {retired.ms:.0f} ms in all"
+        f" ({', '.join(f'{s} {ms:.0f} ms' for s, ms in retired.steps)}) [{load_line()}]"
+    ]
+    if retired.detach is not None:
+        lines.append(
+            f"  detach: the parent's lock held or awaited at most {retired.detach.longest_ms:.0f}"
+            f" ms ({retired.detach.attempts} attempt(s)); the drop: {retired.drop.attempts}"
+            " attempt(s), locks only the detached month"
+        )
+    for step, spans in windows.items():
+        during = [b - a for a, b in inserts if any(b >= lo and a <= hi for lo, hi in spans)]
+        waits = Counter(w for at, w in samples if any(lo <= at <= hi for lo, hi in spans))
+        lines.append(
+            f"  {step}: writer {len(during)} inserts, longest"
+            f" {max(during, default=0) * 1000:.0f} ms; writer waits sampled:"
+            f" {dict(waits.most_common(4)) or 'none'}"
+        )
+    after = [b - a for a, b in inserts[n_before:] if a >= t0]
+    lines.append(
+        f"  live-month writer: {len(after)} inserts from the start of the retirement to 1 s"
+        f" after it, longest {max(after, default=0) * 1000:.0f} ms (before it: {baseline:.0f}"
+        f" ms); retirement {(t1 - t0) * 1000:.0f} ms as the caller saw it [{load_line()}]"
     )
+    return "\n".join(lines)
 
 
 def main() -> None:

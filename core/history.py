@@ -120,22 +120,40 @@ def _records_in(path: Path, digest: hashlib._Hash) -> int:
 
 @dataclass(frozen=True)
 class Retired:
+    """A month archived (when a directory is set) and dropped. `steps` are in the order run,
+    each with its time in ms: "archive check" (the file's digest and the month's count, when
+    a directory is set), "archive" (when written by this run), "detach" (the only lock on
+    the table in use; absent when a previous run detached it), "count" and "drop"."""
+
     partition: str
     rows: int
     archived: Path | None
-    dropped: partitions.Dropped | None
+    detach: partitions.Locked | None
+    drop: partitions.Locked
+    steps: tuple[tuple[str, float], ...]
+
+    @property
+    def ms(self) -> float:
+        return sum(ms for _, ms in self.steps)
 
 
 def month_retire(*, table: str, part: Partition, directory: Path | None) -> Retired:
     """Archive (when a directory is set), detach, check the count, drop."""
-    rows = manifest_rows(directory, part.name) if directory else None
+    steps: list[tuple[str, float]] = []
+    rows = None
     if directory is not None:
+        t0 = time.perf_counter()
+        rows = manifest_rows(directory, part.name)
         fresh = partitions.row_count(part.name)
+        steps.append(("archive check", (time.perf_counter() - t0) * 1000))
         if rows != fresh:
-            rows = partition_archive(table=table, name=part.name, directory=directory).rows
+            archived = partition_archive(table=table, name=part.name, directory=directory)
+            rows = archived.rows
+            steps.append(("archive", archived.seconds * 1000))
     detached = partitions.partition_detach(table, part.name)
+    steps.append(("detach", detached.ms))
     return _detached_finish(
-        table=table, name=part.name, rows=rows, directory=directory, how=detached
+        table=table, name=part.name, rows=rows, directory=directory, detach=detached, steps=steps
     )
 
 
@@ -145,25 +163,35 @@ def _detached_finish(
     name: str,
     rows: int | None,
     directory: Path | None,
-    how: partitions.Dropped | None,
+    detach: partitions.Locked | None,
+    steps: list[tuple[str, float]],
 ) -> Retired:
     """The month is detached: nothing writes it any more. Its count is checked against the
     archive (archived again if a row arrived since), then the table is dropped."""
-    now = partitions.row_count(name)
-    if directory is not None and rows != now:
-        rows = partition_archive(table=table, name=name, directory=directory).rows
-        if rows != now:
-            raise ArchiveError(f"{name}: archived {rows} rows, the month holds {now}")
     t0 = time.perf_counter()
-    with connection.cursor() as cur:
-        cur.execute(f'DROP TABLE "{name}"')
-    dropped = None
-    if how is not None:
-        dropped = partitions.Dropped(
-            name, how.seconds + time.perf_counter() - t0, how.lock_ms, how.attempts
-        )
-    log.info("history: dropped %s (%s rows)", name, now)
-    return Retired(name, now, directory / f"{name}.csv.gz" if directory else None, dropped)
+    now = partitions.row_count(name)
+    steps.append(("count", (time.perf_counter() - t0) * 1000))
+    if directory is not None and rows != now:
+        archived = partition_archive(table=table, name=name, directory=directory)
+        steps.append(("archive", archived.seconds * 1000))
+        if archived.rows != now:
+            raise ArchiveError(f"{name}: archived {archived.rows} rows, the month holds {now}")
+    dropped = partitions.detached_drop(table, name)
+    steps.append(("drop", dropped.ms))
+    log.info(
+        "history: dropped %s (%s rows): %s",
+        name,
+        now,
+        ", ".join(f"{step} {ms:.0f} ms" for step, ms in steps),
+    )
+    return Retired(
+        name,
+        now,
+        directory / f"{name}.csv.gz" if directory else None,
+        detach,
+        dropped,
+        tuple(steps),
+    )
 
 
 def retention_run(*, now: datetime | None = None, tables: list[str] | None = None) -> list[Retired]:
@@ -177,7 +205,9 @@ def retention_run(*, now: datetime | None = None, tables: list[str] | None = Non
         for name in partitions.detached_months(table):
             rows = manifest_rows(directory, name) if directory else None
             done.append(
-                _detached_finish(table=table, name=name, rows=rows, directory=directory, how=None)
+                _detached_finish(
+                    table=table, name=name, rows=rows, directory=directory, detach=None, steps=[]
+                )
             )
         for part in partitions.expired(table, now=now):
             done.append(month_retire(table=table, part=part, directory=directory))

@@ -366,42 +366,72 @@ def expired(table: str, *, now: datetime | None = None) -> list[Partition]:
 
 
 @dataclass(frozen=True)
-class Dropped:
-    name: str
-    seconds: float  # detach (and drop, once done)
-    lock_ms: float  # the longest single attempt holding or waiting for the parent's lock
+class Locked:
+    """A statement run with its lock wait bounded (HISTORY_LOCK_TIMEOUT_MS), retried."""
+
+    ms: float  # from the first attempt to the last one's commit, back-offs included
+    longest_ms: float  # the longest single attempt, waiting for or holding the locks
     attempts: int
 
 
-def partition_detach(table: str, name: str, *, lock_timeout_ms: int | None = None) -> Dropped:
-    """DETACH one month. Each attempt waits at most lock_timeout_ms (HISTORY_LOCK_TIMEOUT_MS)
-    for the parent's lock and is retried, so a long query on the live month makes the
-    retention job wait, never the writers that would queue behind its lock.
-
-    Not DETACH ... CONCURRENTLY: PostgreSQL refuses it on a table with a default partition,
-    and the default partition is what keeps an insert from ever failing. A plain DETACH is a
-    catalogue change: its ACCESS EXCLUSIVE lock on the parent lasts milliseconds."""
-    timeout = lock_timeout_ms or settings.HISTORY_LOCK_TIMEOUT_MS
-    spec = TABLES[table]
-    if name == spec.default or not name.startswith(f"{table}_p"):
-        raise ValueError(f"{name} is not a month partition of {table}")
+def _lock_bounded(statement: str, *, timeout_ms: int, months_change: bool = False) -> Locked:
+    """Run one DDL statement in its own transaction; each attempt waits at most timeout_ms
+    for its locks and is retried with a back-off, so the retention job waits for a long
+    query, never the writers that would queue behind its lock."""
     t0 = time.perf_counter()
     longest = 0.0
     for attempt in range(1, 51):
         a0 = time.perf_counter()
         try:
             with transaction.atomic(), connection.cursor() as cur:
-                cur.execute(f"SET LOCAL lock_timeout = {int(timeout)}")
-                cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name}"')
-                _months_changed()
+                cur.execute(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
+                cur.execute(statement)
+                if months_change:
+                    _months_changed()
             longest = max(longest, (time.perf_counter() - a0) * 1000)
-            return Dropped(name, time.perf_counter() - t0, longest, attempt)
+            return Locked((time.perf_counter() - t0) * 1000, longest, attempt)
         except OperationalError as exc:
             if "lock timeout" not in str(exc):
                 raise
             longest = max(longest, (time.perf_counter() - a0) * 1000)
             time.sleep(min(2.0, 0.05 * attempt))
-    raise OperationalError(f"{name}: the lock on {table} was busy for 50 attempts")
+    raise OperationalError(f"{statement}: the lock was busy for 50 attempts")
+
+
+def _month_name_check(table: str, name: str) -> None:
+    if name == TABLES[table].default or not name.startswith(f"{table}_p"):
+        raise ValueError(f"{name} is not a month partition of {table}")
+
+
+def partition_detach(table: str, name: str, *, lock_timeout_ms: int | None = None) -> Locked:
+    """DETACH one month: the one step of a month's removal that locks the table writers and
+    readers use (ACCESS EXCLUSIVE on the parent, for a catalogue change: milliseconds).
+
+    Not DETACH ... CONCURRENTLY: PostgreSQL refuses it on a table with a default partition,
+    and the default partition is what keeps an insert from ever failing."""
+    _month_name_check(table, name)
+    return _lock_bounded(
+        f'ALTER TABLE "{table}" DETACH PARTITION "{name}"',
+        timeout_ms=lock_timeout_ms or settings.HISTORY_LOCK_TIMEOUT_MS,
+        months_change=True,
+    )
+
+
+def detached_drop(table: str, name: str, *, lock_timeout_ms: int | None = None) -> Locked:
+    """DROP a detached month. It locks only the month's own table, which nothing reads or
+    writes any more; its time is the file system freeing the month's files (docs/operations.md,
+    "History"). Its lock wait is bounded all the same: a session still reading the month (an
+    archive, a dump) delays the retention job by short attempts instead of holding it in
+    the lock queue."""
+    _month_name_check(table, name)
+    with connection.cursor() as cur:
+        cur.execute("SELECT relispartition FROM pg_class WHERE oid = to_regclass(%s)", [name])
+        row = cur.fetchone()
+    if row is None or row[0]:
+        raise ValueError(f"{name} is not a detached month of {table}")
+    return _lock_bounded(
+        f'DROP TABLE "{name}"', timeout_ms=lock_timeout_ms or settings.HISTORY_LOCK_TIMEOUT_MS
+    )
 
 
 def detached_months(table: str) -> list[str]:

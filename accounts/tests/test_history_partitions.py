@@ -5,6 +5,7 @@ scan only the months they need (partition pruning, read from EXPLAIN)."""
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import json
 import re
@@ -132,6 +133,82 @@ def test_retention_archives_then_drops_only_expired_months(settings: Any, tmp_pa
     assert StatusEvent.objects.filter(event_time__gte=kept).count() == 1
 
 
+def test_retention_drops_exactly_the_expired_months_and_keeps_every_row_of_the_others(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.STATUS_HISTORY_MONTHS = 4  # this month and the three before it
+    settings.HISTORY_ARCHIVE_DIR = str(tmp_path)
+    expired = [_old_months(n) for n in (6, 5, 4)]
+    kept = [_old_months(n) for n in (3, 2, 1)] + [_this_month()]
+    for month in expired + kept:
+        for i in range(3):
+            _event(month + timedelta(days=1, hours=i), n=i)
+    ids_kept = set(StatusEvent.objects.filter(event_time__gte=kept[0]).values_list("id", flat=True))
+    assert len(ids_kept) == 3 * len(kept)
+
+    done = history.retention_run(tables=[TABLE])
+
+    names = [partitions.partition_name(TABLE, m) for m in expired]
+    assert sorted(r.partition for r in done) == names
+    for retired in done:
+        assert retired.rows == 3
+        assert [step for step, _ms in retired.steps] == [
+            "archive check",
+            "archive",
+            "detach",
+            "count",
+            "drop",
+        ]
+        assert history.manifest_rows(tmp_path, retired.partition) == 3
+    months = {p.lo for p in partitions.partitions(TABLE)}
+    assert not months & set(expired) and set(kept) <= months
+    assert partitions.detached_months(TABLE) == []
+    assert set(StatusEvent.objects.values_list("id", flat=True)) == ids_kept
+
+
+def test_a_month_that_cannot_be_archived_is_not_dropped(settings: Any, tmp_path: Path) -> None:
+    settings.STATUS_HISTORY_MONTHS = 2
+    blocked = tmp_path / "a-file-not-a-directory"
+    blocked.write_text("")
+    settings.HISTORY_ARCHIVE_DIR = str(blocked)
+    month = _old_months(3)
+    _event(month + timedelta(hours=1))
+    with pytest.raises(OSError):
+        history.retention_run(tables=[TABLE])
+    assert month in {p.lo for p in partitions.partitions(TABLE)}  # still attached
+    assert StatusEvent.objects.filter(event_time__lt=partitions.month_add(month, 1)).count() == 1
+
+
+def test_a_month_left_detached_is_archived_and_dropped_by_the_next_run(
+    settings: Any, tmp_path: Path
+) -> None:
+    """A run stopped between the detach and the drop: the next one archives the detached
+    month (it was never archived) before dropping it, and retires nothing kept."""
+    settings.STATUS_HISTORY_MONTHS = 13
+    settings.HISTORY_ARCHIVE_DIR = str(tmp_path)
+    month = _old_months(20)
+    name = partitions.partition_name(TABLE, month)
+    for i in range(2):
+        _event(month + timedelta(hours=i), n=i)
+    partitions.partition_detach(TABLE, name)
+    assert partitions.detached_months(TABLE) == [name]
+    done = {r.partition: r for r in history.retention_run(tables=[TABLE])}
+    assert done[name].rows == 2 and done[name].detach is None
+    assert [step for step, _ms in done[name].steps] == ["count", "archive", "drop"]
+    assert history.manifest_rows(tmp_path, name) == 2
+    assert partitions.detached_months(TABLE) == []
+
+
+def test_only_a_detached_month_is_dropped() -> None:
+    month = _old_months(2)
+    name = partitions.partition_name(TABLE, month)
+    with pytest.raises(ValueError, match="not a detached month"):
+        partitions.detached_drop(TABLE, name)  # still attached: the live table's month
+    with pytest.raises(ValueError, match="not a month partition"):
+        partitions.detached_drop(TABLE, f"{TABLE}_default")
+    assert month in {p.lo for p in partitions.partitions(TABLE)}
+
+
 def test_retention_archives_again_when_the_archive_does_not_match(
     settings: Any, tmp_path: Path
 ) -> None:
@@ -172,6 +249,25 @@ def test_history_archive_command_writes_a_checked_month(tmp_path: Path) -> None:
         call_command("history_archive", month="1999-01", dir=str(tmp_path))
     with pytest.raises(CommandError, match="expected YYYY-MM"):
         call_command("history_archive", month="last year", dir=str(tmp_path))
+
+
+def test_history_archive_drop_retires_the_month_and_says_its_steps(tmp_path: Path) -> None:
+    month = _old_months(9)
+    kept = _old_months(8)
+    for i in range(2):
+        _event(month + timedelta(minutes=i), n=i)
+    _event(kept + timedelta(hours=1))
+    out = io.StringIO()
+    call_command(
+        "history_archive", month=f"{month:%Y-%m}", dir=str(tmp_path), drop=True, stdout=out
+    )
+    name = partitions.partition_name(TABLE, month)
+    assert f"{name}: 2 rows archived to {tmp_path / name}.csv.gz, dropped (" in out.getvalue()
+    assert "detach" in out.getvalue() and "drop" in out.getvalue()
+    assert history.manifest_rows(tmp_path, name) == 2
+    months = {p.lo for p in partitions.partitions(TABLE)}
+    assert month not in months and kept in months
+    assert StatusEvent.objects.filter(event_time__gte=kept).count() == 1
 
 
 def test_the_archive_counts_records_not_lines(tmp_path: Path) -> None:

@@ -53,9 +53,11 @@ class Command(BaseCommand):
             try:
                 if opts["drop"]:
                     done = history.month_retire(table=table, part=part, directory=directory)
-                    lock = f", lock {done.dropped.lock_ms:.0f} ms" if done.dropped else ""
+                    steps = ", ".join(f"{step} {ms:.0f} ms" for step, ms in done.steps)
                     self.stdout.write(
-                        f"{part.name}: {done.rows} rows archived to {done.archived}, dropped{lock}"
+                        f"{part.name}: {done.rows} rows archived to {done.archived}, dropped"
+                        f" ({steps}; the parent table's lock held or awaited at most"
+                        f" {done.detach.longest_ms if done.detach else 0:.0f} ms)"
                     )
                 else:
                     a = history.partition_archive(table=table, name=part.name, directory=directory)
