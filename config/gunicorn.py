@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads new
+# connections over them. On one shared socket, the uvicorn worker that woke first took every
+# connection waiting (its event loop accepts until none is left): 8 keep-alive clients all
+# on one of 4 workers, one process's GIL serving them while the others idled
+# (docs/operations.md, "Pages over HTTP").
+reuse_port = True
+
 
 def on_starting(server: Any) -> None:
     from core.metrics import clear_multiprocess_dir

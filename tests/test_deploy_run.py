@@ -27,6 +27,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _listening_sockets(port: int) -> set[str]:
+    """The inodes of the TCP sockets listening on `port` (from /proc/net/tcp*)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    inodes.add(inode)
+    return inodes
+
+
 def _web_line() -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.startswith("web: "):
@@ -73,6 +87,8 @@ def test_the_web_process_serves_hashed_static_files_and_merged_metrics(
                 assert server.poll() is None, "the web process exited"
                 time.sleep(0.3)
         assert login.status_code == 200
+        # Each worker has a listening socket of its own (config/gunicorn.py, reuse_port).
+        assert len(_listening_sockets(port)) == 2
         css = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', login.text)
         assert css, "the page does not name the stylesheet by its hashed name"
         static = requests.get(base + css.group(1), timeout=30)
