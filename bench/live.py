@@ -601,6 +601,8 @@ def main() -> None:
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "config.asgi:application",
+            "-c",
+            "python:config.gunicorn",  # as deploy/ runs it: a listening socket per worker
             "-k",
             "uvicorn_worker.UvicornWorker",
             "-w",
