@@ -25,6 +25,58 @@ DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "")
 REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 
 
+@dataclass(frozen=True)
+class WsgiAnswer:
+    status: int
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    content: bytes
+
+
+def wsgi_call(
+    application: Any,
+    path: str,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+) -> WsgiAnswer:
+    """One request through a WSGI application, in this process, as gunicorn (or a2wsgi)
+    makes it: the environ, the body, then close(), which sends Django's request_finished."""
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SERVER_NAME": "localhost",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    for name, value in (headers or {}).items():
+        key = name.upper().replace("-", "_")
+        environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+    setup_testing_defaults(environ)
+    started: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> None:
+        started["status"] = int(status.split()[0])
+        joined: dict[str, list[str]] = {}
+        for k, v in response_headers:
+            joined.setdefault(k.lower(), []).append(v)
+        started["headers"] = {k: ", ".join(v) for k, v in joined.items()}
+
+    chunks = application(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return WsgiAnswer(started["status"], started["headers"], content)
+
+
 def load_line() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"

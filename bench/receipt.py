@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
 import pstats
 import sys
 import time
 from pathlib import Path
-from wsgiref.util import setup_testing_defaults
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import load_line
+from bench.common import load_line, wsgi_call
 
 
 def main() -> None:
@@ -54,32 +52,12 @@ def main() -> None:
     total = 100 + args.requests * (3 if args.profile else 2)
     deliveries = [(b, signed(b)) for b in (make_body(base + i, 1) for i in range(total))]
 
-    def call(
-        method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> int:
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "wsgi.input": io.BytesIO(body),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1",
-            **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()},
-        }
-        if "HTTP_CONTENT_TYPE" in environ:
-            environ["CONTENT_TYPE"] = environ.pop("HTTP_CONTENT_TYPE")
-        setup_testing_defaults(environ)
-        status: list[str] = []
-        chunks = application(environ, lambda s, h, *_: status.append(s))
-        b"".join(chunks)
-        chunks.close()  # the server's part: Django's request_finished
-        return int(status[0].split()[0])
-
     def post(i: int) -> None:
         body, headers = deliveries[i]
-        assert call("POST", url, body, headers) == 200
+        assert wsgi_call(application, url, method="POST", body=body, headers=headers).status == 200
 
     def get(_i: int) -> None:
-        assert call("GET", "/login/") == 200
+        assert wsgi_call(application, "/login/").status == 200
 
     for f in (get, post):  # imports, caches, connections
         for i in range(50):

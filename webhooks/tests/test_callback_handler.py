@@ -6,13 +6,11 @@ pages keep their sessions, CSRF cookie and Content-Security-Policy."""
 
 from __future__ import annotations
 
-import io
 import json
-from typing import Any
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 
+from bench.common import wsgi_call
 from config.callbacks import is_callback
 from config.wsgi import application
 from webhooks.models import WebhookEvent, WebhookKind
@@ -22,36 +20,9 @@ from webhooks.tests.helpers import sign, url
 def call(
     path: str, *, method: str = "GET", body: bytes = b"", headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
-    """One request through the WSGI application, as gunicorn (or a2wsgi) makes it."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SERVER_NAME": "localhost",
-        "wsgi.input": io.BytesIO(body),
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "application/json",
-        "REMOTE_ADDR": "127.0.0.1",
-    }
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    setup_testing_defaults(environ)
-    answer: dict[str, Any] = {}
-
-    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> None:
-        answer["status"] = int(status.split()[0])
-        answer["headers"] = {}
-        for k, v in response_headers:
-            answer["headers"].setdefault(k.lower(), []).append(v)
-
-    chunks = application(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()  # what the server does: Django's request_finished
-    flat = {k: ", ".join(v) for k, v in answer["headers"].items()}
-    return answer["status"], flat, content
+    """One request through the site's WSGI application, as gunicorn (or a2wsgi) makes it."""
+    answer = wsgi_call(application, path, method=method, body=body, headers=headers)
+    return answer.status, answer.headers, answer.content
 
 
 def test_the_callback_paths_are_the_receivers() -> None:
