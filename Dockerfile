@@ -19,8 +19,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \
 WORKDIR /app
 COPY --from=build --chown=switchboard:switchboard /app /app
 ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 SWITCHBOARD_ENV=production LOG_JSON=true \
-    WEB_BIND=0.0.0.0
+    WEB_BIND=0.0.0.0 HOOKS_BIND=0.0.0.0
 USER switchboard
-EXPOSE 8000
+EXPOSE 8000 8002
 ENTRYPOINT ["/app/deploy/container/run-process"]
 CMD ["web"]

@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -176,6 +178,7 @@ class Run:
         self.latencies: list[float] = []  # change sent -> the page shows it (or newer)
         self.noop: list[float] = []  # pg_notify -> the no-op stream hears it
         self.resyncs = 0
+        self.failed_asks = 0  # changes the simulator did not take (connection lost, not 200)
         self.refused = 0  # stream opens answered other than 200 (retried)
         self.tiles_pushed = 0
         self.tiles: list[int] = []  # the tiles fetched (HTTP status), for bare "fleet" events
@@ -302,11 +305,13 @@ class Phase:
         self.sent = 0
         self.elapsed = 0.0
         self.latencies: list[float] = []
+        self.asks: list[float] = []  # a change asked of the simulator until its answer
         self.noop: list[float] = []
         self.final_after: float | None = None  # None: not every page was final in time
         self.not_final = 0
         self.web_cpu = 0.0
         self.worker_cpu = 0.0
+        self.others_cpu: dict[str, float] = {}  # the callbacks' gunicorn, the simulator
         self.churned = 0
 
     def line(self, pages: int) -> str:
@@ -319,11 +324,15 @@ class Phase:
         return (
             f"{self.label}: {self.rate:g} changes/s asked, {self.sent / self.elapsed:.1f}/s sent"
             f" for {self.elapsed:.0f} s; change -> page n={len(lat)} p50={_ms(pct(lat, 50))}"
-            f" p95={_ms(pct(lat, 95))} max={_ms(max(lat, default=float('nan')))};"
+            f" p95={_ms(pct(lat, 95))} max={_ms(max(lat, default=float('nan')))}"
+            f" (of it, asked of the simulator p50={_ms(pct(self.asks, 50))}"
+            f" p95={_ms(pct(self.asks, 95))});"
             f" every page final {final} after the last change; floor (no-op stream) n={len(noop)}"
             f" p50={_ms(pct(noop, 50))} p95={_ms(pct(noop, 95))}; web CPU {self.web_cpu:.0f}%"
             f" of one core ({self.web_cpu / pages * 1000:.1f}% per 1000 pages), worker"
-            f" {self.worker_cpu:.0f}%; streams churned {self.churned}"
+            f" {self.worker_cpu:.0f}%"
+            + "".join(f", {name} {cpu:.0f}%" for name, cpu in self.others_cpu.items())
+            + f"; streams churned {self.churned}"
         )
 
 
@@ -346,8 +355,17 @@ class Load:
         self.numbers = sorted(self.shown)
         self.rng = random.Random(7)
         self.inflight: set[str] = set()
-        self.pool = ThreadPoolExecutor(8)
+        # The changes go to the simulator on kept-alive connections, one per thread: with a
+        # new connection per change (and a thread per connection in the simulator), the
+        # bench's own requests fell behind at 640 changes/s and the wait counted as the
+        # product's ("asked" in each phase's line: the change until the simulator's answer).
+        self.pool = ThreadPoolExecutor(16)
+        self.local = threading.local()
+        self.asks: list[float] = []
         self.notifier: Any = None
+        # CPU per phase of the other processes: the callbacks' gunicorn (if its own), the
+        # simulator (the vendor's stand-in sends every webhook).
+        self.others: dict[str, list[int]] = {}
 
     def change(self) -> bool:
         number = self.rng.choice(self.numbers)
@@ -359,10 +377,36 @@ class Load:
         for page in self.shown[number]:
             page.waiting.setdefault(number, now)
         self.inflight.add(number)
-        url = f"{self.args.sim_url}/_sim/{'online' if online else 'disconnect'}"
-        future = self.pool.submit(_post, url, {"whatsapp": number})
-        future.add_done_callback(lambda _f: self.inflight.discard(number))
+        path = f"/_sim/{'online' if online else 'disconnect'}"
+        future = self.pool.submit(self._ask, path, number, now)
+        future.add_done_callback(lambda f: self._asked(number, f))
         return True
+
+    def _asked(self, number: str, future: Any) -> None:
+        self.inflight.discard(number)
+        if future.exception() is not None:  # the page is owed a change that never happened
+            self.run.failed_asks += 1
+
+    def _ask(self, path: str, number: str, asked: float) -> None:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(
+                "127.0.0.1", self.args.sim_port, timeout=10
+            )
+        body = json.dumps({"whatsapp": number}).encode()
+        for attempt in (1, 2):  # a kept-alive connection the server has closed: once more
+            try:
+                conn.request("POST", path, body, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                break
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                if attempt == 2:
+                    raise
+        if response.status != 200:
+            raise RuntimeError(f"the simulator answered {response.status} to {path}")
+        self.asks.append(time.time() - asked)
 
     def noop(self) -> None:
         """The floor: a notification straight into the feed (no webhook, no worker, no
@@ -383,7 +427,9 @@ class Load:
         phase = Phase(label, rate)
         loop = asyncio.get_running_loop()
         self.run.latencies, self.run.noop = phase.latencies, phase.noop
+        self.asks = phase.asks
         cpu0, wcpu0 = _cpu(web), _cpu(worker)
+        others0 = {name: _cpu(pids) for name, pids in self.others.items()}
         churn_at = sorted(
             self.rng.uniform(0, seconds) for _ in range(round(self.args.churn * len(self.pages)))
         )
@@ -418,13 +464,20 @@ class Load:
         took = time.monotonic() - t0
         phase.web_cpu = 100 * (_cpu(web) - cpu0) / took
         phase.worker_cpu = 100 * (_cpu(worker) - wcpu0) / took
+        phase.others_cpu = {
+            name: 100 * (_cpu(pids) - others0[name]) / took for name, pids in self.others.items()
+        }
         for page in self.pages:  # what was never shown counts from here on as late
             page.waiting.clear()
         return phase
 
 
 async def drive(
-    args: argparse.Namespace, cookies: list[str], web: subprocess.Popen[bytes], worker: Any
+    args: argparse.Namespace,
+    cookies: list[str],
+    web: subprocess.Popen[bytes],
+    worker: Any,
+    others: dict[str, list[int]],
 ) -> dict[str, Any]:
     numbers = [f"8617{i:09d}" for i in range(args.accounts)]
     rng = random.Random(7)
@@ -450,6 +503,7 @@ async def drive(
     await asyncio.sleep(args.idle_seconds)
     idle_cpu = 100 * (_cpu(web_pids) - idle0) / (time.monotonic() - t_idle)
     load = Load(args, pages, floors, run)
+    load.others = others
     own0 = sum(os.times()[:2])
     t_load = time.monotonic()
     phases: list[Phase] = []
@@ -501,6 +555,7 @@ async def drive(
         "streams": len(pages) + len(floors),
         "reopened": sum(p.opens - 1 for p in pages),
         "resyncs": run.resyncs,
+        "failed_asks": run.failed_asks,
         "refused": run.refused,
         "tiles_pushed": run.tiles_pushed,
         "tile_fetches": len(run.tiles),
@@ -585,6 +640,19 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=8, help="DB_POOL_MAX_SIZE of the web workers")
     ap.add_argument("--port", type=int, default=8950)
     ap.add_argument("--sim-port", type=int, default=8951)
+    ap.add_argument(
+        "--vendor-senders",
+        type=int,
+        default=8,
+        help="the simulator's webhook deliveries in flight at once (its default: 8)",
+    )
+    ap.add_argument(
+        "--callback-workers",
+        type=int,
+        default=1,
+        help="the vendor's callbacks on a gunicorn of their own (gthread, this many workers, on"
+        " --port + 2), as deploy/ runs them; 0: the web's workers serve them",
+    )
     args = ap.parse_args()
     args.sim_url = f"http://127.0.0.1:{args.sim_port}"
     print(f"$ {' '.join(['.venv/bin/python', 'bench/live.py', *sys.argv[1:]])}")
@@ -618,6 +686,33 @@ def main() -> None:
         env={**e, "DB_POOL_MAX_SIZE": str(args.pool)},  # as deploy/ runs the web service
         start_new_session=True,
     )
+    hooks = None
+    hooks_port = args.port
+    if args.callback_workers:
+        hooks_port = args.port + 2
+        hooks = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "config.wsgi:application",
+                "-c",
+                "python:config.gunicorn",
+                "-k",
+                "gthread",
+                "--threads",
+                "8",
+                "-w",
+                str(args.callback_workers),
+                "-b",
+                f"127.0.0.1:{hooks_port}",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "4096",
+            ],
+            cwd=ROOT,
+            env={**e, "DB_POOL_MAX_SIZE": str(args.pool)},
+            start_new_session=True,
+        )
     sim = subprocess.Popen(
         [
             sys.executable,
@@ -628,9 +723,11 @@ def main() -> None:
             "--port",
             str(args.sim_port),
             "--webhook-base",
-            f"http://127.0.0.1:{args.port}",
+            f"http://127.0.0.1:{hooks_port}",
             "--churn",
             "0",
+            "--senders",
+            str(args.vendor_senders),
         ],
         cwd=ROOT,
         env=e,
@@ -655,10 +752,22 @@ def main() -> None:
             },
         )
         time.sleep(3)  # the worker is up
-        result = asyncio.run(drive(args, cookies, web, _tree(worker.pid)))
+        result = asyncio.run(
+            drive(
+                args,
+                cookies,
+                web,
+                _tree(worker.pid),
+                {
+                    **({"callbacks": _tree(hooks.pid)} if hooks else {}),
+                    "simulator": _tree(sim.pid),
+                },
+            )
+        )
     finally:
-        for proc in (sim, worker, web):
-            stop_process(proc, 15)
+        for proc in (sim, worker, web, hooks):
+            if proc is not None:
+                stop_process(proc, 15)
     print(f"at the end: {load_line()}")
     print(
         f"open pages: {args.pages} (web: gunicorn + {args.web_workers} uvicorn workers) and"
@@ -674,6 +783,7 @@ def main() -> None:
         f"streams silent for more than {SILENT_SECONDS:.0f} s: {result['silent_ever']} during"
         f" the run, {result['silent_now']} at the end (of {result['streams']}); streams"
         f" reopened by the churn: {result['reopened']}; resyncs: {result['resyncs']};"
+        f" changes the simulator did not take: {result['failed_asks']};"
         f" stream opens refused (retried 2 s later): {result['refused']}"
     )
     print(

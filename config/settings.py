@@ -621,8 +621,11 @@ LOGGING = {
         "apprise": {"level": "CRITICAL", "propagate": False},
         "urllib3": {"level": "WARNING"},
         # Access logs carry request paths, and a webhook's path carries WEBHOOK_PATH_TOKEN:
-        # they go through the redacting handler like every other line.
-        "uvicorn.access": {"handlers": ["console"], "propagate": False},
+        # they go through the redacting handler like every other line. uvicorn's own line
+        # repeats the one RequestIdMiddleware writes for every request Django serves (that
+        # one has the request id and the duration): a second JSON line per request and
+        # per webhook, so it is kept for warnings only.
+        "uvicorn.access": {"handlers": ["console"], "propagate": False, "level": "WARNING"},
         "gunicorn.access": {"handlers": ["console"], "propagate": False},
     },
 }

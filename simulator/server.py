@@ -104,6 +104,7 @@ class Simulator:
         backoff_cap: float = 30.0,
         hold_seconds: float = 1.0,
         profile: str = "default",
+        senders: int = 8,
     ) -> None:
         self.dispatcher = Dispatcher(
             webhook_base=webhook_base,
@@ -111,6 +112,7 @@ class Simulator:
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             hold_seconds=hold_seconds,
+            senders=senders,
         )
         self.state = VendorState(options=options, sink=self.dispatcher.enqueue)
         self.demo = demo
@@ -492,6 +494,7 @@ def start_simulator(
     tick: float = 0.1,
     churn: float = 0.0,
     profile: str = "default",
+    senders: int = 8,
 ) -> SimulatorHandle:
     """Start a simulator in background threads; `.stop()` ends it. Port 0 picks a free one."""
     from django.conf import settings
@@ -516,6 +519,7 @@ def start_simulator(
         backoff_cap=backoff_cap,
         hold_seconds=hold_seconds,
         profile=profile,
+        senders=senders,
     )
     httpd = SimulatorHTTPServer((host, port), sim)
     return SimulatorHandle(httpd, sim, tick=tick, churn=churn)

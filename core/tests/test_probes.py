@@ -150,7 +150,8 @@ def test_deploy_files_probe_livez_and_readyz() -> None:
     root = Path(__file__).resolve().parents[2] / "deploy"
     nginx = (root / "nginx" / "switchboard.conf").read_text()
     assert "livez|readyz|healthz" in nginx
-    assert "/livez" in (root / "systemd" / "switchboard-web.service").read_text()
+    for unit in ("switchboard-web.service", "switchboard-hooks.service"):
+        assert "/livez" in (root / "systemd" / unit).read_text()
     probes = (root / "probes" / "kubernetes.yaml").read_text()
     assert "path: /livez" in probes and "path: /readyz" in probes
     for path in ["/livez", "/readyz", "/healthz"]:

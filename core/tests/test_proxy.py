@@ -120,10 +120,10 @@ def test_log_lines_carry_the_client_address(behind_proxy: None) -> None:
 
 
 def test_procfile_binds_loopback_and_trusts_only_the_local_proxy() -> None:
-    web = next(
-        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
-    )
-    assert "0.0.0.0" not in web and '--forwarded-allow-ips="*"' not in web
-    assert "127.0.0.1" in web.split("--bind", 1)[1].split()[0]
-    unit = (ROOT / "deploy" / "systemd" / "switchboard-web.service").read_text()
-    assert "--bind 127.0.0.1:" in unit and "--forwarded-allow-ips=127.0.0.1" in unit
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    for name in ("web", "hooks"):  # the pages, the vendor's callbacks
+        line = next(line for line in lines if line.startswith(f"{name}:"))
+        assert "0.0.0.0" not in line and '--forwarded-allow-ips="*"' not in line
+        assert "127.0.0.1" in line.split("--bind", 1)[1].split()[0]
+        unit = (ROOT / "deploy" / "systemd" / f"switchboard-{name}.service").read_text()
+        assert "--bind 127.0.0.1:" in unit and "--forwarded-allow-ips=127.0.0.1" in unit

@@ -53,6 +53,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--empty", action="store_true", help="start empty instead of with the demo fleet"
         )
+        parser.add_argument(
+            "--senders",
+            type=int,
+            default=8,
+            help="webhook deliveries in flight at once (one lane each; an account's go in order)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from simulator.server import start_simulator
@@ -74,6 +80,7 @@ class Command(BaseCommand):
             action_login_wait=options["action_login_wait"],
             churn=options["churn"],
             profile=options["profile"],
+            senders=options["senders"],
         )
         base = options["webhook_base"] or ""
         self.stdout.write(
