@@ -108,13 +108,16 @@ def recreate_database(name: str, env: Mapping[str, str]) -> None:
 def start_gunicorn(
     env: Mapping[str, str], port: int, *, workers: int = 2, threads: int = 8
 ) -> subprocess.Popen[bytes]:
-    """gunicorn (gthread) on loopback, returned once /healthz answers."""
+    """gunicorn (gthread) on loopback, returned once /healthz answers: as the Procfile's
+    `hooks` runs the vendor's callbacks (a listening socket per worker)."""
     import requests
 
     proc = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "config.wsgi",
+            "-c",
+            "python:config.gunicorn",
             "-w",
             str(workers),
             "-k",

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -306,6 +307,8 @@ class Phase:
         self.elapsed = 0.0
         self.latencies: list[float] = []
         self.asks: list[float] = []  # a change asked of the simulator until its answer
+        self.vendor: list[dict[str, Any]] = []  # the simulator's deliveries made in the phase
+        self.unsent: list[dict[str, Any]] = []  # of them, never attempted after the final wait
         self.noop: list[float] = []
         self.final_after: float | None = None  # None: not every page was final in time
         self.not_final = 0
@@ -332,7 +335,32 @@ class Phase:
             f" of one core ({self.web_cpu / pages * 1000:.1f}% per 1000 pages), worker"
             f" {self.worker_cpu:.0f}%"
             + "".join(f", {name} {cpu:.0f}%" for name, cpu in self.others_cpu.items())
-            + f"; streams churned {self.churned}"
+            + f"; streams churned {self.churned}; {self.vendor_line()}"
+        )
+
+    def vendor_line(self) -> str:
+        """The simulator's deliveries made in the phase: waiting in its queue, the POST until
+        its 200, retried ones, superseded or batched ones (sent as part of a newer or larger
+        one)."""
+        sent = [d for d in self.vendor if d.get("firstAttemptAt") and d.get("deliveredAt")]
+        queue = [d["firstAttemptAt"] - d["created"] for d in sent]
+        post = [d["deliveredAt"] - d["firstAttemptAt"] for d in sent]
+        states: dict[str, int] = {}
+        for d in self.vendor:
+            states[d["state"]] = states.get(d["state"], 0) + 1
+        retried = sum(1 for d in self.vendor if d.get("attempts", 0) > 1)
+        # "pending": not attempted yet when last seen; a delivery leaves the simulator's log
+        # of 5,000 about 4 s after it is made at 640 changes/s, so some were sent unseen.
+        by_state = ", ".join(f"{n} {k}" for k, n in sorted(states.items()))
+        oldest = min((d["created"] for d in self.unsent), default=None)
+        unsent = f"{len(self.unsent)}" + (
+            f" (made from {time.time() - oldest:.0f} s ago)" if oldest is not None else ""
+        )
+        return (
+            f"vendor: {len(self.vendor)} deliveries ({by_state}), queue p50={_ms(pct(queue, 50))}"
+            f" p95={_ms(pct(queue, 95))} max={_ms(max(queue, default=float('nan')))},"
+            f" POST to 200 p50={_ms(pct(post, 50))} p95={_ms(pct(post, 95))}, retried {retried};"
+            f" never attempted by the end of the final wait: {unsent}"
         )
 
 
@@ -381,6 +409,18 @@ class Load:
         future = self.pool.submit(self._ask, path, number, now)
         future.add_done_callback(lambda f: self._asked(number, f))
         return True
+
+    async def _watch_deliveries(self, seen: dict[int, Any], done: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            rows = await loop.run_in_executor(None, _get, f"{self.args.sim_url}/_sim/deliveries")
+            seen.update((d["seq"], d) for d in rows["data"])
+            if done.is_set():
+                # What the simulator still holds unsent now, after the phase's final wait.
+                seen[-1] = {"unsent": [d for d in rows["data"] if d["state"] == "pending"]}
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), 2.0)
 
     def _asked(self, number: str, future: Any) -> None:
         self.inflight.discard(number)
@@ -433,6 +473,11 @@ class Load:
         churn_at = sorted(
             self.rng.uniform(0, seconds) for _ in range(round(self.args.churn * len(self.pages)))
         )
+        # The simulator keeps its last 5,000 deliveries: read every 2 s, a phase's all are seen.
+        seen: dict[int, dict[str, Any]] = {}
+        watching = asyncio.Event()
+        watcher = asyncio.create_task(self._watch_deliveries(seen, watching))
+        phase_start = time.time()
         t0 = time.monotonic()
         interval = 1.0 / rate
         next_noop = 0.0
@@ -461,6 +506,11 @@ class Load:
                 break
             await asyncio.sleep(0.05)
         phase.not_final = sum(1 for p in self.pages if p.waiting)
+        watching.set()
+        await watcher
+        unsent = seen.pop(-1)["unsent"]
+        phase.vendor = [d for d in seen.values() if d["created"] >= phase_start]
+        phase.unsent = [d for d in unsent if d["created"] >= phase_start]
         took = time.monotonic() - t0
         phase.web_cpu = 100 * (_cpu(web) - cpu0) / took
         phase.worker_cpu = 100 * (_cpu(worker) - wcpu0) / took
@@ -581,10 +631,14 @@ def _stages(sim_url: str) -> dict[str, list[float]]:
     import psycopg
 
     out: dict[str, list[float]] = {"sim queue": [], "POST to 200": [], "inbox to applied": []}
+    retried: list[float] = []  # deliveries answered other than 200 at first: their attempts
     for d in _get(f"{sim_url}/_sim/deliveries")["data"]:
         if d.get("firstAttemptAt") and d.get("deliveredAt"):
             out["sim queue"].append(d["firstAttemptAt"] - d["created"])
             out["POST to 200"].append(d["deliveredAt"] - d["firstAttemptAt"])
+        if d.get("attempts", 0) > 1:
+            retried.append(float(d["attempts"]))
+    out["retried"] = retried  # counts, not seconds: printed apart
     with psycopg.connect(f"{PG}/{DB}") as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM processed_at - received_at) FROM webhooks_webhookevent"
@@ -790,6 +844,11 @@ def main() -> None:
         f"tiles pushed with their event: {result['tiles_pushed']}; tiles fetched (bare"
         f" events): {result['tile_fetches']} ({result['tile_errors']} not 200); the bench's own"
         f" clients {result['client_cpu']:.0f}% of one core (same machine)"
+    )
+    retried = result["stages"].pop("retried")
+    print(
+        f"  deliveries retried (answered other than 200 at first), of the simulator's last"
+        f" 5,000: {len(retried)}, attempts max {max(retried, default=0):.0f}"
     )
     for name, values in result["stages"].items():
         print(
