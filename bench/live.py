@@ -321,6 +321,7 @@ class Phase:
         self.worker_cpu = 0.0
         self.others_cpu: dict[str, float] = {}  # the callbacks' gunicorn, the simulator
         self.churned = 0
+        self.behind: list[str] = []  # pages not final after the wait: what they lack, and why
 
     def line(self, pages: int) -> str:
         lat, noop = self.latencies, self.noop
@@ -427,6 +428,29 @@ class Load:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 2.0)
 
+    def _behind(self, phase_start: float) -> list[str]:
+        """For up to 5 rows a page still lacks after the final wait: the state owed, the
+        database's, and how many times the page's stream was opened (the churn)."""
+        import psycopg
+
+        lacking = [(p, n) for p in self.pages for n in p.waiting][:5]
+        numbers = [n for _p, n in lacking]
+        with psycopg.connect(f"{PG}/{DB}") as conn:
+            rows = conn.execute(
+                "SELECT whatsapp, presence_status, online_status, last_event_at,"
+                " last_event_received_at, updated_at FROM accounts_whatsappaccount"
+                " WHERE whatsapp = ANY(%s)",
+                [numbers],
+            ).fetchall()
+        db = {r[0]: r[1:] for r in rows}
+        return [
+            f"page {p.n} (streams opened {p.opens}) row {n}: owed"
+            f" {'online' if self.run.truth.get(n) else 'disconnected'} since"
+            f" {p.waiting[n] - phase_start:.1f} s into the phase; database (presence,"
+            f" online status, event time, received, updated) {db.get(n)}"
+            for p, n in lacking
+        ]
+
     def _asked(self, number: str, future: Any) -> None:
         self.inflight.discard(number)
         if future.exception() is not None:  # the page is owed a change that never happened
@@ -511,6 +535,8 @@ class Load:
                 break
             await asyncio.sleep(0.05)
         phase.not_final = sum(1 for p in self.pages if p.waiting)
+        if phase.not_final:
+            phase.behind = await loop.run_in_executor(None, self._behind, phase_start)
         watching.set()
         await watcher
         unsent = seen.pop(-1)["unsent"]
@@ -570,6 +596,8 @@ async def drive(
             phase = await load.phase("step", rate, args.step_seconds, web_pids, worker)
             phases.append(phase)
             print(phase.line(args.pages), flush=True)
+            for line in phase.behind:
+                print(f"  behind: {line}", flush=True)
             if phase.latencies and pct(phase.latencies, 95) < 1.0 and not phase.not_final:
                 sustainable = rate
                 rate *= args.step_factor
@@ -588,6 +616,8 @@ async def drive(
         phase = await load.phase(label, rate, args.seconds, web_pids, worker)
         phases.append(phase)
         print(phase.line(args.pages), flush=True)
+        for line in phase.behind:
+            print(f"  behind: {line}", flush=True)
     elapsed_load = time.monotonic() - t_load
     await asyncio.sleep(1)
     now = time.time()
