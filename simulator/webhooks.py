@@ -441,8 +441,10 @@ class _Sender:
     deliveries a second the stand-in vendor's CPU is taken from the same cores as ours
     (bench/live.py reports it per phase)."""
 
-    # A kept-alive connection the receiver closed meanwhile fails on its next use: once more
-    # on a new one (as requests' pool did), then the attempt counts as failed.
+    # A kept-alive connection the receiver closed meanwhile fails on its next use, before the
+    # receiver has read the request: sent once more on a new connection, then the attempt
+    # counts as failed. (Were it read after all, the repeat is one the product dedupes, as
+    # it does the vendor's own repeats.)
     STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
     def __init__(self, timeout: float) -> None:
