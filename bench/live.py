@@ -416,15 +416,17 @@ class Load:
         future.add_done_callback(lambda f: self._asked(number, f))
         return True
 
-    async def _watch_deliveries(self, seen: dict[int, Any], done: asyncio.Event) -> None:
+    async def _watch_deliveries(
+        self, seen: dict[int, Any], done: asyncio.Event
+    ) -> list[dict[str, Any]]:
+        """Collect the simulator's deliveries into `seen` until `done`; returns what it still
+        holds unsent then (after the phase's final wait)."""
         loop = asyncio.get_running_loop()
         while True:
             rows = await loop.run_in_executor(None, _get, f"{self.args.sim_url}/_sim/deliveries")
             seen.update((d["seq"], d) for d in rows["data"])
             if done.is_set():
-                # What the simulator still holds unsent now, after the phase's final wait.
-                seen[-1] = {"unsent": [d for d in rows["data"] if d["state"] == "pending"]}
-                return
+                return [d for d in rows["data"] if d["state"] == "pending"]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 2.0)
 
@@ -538,8 +540,7 @@ class Load:
         if phase.not_final:
             phase.behind = await loop.run_in_executor(None, self._behind, phase_start)
         watching.set()
-        await watcher
-        unsent = seen.pop(-1)["unsent"]
+        unsent = await watcher
         phase.vendor = [d for d in seen.values() if d["created"] >= phase_start]
         phase.unsent = [d for d in unsent if d["created"] >= phase_start]
         took = time.monotonic() - t0
